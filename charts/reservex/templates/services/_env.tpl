@@ -1,0 +1,66 @@
+{{/* Environment of one service's container; shared by its Deployment and its migrations Job.
+     Call with (dict "root" $ "name" $name "svc" $svc). */}}
+{{- define "reservex.serviceEnv" -}}
+{{- $root := .root -}}
+- name: SERVICE_NAME
+  value: {{ .name | quote }}
+- name: PORT
+  value: {{ .svc.port | quote }}
+- name: HOST
+  value: "0.0.0.0"
+- name: DAPR_HTTP_PORT
+  value: "3500"
+- name: DAPR_GRPC_PORT
+  value: "50001"
+- name: PUBSUB_NAME
+  value: pubsub
+- name: STATESTORE_NAME
+  value: statestore
+- name: LOCKSTORE_NAME
+  value: lockstore
+- name: LOG_LEVEL
+  value: {{ $root.Values.global.logLevel | quote }}
+- name: SHUTDOWN_TIMEOUT_MS
+  value: {{ .svc.shutdownTimeoutMs | quote }}
+{{- with include "reservex.otlpEndpoint" $root }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- if .svc.database }}
+{{- if eq $root.Values.postgres.mode "cloudnative-pg" }}
+- name: DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ printf "%s-db-%s" (include "reservex.fullname" $root) .name }}
+      key: password
+- name: DATABASE_URL
+  value: {{ printf "postgres://%s:$(DATABASE_PASSWORD)@%s-rw.%s.svc:5432/%s?sslmode=%s" .name (include "reservex.postgresCluster" $root) $root.Release.Namespace .name $root.Values.postgres.cloudnativePg.sslmode | quote }}
+{{- else }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "postgres.external.urlSecret is required when postgres.mode is external" $root.Values.postgres.external.urlSecret }}
+      key: {{ .name }}
+{{- end }}
+{{- end }}
+{{- if .svc.redis }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "reservex.redisPasswordSecret" $root }}
+      key: {{ include "reservex.redisPasswordKey" $root }}
+- name: REDIS_URL
+  value: {{ printf "redis://:$(REDIS_PASSWORD)@%s:%s" (include "reservex.redisHost" $root) (include "reservex.redisPort" $root) | quote }}
+{{- end }}
+{{- range $key, $value := .svc.env }}
+- name: {{ $key }}
+  value: {{ $value | quote }}
+{{- end }}
+{{- range $key, $secretKey := .svc.secretEnv }}
+- name: {{ $key }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "reservex.appSecret" $root }}
+      key: {{ $secretKey }}
+{{- end }}
+{{- end -}}

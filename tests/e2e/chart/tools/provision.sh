@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Provisions the tools the chart checks need into ${RESERVEX_CACHE:-~/.cache/reservex}/tools, pinned, from
+# the package registries only (Go module proxy, PyPI, npm). Idempotent: each tool lands in a folder named
+# after its version and is built once; a lock makes concurrent runs wait for each other. Prints the
+# tools' paths as JSON on stdout (progress goes to stderr).
+#
+#   helm            helm.sh/helm/v3 (Go module), renders and lints the chart
+#   kubeconform     github.com/yannh/kubeconform (Go module), validates rendered objects
+#   k8s schemas     JSON schemas of the Kubernetes API, shipped in the PyPI package kubernetes-validate
+#   dapr CRDs       charts/dapr/crds of the Dapr Go module github.com/dapr/dapr
+#   CRD validators  @kubernetes-models/strimzi-kafka-operator and @kubernetes-models/cloudnative-pg (npm),
+#                   lock file beside this script
+#   tiltfile-eval   the Starlark interpreter Tilt embeds with Tilt's built-ins declared (../tiltfile-eval)
+set -euo pipefail
+
+HELM_VERSION=v3.22.0
+KUBECONFORM_VERSION=v0.8.0
+KUBERNETES_VALIDATE_VERSION=1.37.0
+KUBERNETES_VERSION=1.34.0
+# What helm's Makefile stamps in: its version, and the Kubernetes version it assumes without a cluster
+# (its client-go minor; 0.37 -> 1.37).
+HELM_LDFLAGS="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION
+  -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37
+  -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37"
+DAPR_VERSION=v1.18.2
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+tools=${RESERVEX_CACHE:-$HOME/.cache/reservex}/tools
+mkdir -p "$tools"
+export GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
+
+log() { echo "provision: $*" >&2; }
+timed() {
+  local what=$1 start=$SECONDS
+  shift
+  log "$what ..."
+  "$@"
+  log "$what done in $((SECONDS - start))s"
+}
+
+go_install() { # module@version dest [ldflags]
+  local tmp
+  tmp=$(mktemp -d "$tools/.go.XXXXXX")
+  GOBIN="$tmp" go install -trimpath -ldflags "${3:-}" "$1"
+  mv "$tmp"/* "$2"
+  rm -rf "$tmp"
+}
+
+kubernetes_schemas() { # dest
+  local tmp
+  tmp=$(mktemp -d "$tools/.pip.XXXXXX")
+  python3 -m pip download --quiet --no-deps --only-binary=:all: --disable-pip-version-check \
+    -d "$tmp" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  python3 - "$tmp"/kubernetes_validate-*.whl "v$KUBERNETES_VERSION-local-strict" "$tmp/out" <<'PY'
+import sys, zipfile, os
+wheel, folder, out = sys.argv[1:]
+prefix = f'kubernetes_validate/kubernetes-json-schema/{folder}/'
+with zipfile.ZipFile(wheel) as z:
+    names = [n for n in z.namelist() if n.startswith(prefix) and n.endswith('.json')]
+    if not names:
+        sys.exit(f'{folder} is not in {wheel}')
+    os.makedirs(out)
+    for n in names:
+        with open(os.path.join(out, n[len(prefix):]), 'wb') as f:
+            f.write(z.read(n))
+PY
+  mkdir -p "$(dirname "$1")"
+  mv "$tmp/out" "$1"
+  rm -rf "$tmp"
+}
+
+dapr_crds() { # dest
+  local dir
+  dir=$(cd "$here" && go mod download -json "github.com/dapr/dapr@$DAPR_VERSION" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  mkdir -p "$1.partial"
+  cp "$dir"/charts/dapr/crds/*.yaml "$1.partial/"
+  chmod -R u+w "$1.partial"
+  mv "$1.partial" "$1"
+}
+
+crd_validators() { # dest
+  rm -rf "$1.partial" && mkdir -p "$1.partial"
+  cp "$here/npm/package.json" "$here/npm/package-lock.json" "$1.partial/"
+  (cd "$1.partial" && npm ci --silent --no-audit --no-fund --ignore-scripts --loglevel=error >&2)
+  mv "$1.partial" "$1"
+}
+
+tiltfile_eval() { # dest
+  local tmp
+  tmp=$(mktemp -d "$tools/.go.XXXXXX")
+  (cd "$here/../tiltfile-eval" && go build -o "$tmp/tiltfile-eval" .)
+  mv "$tmp/tiltfile-eval" "$1"
+  rm -rf "$tmp"
+}
+
+helm=$tools/helm-$HELM_VERSION-$(echo "$HELM_LDFLAGS" | sha256sum | cut -c1-8)/helm
+kubeconform=$tools/kubeconform-$KUBECONFORM_VERSION/kubeconform
+schemas=$tools/kubernetes-json-schema-$KUBERNETES_VALIDATE_VERSION/v$KUBERNETES_VERSION-local-strict
+dapr=$tools/dapr-crds-$DAPR_VERSION
+validators_hash=$(cat "$here/npm/package-lock.json" | sha256sum | cut -c1-12)
+validators=$tools/crd-validators-$validators_hash
+eval_hash=$(cat "$here/../tiltfile-eval/"{go.mod,go.sum,main.go} | sha256sum | cut -c1-12)
+tilt_eval=$tools/tiltfile-eval-$eval_hash/tiltfile-eval
+
+(
+  flock 9
+  [[ -x $helm ]] || { mkdir -p "$(dirname "$helm")" && timed "helm $HELM_VERSION" go_install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" "$helm" "$HELM_LDFLAGS"; }
+  [[ -x $kubeconform ]] || { mkdir -p "$(dirname "$kubeconform")" && timed "kubeconform $KUBECONFORM_VERSION" go_install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION" "$kubeconform"; }
+  [[ -d $schemas ]] || timed "Kubernetes $KUBERNETES_VERSION JSON schemas" kubernetes_schemas "$schemas"
+  [[ -d $dapr ]] || timed "Dapr $DAPR_VERSION CRDs" dapr_crds "$dapr"
+  [[ -d $validators ]] || timed "Strimzi and CloudNativePG validators" crd_validators "$validators"
+  [[ -x $tilt_eval ]] || { mkdir -p "$(dirname "$tilt_eval")" && timed "tiltfile-eval" tiltfile_eval "$tilt_eval"; }
+) 9>"$tools/.provision.lock"
+
+cat <<JSON
+{
+  "helm": "$helm",
+  "helmVersion": "$HELM_VERSION",
+  "kubeconform": "$kubeconform",
+  "kubeconformVersion": "$KUBECONFORM_VERSION",
+  "kubernetesVersion": "$KUBERNETES_VERSION",
+  "kubernetesSchemas": "$schemas",
+  "daprCrds": "$dapr",
+  "daprVersion": "$DAPR_VERSION",
+  "crdValidators": "$validators/node_modules",
+  "tiltfileEval": "$tilt_eval"
+}
+JSON
