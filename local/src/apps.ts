@@ -1,0 +1,283 @@
+// Apps with their own daprd sidecar, against a running infrastructure: the way every service runs
+// locally and in the stack tests. Each app and each sidecar has its own log file and ports; a handle
+// can stop, crash (SIGKILL) and restart the app or its sidecar, as chaos tests need.
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureDatabase, type InfraInfo } from './infra/index.ts';
+import { repoRoot } from './paths.ts';
+import { freePorts } from './ports.ts';
+import { elapsed, say } from './progress.ts';
+import { httpOk, waitUntil } from './readiness.ts';
+import { createRun, type Run } from './run.ts';
+import type { Exit, Supervised } from './supervisor.ts';
+
+export interface AppSpec<Id extends string = string> {
+  /** Dapr app id; also SERVICE_NAME and the log file name. */
+  appId: Id;
+  /** Executable; Node 24 (the one running this) when omitted. */
+  command?: string;
+  args: readonly string[];
+  /** Working directory; the repository root when omitted. */
+  cwd?: string;
+  /** Extra environment, on top of what every app gets (see appEnv). */
+  env?: Record<string, string>;
+  /** Database created (if absent) before start and passed as DATABASE_URL. */
+  database?: string;
+  /** Pass REDIS_URL (for direct Redis use where Dapr has no building block). */
+  redis?: boolean;
+  /** Path answering 2xx once the process is up; /healthz when omitted. */
+  healthPath?: string;
+  /** Start without a sidecar (an app that needs no Dapr). */
+  sidecar?: boolean;
+  /** Bound on waiting for the app and its sidecar to be ready; 60 s when omitted. */
+  readyTimeoutMs?: number;
+  logLevel?: string;
+}
+
+export interface AppPorts {
+  app: number;
+  daprHttp: number;
+  daprGrpc: number;
+  daprInternalGrpc: number;
+  metrics: number;
+}
+
+export interface ProcessControl {
+  /** SIGTERM (graceful), bounded; then SIGKILL. */
+  stop(): Promise<Exit | undefined>;
+  /** SIGKILL at once: a crash. */
+  kill(): Promise<Exit | undefined>;
+  /** Stops it if running, starts it again with the same ports and environment, waits until ready. */
+  restart(): Promise<void>;
+  running(): boolean;
+  pid(): number | undefined;
+  logFile: string;
+  /** Its log so far. */
+  logs(): string;
+}
+
+export interface AppHandle extends ProcessControl {
+  appId: string;
+  /** Base URL of the app itself, e.g. http://127.0.0.1:23456. */
+  url: string;
+  /** Base URL of its sidecar's HTTP API, e.g. http://127.0.0.1:23457. */
+  daprUrl: string;
+  ports: AppPorts;
+  appPort: number;
+  daprHttpPort: number;
+  daprGrpcPort: number;
+  /** The environment the app was started with. */
+  env: Record<string, string>;
+  /** The daprd next to it; undefined for an app started with `sidecar: false`. */
+  sidecar: ProcessControl | undefined;
+  /** Stops app and sidecar. */
+  stopAll(): Promise<void>;
+}
+
+export interface StartedApps<Id extends string> {
+  apps: Record<Id, AppHandle>;
+  run: Run;
+  /** Stops every app and sidecar of this call. */
+  stop(): Promise<void>;
+}
+
+export interface StartAppsOptions<Id extends string> {
+  infra: InfraInfo;
+  apps: readonly AppSpec<Id>[];
+  /** Called when an app or sidecar exits without being asked to (e.g. `npm start` shouts). */
+  onUnexpectedExit?: (process: Supervised) => void;
+}
+
+/** The environment every app receives (see the service registry for service-specific additions). */
+export function appEnv(
+  infra: InfraInfo,
+  spec: AppSpec,
+  ports: AppPorts,
+  databaseUrl?: string,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    SERVICE_NAME: spec.appId,
+    PORT: String(ports.app),
+    HOST: '127.0.0.1',
+    DAPR_HOST: '127.0.0.1',
+    DAPR_HTTP_PORT: String(ports.daprHttp),
+    DAPR_GRPC_PORT: String(ports.daprGrpc),
+    PUBSUB_NAME: infra.dapr.components.pubsub,
+    STATESTORE_NAME: infra.dapr.components.statestore,
+    LOCKSTORE_NAME: infra.dapr.components.lockstore,
+    OTEL_EXPORTER_OTLP_ENDPOINT: infra.jaeger.otlpHttpUrl,
+    LOG_LEVEL: spec.logLevel ?? 'info',
+  };
+  if (databaseUrl) env.DATABASE_URL = databaseUrl;
+  if (spec.redis) env.REDIS_URL = infra.redis.url;
+  return { ...env, ...spec.env };
+}
+
+/** daprd's command line: own ports, loopback only, no placement or scheduler (no actors, no jobs). */
+export function sidecarArgs(infra: InfraInfo, appId: string, ports: AppPorts, healthPath: string): string[] {
+  return [
+    '--app-id',
+    appId,
+    '--app-port',
+    String(ports.app),
+    '--app-protocol',
+    'http',
+    '--app-channel-address',
+    '127.0.0.1',
+    '--dapr-listen-addresses',
+    '127.0.0.1',
+    '--dapr-http-port',
+    String(ports.daprHttp),
+    '--dapr-grpc-port',
+    String(ports.daprGrpc),
+    '--dapr-internal-grpc-port',
+    String(ports.daprInternalGrpc),
+    '--metrics-port',
+    String(ports.metrics),
+    '--resources-path',
+    infra.dapr.resourcesDir,
+    '--config',
+    infra.dapr.configFile,
+    // While the app is down (crashed, restarting) the sidecar stops delivering to it.
+    '--enable-app-health-check',
+    '--app-health-check-path',
+    healthPath,
+    '--app-health-probe-interval',
+    '1',
+    '--app-health-probe-timeout',
+    '500',
+    '--app-health-threshold',
+    '2',
+    '--log-level',
+    'info',
+  ];
+}
+
+export async function startApps<const Id extends string>(
+  options: StartAppsOptions<Id>,
+): Promise<StartedApps<Id>> {
+  const { infra } = options;
+  const run = createRun({ label: 'apps', parentDir: infra.runDir });
+  if (options.onUnexpectedExit) run.onUnexpectedExit(options.onUnexpectedExit);
+  try {
+    const handles = await Promise.all(options.apps.map((spec) => startApp(run, infra, spec)));
+    const apps = Object.fromEntries(handles.map((h) => [h.appId, h])) as Record<Id, AppHandle>;
+    return { apps, run, stop: () => run.stop() };
+  } catch (error) {
+    await run.stop();
+    throw error;
+  }
+}
+
+async function startApp(run: Run, infra: InfraInfo, spec: AppSpec): Promise<AppHandle> {
+  const started = performance.now();
+  const ports: AppPorts = await freePorts([
+    'app',
+    'daprHttp',
+    'daprGrpc',
+    'daprInternalGrpc',
+    'metrics',
+  ] as const);
+  const databaseUrl = spec.database ? await ensureDatabase(infra.postgres, spec.database) : undefined;
+  const env = appEnv(infra, spec, ports, databaseUrl);
+  const healthPath = spec.healthPath ?? '/healthz';
+  const timeoutMs = spec.readyTimeoutMs ?? 60_000;
+  const url = `http://127.0.0.1:${ports.app}`;
+  const daprUrl = `http://127.0.0.1:${ports.daprHttp}`;
+
+  const appControl = controlled(run, {
+    name: spec.appId,
+    spawn: () =>
+      run.spawn({
+        name: spec.appId,
+        command: spec.command ?? process.execPath,
+        args: spec.args,
+        cwd: spec.cwd ?? repoRoot,
+        env,
+      }),
+    ready: (process) =>
+      waitUntil(`${spec.appId} ${healthPath}`, () => httpOk(`${url}${healthPath}`), { timeoutMs, process }),
+  });
+  const sidecarControl =
+    spec.sidecar === false
+      ? undefined
+      : controlled(run, {
+          name: `${spec.appId}.daprd`,
+          spawn: () =>
+            run.spawn({
+              name: `${spec.appId}.daprd`,
+              command: infra.dapr.daprd,
+              args: sidecarArgs(infra, spec.appId, ports, healthPath),
+              env: { DAPR_HOST_IP: '127.0.0.1' },
+            }),
+          ready: (process) =>
+            waitUntil(`${spec.appId} sidecar`, () => httpOk(`${daprUrl}/v1.0/healthz`), {
+              timeoutMs,
+              process,
+            }),
+        });
+
+  // Both at once: the sidecar waits for the app's port, the app may wait for its sidecar.
+  await Promise.all([appControl.start(), sidecarControl?.start()]);
+  say(`${spec.appId}: up in ${elapsed(started)} at ${url}${sidecarControl ? ` (dapr ${daprUrl})` : ''}`);
+
+  return {
+    appId: spec.appId,
+    url,
+    daprUrl,
+    ports,
+    appPort: ports.app,
+    daprHttpPort: ports.daprHttp,
+    daprGrpcPort: ports.daprGrpc,
+    env,
+    sidecar: sidecarControl,
+    stop: appControl.stop,
+    kill: appControl.kill,
+    restart: appControl.restart,
+    running: appControl.running,
+    pid: appControl.pid,
+    logFile: appControl.logFile,
+    logs: appControl.logs,
+    async stopAll() {
+      await appControl.stop();
+      await sidecarControl?.stop();
+    },
+  };
+}
+
+interface ControlledSpec {
+  name: string;
+  spawn(): Supervised;
+  ready(process: Supervised): Promise<void>;
+}
+
+/** A restartable process: each start spawns a new incarnation writing to the same log file. */
+function controlled(run: Run, spec: ControlledSpec): ProcessControl & { start(): Promise<void> } {
+  let current: Supervised | undefined;
+  const logFile = join(run.logsDir, `${spec.name}.log`);
+  const start = async () => {
+    current = spec.spawn();
+    await spec.ready(current);
+  };
+  const stop = async () => (current?.running() ? current.stop() : undefined);
+  return {
+    logFile,
+    start,
+    stop,
+    kill: async () => (current?.running() ? current.kill() : undefined),
+    async restart() {
+      await stop();
+      appendFileSync(logFile, `\n----- restart of ${spec.name} at ${new Date().toISOString()} -----\n`);
+      await start();
+    },
+    running: () => current?.running() ?? false,
+    pid: () => (current?.running() ? current.pid : undefined),
+    logs: () => {
+      try {
+        return readFileSync(logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    },
+  };
+}

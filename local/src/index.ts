@@ -1,0 +1,36 @@
+// The local stack as a library: provisioning, shared infrastructure, apps with sidecars, the system.
+// Used by `npm start` (cli.ts) and by the stack tests (tests/support/global-setup.ts + startApps).
+export {
+  type AppHandle,
+  type AppPorts,
+  type AppSpec,
+  appEnv,
+  type ProcessControl,
+  type StartAppsOptions,
+  type StartedApps,
+  startApps,
+} from './apps.ts';
+export { COMPONENTS, KAFKA_PROTOCOL_VERSION, RESILIENCY } from './infra/dapr-resources.ts';
+export {
+  databaseUrl,
+  ensureDatabase,
+  type InfraInfo,
+  type StartedInfra,
+  type StartInfraOptions,
+  startInfra,
+} from './infra/index.ts';
+export { TOPIC_PARTITIONS } from './infra/kafka.ts';
+export { freePort, waitUntilFree } from './ports.ts';
+export { provision, type Toolchain } from './provision/index.ts';
+export { type ServiceDefinition, type StartedSystem, services, startSystem } from './services.ts';
+export type { Exit, Supervised } from './supervisor.ts';
+
+import type {} from 'vitest';
+import type { InfraInfo } from './infra/index.ts';
+
+// What the stack tests' global setup provides: `inject('infra')` is typed wherever this is imported.
+declare module 'vitest' {
+  export interface ProvidedContext {
+    infra: InfraInfo;
+  }
+}

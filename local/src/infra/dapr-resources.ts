@@ -1,0 +1,159 @@
+// The Dapr resources of a local run, rendered as YAML files into the run's resources directory: the
+// same building blocks the Helm chart declares on Kubernetes, pointed at the local servers.
+import { appIds } from '@reservex/contracts';
+import { stringify } from 'yaml';
+
+export const COMPONENTS = { pubsub: 'pubsub', statestore: 'statestore', lockstore: 'lockstore' } as const;
+export const CONFIGURATION_NAME = 'reservex';
+
+/** Kafka protocol version sarama speaks; Kafka 4 rejects the pre-2.1 protocols of sarama's default. */
+export const KAFKA_PROTOCOL_VERSION = '4.1.0';
+/** Largest event the bus takes (the broker's default message size). */
+export const MAX_MESSAGE_BYTES = 1_048_588;
+
+export interface ResourceTargets {
+  kafkaBrokers: string;
+  /** host:port of Redis. */
+  redisHost: string;
+  /** host:port of the OTLP/gRPC receiver (Jaeger). */
+  otlpGrpcEndpoint: string;
+  /** SQLite file every sidecar of the run registers in, for service invocation. */
+  nameResolutionDb: string;
+}
+
+export interface DaprResource {
+  apiVersion: string;
+  kind: 'Component' | 'Configuration' | 'Resiliency';
+  metadata: { name: string };
+  spec: Record<string, unknown>;
+}
+
+function component(name: string, type: string, metadata: Record<string, string>): DaprResource {
+  return {
+    apiVersion: 'dapr.io/v1alpha1',
+    kind: 'Component',
+    metadata: { name },
+    spec: {
+      type,
+      version: 'v1',
+      metadata: Object.entries(metadata).map(([key, value]) => ({ name: key, value })),
+    },
+  };
+}
+
+export function components(targets: ResourceTargets): DaprResource[] {
+  return [
+    component(COMPONENTS.pubsub, 'pubsub.kafka', {
+      brokers: targets.kafkaBrokers,
+      authType: 'none',
+      version: KAFKA_PROTOCOL_VERSION,
+      maxMessageBytes: String(MAX_MESSAGE_BYTES),
+      // A consumer group that starts after events were published must still see them.
+      initialOffset: 'oldest',
+      // No consumerGroup: it defaults to the app id, one group per service.
+    }),
+    component(COMPONENTS.statestore, 'state.redis', {
+      redisHost: targets.redisHost,
+      redisPassword: '',
+      // Each service's state (Idempotency-Key replies, pass tokens, caches) is its own: keys are
+      // prefixed with the app id, so two services can use the same key without colliding.
+      keyPrefix: 'appid',
+    }),
+    component(COMPONENTS.lockstore, 'lock.redis', {
+      redisHost: targets.redisHost,
+      redisPassword: '',
+      // A lock is shared by the replicas of one service (one admitter per show, one sweeper), never
+      // across services: prefixing with the app id keeps two services' resource ids apart.
+      keyPrefix: 'appid',
+    }),
+  ];
+}
+
+export function configuration(targets: ResourceTargets): DaprResource {
+  return {
+    apiVersion: 'dapr.io/v1alpha1',
+    kind: 'Configuration',
+    metadata: { name: CONFIGURATION_NAME },
+    spec: {
+      tracing: {
+        // Every request traced: the CloudEvent traceparent is only filled in when sampling is on.
+        samplingRate: '1',
+        otel: { endpointAddress: targets.otlpGrpcEndpoint, isSecure: false, protocol: 'grpc' },
+      },
+      nameResolution: {
+        component: 'sqlite',
+        version: 'v1',
+        configuration: { connectionString: targets.nameResolutionDb, updateInterval: '2s' },
+      },
+      metric: { enabled: true, http: { increasedCardinality: false } },
+    },
+  };
+}
+
+export const RESILIENCY = {
+  /** Delivery retries before a message is dead-lettered: seconds, not minutes, so tests see it. */
+  pubsubRetries: 4,
+  pubsubRetryInterval: '500ms',
+  invokeTimeout: '5s',
+} as const;
+
+/**
+ * Retries for event delivery (then the dead-letter topic), and for service invocation a timeout, a
+ * retry on "not reachable" answers only (a POST that reached the app is never repeated), and a
+ * circuit breaker per target app.
+ */
+export function resiliency(invokedApps: readonly string[] = appIds): DaprResource {
+  const appPolicy = { timeout: 'invokeTimeout', retry: 'invokeUnreachable', circuitBreaker: 'invokeBreaker' };
+  return {
+    apiVersion: 'dapr.io/v1alpha1',
+    kind: 'Resiliency',
+    metadata: { name: CONFIGURATION_NAME },
+    spec: {
+      policies: {
+        timeouts: { invokeTimeout: RESILIENCY.invokeTimeout, publishTimeout: '5s' },
+        retries: {
+          deliveryRetry: {
+            policy: 'constant',
+            duration: RESILIENCY.pubsubRetryInterval,
+            maxRetries: RESILIENCY.pubsubRetries,
+          },
+          publishRetry: { policy: 'exponential', maxInterval: '2s', maxRetries: 3 },
+          invokeUnreachable: {
+            policy: 'constant',
+            duration: '250ms',
+            maxRetries: 2,
+            matching: { httpStatusCodes: '502,503', gRPCStatusCodes: '14' },
+          },
+        },
+        circuitBreakers: {
+          invokeBreaker: { maxRequests: 1, interval: '10s', timeout: '5s', trip: 'consecutiveFailures >= 5' },
+        },
+      },
+      targets: {
+        apps: Object.fromEntries(invokedApps.map((app) => [app, appPolicy])),
+        components: {
+          [COMPONENTS.pubsub]: {
+            inbound: { retry: 'deliveryRetry' },
+            outbound: { retry: 'publishRetry', timeout: 'publishTimeout' },
+          },
+        },
+      },
+    },
+  };
+}
+
+export function renderResource(resource: DaprResource): string {
+  return stringify(resource, { lineWidth: 0 });
+}
+
+/** File name → YAML for the resources directory (components + resiliency) and the configuration. */
+export function renderAll(targets: ResourceTargets): {
+  resources: Record<string, string>;
+  configuration: string;
+} {
+  const resources: Record<string, string> = {};
+  for (const resource of [...components(targets), resiliency()]) {
+    resources[`${resource.kind.toLowerCase()}-${resource.metadata.name}.yaml`] = renderResource(resource);
+  }
+  return { resources, configuration: renderResource(configuration(targets)) };
+}

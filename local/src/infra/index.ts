@@ -1,0 +1,121 @@
+// The shared infrastructure of a local stack: Postgres, Redis, Kafka and Jaeger on free loopback
+// ports, plus the Dapr resources (components, configuration, resiliency) pointing at them.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePorts } from '../ports.ts';
+import { elapsed, say } from '../progress.ts';
+import { provision, type Toolchain } from '../provision/index.ts';
+import { createRun, type Run, reapStaleRuns } from '../run.ts';
+import type { Supervised } from '../supervisor.ts';
+import { COMPONENTS, renderAll } from './dapr-resources.ts';
+import { type JaegerInfo, startJaeger } from './jaeger.ts';
+import { type KafkaInfo, startKafka } from './kafka.ts';
+import { type PostgresInfo, startPostgres } from './postgres.ts';
+import { type RedisInfo, startRedis } from './redis.ts';
+
+export interface DaprInfo {
+  daprd: string;
+  /** Directory passed to every sidecar as --resources-path. */
+  resourcesDir: string;
+  /** File passed to every sidecar as --config. */
+  configFile: string;
+  components: typeof COMPONENTS;
+}
+
+/** Everything a test or an app needs to reach the infrastructure; plain data (vitest `provide`s it). */
+export interface InfraInfo {
+  runDir: string;
+  postgres: PostgresInfo;
+  redis: RedisInfo;
+  kafka: KafkaInfo;
+  jaeger: JaegerInfo;
+  dapr: DaprInfo;
+}
+
+export type InfraProcess = 'postgres' | 'redis' | 'kafka' | 'jaeger';
+
+export interface StartedInfra {
+  info: InfraInfo;
+  run: Run;
+  processes: Record<InfraProcess, Supervised>;
+  stop(): Promise<void>;
+}
+
+export interface StartInfraOptions {
+  /** Already provisioned tools (provisioning is skipped). */
+  toolchain?: Toolchain;
+}
+
+export async function startInfra(options: StartInfraOptions = {}): Promise<StartedInfra> {
+  const toolchain = options.toolchain ?? (await provision());
+  reapStaleRuns();
+  const run = createRun({ label: 'stack' });
+  const started = performance.now();
+  say(`starting Postgres, Redis, Kafka and Jaeger (run dir ${run.dir})`);
+  try {
+    const ports = await freePorts([
+      'postgres',
+      'redis',
+      'kafka',
+      'kafkaController',
+      'otlpGrpc',
+      'otlpHttp',
+      'jaegerQuery',
+      'jaegerQueryGrpc',
+    ] as const);
+    const [pg, redis, kafka, jaeger] = await Promise.all([
+      startPostgres(run, toolchain.postgresBin, ports.postgres),
+      startRedis(run, toolchain.redisServer, ports.redis),
+      startKafka(run, toolchain, { broker: ports.kafka, controller: ports.kafkaController }),
+      startJaeger(run, toolchain.jaeger, {
+        otlpGrpc: ports.otlpGrpc,
+        otlpHttp: ports.otlpHttp,
+        query: ports.jaegerQuery,
+        queryGrpc: ports.jaegerQueryGrpc,
+      }),
+    ]);
+    const dapr = writeDaprResources(run.dir, toolchain.daprd, {
+      kafkaBrokers: kafka.info.brokers,
+      redisHost: `${redis.info.host}:${redis.info.port}`,
+      otlpGrpcEndpoint: jaeger.info.otlpGrpcEndpoint,
+      nameResolutionDb: join(run.dir, 'dapr', 'name-resolution.db'),
+    });
+    const info: InfraInfo = {
+      runDir: run.dir,
+      postgres: pg.info,
+      redis: redis.info,
+      kafka: kafka.info,
+      jaeger: jaeger.info,
+      dapr,
+    };
+    writeFileSync(join(run.dir, 'infra.json'), `${JSON.stringify(info, null, 2)}\n`);
+    say(`infrastructure up in ${elapsed(started)}`);
+    return {
+      info,
+      run,
+      processes: { postgres: pg.process, redis: redis.process, kafka: kafka.process, jaeger: jaeger.process },
+      stop: () => run.stop(),
+    };
+  } catch (error) {
+    await run.stop();
+    throw error;
+  }
+}
+
+function writeDaprResources(
+  runDir: string,
+  daprd: string,
+  targets: Parameters<typeof renderAll>[0],
+): DaprInfo {
+  const dir = join(runDir, 'dapr');
+  const resourcesDir = join(dir, 'resources');
+  mkdirSync(resourcesDir, { recursive: true });
+  const rendered = renderAll(targets);
+  for (const [file, yaml] of Object.entries(rendered.resources))
+    writeFileSync(join(resourcesDir, file), yaml);
+  const configFile = join(dir, 'configuration.yaml');
+  writeFileSync(configFile, rendered.configuration);
+  return { daprd, resourcesDir, configFile, components: COMPONENTS };
+}
+
+export { databaseUrl, ensureDatabase } from './postgres.ts';

@@ -1,0 +1,68 @@
+// Jaeger v2 with in-memory storage: OTLP in (gRPC for the sidecars, HTTP for the services), the
+// query UI and its HTTP API out, each on its own loopback port.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { httpOk, waitUntil } from '../readiness.ts';
+import type { Run } from '../run.ts';
+import type { Supervised } from '../supervisor.ts';
+
+export interface JaegerPorts {
+  otlpGrpc: number;
+  otlpHttp: number;
+  query: number;
+  queryGrpc: number;
+}
+
+export interface JaegerInfo {
+  /** OTLP/HTTP base URL (services' OTEL_EXPORTER_OTLP_ENDPOINT). */
+  otlpHttpUrl: string;
+  /** host:port of the OTLP/gRPC receiver (the sidecars' tracing endpoint). */
+  otlpGrpcEndpoint: string;
+  /** The UI; its HTTP API is under /api (e.g. /api/traces/<id>). */
+  uiUrl: string;
+}
+
+export function jaegerConfig(ports: JaegerPorts, maxTraces = 50_000): Record<string, unknown> {
+  const at = (port: number) => `127.0.0.1:${port}`;
+  return {
+    service: {
+      extensions: ['jaeger_storage', 'jaeger_query'],
+      pipelines: {
+        traces: { receivers: ['otlp'], processors: ['batch'], exporters: ['jaeger_storage_exporter'] },
+      },
+      telemetry: { metrics: { level: 'none' }, logs: { level: 'warn' } },
+    },
+    extensions: {
+      jaeger_storage: { backends: { memstore: { memory: { max_traces: maxTraces } } } },
+      jaeger_query: {
+        storage: { traces: 'memstore' },
+        http: { endpoint: at(ports.query) },
+        grpc: { endpoint: at(ports.queryGrpc) },
+      },
+    },
+    receivers: {
+      otlp: { protocols: { grpc: { endpoint: at(ports.otlpGrpc) }, http: { endpoint: at(ports.otlpHttp) } } },
+    },
+    // Short batches: a test reads a trace back a moment after the request that made it.
+    processors: { batch: { timeout: '200ms' } },
+    exporters: { jaeger_storage_exporter: { trace_storage: 'memstore' } },
+  };
+}
+
+export async function startJaeger(
+  run: Run,
+  binary: string,
+  ports: JaegerPorts,
+): Promise<{ info: JaegerInfo; process: Supervised }> {
+  const config = join(run.dir, 'jaeger.yaml');
+  writeFileSync(config, stringify(jaegerConfig(ports)));
+  const process = run.spawn({ name: 'jaeger', command: binary, args: ['--config', config] });
+  const info: JaegerInfo = {
+    otlpHttpUrl: `http://127.0.0.1:${ports.otlpHttp}`,
+    otlpGrpcEndpoint: `127.0.0.1:${ports.otlpGrpc}`,
+    uiUrl: `http://127.0.0.1:${ports.query}`,
+  };
+  await waitUntil('jaeger', () => httpOk(`${info.uiUrl}/api/services`), { timeoutMs: 60_000, process });
+  return { info, process };
+}

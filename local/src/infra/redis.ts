@@ -1,0 +1,65 @@
+// Redis for Dapr state and locks (and the waiting room's sorted sets): in memory, no persistence.
+import { mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { waitUntil } from '../readiness.ts';
+import type { Run } from '../run.ts';
+import type { Supervised } from '../supervisor.ts';
+
+export interface RedisInfo {
+  host: string;
+  port: number;
+  url: string;
+}
+
+export async function startRedis(
+  run: Run,
+  server: string,
+  port: number,
+): Promise<{ info: RedisInfo; process: Supervised }> {
+  const dir = join(run.dir, 'redis');
+  mkdirSync(dir, { recursive: true });
+  const process = run.spawn({
+    name: 'redis',
+    command: server,
+    args: [
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'no',
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
+    ],
+  });
+  await waitUntil('redis', () => ping(port), { timeoutMs: 20_000, process });
+  return { info: { host: '127.0.0.1', port, url: `redis://127.0.0.1:${port}` }, process };
+}
+
+/** True when Redis answers PING with PONG. */
+export function ping(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host });
+    let reply = '';
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+  });
+}

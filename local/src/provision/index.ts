@@ -1,0 +1,59 @@
+// Provisioning: everything the local stack runs, found on the machine or put into the cache. Cheap
+// when everything is there (a few file checks, no lock); otherwise one provisioner at a time does the
+// work under a lock while concurrent callers wait for it.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheDir } from '../paths.ts';
+import { elapsed, say } from '../progress.ts';
+import { findDaprd, provisionDaprd } from './daprd.ts';
+import { findJaeger, provisionJaeger } from './jaeger.ts';
+import { findKafkaLibs, javaBinary, provisionKafka } from './kafka.ts';
+import { withFileLock } from './lock.ts';
+import { findPostgresBin, findRedisServer, missingPackages, provisionPackages } from './packages.ts';
+
+export interface Toolchain {
+  daprd: string;
+  jaeger: string;
+  java: string;
+  /** Directory of the Kafka broker jars (class path `<dir>/*`). */
+  kafkaLibs: string;
+  /** Directory holding `initdb` and `postgres`. */
+  postgresBin: string;
+  redisServer: string;
+}
+
+function found(cache: string): Toolchain | undefined {
+  const toolchain = {
+    daprd: findDaprd(cache),
+    jaeger: findJaeger(cache),
+    java: javaBinary(),
+    kafkaLibs: findKafkaLibs(cache),
+    postgresBin: findPostgresBin(),
+    redisServer: findRedisServer(),
+  };
+  const complete = Object.values(toolchain).every((v) => v !== undefined);
+  return complete ? (toolchain as Toolchain) : undefined;
+}
+
+export async function provision(): Promise<Toolchain> {
+  const cache = cacheDir();
+  const ready = found(cache);
+  if (ready) return ready;
+  mkdirSync(join(cache, 'logs'), { recursive: true });
+  return withFileLock(join(cache, 'provision.lock'), 45 * 60_000, async () => {
+    const started = performance.now();
+    say(`provisioning into ${cache}`);
+    // Packages first: Maven and the JVM may be among them. The Go builds overlap with it.
+    const builds = Promise.all([provisionDaprd(cache), provisionJaeger(cache)]);
+    builds.catch(() => {});
+    if (missingPackages().length > 0) await provisionPackages(cache);
+    await Promise.all([builds, provisionKafka(cache)]);
+    const toolchain = found(cache);
+    if (!toolchain) throw new Error('provisioning finished but something is still missing');
+    say(`provisioned in ${elapsed(started)}`);
+    return toolchain;
+  });
+}
+
+export { DAPR_VERSION } from './daprd.ts';
+export { JAEGER_VERSION } from './jaeger.ts';

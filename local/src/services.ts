@@ -1,0 +1,102 @@
+// The registry of ReserveX services as the local stack runs them: app id, entry point, which shared
+// infrastructure each one gets, and service-specific environment. Every service also receives the
+// common environment of apps.ts (SERVICE_NAME, PORT, DAPR_*, OTEL_EXPORTER_OTLP_ENDPOINT, LOG_LEVEL).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type AppId, appIds } from '@reservex/contracts';
+import { type AppSpec, type StartedApps, startApps } from './apps.ts';
+import { type StartedInfra, type StartInfraOptions, startInfra } from './infra/index.ts';
+import { repoRoot } from './paths.ts';
+import type { Supervised } from './supervisor.ts';
+
+export interface ServiceDefinition {
+  appId: AppId;
+  /** Entry point, relative to the repository root. */
+  main: string;
+  /** Owns a Postgres database (named after the service), passed as DATABASE_URL. */
+  database: boolean;
+  /** Uses Redis directly (REDIS_URL): sorted sets, Lua rate limiting. */
+  redis: boolean;
+  /** Service-specific environment for a local run. */
+  env: Record<string, string>;
+}
+
+function service(
+  appId: AppId,
+  uses: { database?: boolean; redis?: boolean; env?: Record<string, string> },
+): ServiceDefinition {
+  return {
+    appId,
+    main: `services/${appId}/src/main.ts`,
+    database: uses.database ?? false,
+    redis: uses.redis ?? false,
+    env: uses.env ?? {},
+  };
+}
+
+export const services: Record<AppId, ServiceDefinition> = {
+  gateway: service('gateway', { redis: true }),
+  account: service('account', { database: true }),
+  queue: service('queue', { redis: true }),
+  inventory: service('inventory', { database: true }),
+  reservation: service('reservation', { database: true }),
+  payment: service('payment', { database: true }),
+  ticket: service('ticket', { database: true }),
+  query: service('query', { database: true }),
+};
+
+/** How a service runs as an app of the local stack. */
+export function serviceApp(definition: ServiceDefinition, env: Record<string, string> = {}): AppSpec<AppId> {
+  return {
+    appId: definition.appId,
+    args: [definition.main],
+    ...(definition.database ? { database: definition.appId } : {}),
+    redis: definition.redis,
+    env: { ...definition.env, ...env },
+    readyTimeoutMs: 120_000,
+  };
+}
+
+/** Services whose entry point exists in this checkout (all eight once they are written). */
+export function presentServices(root = repoRoot): ServiceDefinition[] {
+  return appIds.map((id) => services[id]).filter((s) => existsSync(join(root, s.main)));
+}
+
+export interface StartedSystem {
+  infra: StartedInfra;
+  apps: StartedApps<AppId>;
+  services: ServiceDefinition[];
+  stop(): Promise<void>;
+}
+
+export interface StartSystemOptions extends StartInfraOptions {
+  /** Only these services (default: every present one). */
+  only?: readonly AppId[];
+  onUnexpectedExit?: (process: Supervised) => void;
+}
+
+/** The whole system: infrastructure plus every present service, each with its sidecar. */
+export async function startSystem(options: StartSystemOptions = {}): Promise<StartedSystem> {
+  const infra = await startInfra(options);
+  if (options.onUnexpectedExit) infra.run.onUnexpectedExit(options.onUnexpectedExit);
+  const chosen = presentServices().filter((s) => !options.only || options.only.includes(s.appId));
+  try {
+    const apps = await startApps({
+      infra: infra.info,
+      apps: chosen.map((s) => serviceApp(s)),
+      ...(options.onUnexpectedExit ? { onUnexpectedExit: options.onUnexpectedExit } : {}),
+    });
+    return {
+      infra,
+      apps,
+      services: chosen,
+      async stop() {
+        await apps.stop();
+        await infra.stop();
+      },
+    };
+  } catch (error) {
+    await infra.stop();
+    throw error;
+  }
+}
