@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { onReservationCancelled, onStockReserved, type PaymentId, type PaymentRecord } from './payment.ts';
+
+const paymentId = 'b0f3c1e2-6a47-4b59-9f0e-0d6f2a3b4c5d' as PaymentId;
+const record = (cancelled: boolean, status?: 'captured' | 'failed' | 'refunded'): PaymentRecord => ({
+  cancelled,
+  payment: status ? { id: paymentId, status } : undefined,
+});
+
+describe('onStockReserved', () => {
+  it('charges a reservation it knows nothing about', () => {
+    expect(onStockReserved(record(false))).toEqual({ action: 'charge' });
+  });
+
+  it('never charges a reservation whose cancel arrived first', () => {
+    expect(onStockReserved(record(true))).toEqual({ action: 'skip', why: 'cancelled-before-charge' });
+  });
+
+  it('never charges twice', () => {
+    expect(onStockReserved(record(false, 'captured'))).toEqual({ action: 'skip', why: 'already-charged' });
+    expect(onStockReserved(record(true, 'refunded'))).toEqual({ action: 'skip', why: 'already-charged' });
+    expect(onStockReserved(record(false, 'failed'))).toEqual({ action: 'skip', why: 'already-failed' });
+  });
+});
+
+describe('onReservationCancelled', () => {
+  it('refunds a capture', () => {
+    expect(onReservationCancelled(record(false, 'captured'))).toEqual({ action: 'refund', paymentId });
+  });
+
+  it('refunds at most once', () => {
+    expect(onReservationCancelled(record(true, 'refunded'))).toEqual({
+      action: 'tombstone-only',
+      why: 'already-refunded',
+    });
+  });
+
+  it('refunds nothing that was not captured', () => {
+    expect(onReservationCancelled(record(false))).toEqual({ action: 'tombstone-only', why: 'not-charged' });
+    expect(onReservationCancelled(record(false, 'failed'))).toEqual({
+      action: 'tombstone-only',
+      why: 'charge-failed',
+    });
+  });
+});
