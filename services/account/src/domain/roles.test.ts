@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { parseAdminEmails, rolesFor } from './roles.ts';
+
+describe('rolesFor', () => {
+  const admins = parseAdminEmails(' Root@Example.com, ,ops@example.com');
+
+  it('gives every user USER', () => {
+    expect(rolesFor('ada@example.com', [], admins)).toEqual(['USER']);
+  });
+
+  it('grants ADMIN to listed addresses, case-insensitively', () => {
+    expect(rolesFor('root@example.com', ['USER'], admins)).toEqual(['USER', 'ADMIN']);
+  });
+
+  it('keeps a stored ADMIN and ignores unknown stored roles', () => {
+    expect(rolesFor('ada@example.com', ['ADMIN', 'SUPERUSER'], admins)).toEqual(['USER', 'ADMIN']);
+  });
+});
