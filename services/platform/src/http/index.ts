@@ -1,0 +1,25 @@
+// The HTTP side of a service: app factory, problem+json errors, graceful serving.
+export {
+  type App,
+  type AppOptions,
+  createApp,
+  problemResponse,
+  type ReadinessCheck,
+  toProblem,
+  validationHook,
+} from './app.ts';
+export {
+  type FieldError,
+  isProblemError,
+  PROBLEM_BASE,
+  PROBLEM_CONTENT_TYPE,
+  type ProblemBody,
+  ProblemError,
+  ProblemSchema,
+  type ProblemType,
+  problem,
+  problemResponses,
+  problemTitles,
+  problemTypeUri,
+} from './problem.ts';
+export { type RunningServer, type ServeOptions, type ShutdownHook, serve } from './serve.ts';

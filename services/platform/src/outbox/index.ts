@@ -1,0 +1,66 @@
+// The one publish path: an event is written to the outbox in the same transaction as the change it
+// announces, and a relay publishes committed rows through Dapr. Either both the change and the event
+// happen or neither does; a crash between commit and publish only delays the event.
+import { type EventOf, events, type Topic } from '@reservex/contracts';
+import { sql as statement } from 'drizzle-orm';
+import type { Executor } from '../db/index.ts';
+import { currentTraceContext } from '../telemetry/index.ts';
+import { OUTBOX_CHANNEL, outbox } from './table.ts';
+
+export { type Publisher, type Relay, type RelayOptions, startRelay } from './relay.ts';
+export { OUTBOX_CHANNEL, type OutboxRow, outbox } from './table.ts';
+
+/** The payload does not match the topic's contract: a bug in the publisher, never sent. */
+export class ContractViolationError extends Error {
+  readonly topic: string;
+  readonly issues: { path: string; message: string }[];
+  constructor(topic: string, issues: { path: string; message: string }[]) {
+    super(
+      `${topic} payload violates its contract: ${issues.map((i) => `${i.path || '(root)'} ${i.message}`).join('; ')}`,
+    );
+    this.name = 'ContractViolationError';
+    this.topic = topic;
+    this.issues = issues;
+  }
+}
+
+export type EnqueueOptions = {
+  /** Kafka partition key; use the reservation id so one saga's events stay in order per topic. */
+  partitionKey: string;
+  /** The row id, which becomes the CloudEvent id. Generated when omitted. */
+  id?: string;
+};
+
+/**
+ * Records `data` for publication on `topic`, inside the caller's transaction `tx`. Validates the
+ * payload against the contract and stores the active trace context so the consumer's span joins
+ * this trace. Returns the row id (the future CloudEvent id).
+ */
+export async function enqueue<T extends Topic>(
+  tx: Executor,
+  topic: T,
+  data: EventOf<T>,
+  options: EnqueueOptions,
+): Promise<string> {
+  const parsed = events[topic].safeParse(data);
+  if (!parsed.success) {
+    throw new ContractViolationError(
+      topic,
+      parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+    );
+  }
+  if (!options.partitionKey) throw new Error(`enqueue ${topic}: partitionKey is required`);
+  const id = options.id ?? crypto.randomUUID();
+  const trace = currentTraceContext();
+  await tx.insert(outbox).values({
+    id,
+    topic,
+    partitionKey: options.partitionKey,
+    payload: parsed.data,
+    traceparent: trace?.traceparent ?? null,
+    tracestate: trace?.tracestate ?? null,
+  });
+  // Delivered on commit only (and collapsed with other notifies of the same transaction).
+  await tx.execute(statement`select pg_notify(${OUTBOX_CHANNEL}, '')`);
+  return id;
+}

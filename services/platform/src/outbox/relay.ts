@@ -1,0 +1,258 @@
+// Publishes committed outbox rows through Dapr.
+//
+// A batch is claimed with `FOR UPDATE SKIP LOCKED` and published while the claim is held, so
+// several replicas share the work without publishing a row twice; a row is marked sent in the same
+// transaction. A crash after publishing but before commit republishes the row with the same
+// CloudEvent id, which consumers' inboxes recognise. A committed enqueue NOTIFYs the relay, so the
+// happy path has no polling latency; a slow poll covers lost notifications and retry times.
+import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { backoffDelay } from '../dapr/index.ts';
+import type { Sql } from '../db/index.ts';
+import {
+  contextFromTraceparent,
+  currentTraceContext,
+  type Logger,
+  meter,
+  logger as processLogger,
+  recordError,
+  SpanAttribute,
+  SpanKind,
+  tracer,
+} from '../telemetry/index.ts';
+import { OUTBOX_CHANNEL } from './table.ts';
+
+/** What the relay needs from the Dapr client: `createDapr(...)` satisfies it. */
+export type Publisher = {
+  publish(
+    pubsubName: string,
+    topic: string,
+    data: unknown,
+    options: { partitionKey?: string; id?: string; traceparent?: string; tracestate?: string },
+  ): Promise<void>;
+};
+
+export type RelayOptions = {
+  /** The postgres.js client of the database that holds the outbox (`createDatabase(...).sql`). */
+  sql: Sql;
+  /** Accepted for symmetry with the other helpers; the relay works on `sql`. */
+  db?: unknown;
+  dapr: Publisher;
+  pubsubName: string;
+  /** Rows claimed per transaction. Default 50. */
+  batchSize?: number;
+  /** Fallback poll when no notification arrives. Default 5000 ms. */
+  pollIntervalMs?: number;
+  /** Back-off after a failed publish: from min to max, doubling per attempt. Default 500 ms–60 s. */
+  retryMinDelayMs?: number;
+  retryMaxDelayMs?: number;
+  /** Sent rows older than this are deleted. Default 24 h. */
+  retentionMs?: number;
+  logger?: Logger;
+};
+
+export type Relay = {
+  /** Look for rows now (e.g. after a test inserts one without NOTIFY). */
+  wake(): void;
+  /** Finish the batch in progress, stop listening. */
+  stop(): Promise<void>;
+  /** Resolves after the next pass that found nothing left to publish (bounded by `timeoutMs`). */
+  idle(timeoutMs?: number): Promise<boolean>;
+};
+
+type Claimed = {
+  id: string;
+  topic: string;
+  partition_key: string;
+  payload: unknown;
+  traceparent: string | null;
+  tracestate: string | null;
+  attempts: number;
+  created_at: Date;
+};
+
+export function startRelay(options: RelayOptions): Relay {
+  const { sql, dapr, pubsubName } = options;
+  const batchSize = options.batchSize ?? 50;
+  const pollIntervalMs = options.pollIntervalMs ?? 5000;
+  const retryMin = options.retryMinDelayMs ?? 500;
+  const retryMax = options.retryMaxDelayMs ?? 60_000;
+  const retentionMs = options.retentionMs ?? 24 * 3_600_000;
+  const log = (options.logger ?? processLogger).child({ component: 'outbox-relay' });
+  const published = meter().createCounter('outbox.published', { description: 'Outbox rows published' });
+  const failures = meter().createCounter('outbox.publish.failures', {
+    description: 'Failed publish attempts',
+  });
+  const lag = meter().createHistogram('outbox.publish.lag', {
+    unit: 's',
+    description: 'Time from commit of an outbox row to its publication',
+  });
+
+  let stopped = false;
+  let pending = true;
+  let sleeper: (() => void) | undefined;
+  let lastCleanup = 0;
+  const idleWaiters = new Set<() => void>();
+
+  function wake() {
+    pending = true;
+    sleeper?.();
+  }
+
+  function sleep(ms: number): Promise<void> {
+    if (pending || stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        sleeper = undefined;
+        resolve();
+      }
+      sleeper = done;
+    });
+  }
+
+  const listening = sql.listen(OUTBOX_CHANNEL, wake, wake).catch((error: unknown) => {
+    log.warn({ err: error }, 'cannot LISTEN; relying on polling');
+    return undefined;
+  });
+
+  async function publishBatch(): Promise<{ claimed: number; nextRetryInMs: number | undefined }> {
+    return sql.begin(async (tx) => {
+      const rows = await tx<Claimed[]>`
+        select id, topic, partition_key, payload, traceparent, tracestate, attempts, created_at
+        from outbox
+        where sent_at is null and next_attempt_at <= now()
+        order by created_at, id
+        limit ${batchSize}
+        for update skip locked`;
+      const sent: string[] = [];
+      // After a failure, later rows with the same key wait, so one saga's events keep their order.
+      const blocked = new Set<string>();
+      let nextRetryInMs: number | undefined;
+      for (const row of rows) {
+        if (stopped) break;
+        if (blocked.has(row.partition_key)) continue;
+        try {
+          await publishRow(row);
+          sent.push(row.id);
+          published.add(1, { topic: row.topic });
+          lag.record((Date.now() - row.created_at.getTime()) / 1000, { topic: row.topic });
+        } catch (error) {
+          blocked.add(row.partition_key);
+          failures.add(1, { topic: row.topic });
+          const delay = backoffDelay(row.attempts, retryMin, retryMax);
+          nextRetryInMs = Math.min(nextRetryInMs ?? delay, delay);
+          log.warn(
+            { err: error, outbox_id: row.id, topic: row.topic, attempts: row.attempts + 1 },
+            'publish failed',
+          );
+          const message = error instanceof Error ? error.message : String(error);
+          await tx`
+            update outbox
+            set attempts = attempts + 1, last_error = ${message.slice(0, 2000)},
+                next_attempt_at = now() + ${delay} * interval '1 millisecond'
+            where id = ${row.id}`;
+        }
+      }
+      if (sent.length > 0) await tx`update outbox set sent_at = now() where id = any(${sent}::uuid[])`;
+      return { claimed: rows.length, nextRetryInMs };
+    });
+  }
+
+  async function publishRow(row: Claimed) {
+    const parent = contextFromTraceparent(row.traceparent, row.tracestate, ROOT_CONTEXT);
+    const reservationId = (row.payload as { reservationId?: unknown } | null)?.reservationId;
+    await tracer().startActiveSpan(
+      `${row.topic} publish`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': row.topic,
+          'messaging.message.id': row.id,
+          'messaging.kafka.message.key': row.partition_key,
+          ...(typeof reservationId === 'string' ? { [SpanAttribute.reservationId]: reservationId } : {}),
+        },
+      },
+      parent,
+      async (span) => {
+        try {
+          // The consumer's span becomes a child of this publish span.
+          const trace = currentTraceContext();
+          await dapr.publish(pubsubName, row.topic, row.payload, {
+            id: row.id,
+            partitionKey: row.partition_key,
+            ...(trace ? { traceparent: trace.traceparent } : {}),
+            ...(trace?.tracestate ? { tracestate: trace.tracestate } : {}),
+          });
+        } catch (error) {
+          recordError(span, error);
+          throw error;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  async function cleanUp() {
+    if (Date.now() - lastCleanup < 10 * 60_000) return;
+    lastCleanup = Date.now();
+    const deleted = await sql`
+      delete from outbox where sent_at < now() - ${retentionMs} * interval '1 millisecond'`;
+    if (deleted.count > 0) log.debug({ deleted: deleted.count }, 'old outbox rows deleted');
+  }
+
+  const loop = (async () => {
+    let consecutiveErrors = 0;
+    while (!stopped) {
+      pending = false;
+      let wait = pollIntervalMs;
+      try {
+        const { claimed, nextRetryInMs } = await publishBatch();
+        consecutiveErrors = 0;
+        if (claimed >= batchSize) pending = true;
+        if (nextRetryInMs !== undefined) wait = Math.min(wait, nextRetryInMs);
+        if (claimed === 0) {
+          for (const resolve of idleWaiters) resolve();
+          idleWaiters.clear();
+          await cleanUp();
+        }
+      } catch (error) {
+        // The database is unreachable or the claim failed: back off, the rows are still there.
+        consecutiveErrors++;
+        wait = Math.min(wait, backoffDelay(consecutiveErrors, retryMin, retryMax));
+        if (!stopped) log.warn({ err: error }, 'outbox pass failed');
+      }
+      await sleep(wait);
+    }
+  })();
+
+  return {
+    wake,
+    async stop() {
+      stopped = true;
+      sleeper?.();
+      await loop;
+      const subscription = await listening;
+      await subscription?.unlisten().catch(() => undefined);
+      for (const resolve of idleWaiters) resolve();
+      idleWaiters.clear();
+    },
+    idle(timeoutMs = 10_000) {
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          idleWaiters.delete(done);
+          resolve(false);
+        }, timeoutMs);
+        function done() {
+          clearTimeout(timer);
+          resolve(true);
+        }
+        idleWaiters.add(done);
+        wake();
+      });
+    },
+  };
+}

@@ -1,0 +1,280 @@
+// Traces, metrics and logs. The SDK is started once in main.ts before anything else does I/O.
+//
+// Under Node 24 ESM with type stripping, require-hook instrumentations (http, pg, ioredis) never see
+// our imports and silently record nothing, so the spans that matter are made here by hand: server
+// spans by a hono middleware (`traceRequests`), consumer spans by the events module, producer spans
+// by the outbox relay. Outgoing fetch is traced by the undici instrumentation, which listens on
+// diagnostics_channel and so works regardless of the module system.
+import {
+  type Attributes,
+  type Context,
+  context,
+  metrics,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  trace,
+} from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { type IMetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+import { type Logger, pino } from 'pino';
+
+/** Span attribute names shared by every service, so one query finds a saga's spans. */
+export const SpanAttribute = {
+  sagaStep: 'saga.step',
+  reservationId: 'reservation.id',
+} as const;
+
+/** `saga.step` and `reservation.id` attributes, leaving out what is unknown. */
+export function sagaAttributes(values: { step?: string; reservationId?: string }): Attributes {
+  const attributes: Attributes = {};
+  if (values.step !== undefined) attributes[SpanAttribute.sagaStep] = values.step;
+  if (values.reservationId !== undefined) attributes[SpanAttribute.reservationId] = values.reservationId;
+  return attributes;
+}
+
+const instrumentationScope = '@reservex/platform';
+
+export function tracer() {
+  return trace.getTracer(instrumentationScope);
+}
+
+/** Instruments made before startTelemetry stay no-ops; the API hands out the real meter after. */
+export function meter() {
+  return metrics.getMeter(instrumentationScope);
+}
+
+export type TelemetryOptions = {
+  serviceName: string;
+  /** OTLP/HTTP base URL (e.g. http://127.0.0.1:4318); without it spans are made but not exported. */
+  otlpEndpoint?: string | undefined;
+  logLevel?: string | undefined;
+  /** Extra span processors, e.g. an in-memory exporter in tests. */
+  spanProcessors?: SpanProcessor[];
+  metricReaders?: IMetricReader[];
+  metricExportIntervalMs?: number;
+};
+
+export type Telemetry = {
+  /** Flushes and stops exporting. Safe to call more than once. */
+  shutdown(): Promise<void>;
+};
+
+let running: { sdk: NodeSDK; shutdown: Promise<void> | undefined } | undefined;
+
+/**
+ * Starts the OpenTelemetry SDK: W3C trace context, AsyncLocalStorage context, OTLP/HTTP export of
+ * traces and metrics, fetch instrumentation. Always installs a tracer provider, even without an
+ * endpoint, so trace context still flows into logs, outbox rows and published events.
+ */
+export function startTelemetry(options: TelemetryOptions): Telemetry {
+  if (running) throw new Error('telemetry already started in this process');
+  const endpoint = options.otlpEndpoint?.replace(/\/+$/, '');
+  const spanProcessors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
+  const metricReaders: IMetricReader[] = [...(options.metricReaders ?? [])];
+  if (endpoint) {
+    spanProcessors.push(
+      new BatchSpanProcessor({
+        exporter: new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }),
+        scheduledDelayMillis: 500,
+      }),
+    );
+    metricReaders.push(
+      new PeriodicExportingMetricReader({
+        exporter: new OTLPMetricExporter({ url: `${endpoint}/v1/metrics` }),
+        exportIntervalMillis: options.metricExportIntervalMs ?? 15_000,
+      }),
+    );
+  }
+  // An empty list would make the SDK fall back to OTEL_TRACES_EXPORTER and register no provider.
+  if (spanProcessors.length === 0) spanProcessors.push(new NoopSpanProcessor());
+
+  const sdk = new NodeSDK({
+    serviceName: options.serviceName,
+    spanProcessors,
+    metricReaders,
+    logRecordProcessors: [],
+    instrumentations: [
+      new UndiciInstrumentation({
+        // Exporting spans over fetch must not itself produce spans.
+        ignoreRequestHook: (request) => Boolean(endpoint && request.origin === new URL(endpoint).origin),
+      }),
+    ],
+  });
+  sdk.start();
+  configureLogger({ serviceName: options.serviceName, level: options.logLevel });
+  const state: { sdk: NodeSDK; shutdown: Promise<void> | undefined } = { sdk, shutdown: undefined };
+  running = state;
+  return {
+    shutdown() {
+      state.shutdown ??= sdk.shutdown().then(
+        () => {
+          if (running === state) running = undefined;
+        },
+        (error: unknown) => {
+          logger.warn({ err: error }, 'telemetry shutdown failed');
+        },
+      );
+      return state.shutdown;
+    },
+  };
+}
+
+// --- logs -----------------------------------------------------------------------------------------
+
+/**
+ * The process logger: JSON lines with `trace_id` and `span_id` of the active span, so a log line
+ * leads to its trace. Services log through it (or a child of it), never console.log.
+ */
+export const logger: Logger = pino({
+  level: process.env.LOG_LEVEL ?? 'info',
+  base: { service: process.env.SERVICE_NAME },
+  timestamp: pino.stdTimeFunctions.isoTime,
+  formatters: { level: (label) => ({ level: label }) },
+  mixin() {
+    const spanContext = trace.getActiveSpan()?.spanContext();
+    if (!spanContext || !trace.isSpanContextValid(spanContext)) return {};
+    return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
+  },
+});
+
+export function configureLogger(options: { serviceName?: string; level?: string | undefined }) {
+  if (options.level) logger.level = options.level;
+  if (options.serviceName) logger.setBindings({ service: options.serviceName });
+}
+
+// --- spans ----------------------------------------------------------------------------------------
+
+/**
+ * Runs `fn` inside a new active span, recording a thrown error on the span before rethrowing it.
+ */
+export async function withSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T> | T,
+  options: { kind?: SpanKind; parent?: Context } = {},
+): Promise<T> {
+  const parent = options.parent ?? context.active();
+  return tracer().startActiveSpan(
+    name,
+    { kind: options.kind ?? SpanKind.INTERNAL, attributes },
+    parent,
+    async (span) => {
+      try {
+        return await fn(span);
+      } catch (error) {
+        recordError(span, error);
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+export function recordError(span: Span, error: unknown) {
+  span.recordException(error instanceof Error ? error : String(error));
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
+}
+
+/** W3C trace context of a span or of the active context, for carrying over a message hop. */
+export type TraceContext = { traceparent: string; tracestate?: string };
+
+export function currentTraceContext(from: Context = context.active()): TraceContext | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(from, carrier);
+  if (!carrier.traceparent) return undefined;
+  return carrier.tracestate
+    ? { traceparent: carrier.traceparent, tracestate: carrier.tracestate }
+    : { traceparent: carrier.traceparent };
+}
+
+/** The context a `traceparent` (and `tracestate`) describe, as the parent of the next span. */
+export function contextFromTraceparent(
+  traceparent: string | null | undefined,
+  tracestate?: string | null,
+  base: Context = context.active(),
+): Context {
+  if (!traceparent) return base;
+  const carrier: Record<string, string> = { traceparent };
+  if (tracestate) carrier.tracestate = tracestate;
+  return propagation.extract(base, carrier);
+}
+
+/** The trace id in a `traceparent` header, e.g. to show or to look it up in Jaeger. */
+export function traceIdOf(traceparent: string | null | undefined): string | undefined {
+  const match = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(traceparent ?? '');
+  return match?.[1];
+}
+
+export function activeTraceId(): string | undefined {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  return spanContext && trace.isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
+}
+
+const headerGetter: TextMapGetter<Headers> = {
+  get: (headers, key) => headers.get(key) ?? undefined,
+  keys: (headers) => [...headers.keys()],
+};
+
+/**
+ * A server span per request, continuing the caller's `traceparent`. Named `METHOD /route/:pattern`
+ * once the route is known; 5xx marks the span as an error.
+ */
+export function traceRequests(options: { serviceName?: string } = {}): MiddlewareHandler {
+  const duration = meter().createHistogram('http.server.request.duration', {
+    unit: 's',
+    description: 'Duration of HTTP server requests.',
+  });
+  return async function traceRequests(c, next) {
+    const parent = propagation.extract(context.active(), c.req.raw.headers, headerGetter);
+    const url = new URL(c.req.url);
+    const span = tracer().startSpan(
+      c.req.method,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'http.request.method': c.req.method,
+          'url.path': url.pathname,
+          'url.scheme': url.protocol.replace(':', ''),
+          ...(options.serviceName ? { 'service.name': options.serviceName } : {}),
+        },
+      },
+      parent,
+    );
+    const started = performance.now();
+    try {
+      await context.with(trace.setSpan(parent, span), next);
+    } finally {
+      const route = routePath(c, -1) || undefined;
+      const status = c.res.status;
+      if (route && route !== '*' && route !== '/*') {
+        span.updateName(`${c.req.method} ${route}`);
+        span.setAttribute('http.route', route);
+      }
+      span.setAttribute('http.response.status_code', status);
+      if (c.error) span.recordException(c.error);
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+      duration.record((performance.now() - started) / 1000, {
+        'http.request.method': c.req.method,
+        'http.response.status_code': status,
+        ...(route ? { 'http.route': route } : {}),
+      });
+    }
+  };
+}
+
+export type { Attributes, Context, Logger, Span };
+export { context, propagation, SpanKind, SpanStatusCode, trace };
