@@ -20,7 +20,7 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 {{- define "reservex.serviceLabels" -}}
 {{ include "reservex.labels" .root }}
 app.kubernetes.io/name: {{ .name | quote }}
-app.kubernetes.io/component: service
+app.kubernetes.io/component: {{ .component | default "service" }}
 {{- end -}}
 
 {{- define "reservex.selectorLabels" -}}

@@ -97,6 +97,7 @@ func (e *evaluator) predeclared(env map[string]string) starlark.StringDict {
 		{"default_registry", []string{"host", "host_from_cluster?", "single_name?"}, none},
 		{"update_settings", []string{"max_parallel_updates?", "k8s_upsert_timeout_secs?", "suppress_unused_image_warnings?"}, none},
 		{"watch_settings", []string{"ignore?"}, none},
+		{"version_settings", []string{"check_updates?", "constraint?"}, none},
 		{"sync", []string{"local_path", "remote_path"}, step("sync")},
 		{"run", []string{"cmd", "trigger?", "echo_off?"}, step("run")},
 		{"fall_back_on", []string{"files"}, step("fall_back_on")},
