@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { clientAddressOf, clientResponseHeaders, upstreamRequestHeaders } from './forwarding.ts';
 
 describe('upstreamRequestHeaders', () => {
-  it('drops identity, Dapr routing, forwarding, trace and hop-by-hop headers the client sent', () => {
+  it('drops credentials, identity, Dapr routing, forwarding, trace and hop-by-hop headers the client sent', () => {
     const incoming = new Headers({
       'content-type': 'application/json',
       'idempotency-key': 'k1',
@@ -24,7 +24,6 @@ describe('upstreamRequestHeaders', () => {
       'content-type': 'application/json',
       'idempotency-key': 'k1',
       'x-pass-token': 'p',
-      authorization: 'Bearer t',
       'x-user-id': 'u1',
       'x-forwarded-for': '10.0.0.1',
     });

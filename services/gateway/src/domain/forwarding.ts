@@ -27,6 +27,9 @@ const gatewayOwned = new Set([
   'x-real-ip',
   'traceparent',
   'tracestate',
+  // The gateway verified the token and says who the caller is; services never see the credential.
+  'authorization',
+  'cookie',
 ]);
 
 function droppedOnRequest(name: string): boolean {

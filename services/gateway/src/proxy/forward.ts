@@ -1,0 +1,105 @@
+// Sends a public request to the owning service through the gateway's Dapr sidecar
+// (`/v1.0/invoke/<app>/method/<path>`): no service address is known here, Dapr resolves it. The
+// fetch is instrumented, so the sidecar receives the gateway span's `traceparent`.
+import { problem } from '@reservex/platform/http';
+import { clientResponseHeaders } from '../domain/forwarding.ts';
+
+export interface UpstreamRequest {
+  app: string;
+  /** Path on the service, e.g. `/v1/shows/abc`. */
+  path: string;
+  /** Raw query string including `?`, or ''. */
+  search: string;
+  method: string;
+  headers: Headers;
+  body: ArrayBuffer | undefined;
+  /** A long-lived response (server-sent events): the timeout covers only its start. */
+  stream: boolean;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+export interface ForwarderOptions {
+  daprBaseUrl: string;
+  timeoutMs: number;
+}
+
+/** Dapr answers with `{ errorCode: 'ERR_…' }` when it, not the service, failed the call. */
+function isSidecarError(body: string): { errorCode: string; message: string } | undefined {
+  try {
+    const parsed = JSON.parse(body) as { errorCode?: unknown; message?: unknown };
+    if (typeof parsed.errorCode === 'string' && parsed.errorCode.startsWith('ERR_')) {
+      return {
+        errorCode: parsed.errorCode,
+        message: typeof parsed.message === 'string' ? parsed.message : '',
+      };
+    }
+  } catch {
+    // not JSON: the service's own answer
+  }
+  return undefined;
+}
+
+export function createForwarder(options: ForwarderOptions) {
+  const base = options.daprBaseUrl.replace(/\/+$/, '');
+
+  return async function forward(request: UpstreamRequest): Promise<Response> {
+    const url = `${base}/v1.0/invoke/${encodeURIComponent(request.app)}/method${request.path}${request.search}`;
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), options.timeoutMs);
+    const signal = AbortSignal.any([timeout.signal, request.signal]);
+    let upstream: Response;
+    try {
+      upstream = await fetch(url, {
+        method: request.method,
+        headers: request.headers,
+        ...(request.body && request.body.byteLength > 0 ? { body: request.body } : {}),
+        signal,
+        redirect: 'manual',
+      });
+      if (request.stream) {
+        clearTimeout(timer);
+        return new Response(upstream.body, {
+          status: upstream.status,
+          headers: clientResponseHeaders(upstream.headers),
+        });
+      }
+      const body = await upstream.arrayBuffer();
+      return answer(request.app, upstream, body);
+    } catch (error) {
+      if (timeout.signal.aborted) {
+        problem(504, 'upstream-timeout', `${request.app} did not answer within ${options.timeoutMs} ms`, {
+          upstream: request.app,
+        });
+      }
+      if (request.signal.aborted) problem(499 as 400, 'client-closed-request', 'the client went away');
+      problem(
+        502,
+        'upstream-failed',
+        `${request.app} could not be reached`,
+        { upstream: request.app },
+        { cause: error },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+function answer(app: string, upstream: Response, body: ArrayBuffer): Response {
+  if (upstream.status >= 500) {
+    const sidecar = isSidecarError(new TextDecoder().decode(body));
+    if (sidecar) {
+      if (/deadline exceeded|timeout/i.test(sidecar.message)) {
+        problem(504, 'upstream-timeout', `${app} did not answer in time`, { upstream: app });
+      }
+      problem(502, 'upstream-failed', `${app} is not available`, {
+        upstream: app,
+        errorCode: sidecar.errorCode,
+      });
+    }
+  }
+  const status = upstream.status;
+  const nullBody = status === 204 || status === 304;
+  return new Response(nullBody ? null : body, { status, headers: clientResponseHeaders(upstream.headers) });
+}
