@@ -52,7 +52,7 @@ kubernetes_schemas() { # dest
   python3 -m pip download --quiet --no-deps --only-binary=:all: --disable-pip-version-check \
     -d "$tmp" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
   python3 - "$tmp"/kubernetes_validate-*.whl "v$KUBERNETES_VERSION-local-strict" "$tmp/out" <<'PY'
-import sys, zipfile, os
+import json, os, sys, zipfile
 wheel, folder, out = sys.argv[1:]
 prefix = f'kubernetes_validate/kubernetes-json-schema/{folder}/'
 with zipfile.ZipFile(wheel) as z:
@@ -61,8 +61,13 @@ with zipfile.ZipFile(wheel) as z:
         sys.exit(f'{folder} is not in {wheel}')
     os.makedirs(out)
     for n in names:
-        with open(os.path.join(out, n[len(prefix):]), 'wb') as f:
-            f.write(z.read(n))
+        # The package's schemas name themselves with an https $id and reach the shared definitions
+        # through it; without the $id, references resolve beside the file, which is what a validator
+        # reading files (kubeconform) needs.
+        schema = json.loads(z.read(n).replace(b'"/api/_definitions.json#', b'"_definitions.json#'))
+        schema.pop('$id', None)
+        with open(os.path.join(out, n[len(prefix):]), 'w') as f:
+            json.dump(schema, f)
 PY
   mkdir -p "$(dirname "$1")"
   mv "$tmp/out" "$1"
@@ -96,7 +101,7 @@ tiltfile_eval() { # dest
 
 helm=$tools/helm-$HELM_VERSION-$(echo "$HELM_LDFLAGS" | sha256sum | cut -c1-8)/helm
 kubeconform=$tools/kubeconform-$KUBECONFORM_VERSION/kubeconform
-schemas=$tools/kubernetes-json-schema-$KUBERNETES_VALIDATE_VERSION/v$KUBERNETES_VERSION-local-strict
+schemas=$tools/kubernetes-json-schema-$KUBERNETES_VALIDATE_VERSION-r3/v$KUBERNETES_VERSION-local-strict
 dapr=$tools/dapr-crds-$DAPR_VERSION
 validators_hash=$(cat "$here/npm/package-lock.json" | sha256sum | cut -c1-12)
 validators=$tools/crd-validators-$validators_hash
