@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { currentStatus, holdExpiry, isWellFormed, quantityProblem } from './reservation.ts';
+import { currentStatus, holdExpiry, isSaleOpen, isWellFormed, quantityProblem } from './reservation.ts';
 
 describe('currentStatus', () => {
   it('is the status of the latest transition, whatever the order rows come back in', () => {
@@ -61,4 +61,15 @@ describe('quantityProblem', () => {
 
 it('a hold expires HOLD_TTL after the reservation was made', () => {
   expect(holdExpiry(new Date('2026-11-21T10:00:00Z'), 90).toISOString()).toBe('2026-11-21T10:01:30.000Z');
+});
+
+it('a sale is open from its start, up to but not including its end', () => {
+  const window = {
+    saleStartsAt: new Date('2026-11-21T10:00:00Z'),
+    saleEndsAt: new Date('2026-11-21T11:00:00Z'),
+  };
+  expect(isSaleOpen(window, new Date('2026-11-21T09:59:59Z'))).toBe(false);
+  expect(isSaleOpen(window, new Date('2026-11-21T10:00:00Z'))).toBe(true);
+  expect(isSaleOpen(window, new Date('2026-11-21T11:00:00Z'))).toBe(false);
+  expect(isSaleOpen({ ...window, saleEndsAt: null }, new Date('2030-01-01T00:00:00Z'))).toBe(true);
 });

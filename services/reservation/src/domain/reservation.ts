@@ -46,3 +46,10 @@ export function quantityProblem(quantity: number, perOrderLimit: number): string
   if (quantity > perOrderLimit) return `must be at most ${perOrderLimit} for this ticket type`;
   return undefined;
 }
+
+export function isSaleOpen(window: { saleStartsAt: Date; saleEndsAt: Date | null }, now: Date): boolean {
+  const t = now.getTime();
+  return (
+    t >= window.saleStartsAt.getTime() && (window.saleEndsAt === null || t < window.saleEndsAt.getTime())
+  );
+}

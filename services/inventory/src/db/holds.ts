@@ -1,0 +1,234 @@
+// Taking, selling and giving back stock for one reservation, inside the caller's transaction (the
+// one that also records the inbox row and the outbox event). Two allocation strategies:
+//
+// - atomic (default): the hold row is claimed first (its primary key settles any race with a
+//   cancellation of the same reservation), then one conditional UPDATE takes the stock only if
+//   enough is available. No row is locked while the handler decides, and once a type is sold out
+//   a request does not touch the hot row at all.
+// - pessimistic (the baseline the benchmark compares against): SELECT … FOR UPDATE of the ticket
+//   type at the start of every message, then decide and write while holding the lock.
+import type { StockFailureReason } from '@reservex/contracts';
+import type { Executor } from '@reservex/platform/db';
+import { and, eq, gte, sql } from 'drizzle-orm';
+import { type Hold, type HoldStatus, nextHoldStep } from '../domain/hold.ts';
+import { hold as holdStock, judgeHold, type TicketTypeOnSale } from '../domain/stock.ts';
+import { type HoldRow, holds, type TicketTypeRow, ticketTypes } from './schema.ts';
+
+export const allocationStrategies = ['atomic', 'pessimistic'] as const;
+export type AllocationStrategy = (typeof allocationStrategies)[number];
+
+export type HoldRequest = {
+  reservationId: string;
+  showId: string;
+  ticketTypeId: string;
+  quantity: number;
+};
+
+export type ReserveOutcome =
+  | { kind: 'held'; ticketType: TicketTypeRow }
+  | { kind: 'refused'; reason: StockFailureReason; available?: number }
+  | { kind: 'ignored'; why: string };
+
+export type ReleaseOutcome = { kind: 'released'; quantity: number } | { kind: 'ignored'; why: string };
+export type SellOutcome = { kind: 'sold'; quantity: number } | { kind: 'ignored'; why: string };
+
+export function reserveStock(
+  tx: Executor,
+  strategy: AllocationStrategy,
+  request: HoldRequest,
+  now: Date,
+): Promise<ReserveOutcome> {
+  switch (strategy) {
+    case 'atomic':
+      return reserveAtomically(tx, request, now);
+    case 'pessimistic':
+      return reserveUnderLock(tx, request, now);
+    default: {
+      const unknown: never = strategy;
+      throw new Error(`unknown allocation strategy ${unknown}`);
+    }
+  }
+}
+
+async function reserveAtomically(tx: Executor, request: HoldRequest, now: Date): Promise<ReserveOutcome> {
+  // Claim the reservation: a tombstone, an earlier hold or a refusal already there wins.
+  const [claimed] = await tx
+    .insert(holds)
+    .values({ ...bookingOf(request), status: 'HELD' })
+    .onConflictDoNothing({ target: holds.reservationId })
+    .returning({ reservationId: holds.reservationId });
+  if (!claimed) return ignoredBecauseOf(tx, request.reservationId, 'reserve');
+
+  const [ticketType] = await tx.select().from(ticketTypes).where(eq(ticketTypes.id, request.ticketTypeId));
+  const verdict = judgeHold(ticketType && onSale(ticketType), request, now);
+  if (!verdict.ok) return refuse(tx, request, verdict.reason, ticketType?.available);
+
+  const [taken] = await tx
+    .update(ticketTypes)
+    .set({
+      available: sql`${ticketTypes.available} - ${request.quantity}::integer`,
+      held: sql`${ticketTypes.held} + ${request.quantity}::integer`,
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(ticketTypes.id, request.ticketTypeId), gte(ticketTypes.available, request.quantity)))
+    .returning();
+  if (!taken) return refuse(tx, request, 'SOLD_OUT', 0);
+  return { kind: 'held', ticketType: taken };
+}
+
+async function reserveUnderLock(tx: Executor, request: HoldRequest, now: Date): Promise<ReserveOutcome> {
+  const [ticketType] = await tx
+    .select()
+    .from(ticketTypes)
+    .where(eq(ticketTypes.id, request.ticketTypeId))
+    .for('update');
+  const existing = await findHold(tx, request.reservationId);
+  const step = nextHoldStep(existing && holdOf(existing), 'reserve');
+  if (step.kind !== 'attempt-hold')
+    return { kind: 'ignored', why: step.kind === 'ignore' ? step.why : step.kind };
+
+  const verdict = judgeHold(ticketType && onSale(ticketType), request, now);
+  if (!verdict.ok || !ticketType) {
+    await tx
+      .insert(holds)
+      .values({ ...bookingOf(request), status: 'REJECTED', reason: verdict.ok ? null : verdict.reason });
+    return verdict.ok
+      ? { kind: 'refused', reason: 'UNKNOWN_TICKET_TYPE' }
+      : {
+          kind: 'refused',
+          reason: verdict.reason,
+          ...(ticketType ? { available: ticketType.available } : {}),
+        };
+  }
+  const after = holdStock(ticketType, request.quantity)!;
+  const [taken] = await tx
+    .update(ticketTypes)
+    .set({ available: after.available, held: after.held, updatedAt: sql`now()` })
+    .where(eq(ticketTypes.id, ticketType.id))
+    .returning();
+  // A concurrent tombstone for this reservation makes this insert fail, and the whole transaction
+  // (stock included) is retried, then sees the tombstone.
+  await tx.insert(holds).values({ ...bookingOf(request), status: 'HELD' });
+  return { kind: 'held', ticketType: taken! };
+}
+
+/** reservation.confirmed: the held tickets are sold. */
+export async function sellHeldStock(tx: Executor, reservationId: string): Promise<SellOutcome> {
+  const existing = await findHold(tx, reservationId, { lock: true });
+  const step = nextHoldStep(existing && holdOf(existing), 'confirm');
+  if (step.kind !== 'sell' || !existing) return { kind: 'ignored', why: describe(step) };
+  await tx
+    .update(ticketTypes)
+    .set({
+      held: sql`${ticketTypes.held} - ${step.quantity}::integer`,
+      sold: sql`${ticketTypes.sold} + ${step.quantity}::integer`,
+      updatedAt: sql`now()`,
+    })
+    .where(eq(ticketTypes.id, existing.ticketTypeId));
+  await setStatus(tx, reservationId, 'SOLD');
+  return { kind: 'sold', quantity: step.quantity };
+}
+
+/**
+ * reservation.cancelled: a held quantity goes back on sale; a reservation never seen gets a tombstone
+ * so its late reservation.created can never take stock.
+ */
+export async function releaseStock(tx: Executor, request: HoldRequest): Promise<ReleaseOutcome> {
+  const [tombstoned] = await tx
+    .insert(holds)
+    .values({ ...bookingOf(request), status: 'TOMBSTONE' })
+    .onConflictDoNothing({ target: holds.reservationId })
+    .returning({ reservationId: holds.reservationId });
+  if (tombstoned) return { kind: 'ignored', why: 'cancelled before it was held: tombstone recorded' };
+
+  const existing = await findHold(tx, request.reservationId, { lock: true });
+  const step = nextHoldStep(existing && holdOf(existing), 'cancel');
+  if (step.kind !== 'release' || !existing) return { kind: 'ignored', why: describe(step) };
+  await tx
+    .update(ticketTypes)
+    .set({
+      held: sql`${ticketTypes.held} - ${step.quantity}::integer`,
+      available: sql`${ticketTypes.available} + ${step.quantity}::integer`,
+      updatedAt: sql`now()`,
+    })
+    .where(eq(ticketTypes.id, existing.ticketTypeId));
+  await setStatus(tx, request.reservationId, 'RELEASED');
+  return { kind: 'released', quantity: step.quantity };
+}
+
+export async function findHold(
+  tx: Executor,
+  reservationId: string,
+  options: { lock?: boolean } = {},
+): Promise<HoldRow | undefined> {
+  const query = tx.select().from(holds).where(eq(holds.reservationId, reservationId));
+  const [row] = options.lock ? await query.for('update') : await query;
+  return row;
+}
+
+export function holdOf(row: HoldRow): Hold {
+  switch (row.status) {
+    case 'HELD':
+    case 'SOLD':
+    case 'RELEASED':
+      return { status: row.status, quantity: row.quantity };
+    case 'REJECTED':
+      return { status: 'REJECTED', reason: (row.reason ?? 'SOLD_OUT') as StockFailureReason };
+    case 'TOMBSTONE':
+      return { status: 'TOMBSTONE' };
+    default: {
+      const unknown: never = row.status;
+      throw new Error(`unknown hold status ${unknown}`);
+    }
+  }
+}
+
+function onSale(row: TicketTypeRow): TicketTypeOnSale {
+  return {
+    showId: row.showId,
+    perOrderLimit: row.perOrderLimit,
+    saleStartsAt: row.saleStartsAt,
+    saleEndsAt: row.saleEndsAt,
+    stock: row,
+  };
+}
+
+function bookingOf(request: HoldRequest) {
+  return {
+    reservationId: request.reservationId,
+    showId: request.showId,
+    ticketTypeId: request.ticketTypeId,
+    quantity: request.quantity,
+  };
+}
+
+async function refuse(
+  tx: Executor,
+  request: HoldRequest,
+  reason: StockFailureReason,
+  available: number | undefined,
+): Promise<ReserveOutcome> {
+  await tx
+    .update(holds)
+    .set({ status: 'REJECTED', reason, updatedAt: sql`now()` })
+    .where(eq(holds.reservationId, request.reservationId));
+  return { kind: 'refused', reason, ...(available === undefined ? {} : { available }) };
+}
+
+async function ignoredBecauseOf(
+  tx: Executor,
+  reservationId: string,
+  command: 'reserve',
+): Promise<ReserveOutcome> {
+  const existing = await findHold(tx, reservationId);
+  const step = nextHoldStep(existing && holdOf(existing), command);
+  return { kind: 'ignored', why: describe(step) };
+}
+
+async function setStatus(tx: Executor, reservationId: string, status: HoldStatus) {
+  await tx.update(holds).set({ status, updatedAt: sql`now()` }).where(eq(holds.reservationId, reservationId));
+}
+
+function describe(step: ReturnType<typeof nextHoldStep>): string {
+  return step.kind === 'ignore' ? step.why : `unexpected step ${step.kind}`;
+}

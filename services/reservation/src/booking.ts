@@ -1,0 +1,126 @@
+// Placing a reservation: every check a request must pass before the saga starts, in the order that
+// wastes nothing. The pass is verified early but spent last, so a request refused for its quantity
+// or because another reservation is open keeps the user's pass.
+import type { PaymentMethod } from '@reservex/contracts';
+import { type Dapr, StateConflictError } from '@reservex/platform/dapr';
+import { problem } from '@reservex/platform/http';
+import { currentTraceContext, logger } from '@reservex/platform/telemetry';
+import type { Catalogue } from './catalogue.ts';
+import {
+  createReservation,
+  hasOpenReservation,
+  type ReservationDatabase,
+  type ReservationWithHistory,
+} from './db/reservations.ts';
+import { type PassKey, verifyPass } from './domain/pass.ts';
+import { holdExpiry, isSaleOpen, quantityProblem } from './domain/reservation.ts';
+
+export type ReservationRequest = {
+  userId: string;
+  showId: string;
+  ticketTypeId: string;
+  quantity: number;
+  paymentMethod: PaymentMethod;
+  passToken: string | undefined;
+};
+
+export type BookingOptions = {
+  db: ReservationDatabase;
+  dapr: Pick<Dapr, 'state' | 'lock'>;
+  catalogue: Catalogue;
+  stateStore: string;
+  lockStore: string;
+  /** When undefined, no pass is needed (a deployment without the waiting room, or saga-only tests). */
+  passKey: PassKey | undefined;
+  holdTtlSeconds: number;
+  /** Owner name for Dapr locks taken by this process. */
+  instanceId: string;
+  now?: () => Date;
+};
+
+export function createBooking(options: BookingOptions) {
+  const { db, dapr, catalogue } = options;
+  const now = options.now ?? (() => new Date());
+
+  async function place(request: ReservationRequest): Promise<ReservationWithHistory> {
+    const at = now();
+    const pass = options.passKey ? await checkPass(request, options.passKey, at) : undefined;
+
+    const found = await catalogue.lookup(request.showId, request.ticketTypeId);
+    if (found.kind === 'no-show') problem(404, 'not-found', `no show ${request.showId}`);
+    if (found.kind === 'no-ticket-type') {
+      problem(404, 'not-found', `no ticket type ${request.ticketTypeId} in show ${request.showId}`);
+    }
+    const quantityIssue = quantityProblem(request.quantity, found.terms.perOrderLimit);
+    if (quantityIssue) {
+      problem(422, 'validation-failed', `invalid body: quantity`, {
+        in: 'body',
+        errors: [{ path: 'quantity', message: quantityIssue }],
+      });
+    }
+    if (!isSaleOpen(found.terms, at)) problem(409, 'sale-closed', 'this ticket type is not on sale now');
+
+    // One reservation in flight per user and show: the lock makes check-then-insert atomic across
+    // replicas (and the database's partial unique index is the last line).
+    const resource = `reservation-in-flight:${request.userId}:${request.showId}`;
+    const lease = await dapr.lock.withLock(options.lockStore, resource, options.instanceId, 15, async () => {
+      if (await hasOpenReservation(db, request.userId, request.showId)) return undefined;
+      if (pass) await spendPass(pass.jti, pass.expiresAt, at);
+      const created = await createReservation(db, {
+        id: crypto.randomUUID(),
+        userId: request.userId,
+        showId: request.showId,
+        ticketTypeId: request.ticketTypeId,
+        quantity: request.quantity,
+        paymentMethod: request.paymentMethod,
+        holdExpiresAt: holdExpiry(at, options.holdTtlSeconds),
+        traceparent: currentTraceContext()?.traceparent,
+        now: at,
+      });
+      return created.kind === 'created' ? created.reservation : undefined;
+    });
+    if (!lease.acquired) {
+      problem(409, 'reservation-in-progress', 'another reservation for this show is being placed for you');
+    }
+    if (!lease.value) {
+      problem(409, 'reservation-open', 'you already have a reservation for this show that has not ended');
+    }
+    logger.info({ reservation_id: lease.value.id }, 'reservation placed');
+    return lease.value;
+  }
+
+  async function checkPass(request: ReservationRequest, key: PassKey, at: Date) {
+    if (!request.passToken)
+      problem(403, 'pass-required', 'a pass from the waiting room is required (X-Pass-Token)');
+    const verdict = await verifyPass(
+      request.passToken,
+      key,
+      { userId: request.userId, showId: request.showId },
+      at,
+    );
+    if (!verdict.ok) problem(403, 'pass-invalid', `the pass is not valid for this request (${verdict.why})`);
+    return verdict.pass;
+  }
+
+  /** A pass is single-use: first write of `pass:<jti>` wins, kept as long as the pass could be used. */
+  async function spendPass(jti: string, expiresAt: Date, at: Date) {
+    const ttlSeconds = Math.max(1, Math.ceil((expiresAt.getTime() - at.getTime()) / 1000));
+    try {
+      await dapr.state.save(
+        options.stateStore,
+        `pass:${jti}`,
+        { spentAt: at.toISOString() },
+        { firstWrite: true, ttlSeconds },
+      );
+    } catch (error) {
+      if (error instanceof StateConflictError) {
+        problem(403, 'pass-spent', 'this pass has already been used');
+      }
+      throw error;
+    }
+  }
+
+  return { place };
+}
+
+export type Booking = ReturnType<typeof createBooking>;

@@ -1,0 +1,203 @@
+// Reservations and their transitions. Every change to a saga goes through `advanceSaga`: it locks the
+// reservation row, derives the status from the history, asks the domain what the input means, and
+// appends the transition and its event (outbox) in the caller's transaction.
+import type { CancelReason, EventOf, PaymentMethod, SagaStep } from '@reservex/contracts';
+import type { Database, Executor } from '@reservex/platform/db';
+import { enqueue } from '@reservex/platform/outbox';
+import { and, asc, eq, isNull, lte, sql } from 'drizzle-orm';
+import { currentStatus, type Transition } from '../domain/reservation.ts';
+import {
+  decide,
+  isFinal,
+  type ReservationStatus,
+  type SagaDecision,
+  type SagaInput,
+  statusAfter,
+} from '../domain/saga.ts';
+import type * as schema from './schema.ts';
+import { type ReservationRow, reservations, reservationTransitions, type TransitionRow } from './schema.ts';
+
+export type ReservationDatabase = Database<typeof schema>;
+
+export type ReservationWithHistory = ReservationRow & {
+  status: ReservationStatus;
+  transitions: Transition[];
+};
+
+export type NewReservation = {
+  id: string;
+  userId: string;
+  showId: string;
+  ticketTypeId: string;
+  quantity: number;
+  holdExpiresAt: Date;
+  paymentMethod: PaymentMethod;
+  traceparent: string | undefined;
+  now: Date;
+};
+
+export type CreateOutcome =
+  | { kind: 'created'; reservation: ReservationWithHistory }
+  | { kind: 'already-open' };
+
+/** A new reservation, its first transition and reservation.created, in one transaction. */
+export async function createReservation(
+  db: ReservationDatabase,
+  input: NewReservation,
+): Promise<CreateOutcome> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(reservations)
+      .values({
+        id: input.id,
+        userId: input.userId,
+        showId: input.showId,
+        ticketTypeId: input.ticketTypeId,
+        quantity: input.quantity,
+        holdExpiresAt: input.holdExpiresAt,
+        createdAt: input.now,
+        traceparent: input.traceparent ?? null,
+      })
+      .onConflictDoNothing({
+        target: [reservations.userId, reservations.showId],
+        where: sql`${reservations.endedAt} is null`,
+      })
+      .returning();
+    if (!row) return { kind: 'already-open' } as const;
+    const [first] = await tx
+      .insert(reservationTransitions)
+      .values({ reservationId: row.id, seq: 1, status: 'PENDING', cause: 'request', at: input.now })
+      .returning();
+    await enqueue(
+      tx,
+      'reservation.created',
+      {
+        ...sagaRefOf(row, input.now),
+        paymentMethod: input.paymentMethod,
+        holdExpiresAt: input.holdExpiresAt.toISOString(),
+      },
+      { partitionKey: row.id },
+    );
+    return {
+      kind: 'created',
+      reservation: { ...row, status: 'PENDING', transitions: [transitionOf(first!)] },
+    } as const;
+  });
+}
+
+export async function findReservation(db: Executor, id: string): Promise<ReservationWithHistory | undefined> {
+  const [row] = await db.select().from(reservations).where(eq(reservations.id, id));
+  if (!row) return undefined;
+  const history = await db
+    .select()
+    .from(reservationTransitions)
+    .where(eq(reservationTransitions.reservationId, id))
+    .orderBy(asc(reservationTransitions.seq));
+  const transitions = history.map(transitionOf);
+  return { ...row, status: currentStatus(transitions), transitions };
+}
+
+/** Whether the user already has a reservation for the show that has not ended. */
+export async function hasOpenReservation(db: Executor, userId: string, showId: string): Promise<boolean> {
+  const [open] = await db
+    .select({ id: reservations.id })
+    .from(reservations)
+    .where(
+      and(eq(reservations.userId, userId), eq(reservations.showId, showId), isNull(reservations.endedAt)),
+    )
+    .limit(1);
+  return open !== undefined;
+}
+
+export type AdvanceOutcome =
+  | { kind: 'unknown-reservation' }
+  | { kind: 'applied'; from: ReservationStatus; to: ReservationStatus; decision: SagaDecision };
+
+export type Cause = { cause: string; eventId?: string | undefined };
+
+/**
+ * Applies one saga input to a reservation inside `tx`. The row lock serialises the inputs of one
+ * saga (they arrive on different topics, possibly at once); sagas do not wait on each other.
+ */
+export async function advanceSaga(
+  tx: Executor,
+  reservationId: string,
+  input: SagaInput,
+  cause: Cause,
+  now: Date,
+): Promise<AdvanceOutcome> {
+  const [row] = await tx.select().from(reservations).where(eq(reservations.id, reservationId)).for('update');
+  if (!row) return { kind: 'unknown-reservation' };
+  const history = await tx
+    .select({ seq: reservationTransitions.seq, status: reservationTransitions.status })
+    .from(reservationTransitions)
+    .where(eq(reservationTransitions.reservationId, reservationId));
+  const from = currentStatus(history);
+  const decision = decide(from, input);
+  const to = statusAfter(from, decision);
+  if (decision.kind === 'ignore') return { kind: 'applied', from, to, decision };
+
+  const cancellation = decision.kind === 'cancel' ? decision : undefined;
+  await tx.insert(reservationTransitions).values({
+    reservationId,
+    seq: history.length + 1,
+    status: to,
+    reason: cancellation?.reason ?? null,
+    failedStep: cancellation?.failedStep ?? null,
+    detail: cancellation?.detail ?? null,
+    cause: cause.cause,
+    eventId: cause.eventId ?? null,
+    at: now,
+  });
+  if (isFinal(to)) {
+    await tx.update(reservations).set({ endedAt: now }).where(eq(reservations.id, reservationId));
+  }
+  if (decision.kind === 'confirm') {
+    await enqueue(tx, 'reservation.confirmed', sagaRefOf(row, now), { partitionKey: reservationId });
+  }
+  if (cancellation) {
+    const event: EventOf<'reservation.cancelled'> = {
+      ...sagaRefOf(row, now),
+      reason: cancellation.reason,
+      failedStep: cancellation.failedStep,
+      ...(cancellation.detail === undefined ? {} : { detail: cancellation.detail.slice(0, 500) }),
+    };
+    await enqueue(tx, 'reservation.cancelled', event, { partitionKey: reservationId });
+  }
+  return { kind: 'applied', from, to, decision };
+}
+
+/** Open reservations whose hold has expired, oldest first. */
+export async function expiredReservations(db: Executor, now: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .select({ id: reservations.id })
+    .from(reservations)
+    .where(and(isNull(reservations.endedAt), lte(reservations.holdExpiresAt, now)))
+    .orderBy(asc(reservations.holdExpiresAt))
+    .limit(limit);
+  return rows.map((r) => r.id);
+}
+
+function sagaRefOf(row: ReservationRow, now: Date) {
+  return {
+    schemaVersion: 1 as const,
+    reservationId: row.id,
+    occurredAt: now.toISOString(),
+    userId: row.userId,
+    showId: row.showId,
+    ticketTypeId: row.ticketTypeId,
+    quantity: row.quantity,
+  };
+}
+
+function transitionOf(row: TransitionRow): Transition {
+  return {
+    seq: row.seq,
+    status: row.status,
+    reason: (row.reason ?? null) as CancelReason | null,
+    failedStep: (row.failedStep ?? null) as SagaStep | null,
+    detail: row.detail,
+    cause: row.cause,
+    at: row.at,
+  };
+}
