@@ -1,0 +1,194 @@
+// Waiting-room routes, reached through the gateway (`/api/v1/queue/...`), which has verified the
+// caller and set `x-user-id`. Join, read the position, or stream it until admission.
+import { createRoute, z } from '@hono/zod-openapi';
+import type { App } from '@reservex/platform/http';
+import { createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
+import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { BlankEnv } from 'hono/types';
+import { type Standing, sameStanding } from './domain/admission.ts';
+import { passClaimsOf, signPass } from './domain/pass-token.ts';
+import type { WaitingRoom } from './waiting-room/waiting-room.ts';
+
+export interface QueueDeps {
+  room: WaitingRoom;
+  passKey: Uint8Array;
+  stream: { pollMs: number; heartbeatMs: number; maxDurationMs: number };
+  bodyLimitBytes?: number;
+  readiness?: Record<string, ReadinessCheck>;
+}
+
+const ShowParams = z.object({
+  showId: z
+    .uuid('a show id (UUID)')
+    .openapi({ param: { name: 'showId', in: 'path' }, example: '0b2f2c9e-8a7d-4c1e-9d62-2f7a5c3e9b10' }),
+});
+
+const Waiting = z
+  .object({
+    status: z.literal('waiting'),
+    position: z.number().int().positive().openapi({ description: '1 = next in line' }),
+  })
+  .openapi('Waiting');
+
+const Admitted = z
+  .object({
+    status: z.literal('admitted'),
+    passToken: z
+      .string()
+      .openapi({ description: 'Send as X-Pass-Token with POST /reservations; single use.' }),
+    expiresAt: z.iso.datetime(),
+    admittedAt: z.iso.datetime(),
+    admissionNumber: z
+      .number()
+      .int()
+      .positive()
+      .openapi({ description: 'Order of admission within the show.' }),
+  })
+  .openapi('Admitted');
+
+const Position = z.discriminatedUnion('status', [Waiting, Admitted]).openapi('QueuePosition');
+
+const json = <S extends z.ZodType>(schema: S) => ({ content: { 'application/json': { schema } } });
+
+const joinRoute = createRoute({
+  method: 'post',
+  path: '/v1/queue/{showId}/join',
+  tags: ['queue'],
+  summary: "Join a show's waiting room (idempotent: joining again keeps the place)",
+  request: { params: ShowParams },
+  responses: { 200: { description: 'Your place', ...json(Position) }, ...problemResponses(401, 422) },
+});
+
+const positionRoute = createRoute({
+  method: 'get',
+  path: '/v1/queue/{showId}/position',
+  tags: ['queue'],
+  summary: 'Your place in the waiting room, or your pass once admitted',
+  request: { params: ShowParams },
+  responses: { 200: { description: 'Your place', ...json(Position) }, ...problemResponses(401, 404, 422) },
+});
+
+const eventsRoute = createRoute({
+  method: 'get',
+  path: '/v1/queue/{showId}/events',
+  tags: ['queue'],
+  summary: 'Your place as server-sent events: `position` on each change, then `admitted` with the pass',
+  request: { params: ShowParams },
+  responses: {
+    200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
+    ...problemResponses(401, 404, 422),
+  },
+});
+
+function userOf(c: Context): string {
+  const userId = c.req.header('x-user-id');
+  if (!userId || userId.length > 128) problem(401, 'unauthorized', 'no verified user on this request');
+  return userId;
+}
+
+export function createQueueApp(deps: QueueDeps): App<BlankEnv> {
+  const app = createApp<BlankEnv>({
+    serviceName: 'queue',
+    description: 'The waiting room in front of each show.',
+    ...(deps.bodyLimitBytes ? { bodyLimitBytes: deps.bodyLimitBytes } : {}),
+    ...(deps.readiness ? { readiness: deps.readiness } : {}),
+  });
+
+  async function view(userId: string, showId: string, standing: Standing): Promise<z.infer<typeof Position>> {
+    switch (standing.status) {
+      case 'waiting':
+        return { status: 'waiting', position: standing.position };
+      case 'admitted': {
+        const { admission } = standing;
+        return {
+          status: 'admitted',
+          passToken: await signPass(passClaimsOf(userId, showId, admission), deps.passKey),
+          expiresAt: new Date(admission.passExpiresAtMs).toISOString(),
+          admittedAt: new Date(admission.admittedAtMs).toISOString(),
+          admissionNumber: admission.number,
+        };
+      }
+      case 'absent':
+        return problem(
+          404,
+          'not-in-queue',
+          'you are not in this waiting room (or your pass expired): join it',
+        );
+      default: {
+        const unreachable: never = standing;
+        throw new Error(`unknown standing ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  app.openapi(joinRoute, async (c) => {
+    const userId = userOf(c);
+    const { showId } = c.req.valid('param');
+    return c.json(await view(userId, showId, await deps.room.join(showId, userId)), 200);
+  });
+
+  app.openapi(positionRoute, async (c) => {
+    const userId = userOf(c);
+    const { showId } = c.req.valid('param');
+    return c.json(await view(userId, showId, await deps.room.standing(showId, userId)), 200);
+  });
+
+  app.openapi(eventsRoute, async (c) => {
+    const userId = userOf(c);
+    const { showId } = c.req.valid('param');
+    let last = await deps.room.standing(showId, userId);
+    if (last.status === 'absent') await view(userId, showId, last);
+    const { pollMs, heartbeatMs, maxDurationMs } = deps.stream;
+
+    return streamSSE(
+      c,
+      async (stream) => {
+        const endAt = Date.now() + maxDurationMs;
+        let closed = false;
+        stream.onAbort(() => {
+          closed = true;
+        });
+        let lastSent: Standing | undefined;
+        let lastWrite = Date.now();
+        let id = 0;
+        while (!closed && Date.now() < endAt) {
+          if (!sameStanding(lastSent, last)) {
+            if (last.status === 'absent') {
+              await stream.writeSSE({
+                event: 'left',
+                data: JSON.stringify({ status: 'absent' }),
+                id: String(++id),
+              });
+              return;
+            }
+            const body = await view(userId, showId, last);
+            await stream.writeSSE({
+              event: body.status === 'admitted' ? 'admitted' : 'position',
+              data: JSON.stringify(body),
+              id: String(++id),
+            });
+            lastSent = last;
+            lastWrite = Date.now();
+            if (last.status === 'admitted') return;
+          } else if (Date.now() - lastWrite >= heartbeatMs) {
+            await stream.write(': keep-alive\n\n');
+            lastWrite = Date.now();
+          }
+          await stream.sleep(pollMs);
+          if (closed) return;
+          last = await deps.room.standing(showId, userId);
+        }
+      },
+      async (error, stream) => {
+        await stream.writeSSE({
+          event: 'error',
+          data: JSON.stringify({ detail: 'the stream failed; reconnect' }),
+        });
+        throw error;
+      },
+    );
+  });
+
+  return app;
+}

@@ -1,0 +1,77 @@
+// The waiting room's state changes, each one Lua script so it is atomic in Redis: a crash between
+// two steps cannot lose a place or admit anyone twice. Times come from Redis' clock. Numbers are
+// formatted with %.0f: Lua's tostring would write large integers in exponent notation.
+
+/** KEYS waiting, seq, admitted, active · ARGV user → {'admitted', record} | {'waiting', rank} */
+export const joinScript = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local user = ARGV[1]
+local record = redis.call('HGET', KEYS[3], user)
+if record then
+  local expires = tonumber(string.match(record, '|(%d+)$'))
+  if expires and expires > now then return { 'admitted', record } end
+  -- The pass ran out unused: the slot goes back and the user queues again at the end.
+  redis.call('HDEL', KEYS[3], user)
+  redis.call('ZREM', KEYS[4], user)
+end
+local rank = redis.call('ZRANK', KEYS[1], user)
+if not rank then
+  local seq = redis.call('INCR', KEYS[2])
+  redis.call('ZADD', KEYS[1], seq, user)
+  rank = redis.call('ZRANK', KEYS[1], user)
+end
+return { 'waiting', rank }
+`;
+
+/**
+ * KEYS waiting, active, admitted, admissions, log
+ * ARGV deadlineMs, maxActive, count, leaseMs, passTtlMs, owner, logMax, jti1..jtiN
+ * → {admitted, expired}; admitted = -1 when the deadline has passed (the caller's lease is over).
+ */
+export const admitScript = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if now > tonumber(ARGV[1]) then return { -1, 0 } end
+local maxActive = tonumber(ARGV[2])
+local count = tonumber(ARGV[3])
+local leaseMs = tonumber(ARGV[4])
+local passTtlMs = tonumber(ARGV[5])
+local owner = ARGV[6]
+local logMax = tonumber(ARGV[7])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+for _, user in ipairs(expired) do redis.call('HDEL', KEYS[3], user) end
+if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
+local free = maxActive - redis.call('ZCARD', KEYS[2])
+local n = math.min(count, free, #ARGV - 7)
+if n <= 0 then return { 0, #expired } end
+local users = redis.call('ZRANGE', KEYS[1], 0, n - 1)
+local stamp = string.format('%.0f', now)
+for i, user in ipairs(users) do
+  local number = redis.call('INCR', KEYS[4])
+  redis.call('ZADD', KEYS[2], now + leaseMs, user)
+  redis.call('HSET', KEYS[3], user,
+    number .. '|' .. ARGV[7 + i] .. '|' .. stamp .. '|' .. string.format('%.0f', now + passTtlMs))
+  redis.call('RPUSH', KEYS[5], number .. '|' .. user .. '|' .. owner .. '|' .. stamp)
+end
+if #users > 0 then
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, #users - 1)
+  redis.call('LTRIM', KEYS[5], -logMax, -1)
+end
+return { #users, #expired }
+`;
+
+/**
+ * KEYS active, admitted · ARGV user, endedAtMs → 1 when a slot was freed.
+ * An admission newer than the reservation's end belongs to a later visit and stays.
+ */
+export const releaseScript = `
+local user = ARGV[1]
+local record = redis.call('HGET', KEYS[2], user)
+if record then
+  local admittedAt = tonumber(string.match(record, '^%d+|[^|]+|(%d+)|'))
+  if admittedAt and admittedAt > tonumber(ARGV[2]) then return 0 end
+  redis.call('HDEL', KEYS[2], user)
+end
+return redis.call('ZREM', KEYS[1], user)
+`;

@@ -1,0 +1,133 @@
+// One show's waiting room in Redis (ioredis: Dapr state has no sorted sets).
+//   waiting    sorted set, user → arrival number: FIFO order
+//   active     sorted set, user → end of the slot's lease (ms): the admitted users, at most MAX_ACTIVE
+//   admitted   hash, user → admission record (number|jti|admittedAt|passExpiresAt)
+//   admissions counter of admissions (the admission number)
+//   log        list of admissions, `number|user|admitter|at`, capped: who admitted whom and when
+// The keys of a show share a hash tag, so each script touches one cluster slot.
+import { randomUUID } from 'node:crypto';
+import type { ClientContext, Redis, Result } from 'ioredis';
+import { type Standing, standingOf } from '../domain/admission.ts';
+import { admitScript, joinScript, releaseScript } from './scripts.ts';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
+    rxQueueJoin(
+      waiting: string,
+      seq: string,
+      admitted: string,
+      active: string,
+      user: string,
+    ): Result<[string, string | number], Context>;
+    rxQueueAdmit(...args: (string | number)[]): Result<[number, number], Context>;
+    rxQueueRelease(
+      active: string,
+      admitted: string,
+      user: string,
+      endedAtMs: number,
+    ): Result<number, Context>;
+  }
+}
+
+export const SHOWS_KEY = 'rx:queue:shows';
+
+export function keysOf(showId: string) {
+  const base = `rx:queue:{${showId}}`;
+  return {
+    waiting: `${base}:waiting`,
+    seq: `${base}:seq`,
+    active: `${base}:active`,
+    admitted: `${base}:admitted`,
+    admissions: `${base}:admissions`,
+    log: `${base}:log`,
+  };
+}
+
+export interface AdmissionSettings {
+  maxActive: number;
+  /** How long an admitted user holds a slot if no reservation event frees it first. */
+  slotLeaseMs: number;
+  passTtlMs: number;
+  logMax: number;
+}
+
+export interface AdmitOutcome {
+  /** -1 when refused because the leader's deadline had passed. */
+  admitted: number;
+  expired: number;
+}
+
+export function createWaitingRoom(redis: Redis) {
+  if (!redis.rxQueueJoin) {
+    redis.defineCommand('rxQueueJoin', { numberOfKeys: 4, lua: joinScript });
+    redis.defineCommand('rxQueueAdmit', { numberOfKeys: 5, lua: admitScript });
+    redis.defineCommand('rxQueueRelease', { numberOfKeys: 2, lua: releaseScript });
+  }
+
+  return {
+    /** Joins (idempotently) and returns the standing. */
+    async join(showId: string, userId: string): Promise<Standing> {
+      // The show is registered first: whoever waits is always in a show the admitter visits.
+      await redis.sadd(SHOWS_KEY, showId);
+      const k = keysOf(showId);
+      const [kind, value] = await redis.rxQueueJoin(k.waiting, k.seq, k.admitted, k.active, userId);
+      return kind === 'admitted' ? standingOf(null, String(value), 0) : standingOf(Number(value), null, 0);
+    },
+
+    async standing(showId: string, userId: string, nowMs = Date.now()): Promise<Standing> {
+      const k = keysOf(showId);
+      const results = await redis.multi().zrank(k.waiting, userId).hget(k.admitted, userId).exec();
+      if (!results) throw new Error('the standing transaction was aborted');
+      for (const [error] of results) if (error) throw error;
+      const rank = results[0]![1] as number | null;
+      const record = results[1]![1] as string | null;
+      return standingOf(rank, record, nowMs);
+    },
+
+    async shows(): Promise<string[]> {
+      return redis.smembers(SHOWS_KEY);
+    },
+
+    /** Admits up to `count` users in arrival order, refusing all work after `deadlineMs`. */
+    async admit(
+      showId: string,
+      count: number,
+      deadlineMs: number,
+      owner: string,
+      settings: AdmissionSettings,
+    ): Promise<AdmitOutcome> {
+      const k = keysOf(showId);
+      const jtis = Array.from({ length: Math.max(0, count) }, () => randomUUID());
+      const [admitted, expired] = await redis.rxQueueAdmit(
+        k.waiting,
+        k.active,
+        k.admitted,
+        k.admissions,
+        k.log,
+        deadlineMs,
+        settings.maxActive,
+        count,
+        settings.slotLeaseMs,
+        settings.passTtlMs,
+        owner,
+        settings.logMax,
+        ...jtis,
+      );
+      return { admitted, expired };
+    },
+
+    /** Frees the user's slot after their reservation ended (confirmed or cancelled). */
+    async release(showId: string, userId: string, endedAtMs: number): Promise<boolean> {
+      const k = keysOf(showId);
+      return (await redis.rxQueueRelease(k.active, k.admitted, userId, endedAtMs)) === 1;
+    },
+
+    async counts(showId: string): Promise<{ waiting: number; active: number }> {
+      const k = keysOf(showId);
+      const [waiting, active] = await Promise.all([redis.zcard(k.waiting), redis.zcard(k.active)]);
+      return { waiting, active };
+    },
+  };
+}
+
+export type WaitingRoom = ReturnType<typeof createWaitingRoom>;
