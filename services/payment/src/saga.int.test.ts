@@ -1,0 +1,310 @@
+// The payment participant against a real Postgres: any interleaving and duplication of its input
+// events (stock.reserved, reservation.cancelled) keeps its invariants — at most one capture per
+// reservation, never a charge after a cancel, a refund only of a capture and at most one — and,
+// with the real sidecar and Kafka, an event delivered twice charges once.
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { EventOf } from '@reservex/contracts';
+import { databaseUrl, ensureDatabase, type StartedApps, startApps } from '@reservex/local';
+import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
+import { outbox } from '@reservex/platform/outbox';
+import { eq, sql } from 'drizzle-orm';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { findPayment, type PaymentDb } from './db/payments.ts';
+import { payments, refunds, schema } from './db/schema.ts';
+import { createSandboxProvider } from './domain/sandbox-provider.ts';
+import { refundCancelledReservation } from './events/reservation-cancelled.ts';
+import { chargeReservation } from './events/stock-reserved.ts';
+
+const infra = inject('infra');
+const migrations = fileURLToPath(new URL('../drizzle', import.meta.url));
+let database: DatabaseHandle<typeof schema>;
+let db: PaymentDb;
+
+beforeAll(async () => {
+  const name = `payment_int_${Date.now()}`;
+  await ensureDatabase(infra.postgres, name);
+  database = createDatabase(databaseUrl(infra.postgres, name), schema, { max: 8 });
+  await migrate(database, migrations);
+  db = database.db;
+});
+
+afterAll(async () => {
+  await database?.close();
+});
+
+function stockReserved(reservationId: string, token: string): EventOf<'stock.reserved'> {
+  return {
+    schemaVersion: 1,
+    reservationId,
+    occurredAt: new Date().toISOString(),
+    userId: 'buyer-1',
+    showId: randomUUID(),
+    ticketTypeId: randomUUID(),
+    quantity: 2,
+    unitPriceMinor: 2500,
+    amountMinor: 5000,
+    currency: 'EUR',
+    paymentMethod: { token },
+  };
+}
+
+function reservationCancelled(of: EventOf<'stock.reserved'>): EventOf<'reservation.cancelled'> {
+  const { unitPriceMinor: _u, amountMinor: _a, currency: _c, paymentMethod: _p, ...booking } = of;
+  return { ...booking, occurredAt: new Date().toISOString(), reason: 'USER_CANCELLED', failedStep: 'user' };
+}
+
+async function outboxCount(reservationId: string, topic: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(outbox)
+    .where(sql`${outbox.partitionKey} = ${reservationId} and ${outbox.topic} = ${topic}`);
+  return row!.n;
+}
+
+type Delivery = { kind: 'reserved' | 'cancelled'; eventId: string };
+
+describe('payment participant (real Postgres)', () => {
+  it('keeps its invariants under any interleaving and duplication of its events', async () => {
+    const provider = createSandboxProvider({ slowResponseMs: 5, flakyFailures: 1 });
+    const retry = { retries: 2, minTimeoutMs: 1, attemptTimeoutMs: 500 };
+    const charge = chargeReservation({ db, provider, retry });
+    const refund = refundCancelledReservation({ db, provider, retry });
+
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('tok_success', 'tok_declined', 'tok_processor_flaky', 'tok_slow'),
+        fc.boolean(),
+        // Each delivery: which event, whether it reuses the first CloudEvent id (redelivery) or is
+        // a republication with a new id; then the deliveries are grouped into concurrent batches.
+        fc.array(fc.record({ kind: fc.constantFrom('reserved', 'cancelled'), redelivery: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 6, maxLength: 6 }),
+        async (token, withCancel, picks, batchSizes) => {
+          const reservationId = randomUUID();
+          const reserved = stockReserved(reservationId, token);
+          const cancelled = reservationCancelled(reserved);
+          const firstIds = { reserved: randomUUID(), cancelled: randomUUID() };
+          const deliveries: Delivery[] = picks
+            .filter((pick) => withCancel || pick.kind === 'reserved')
+            .map((pick) => ({
+              kind: pick.kind,
+              eventId: pick.redelivery ? firstIds[pick.kind] : randomUUID(),
+            }));
+          if (withCancel && !deliveries.some((d) => d.kind === 'cancelled')) {
+            deliveries.push({ kind: 'cancelled', eventId: firstIds.cancelled });
+          }
+          const deliver = (d: Delivery) =>
+            d.kind === 'reserved'
+              ? charge(reserved, { id: d.eventId })
+              : refund(cancelled, { id: d.eventId });
+
+          // Batches run one after the other; the deliveries inside a batch run concurrently.
+          let cancelDone = false;
+          let chargeBeganBeforeCancel = false;
+          let rest = deliveries;
+          for (const size of [...batchSizes, deliveries.length]) {
+            if (rest.length === 0) break;
+            const batch = rest.slice(0, size);
+            rest = rest.slice(size);
+            if (!cancelDone && batch.some((d) => d.kind === 'reserved')) chargeBeganBeforeCancel = true;
+            await Promise.all(batch.map(deliver));
+            if (batch.some((d) => d.kind === 'cancelled')) cancelDone = true;
+          }
+
+          const rows = await db.select().from(payments).where(eq(payments.reservationId, reservationId));
+          const refundRows = await db.select().from(refunds).where(eq(refunds.reservationId, reservationId));
+          expect(rows.length).toBeLessThanOrEqual(1);
+          expect(refundRows.length).toBeLessThanOrEqual(1);
+          const payment = rows[0];
+          // Refund only of a capture.
+          if (refundRows.length === 1) {
+            expect(payment?.status).toBe('refunded');
+            expect(payment?.providerChargeId).toBeTruthy();
+          }
+          // A cancelled reservation keeps no money, and one cancelled first is never charged.
+          if (withCancel) expect(payment?.status ?? 'none').not.toBe('captured');
+          if (withCancel && !chargeBeganBeforeCancel) expect(payment).toBeUndefined();
+          // Events published match the effects, once each.
+          const captured = payment?.status === 'captured' || payment?.status === 'refunded';
+          expect(await outboxCount(reservationId, 'payment.completed')).toBe(captured ? 1 : 0);
+          expect(await outboxCount(reservationId, 'payment.failed')).toBe(
+            payment?.status === 'failed' ? 1 : 0,
+          );
+          expect(await outboxCount(reservationId, 'payment.refunded')).toBe(refundRows.length);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('never charges a reservation whose cancel was handled first (tombstone)', async () => {
+    const provider = createSandboxProvider({ slowResponseMs: 5, flakyFailures: 0 });
+    const retry = { retries: 0, minTimeoutMs: 1, attemptTimeoutMs: 500 };
+    const charge = chargeReservation({ db, provider, retry });
+    const refund = refundCancelledReservation({ db, provider, retry });
+    const reserved = stockReserved(randomUUID(), 'tok_success');
+    await refund(reservationCancelled(reserved), { id: randomUUID() });
+    expect(await charge(reserved, { id: randomUUID() })).toBe('handled');
+    expect(await findPayment(db, reserved.reservationId)).toBeUndefined();
+    expect(provider.ledger()).toEqual({ captures: 0, refunds: 0 });
+  });
+
+  it('refunds a capture whose cancel raced it, exactly once', async () => {
+    const provider = createSandboxProvider({ slowResponseMs: 150, flakyFailures: 0 });
+    const retry = { retries: 0, minTimeoutMs: 1, attemptTimeoutMs: 2000 };
+    const charge = chargeReservation({ db, provider, retry });
+    const refund = refundCancelledReservation({ db, provider, retry });
+    const reserved = stockReserved(randomUUID(), 'tok_slow');
+    const charging = charge(reserved, { id: randomUUID() });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await Promise.all([charging, refund(reservationCancelled(reserved), { id: randomUUID() })]);
+    const payment = await findPayment(db, reserved.reservationId);
+    expect(payment?.status).toBe('refunded');
+    expect(payment?.refund?.amountMinor).toBe(5000);
+    expect(provider.ledger()).toEqual({ captures: 1, refunds: 1 });
+  });
+
+  it('ends a processor that never answers in payment.failed PROCESSOR_ERROR', async () => {
+    const provider = createSandboxProvider({ slowResponseMs: 5, flakyFailures: 0 });
+    const charge = chargeReservation({
+      db,
+      provider,
+      retry: { retries: 2, minTimeoutMs: 1, attemptTimeoutMs: 200 },
+    });
+    const reserved = stockReserved(randomUUID(), 'tok_processor_error');
+    await charge(reserved, { id: randomUUID() });
+    expect(await findPayment(db, reserved.reservationId)).toMatchObject({
+      status: 'failed',
+      failureReason: 'PROCESSOR_ERROR',
+    });
+    expect(await outboxCount(reserved.reservationId, 'payment.failed')).toBe(1);
+  });
+});
+
+describe('payment service with its sidecar (real daprd, Kafka)', () => {
+  let started: StartedApps<'payment'>;
+  const dbName = 'payment_int_dapr';
+
+  beforeAll(async () => {
+    started = await startApps({
+      infra,
+      apps: [
+        {
+          appId: 'payment',
+          args: ['services/payment/src/main.ts'],
+          database: dbName,
+          env: { SANDBOX_SLOW_MS: '50' },
+          readyTimeoutMs: 120_000,
+        },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await started?.stop();
+  });
+
+  async function publish(topic: string, data: unknown, eventId: string) {
+    const app = started.apps.payment;
+    const params = new URLSearchParams({
+      'metadata.cloudevent.id': eventId,
+      'metadata.partitionKey': (data as { reservationId: string }).reservationId,
+    });
+    const response = await fetch(
+      `${app.daprUrl}/v1.0/publish/${infra.dapr.components.pubsub}/${topic}?${params}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(data),
+      },
+    );
+    expect(response.status).toBe(204);
+  }
+
+  async function paymentOf(reservationId: string, userId = 'buyer-1') {
+    return fetch(`${started.apps.payment.url}/v1/payments/${reservationId}`, {
+      headers: { 'x-user-id': userId },
+    });
+  }
+
+  async function eventually<T>(
+    read: () => Promise<T>,
+    done: (value: T) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await read();
+      if (done(value) || Date.now() > deadline) return value;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  it('charges once and refunds once when every event is delivered twice', async () => {
+    const reserved = stockReserved(randomUUID(), 'tok_success');
+    const firstId = randomUUID();
+    await publish('stock.reserved', reserved, firstId);
+    await publish('stock.reserved', reserved, firstId);
+    await publish('stock.reserved', reserved, randomUUID());
+
+    const charged = await eventually(
+      async () => (await (await paymentOf(reserved.reservationId)).json()) as { status?: string },
+      (body: { status?: string }) => body.status === 'captured',
+    );
+    expect(charged).toMatchObject({ status: 'captured', amountMinor: 5000, currency: 'EUR', refund: null });
+
+    const cancelled = reservationCancelled(reserved);
+    const cancelId = randomUUID();
+    await publish('reservation.cancelled', cancelled, cancelId);
+    await publish('reservation.cancelled', cancelled, cancelId);
+    await publish('reservation.cancelled', cancelled, randomUUID());
+    const refunded = await eventually(
+      async () => (await (await paymentOf(reserved.reservationId)).json()) as { status?: string },
+      (body: { status?: string }) => body.status === 'refunded',
+    );
+    expect(refunded).toMatchObject({ status: 'refunded', refund: { amountMinor: 5000 } });
+
+    // Let any straggling duplicate arrive, then count effects and published events.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const check = createDatabase(databaseUrl(infra.postgres, dbName), schema, { max: 1 });
+    try {
+      const rows = await check.db
+        .select()
+        .from(payments)
+        .where(eq(payments.reservationId, reserved.reservationId));
+      expect(rows).toHaveLength(1);
+      const published = await check.db
+        .select({ topic: outbox.topic })
+        .from(outbox)
+        .where(eq(outbox.partitionKey, reserved.reservationId));
+      expect(published.map((row) => row.topic).sort()).toEqual(['payment.completed', 'payment.refunded']);
+    } finally {
+      await check.close();
+    }
+  });
+
+  it('answers only the buyer, and bad input with problem+json', async () => {
+    const reserved = stockReserved(randomUUID(), 'tok_declined');
+    await publish('stock.reserved', reserved, randomUUID());
+    const failed = await eventually(
+      async () => (await (await paymentOf(reserved.reservationId)).json()) as { status?: string },
+      (body: { status?: string }) => body.status === 'failed',
+    );
+    expect(failed).toMatchObject({ status: 'failed', failureReason: 'DECLINED' });
+
+    const someoneElse = await paymentOf(reserved.reservationId, 'buyer-2');
+    expect(someoneElse.status).toBe(404);
+    expect(someoneElse.headers.get('content-type')).toContain('application/problem+json');
+
+    const anonymous = await fetch(`${started.apps.payment.url}/v1/payments/${reserved.reservationId}`);
+    expect(anonymous.status).toBe(401);
+
+    const malformed = await paymentOf('not-a-uuid');
+    expect(malformed.status).toBe(422);
+    expect(await malformed.json()).toMatchObject({ errors: [{ path: 'reservationId' }] });
+  });
+});
