@@ -192,13 +192,10 @@ export function createDapr(options: DaprOptions) {
       if (saveOptions.etag !== undefined) item.etag = saveOptions.etag;
       if (saveOptions.ttlSeconds !== undefined)
         item.metadata = { ttlInSeconds: String(saveOptions.ttlSeconds) };
-      if (saveOptions.firstWrite || saveOptions.etag !== undefined) {
-        item.options = {
-          concurrency: saveOptions.firstWrite
-            ? StateConcurrencyEnum.CONCURRENCY_FIRST_WRITE
-            : StateConcurrencyEnum.CONCURRENCY_LAST_WRITE,
-        };
-      }
+      // Dapr checks an etag only under first-write concurrency; under last-write (the default) a
+      // stale etag is silently ignored. Without an etag, first-write means insert-if-absent.
+      const guarded = saveOptions.firstWrite || saveOptions.etag !== undefined;
+      if (guarded) item.options = { concurrency: StateConcurrencyEnum.CONCURRENCY_FIRST_WRITE };
       try {
         await call('state.save', async () =>
           check(
@@ -207,7 +204,9 @@ export function createDapr(options: DaprOptions) {
           ),
         );
       } catch (error) {
-        if (error instanceof DaprError && isConflict(error)) throw new StateConflictError(store, key, error);
+        if (error instanceof DaprError && (isConflict(error) || (guarded && isRefusedGuardedWrite(error)))) {
+          throw new StateConflictError(store, key, error);
+        }
         throw error;
       }
     },
@@ -368,6 +367,15 @@ function isConflict(error: DaprError): boolean {
 }
 
 /**
+ * The Redis store refuses an insert-if-absent on an existing key with a 500 from its Lua script
+ * ("failed to set key"), not with the 409 of an etag mismatch; for a guarded write that is the
+ * same conflict.
+ */
+function isRefusedGuardedWrite(error: DaprError): boolean {
+  return error.errorCode === 'ERR_STATE_SAVE' && /failed to set key/i.test(error.message);
+}
+
+/**
  * The SDK throws `new Error(JSON.stringify({ error, error_msg, status }))` for non-2xx answers; the
  * sidecar's body in `error_msg` is itself JSON `{ errorCode, message }`.
  */
@@ -393,7 +401,8 @@ export function toDaprError(operation: string, error: unknown): DaprError {
 
 function sdkLogger(log: Logger): LoggerService {
   return {
-    error: (message: unknown, ...rest: unknown[]) => log.error({ detail: rest }, String(message)),
+    // The SDK logs at error level what it then returns or throws; we report those ourselves.
+    error: (message: unknown) => log.debug(String(message)),
     warn: (message: unknown, ...rest: unknown[]) => log.warn({ detail: rest }, String(message)),
     info: (message: unknown) => log.debug(String(message)),
     verbose: (message: unknown) => log.trace(String(message)),

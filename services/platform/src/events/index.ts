@@ -103,7 +103,8 @@ export type Subscriber = ReturnType<typeof createSubscriber>;
  * Registers the subscription routes on `app`. Add handlers with `on(topic, handler)` before the
  * server starts (Dapr reads `/dapr/subscribe` once, when the sidecar starts).
  */
-export function createSubscriber(app: Hono, options: SubscriberOptions) {
+// biome-ignore lint/suspicious/noExplicitAny: any app, whatever its env and routes.
+export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOptions) {
   if (!options.pubsubName) throw new Error('createSubscriber: pubsubName is required');
   if (!options.consumer) throw new Error('createSubscriber: consumer is required');
   const deadLetterTopic = options.deadLetterTopic ?? DEAD_LETTER_TOPIC;

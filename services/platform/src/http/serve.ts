@@ -37,12 +37,12 @@ export type RunningServer = {
  * listener closes, in-flight requests finish, hooks run (stop relays, close the database, flush
  * telemetry), bounded by `shutdownTimeoutMs`.
  */
-export function serve(app: Hono<never> | Hono, options: ServeOptions): RunningServer {
+// biome-ignore lint/suspicious/noExplicitAny: any app, whatever its env and routes.
+export function serve(app: Hono<any, any, any>, options: ServeOptions): RunningServer {
   const log = options.logger ?? processLogger;
   const hooks = options.onShutdown === undefined ? [] : [options.onShutdown].flat();
   const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
-  const fetch = (app as Hono).fetch;
 
   let resolveListening!: (address: AddressInfo) => void;
   let rejectListening!: (error: unknown) => void;
@@ -50,10 +50,13 @@ export function serve(app: Hono<never> | Hono, options: ServeOptions): RunningSe
     resolveListening = resolve;
     rejectListening = reject;
   });
-  const server = listen({ fetch, port: options.port, hostname: options.host ?? '0.0.0.0' }, (info) => {
-    log.info({ address: info.address, port: info.port }, 'listening');
-    resolveListening(info);
-  });
+  const server = listen(
+    { fetch: app.fetch, port: options.port, hostname: options.host ?? '0.0.0.0' },
+    (info) => {
+      log.info({ address: info.address, port: info.port }, 'listening');
+      resolveListening(info);
+    },
+  );
   server.once('error', (error) => {
     log.fatal({ err: error }, 'cannot listen');
     rejectListening(error);
@@ -72,9 +75,14 @@ export function serve(app: Hono<never> | Hono, options: ServeOptions): RunningSe
     const closed = new Promise<void>((resolve) => {
       if (!server.listening) return resolve();
       server.close(() => resolve());
-      if ('closeIdleConnections' in server) server.closeIdleConnections();
     });
-    let clean = await within(closed, deadline);
+    // close() only drops the connections idle at that moment; a keep-alive connection whose request
+    // finishes later would hold the server open until its keep-alive timeout. Sweep them as they idle.
+    const sweep = setInterval(() => {
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+    }, 50);
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+    let clean = await within(closed, deadline).finally(() => clearInterval(sweep));
     if (!clean) {
       log.warn('in-flight requests did not finish in time; closing their connections');
       if ('closeAllConnections' in server) server.closeAllConnections();

@@ -25,7 +25,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 /** Span attribute names shared by every service, so one query finds a saga's spans. */
 export const SpanAttribute = {
@@ -134,17 +134,25 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
  * The process logger: JSON lines with `trace_id` and `span_id` of the active span, so a log line
  * leads to its trace. Services log through it (or a child of it), never console.log.
  */
-export const logger: Logger = pino({
-  level: process.env.LOG_LEVEL ?? 'info',
-  base: { service: process.env.SERVICE_NAME },
-  timestamp: pino.stdTimeFunctions.isoTime,
-  formatters: { level: (label) => ({ level: label }) },
-  mixin() {
-    const spanContext = trace.getActiveSpan()?.spanContext();
-    if (!spanContext || !trace.isSpanContextValid(spanContext)) return {};
-    return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
-  },
-});
+export const logger: Logger = createLogger();
+
+/** A logger in the platform's format, writing to `destination` (stdout by default). */
+export function createLogger(destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level: process.env.LOG_LEVEL ?? 'info',
+      base: { service: process.env.SERVICE_NAME },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      mixin() {
+        const spanContext = trace.getActiveSpan()?.spanContext();
+        if (!spanContext || !trace.isSpanContextValid(spanContext)) return {};
+        return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
+      },
+    },
+    destination,
+  );
+}
 
 export function configureLogger(options: { serviceName?: string; level?: string | undefined }) {
   if (options.level) logger.level = options.level;

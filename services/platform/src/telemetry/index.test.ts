@@ -1,0 +1,205 @@
+// Telemetry is tested by the traces it produces: spans exported to memory, checked for the
+// parent/child links and trace continuation a reader in Jaeger relies on.
+import { Writable } from 'node:stream';
+import { createRoute, z } from '@hono/zod-openapi';
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createSubscriber } from '../events/index.ts';
+import { createApp } from '../http/index.ts';
+import {
+  activeTraceId,
+  contextFromTraceparent,
+  createLogger,
+  currentTraceContext,
+  SpanAttribute,
+  SpanKind,
+  sagaAttributes,
+  startTelemetry,
+  type Telemetry,
+  traceIdOf,
+  withSpan,
+} from './index.ts';
+
+const exporter = new InMemorySpanExporter();
+let telemetry: Telemetry;
+
+beforeAll(() => {
+  telemetry = startTelemetry({
+    serviceName: 'telemetry-test',
+    logLevel: 'silent',
+    spanProcessors: [new SimpleSpanProcessor({ exporter })],
+  });
+});
+afterAll(() => telemetry.shutdown());
+beforeEach(() => exporter.reset());
+
+const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+const callerSpanId = '00f067aa0ba902b7';
+const traceparent = `00-${traceId}-${callerSpanId}-01`;
+
+function spans(): ReadableSpan[] {
+  return exporter.getFinishedSpans();
+}
+function named(name: string): ReadableSpan {
+  const span = spans().find((s) => s.name === name);
+  if (!span)
+    throw new Error(
+      `no span ${name}; have ${spans()
+        .map((s) => s.name)
+        .join(', ')}`,
+    );
+  return span;
+}
+
+describe('server spans', () => {
+  const app = createApp({ serviceName: 'telemetry-test' });
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/reservations/{id}/cancel',
+      request: { params: z.object({ id: z.string() }) },
+      responses: { 202: { description: 'Accepted' } },
+    }),
+    async (c) => {
+      await withSpan(
+        'cancel reservation',
+        sagaAttributes({ step: 'user', reservationId: c.req.param('id') }),
+        async () => {
+          c.get('log').info('cancelling');
+        },
+      );
+      return c.body(null, 202);
+    },
+  );
+  app.get('/boom', () => {
+    throw new Error('boom');
+  });
+
+  it('continue the caller’s traceparent, are named by route, and parent the handler’s spans', async () => {
+    const response = await app.request('/reservations/r-1/cancel', {
+      method: 'POST',
+      headers: { traceparent },
+    });
+    expect(response.status).toBe(202);
+
+    const server = named('POST /reservations/:id/cancel');
+    expect(server.kind).toBe(SpanKind.SERVER);
+    expect(server.spanContext().traceId).toBe(traceId);
+    expect(server.parentSpanContext?.spanId).toBe(callerSpanId);
+    expect(server.attributes).toMatchObject({
+      'http.route': '/reservations/:id/cancel',
+      'http.request.method': 'POST',
+      'http.response.status_code': 202,
+    });
+
+    const inner = named('cancel reservation');
+    expect(inner.spanContext().traceId).toBe(traceId);
+    expect(inner.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
+    expect(inner.attributes).toEqual({
+      [SpanAttribute.sagaStep]: 'user',
+      [SpanAttribute.reservationId]: 'r-1',
+    });
+  });
+
+  it('start a new trace when the caller sends none, and mark 5xx as errors', async () => {
+    expect((await app.request('/boom')).status).toBe(500);
+    const server = named('GET /boom');
+    expect(server.parentSpanContext).toBeUndefined();
+    expect(server.spanContext().traceId).not.toBe(traceId);
+    expect(server.status.code).toBe(2);
+    expect(server.events.some((e) => e.name === 'exception')).toBe(true);
+  });
+});
+
+describe('consumer spans', () => {
+  it('continue the trace of the CloudEvent’s traceparent', async () => {
+    const app = createApp({ serviceName: 'telemetry-test' });
+    let seenTraceId: string | undefined;
+    createSubscriber(app, { pubsubName: 'pubsub', consumer: 'telemetry-test' }).on('ticket.voided', () => {
+      seenTraceId = activeTraceId();
+    });
+    const response = await app.request('/dapr/events/ticket.voided', {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify({
+        id: 'evt-1',
+        type: 'ticket.voided',
+        traceparent,
+        data: {
+          schemaVersion: 1,
+          reservationId: '7d7a3c1e-2f0a-4a51-9a86-4b8e0b6f1a11',
+          occurredAt: '2026-11-21T10:00:00.000Z',
+          ticketIds: [],
+        },
+      }),
+    });
+    expect(await response.json()).toEqual({ status: 'SUCCESS' });
+    expect(seenTraceId).toBe(traceId);
+    const consumer = named('ticket.voided process');
+    expect(consumer.kind).toBe(SpanKind.CONSUMER);
+    expect(consumer.parentSpanContext?.spanId).toBe(callerSpanId);
+    expect(consumer.attributes).toMatchObject({
+      'messaging.message.id': 'evt-1',
+      'messaging.destination.name': 'ticket.voided',
+      [SpanAttribute.reservationId]: '7d7a3c1e-2f0a-4a51-9a86-4b8e0b6f1a11',
+    });
+  });
+});
+
+describe('trace context helpers', () => {
+  it('currentTraceContext gives the active span as a traceparent, which contextFromTraceparent restores', async () => {
+    let carried: string | undefined;
+    await withSpan(
+      'write outbox row',
+      {},
+      () => {
+        carried = currentTraceContext()?.traceparent;
+      },
+      { parent: contextFromTraceparent(traceparent) },
+    );
+    const writer = named('write outbox row');
+    expect(carried).toBe(`00-${traceId}-${writer.spanContext().spanId}-01`);
+    expect(traceIdOf(carried)).toBe(traceId);
+
+    await withSpan('publish', {}, () => undefined, {
+      parent: contextFromTraceparent(carried),
+      kind: SpanKind.PRODUCER,
+    });
+    expect(named('publish').parentSpanContext?.spanId).toBe(writer.spanContext().spanId);
+  });
+
+  it('withSpan records a failure on the span and rethrows it', async () => {
+    await expect(
+      withSpan('charge card', {}, () => {
+        throw new Error('declined');
+      }),
+    ).rejects.toThrow('declined');
+    const span = named('charge card');
+    expect(span.status).toMatchObject({ code: 2, message: 'declined' });
+  });
+
+  it('without an active span there is no trace context to carry', () => {
+    expect(currentTraceContext()).toBeUndefined();
+    expect(traceIdOf('garbage')).toBeUndefined();
+  });
+});
+
+describe('logs', () => {
+  it('carry trace_id and span_id of the active span', async () => {
+    const lines: string[] = [];
+    const log = createLogger(
+      new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    );
+    log.info('outside');
+    await withSpan('inside', {}, () => log.info('inside'), { parent: contextFromTraceparent(traceparent) });
+    const [outside, inside] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(outside?.trace_id).toBeUndefined();
+    expect(inside).toMatchObject({ msg: 'inside', level: 'info', trace_id: traceId });
+    expect(inside?.span_id).toBe(named('inside').spanContext().spanId);
+  });
+});
