@@ -1,27 +1,47 @@
-// Unit tests run per package (`turbo run test:unit`); this root config holds the `stack` project:
-// tests against the real local infrastructure (Postgres, Redis, Kafka, Jaeger, daprd), which the
-// global setup provisions and starts once for the whole run.
-import { defineConfig } from 'vitest/config';
+// Two projects when run from the repository root:
+// - `unit`: every package's unit tests (no infrastructure), so `vitest run services/inventory` works
+//   from the root as it does from the package;
+// - `stack`: tests against the real local infrastructure (Postgres, Redis, Kafka, Jaeger, daprd),
+//   which the global setup provisions and starts once for the whole run (`npm test` runs this one
+//   after turbo has run each package's unit tests).
+// Vitest also finds this file from inside a package (turbo runs `test:unit` there); then it is just
+// that package's unit tests.
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+const fromRoot = resolve(process.cwd()) === resolve(root);
+const notUnit = [...configDefaults.exclude, '**/*.int.test.ts'];
 
 export default defineConfig({
-  test: {
-    projects: [
-      {
-        test: {
-          name: 'stack',
-          include: [
-            'services/*/src/**/*.int.test.ts',
-            'local/src/**/*.int.test.ts',
-            'tests/e2e/**/*.test.ts',
-          ],
-          globalSetup: ['tests/support/global-setup.ts'],
-          // One file at a time: the files share the infrastructure and a 2-core machine.
-          fileParallelism: false,
-          testTimeout: 120_000,
-          hookTimeout: 300_000,
-          teardownTimeout: 60_000,
-        },
-      },
-    ],
-  },
+  test: fromRoot
+    ? {
+        projects: [
+          {
+            test: {
+              name: 'unit',
+              include: ['services/*/src/**/*.test.ts', 'local/src/**/*.test.ts'],
+              exclude: notUnit,
+            },
+          },
+          {
+            test: {
+              name: 'stack',
+              include: [
+                'services/*/src/**/*.int.test.ts',
+                'local/src/**/*.int.test.ts',
+                'tests/e2e/**/*.test.ts',
+              ],
+              globalSetup: ['tests/support/global-setup.ts'],
+              // One file at a time: the files share the infrastructure and a 2-core machine.
+              fileParallelism: false,
+              testTimeout: 120_000,
+              hookTimeout: 300_000,
+              teardownTimeout: 60_000,
+            },
+          },
+        ],
+      }
+    : { exclude: notUnit },
 });

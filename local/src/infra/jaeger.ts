@@ -31,7 +31,8 @@ export function jaegerConfig(ports: JaegerPorts, maxTraces = 50_000): Record<str
       pipelines: {
         traces: { receivers: ['otlp'], processors: ['batch'], exporters: ['jaeger_storage_exporter'] },
       },
-      telemetry: { metrics: { level: 'none' }, logs: { level: 'warn' } },
+      // Jaeger's own telemetry stays off: it would trace itself into a default port.
+      telemetry: { metrics: { level: 'none' }, traces: { level: 'none' }, logs: { level: 'warn' } },
     },
     extensions: {
       jaeger_storage: { backends: { memstore: { memory: { max_traces: maxTraces } } } },

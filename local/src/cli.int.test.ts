@@ -1,0 +1,109 @@
+// `npm start` as a user runs it: it brings the stack up and prints the URLs; Ctrl-C (SIGINT to the
+// whole foreground process group) stops everything, leaving no process and no listening port.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from './paths.ts';
+import { canBind } from './ports.ts';
+import { presentServices } from './services.ts';
+
+/** Pids of live processes whose environment says they belong to a run under `runDir`. */
+function processesOf(runDir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      if (environ.some((v) => v.startsWith(`RESERVEX_RUN=${runDir}`))) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile, or not ours to read
+    }
+  }
+  return pids;
+}
+
+function waitForOutput(
+  child: ChildProcess,
+  output: () => string,
+  marker: string,
+  timeoutMs: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no "${marker}" after ${timeoutMs} ms:\n${output()}`)),
+      timeoutMs,
+    );
+    const check = () => {
+      if (output().includes(marker)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`npm start exited (${code}) before it was up:\n${output()}`));
+    });
+  });
+}
+
+/** How npm ended: a clean exit, or (like any shell job stopped by Ctrl-C) the SIGINT re-raised. */
+function exited(child: ChildProcess, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    if (child.exitCode !== null || child.signalCode !== null)
+      return resolve(`${child.exitCode ?? child.signalCode}`);
+    const timer = setTimeout(
+      () => reject(new Error(`still running ${timeoutMs} ms after Ctrl-C`)),
+      timeoutMs,
+    );
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(`${code ?? signal}`);
+    });
+  });
+}
+
+describe('npm start', () => {
+  it('brings the stack up, prints its URLs, and Ctrl-C leaves nothing running', {
+    timeout: 400_000,
+  }, async () => {
+    let stdout = '';
+    let stderr = '';
+    const child = spawn('npm', ['start'], {
+      cwd: repoRoot,
+      detached: true, // its own process group, like a shell job, so a "Ctrl-C" reaches all of it
+      env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    try {
+      await waitForOutput(child, () => stdout + stderr, 'Ctrl-C stops everything', 300_000);
+    } catch (error) {
+      process.kill(-child.pid!, 'SIGKILL');
+      throw error;
+    }
+
+    const runDir = /Logs: (\S+) /.exec(stdout)?.[1];
+    expect(runDir).toBeDefined();
+    const urls = [...stdout.matchAll(/http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+    const ports = [...urls, ...[...stdout.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]))];
+    expect(stdout).toMatch(/Jaeger UI\s+http:\/\/127\.0\.0\.1:\d+/);
+    for (const service of presentServices()) {
+      expect(stdout).toMatch(new RegExp(`${service.appId}\\s+http://127\\.0\\.0\\.1:\\d+`));
+    }
+    expect(stdout).not.toContain('FAILED TO START');
+    expect(processesOf(runDir!).length).toBeGreaterThan(4);
+
+    process.kill(-child.pid!, 'SIGINT');
+    expect(['0', 'SIGINT']).toContain(await exited(child, 90_000));
+    expect(stderr).toContain('nothing left running');
+    expect(processesOf(runDir!)).toEqual([]);
+    for (const port of new Set(ports)) expect(await canBind(port), `port ${port} still in use`).toBe(true);
+  });
+});

@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+// reservex-local: `provision` (fill the cache), `up` (npm start: the whole system on this machine),
+// `down` (stop whatever a previous `up` or test run left running).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startApps } from './apps.ts';
+import { startInfra } from './infra/index.ts';
+import { tailLogs } from './log-tail.ts';
+import { runsDir } from './paths.ts';
+import { elapsed, say } from './progress.ts';
+import { provision } from './provision/index.ts';
+import { isAlive, type Run, reapRun } from './run.ts';
+import { presentServices, serviceApp } from './services.ts';
+import { type Supervised, signalGroup } from './supervisor.ts';
+
+const USAGE = `usage: node local/src/cli.ts <command>
+  provision   put daprd, Kafka, Jaeger, Postgres and Redis in place (cache: $RESERVEX_CACHE or ~/.cache/reservex)
+  up          start the whole system on this machine; Ctrl-C stops everything
+  down        stop whatever a previous run left behind`;
+
+function print(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+async function provisionCommand(): Promise<void> {
+  const started = performance.now();
+  const toolchain = await provision();
+  for (const [tool, path] of Object.entries(toolchain)) print(`${tool.padEnd(12)} ${path}`);
+  say(`provisioning checked in ${elapsed(started)}`);
+}
+
+async function up(): Promise<void> {
+  const started = performance.now();
+  const runs: Run[] = [];
+  let stopping = false;
+  let tail: { stop(): void } | undefined;
+
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      say(`${signal} again: killing everything now`);
+      for (const run of runs) for (const child of run.live()) signalGroup(child.pid, 'SIGKILL');
+      process.exit(130);
+    }
+    stopping = true;
+    tail?.stop();
+    say(`${signal}: stopping everything (${signal} again kills at once)`);
+    // Apps before the infrastructure they use.
+    for (const run of [...runs].reverse()) await run.stop().catch((error) => say(`stop failed: ${error}`));
+    say('stopped; nothing left running');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  const loud = (child: Supervised) => {
+    if (stopping) return;
+    const line = `!!! ${child.name} exited unexpectedly; its log: ${child.logFile}`;
+    const bar = '!'.repeat(Math.min(line.length, 110));
+    process.stderr.write(`\n${bar}\n${line}\n${bar}\n\n`);
+  };
+
+  await provision();
+  const infra = await startInfra();
+  runs.push(infra.run);
+  infra.run.onUnexpectedExit(loud);
+  const info = infra.info;
+  if (stopping) return;
+
+  // Each service on its own: one that fails to start is reported, the others keep running.
+  const services = presentServices();
+  const results = await Promise.allSettled(
+    services.map(async (definition) => {
+      const started = await startApps({
+        infra: info,
+        apps: [serviceApp(definition)],
+        onUnexpectedExit: loud,
+      });
+      runs.push(started.run);
+      return started.apps[definition.appId];
+    }),
+  );
+
+  const width = 14;
+  const row = (name: string, value: string) => print(`  ${name.padEnd(width)} ${value}`);
+  print();
+  print(`ReserveX is running on this machine (up in ${elapsed(started)})`);
+  print();
+  for (const [index, result] of results.entries()) {
+    const id = services[index]?.appId ?? '?';
+    if (result.status === 'fulfilled') row(id, `${result.value.url}   (sidecar ${result.value.daprUrl})`);
+    else row(id, `FAILED TO START: ${String(result.reason).split('\n')[0]}`);
+  }
+  if (services.length === 0) print('  (no service has a src/main.ts yet: infrastructure only)');
+  print();
+  row('Jaeger UI', info.jaeger.uiUrl);
+  row('Postgres', info.postgres.url);
+  row('Redis', info.redis.url);
+  row('Kafka', info.kafka.brokers);
+  row('OTLP/HTTP', info.jaeger.otlpHttpUrl);
+  print();
+  print(`Logs: ${info.runDir} (one file per process), followed below. Ctrl-C stops everything.`);
+  print();
+  tail = tailLogs(() => runs.map((run) => run.logsDir), print);
+}
+
+/** Asks every live owner of a run to stop, then kills what is left. */
+async function down(): Promise<void> {
+  const root = runsDir();
+  const runs = readdirSyncSafe(root).map((name) => join(root, name));
+  for (const dir of runs) {
+    const owner = Number(readFileSafe(join(dir, 'owner')));
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+      say(`asking ${owner} to stop (${dir})`);
+      process.kill(owner, 'SIGTERM');
+      const deadline = Date.now() + 30_000;
+      while (isAlive(owner) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    }
+    const nested = readdirSyncSafe(dir).map((name) => join(dir, name));
+    const reaped = [dir, ...nested].reduce((sum, d) => sum + reapRun(d), 0);
+    if (reaped > 0) say(`killed ${reaped} leftover process(es) of ${dir}`);
+  }
+}
+
+function readdirSyncSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function readFileSafe(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+const command = process.argv[2];
+try {
+  switch (command) {
+    case 'provision':
+      await provisionCommand();
+      break;
+    case 'up':
+      await up();
+      break;
+    case 'down':
+      await down();
+      break;
+    default:
+      console.error(USAGE);
+      process.exit(command ? 2 : 0);
+  }
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+}

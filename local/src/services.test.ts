@@ -1,0 +1,99 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { appIds } from '@reservex/contracts';
+import { describe, expect, it } from 'vitest';
+import { appEnv, sidecarArgs } from './apps.ts';
+import type { InfraInfo } from './infra/index.ts';
+import { presentServices, serviceApp, services } from './services.ts';
+
+const infra: InfraInfo = {
+  runDir: '/tmp/run',
+  postgres: {
+    host: '127.0.0.1',
+    port: 25432,
+    user: 'reservex',
+    url: 'postgres://reservex@127.0.0.1:25432/postgres',
+  },
+  redis: { host: '127.0.0.1', port: 26379, url: 'redis://127.0.0.1:26379' },
+  kafka: { brokers: '127.0.0.1:29092', port: 29092 },
+  jaeger: {
+    otlpHttpUrl: 'http://127.0.0.1:24318',
+    otlpGrpcEndpoint: '127.0.0.1:24317',
+    uiUrl: 'http://127.0.0.1:26686',
+  },
+  dapr: {
+    daprd: '/cache/daprd',
+    resourcesDir: '/tmp/run/dapr/resources',
+    configFile: '/tmp/run/dapr/configuration.yaml',
+    components: { pubsub: 'pubsub', statestore: 'statestore', lockstore: 'lockstore' },
+  },
+};
+const ports = { app: 21000, daprHttp: 21001, daprGrpc: 21002, daprInternalGrpc: 21003, metrics: 21004 };
+
+describe('service registry', () => {
+  it('lists every service of the contracts, each started from its own main.ts', () => {
+    expect(Object.keys(services).sort()).toEqual([...appIds].sort());
+    for (const id of appIds) expect(services[id].main).toBe(`services/${id}/src/main.ts`);
+  });
+
+  it('gives a database to the services that own data, Redis only to queue and gateway', () => {
+    const withDb = appIds.filter((id) => services[id].database);
+    expect(withDb.sort()).toEqual(['account', 'inventory', 'payment', 'query', 'reservation', 'ticket']);
+    expect(appIds.filter((id) => services[id].redis).sort()).toEqual(['gateway', 'queue']);
+    expect(serviceApp(services.payment).database).toBe('payment');
+    expect(serviceApp(services.gateway).database).toBeUndefined();
+  });
+
+  it('starts only the services whose entry point exists', () => {
+    const root = mkdtempSync(join(tmpdir(), 'registry-'));
+    mkdirSync(join(root, 'services/ticket/src'), { recursive: true });
+    writeFileSync(join(root, 'services/ticket/src/main.ts'), '');
+    expect(presentServices(root).map((s) => s.appId)).toEqual(['ticket']);
+  });
+});
+
+describe('app environment', () => {
+  it('tells a service where its sidecar, database, Redis and trace collector are', () => {
+    const env = appEnv(infra, serviceApp(services.queue), ports, 'postgres://reservex@127.0.0.1:25432/queue');
+    expect(env).toMatchObject({
+      SERVICE_NAME: 'queue',
+      PORT: '21000',
+      HOST: '127.0.0.1',
+      DAPR_HOST: '127.0.0.1',
+      DAPR_HTTP_PORT: '21001',
+      DAPR_GRPC_PORT: '21002',
+      DATABASE_URL: 'postgres://reservex@127.0.0.1:25432/queue',
+      REDIS_URL: infra.redis.url,
+      OTEL_EXPORTER_OTLP_ENDPOINT: infra.jaeger.otlpHttpUrl,
+      LOG_LEVEL: 'info',
+    });
+    expect(appEnv(infra, serviceApp(services.payment), ports)).not.toHaveProperty('REDIS_URL');
+  });
+
+  it('lets an app override the common environment', () => {
+    const env = appEnv(infra, { appId: 'probe', args: [], env: { LOG_LEVEL: 'debug' } }, ports);
+    expect(env.LOG_LEVEL).toBe('debug');
+  });
+});
+
+describe('sidecar command line', () => {
+  const args = sidecarArgs(infra, 'payment', ports, '/healthz');
+  const flag = (name: string) => args[args.indexOf(name) + 1];
+
+  it('gives each sidecar its own ports and the run’s resources', () => {
+    expect(flag('--app-id')).toBe('payment');
+    expect(flag('--app-port')).toBe('21000');
+    expect(flag('--dapr-http-port')).toBe('21001');
+    expect(flag('--dapr-grpc-port')).toBe('21002');
+    expect(flag('--dapr-internal-grpc-port')).toBe('21003');
+    expect(flag('--metrics-port')).toBe('21004');
+    expect(flag('--resources-path')).toBe(infra.dapr.resourcesDir);
+    expect(flag('--config')).toBe(infra.dapr.configFile);
+    expect(flag('--dapr-listen-addresses')).toBe('127.0.0.1');
+  });
+
+  it('needs no placement or scheduler service', () => {
+    expect(args.join(' ')).not.toMatch(/placement|scheduler/);
+  });
+});

@@ -1,0 +1,130 @@
+// The local stack itself, on the real infrastructure the global setup started: the servers answer,
+// two apps with real sidecars exchange events through Kafka and call each other, and an app killed
+// with SIGKILL gets, once restarted, what was published while it was down.
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type AppHandle, ensureDatabase, type StartedApps, startApps } from './index.ts';
+import { ping } from './infra/redis.ts';
+
+const infra = inject('infra');
+const probe = fileURLToPath(new URL('./test-apps/probe.ts', import.meta.url));
+
+interface Received {
+  topic: string;
+  id: string;
+  data: { n: number; run: string };
+  traceparent?: string;
+}
+
+async function received(app: AppHandle, run: string): Promise<Received[]> {
+  const response = await fetch(`${app.url}/received`, { signal: AbortSignal.timeout(5000) });
+  return ((await response.json()) as Received[]).filter((event) => event.data.run === run);
+}
+
+async function eventually<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    value = await read().catch(() => value);
+  }
+  return value;
+}
+
+async function publish(app: AppHandle, topic: string, data: unknown): Promise<number> {
+  const response = await fetch(`${app.url}/publish/${topic}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(data),
+  });
+  return response.status;
+}
+
+describe('infrastructure', () => {
+  it('Postgres creates a database per service on demand, once, even when asked concurrently', async () => {
+    const name = `probe_${randomUUID().slice(0, 8)}`;
+    const urls = await Promise.all([
+      ensureDatabase(infra.postgres, name),
+      ensureDatabase(infra.postgres, name),
+    ]);
+    expect(urls[0]).toBe(urls[1]);
+    const sql = postgres(urls[0]!, { max: 1 });
+    try {
+      const [row] = await sql<{ db: string }[]>`select current_database() as db`;
+      expect(row?.db).toBe(name);
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it('Redis answers, and Jaeger serves its query API', async () => {
+    expect(await ping(infra.redis.port)).toBe(true);
+    const response = await fetch(`${infra.jaeger.uiUrl}/api/services`);
+    expect(response.status).toBe(200);
+  });
+});
+
+describe('apps with their own sidecar', () => {
+  const topic = `probe.${randomUUID()}`;
+  let started: StartedApps<'sender' | 'receiver'>;
+
+  beforeAll(async () => {
+    started = await startApps({
+      infra,
+      apps: [
+        { appId: 'sender', args: [probe] },
+        { appId: 'receiver', args: [probe], env: { PROBE_TOPICS: topic } },
+      ],
+    });
+  });
+  afterAll(() => started?.stop());
+
+  it('publish through one sidecar reaches the other app through Kafka, with a trace context', async () => {
+    const run = randomUUID();
+    expect(await publish(started.apps.sender, topic, { n: 1, run })).toBe(204);
+    const events = await eventually(
+      () => received(started.apps.receiver, run),
+      (list) => list.length > 0,
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0]?.topic).toBe(topic);
+    expect(events[0]?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+  });
+
+  it('one app invokes another through Dapr service invocation by app id', async () => {
+    const response = await fetch(`${started.apps.sender.daprUrl}/v1.0/invoke/receiver/method/echo`, {
+      method: 'POST',
+      body: 'hello',
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ echoedBy: 'receiver', body: 'hello' });
+  });
+
+  it('an app killed with SIGKILL gets, after restart, every event published while it was down', async () => {
+    const receiver = started.apps.receiver;
+    const pid = receiver.pid();
+    const exit = await receiver.kill();
+    expect(exit?.signal).toBe('SIGKILL');
+    expect(receiver.running()).toBe(false);
+    expect(() => process.kill(pid!, 0)).toThrow();
+
+    const run = randomUUID();
+    for (const n of [1, 2, 3]) expect(await publish(started.apps.sender, topic, { n, run })).toBe(204);
+    await receiver.restart();
+    expect(receiver.running()).toBe(true);
+
+    const events = await eventually(
+      () => received(receiver, run),
+      (list) => list.length >= 3,
+      45_000,
+    );
+    expect(events.map((e) => e.data.n).sort()).toEqual([1, 2, 3]);
+    expect(receiver.logs()).toContain('restart of receiver');
+  });
+});
