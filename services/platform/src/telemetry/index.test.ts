@@ -37,17 +37,15 @@ const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
 const callerSpanId = '00f067aa0ba902b7';
 const traceparent = `00-${traceId}-${callerSpanId}-01`;
 
-function spans(): ReadableSpan[] {
+// Span processors export once the resource's async attributes are in: flush before reading.
+async function spans(): Promise<ReadableSpan[]> {
+  await telemetry.flush();
   return exporter.getFinishedSpans();
 }
-function named(name: string): ReadableSpan {
-  const span = spans().find((s) => s.name === name);
-  if (!span)
-    throw new Error(
-      `no span ${name}; have ${spans()
-        .map((s) => s.name)
-        .join(', ')}`,
-    );
+async function named(name: string): Promise<ReadableSpan> {
+  const all = await spans();
+  const span = all.find((s) => s.name === name);
+  if (!span) throw new Error(`no span ${name}; have ${all.map((s) => s.name).join(', ')}`);
   return span;
 }
 
@@ -82,7 +80,7 @@ describe('server spans', () => {
     });
     expect(response.status).toBe(202);
 
-    const server = named('POST /reservations/:id/cancel');
+    const server = await named('POST /reservations/:id/cancel');
     expect(server.kind).toBe(SpanKind.SERVER);
     expect(server.spanContext().traceId).toBe(traceId);
     expect(server.parentSpanContext?.spanId).toBe(callerSpanId);
@@ -92,7 +90,7 @@ describe('server spans', () => {
       'http.response.status_code': 202,
     });
 
-    const inner = named('cancel reservation');
+    const inner = await named('cancel reservation');
     expect(inner.spanContext().traceId).toBe(traceId);
     expect(inner.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
     expect(inner.attributes).toEqual({
@@ -103,7 +101,7 @@ describe('server spans', () => {
 
   it('start a new trace when the caller sends none, and mark 5xx as errors', async () => {
     expect((await app.request('/boom')).status).toBe(500);
-    const server = named('GET /boom');
+    const server = await named('GET /boom');
     expect(server.parentSpanContext).toBeUndefined();
     expect(server.spanContext().traceId).not.toBe(traceId);
     expect(server.status.code).toBe(2);
@@ -135,7 +133,7 @@ describe('consumer spans', () => {
     });
     expect(await response.json()).toEqual({ status: 'SUCCESS' });
     expect(seenTraceId).toBe(traceId);
-    const consumer = named('ticket.voided process');
+    const consumer = await named('ticket.voided process');
     expect(consumer.kind).toBe(SpanKind.CONSUMER);
     expect(consumer.parentSpanContext?.spanId).toBe(callerSpanId);
     expect(consumer.attributes).toMatchObject({
@@ -157,7 +155,7 @@ describe('trace context helpers', () => {
       },
       { parent: contextFromTraceparent(traceparent) },
     );
-    const writer = named('write outbox row');
+    const writer = await named('write outbox row');
     expect(carried).toBe(`00-${traceId}-${writer.spanContext().spanId}-01`);
     expect(traceIdOf(carried)).toBe(traceId);
 
@@ -165,7 +163,7 @@ describe('trace context helpers', () => {
       parent: contextFromTraceparent(carried),
       kind: SpanKind.PRODUCER,
     });
-    expect(named('publish').parentSpanContext?.spanId).toBe(writer.spanContext().spanId);
+    expect((await named('publish')).parentSpanContext?.spanId).toBe(writer.spanContext().spanId);
   });
 
   it('withSpan records a failure on the span and rethrows it', async () => {
@@ -174,7 +172,7 @@ describe('trace context helpers', () => {
         throw new Error('declined');
       }),
     ).rejects.toThrow('declined');
-    const span = named('charge card');
+    const span = await named('charge card');
     expect(span.status).toMatchObject({ code: 2, message: 'declined' });
   });
 
@@ -187,19 +185,20 @@ describe('trace context helpers', () => {
 describe('logs', () => {
   it('carry trace_id and span_id of the active span', async () => {
     const lines: string[] = [];
-    const log = createLogger(
-      new Writable({
+    const log = createLogger({
+      level: 'info',
+      destination: new Writable({
         write(chunk, _encoding, done) {
           lines.push(String(chunk));
           done();
         },
       }),
-    );
+    });
     log.info('outside');
     await withSpan('inside', {}, () => log.info('inside'), { parent: contextFromTraceparent(traceparent) });
     const [outside, inside] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(outside?.trace_id).toBeUndefined();
     expect(inside).toMatchObject({ msg: 'inside', level: 'info', trace_id: traceId });
-    expect(inside?.span_id).toBe(named('inside').spanContext().spanId);
+    expect(inside?.span_id).toBe((await named('inside')).spanContext().spanId);
   });
 });

@@ -64,6 +64,8 @@ export type TelemetryOptions = {
 };
 
 export type Telemetry = {
+  /** Exports what has been recorded so far (span processors may export asynchronously). */
+  flush(): Promise<void>;
   /** Flushes and stops exporting. Safe to call more than once. */
   shutdown(): Promise<void>;
 };
@@ -114,6 +116,11 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const state: { sdk: NodeSDK; shutdown: Promise<void> | undefined } = { sdk, shutdown: undefined };
   running = state;
   return {
+    async flush() {
+      const provider = trace.getTracerProvider() as { getDelegate?: () => unknown };
+      const delegate = (provider.getDelegate?.() ?? provider) as { forceFlush?: () => Promise<void> };
+      await delegate.forceFlush?.();
+    },
     shutdown() {
       state.shutdown ??= sdk.shutdown().then(
         () => {
@@ -137,10 +144,10 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
 export const logger: Logger = createLogger();
 
 /** A logger in the platform's format, writing to `destination` (stdout by default). */
-export function createLogger(destination?: DestinationStream): Logger {
+export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
   return pino(
     {
-      level: process.env.LOG_LEVEL ?? 'info',
+      level: options.level ?? process.env.LOG_LEVEL ?? 'info',
       base: { service: process.env.SERVICE_NAME },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
@@ -150,7 +157,7 @@ export function createLogger(destination?: DestinationStream): Logger {
         return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
       },
     },
-    destination,
+    options.destination,
   );
 }
 
