@@ -6,7 +6,7 @@ const base = process.env.GATEWAY_URL;
 const deadline = Date.now() + Number(process.env.TIMEOUT_SECONDS ?? 180) * 1000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function call(step, method, path, { body, token, headers = {} } = {}) {
+async function call(step, method, path, { body, token, headers = {}, notYet = [] } = {}) {
   const response = await fetch(`${base}${path}`, {
     method,
     headers: {
@@ -19,6 +19,7 @@ async function call(step, method, path, { body, token, headers = {} } = {}) {
   });
   const text = await response.text();
   const json = text ? JSON.parse(text) : undefined;
+  if (notYet.includes(response.status)) return undefined;
   if (!response.ok) throw new Error(`${step}: ${method} ${path} answered ${response.status} ${text}`);
   console.log(`${step}: ${response.status}`);
   return json;
@@ -66,8 +67,9 @@ const reservation = await call('reserve', 'POST', '/api/v1/reservations', {
 });
 
 const status = await until('wait for the saga', async () => {
-  const current = await call('reservation', 'GET', `/api/v1/reservations/${reservation.id}`, { token });
-  return current.status === 'PENDING' ? undefined : current.status;
+  // The read model catches up asynchronously: 404 until it has seen reservation.created.
+  const current = await call('reservation', 'GET', `/api/v1/reservations/${reservation.id}`, { token, notYet: [404] });
+  return current === undefined || current.status === 'PENDING' ? undefined : current.status;
 });
 if (status !== 'CONFIRMED') throw new Error(`reservation ${reservation.id} ended ${status}, not CONFIRMED`);
 console.log(`booked: reservation ${reservation.id} CONFIRMED`);

@@ -31,10 +31,9 @@ async function crdModels(): Promise<Record<string, Record<string, ModelClass>>> 
   const strimzi = (await import(
     join(base, '@kubernetes-models/strimzi-kafka-operator/kafka.strimzi.io/v1/index.js')
   )) as Record<string, ModelClass>;
-  const cnpg = (await import(join(base, '@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/index.js'))) as Record<
-    string,
-    ModelClass
-  >;
+  const cnpg = (await import(
+    join(base, '@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/index.js')
+  )) as Record<string, ModelClass>;
   return { 'kafka.strimzi.io/v1': strimzi, 'postgresql.cnpg.io/v1': cnpg };
 }
 
@@ -206,7 +205,9 @@ describe('values.schema.json', () => {
 
   it('rejects an unpinned image and a sampling rate that would switch tracing off', () => {
     expect(renderWith({ redis: { image: 'redis:latest' } }).message).toContain('/redis/image');
-    expect(renderWith({ dapr: { tracing: { samplingRate: '0' } } }).message).toContain('/dapr/tracing/samplingRate');
+    expect(renderWith({ dapr: { tracing: { samplingRate: '0' } } }).message).toContain(
+      '/dapr/tracing/samplingRate',
+    );
   });
 
   it('rejects an unknown key (a typo would otherwise be ignored silently)', () => {

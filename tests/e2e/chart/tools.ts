@@ -46,7 +46,12 @@ export function tools(): Tools {
 export interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec?: Record<string, unknown>;
   [key: string]: unknown;
 }
@@ -57,7 +62,11 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(command: string, args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): RunResult {
+export function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; timeoutMs?: number } = {},
+): RunResult {
   const result = spawnSync(command, args, {
     cwd: options.cwd ?? repoRoot,
     encoding: 'utf8',
@@ -142,7 +151,11 @@ export function crdSchemas(crdFolder: string, outDir: string): string[] {
 }
 
 function strict(schema: Record<string, unknown>): Record<string, unknown> {
-  if (schema.properties && schema.additionalProperties === undefined && !schema['x-kubernetes-preserve-unknown-fields']) {
+  if (
+    schema.properties &&
+    schema.additionalProperties === undefined &&
+    !schema['x-kubernetes-preserve-unknown-fields']
+  ) {
     schema.additionalProperties = false;
   }
   for (const [key, value] of Object.entries(schema)) {

@@ -56,11 +56,16 @@
 - name: {{ $key }}
   value: {{ $value | quote }}
 {{- end }}
-{{- range $key, $secretKey := .svc.secretEnv }}
+{{- range $key, $ref := .svc.secretEnv }}
 - name: {{ $key }}
   valueFrom:
     secretKeyRef:
       name: {{ include "reservex.appSecret" $root }}
-      key: {{ $secretKey }}
+      {{- if kindIs "map" $ref }}
+      key: {{ $ref.key }}
+      optional: {{ $ref.optional | default false }}
+      {{- else }}
+      key: {{ $ref }}
+      {{- end }}
 {{- end }}
 {{- end -}}

@@ -1,0 +1,408 @@
+// Rules every rendered object must follow, checked over both values files: workloads are probed,
+// bounded and non-root; Dapr apps reach exactly the components they use; every topic of the contracts
+// has a KafkaTopic; every image and version is pinned.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { type AppId, appIds, DEAD_LETTER_TOPIC, type Topic, topics, topology } from '@reservex/contracts';
+import { describe, expect, it } from 'vitest';
+import { chartDir, type K8sObject, podSpecOf, readYamlFile, render, repoRoot } from './tools.ts';
+
+interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  ports?: { name?: string; containerPort: number }[];
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: {
+    runAsNonRoot?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { drop?: string[] };
+  };
+  livenessProbe?: { httpGet?: { path: string } };
+  readinessProbe?: { httpGet?: { path: string } };
+  startupProbe?: { httpGet?: { path: string } };
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+interface PodSpec {
+  containers: Container[];
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+  serviceAccountName?: string;
+  terminationGracePeriodSeconds?: number;
+  volumes?: { name: string; emptyDir?: unknown }[];
+}
+interface DaprComponent extends K8sObject {
+  spec: {
+    type: string;
+    metadata: { name: string; value?: string; secretKeyRef?: { name: string; key: string } }[];
+  };
+  scopes?: string[];
+}
+
+const valuesSets = ['default', 'production'] as const;
+const daprComponents = ['pubsub', 'statestore', 'lockstore'] as const;
+type DaprComponentName = (typeof daprComponents)[number];
+
+const workloads = (objects: K8sObject[]) => objects.filter((o) => podSpecOf(o));
+const pod = (o: K8sObject) => podSpecOf(o) as unknown as PodSpec;
+const serviceDeployments = (objects: K8sObject[]) =>
+  objects.filter(
+    (o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/component'] === 'service',
+  );
+const appIdOf = (o: K8sObject) =>
+  (o.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata
+    .annotations['dapr.io/app-id'];
+const component = (objects: K8sObject[], name: DaprComponentName) =>
+  objects.find((o) => o.kind === 'Component' && o.metadata.name === name) as DaprComponent | undefined;
+const metadataValue = (c: DaprComponent, name: string) => c.spec.metadata.find((m) => m.name === name);
+
+function sourceFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return path.endsWith('.ts') && !path.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+/** Dapr building blocks a service's code calls, read from its sources (the platform's client API). */
+function componentsUsedInCode(appId: AppId): Set<DaprComponentName> {
+  const code = sourceFiles(join(repoRoot, 'services', appId, 'src'))
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('\n');
+  const used = new Set<DaprComponentName>();
+  if (/\bstartRelay\s*\(|\bcreateSubscriber\s*\(|\.publish\s*\(|PUBSUB_NAME/.test(code)) used.add('pubsub');
+  if (/\.state\.(get|getBulk|save|delete)\s*\(|STATESTORE_NAME/.test(code)) used.add('statestore');
+  if (/\.lock\.(tryLock|acquire|unlock)\s*\(|LOCKSTORE_NAME/.test(code)) used.add('lockstore');
+  return used;
+}
+
+function isPinnedImage(image: string): boolean {
+  if (/@sha256:[a-f0-9]{64}$/.test(image)) return true;
+  const tag = image.split('/').pop()?.split(':')[1];
+  return tag !== undefined && tag !== 'latest' && /\d/.test(tag);
+}
+
+for (const which of valuesSets) {
+  describe(`policy with the ${which} values`, () => {
+    const objects = () => render(which);
+
+    it('deploys every service of the contracts, with its Dapr app-id', () => {
+      const ids = serviceDeployments(objects()).map(appIdOf).sort();
+      expect(ids).toEqual([...appIds].sort());
+    });
+
+    it('gives every container resource requests and limits', () => {
+      for (const workload of workloads(objects())) {
+        for (const c of pod(workload).containers) {
+          const where = `${workload.kind}/${workload.metadata.name}/${c.name}`;
+          expect(c.resources?.requests?.cpu, where).toBeDefined();
+          expect(c.resources?.requests?.memory, where).toBeDefined();
+          expect(c.resources?.limits?.cpu, where).toBeDefined();
+          expect(c.resources?.limits?.memory, where).toBeDefined();
+        }
+      }
+    });
+
+    it('runs every container as non-root, read-only, without privilege escalation or capabilities', () => {
+      for (const workload of workloads(objects())) {
+        const spec = pod(workload);
+        for (const c of spec.containers) {
+          const where = `${workload.kind}/${workload.metadata.name}/${c.name}`;
+          expect(c.securityContext?.runAsNonRoot ?? spec.securityContext?.runAsNonRoot, where).toBe(true);
+          expect(c.securityContext?.readOnlyRootFilesystem, where).toBe(true);
+          expect(c.securityContext?.allowPrivilegeEscalation, where).toBe(false);
+          expect(c.securityContext?.capabilities?.drop, where).toContain('ALL');
+        }
+      }
+    });
+
+    it('probes every long-running container; the services on /healthz and /readyz', () => {
+      for (const workload of workloads(objects()).filter(
+        (o) => o.kind === 'Deployment' || o.kind === 'StatefulSet',
+      )) {
+        for (const c of pod(workload).containers) {
+          const where = `${workload.kind}/${workload.metadata.name}/${c.name}`;
+          expect(c.livenessProbe, where).toBeDefined();
+          expect(c.readinessProbe, where).toBeDefined();
+        }
+      }
+      for (const deployment of serviceDeployments(objects())) {
+        const [app] = pod(deployment).containers;
+        expect(app?.livenessProbe?.httpGet?.path).toBe('/healthz');
+        expect(app?.startupProbe?.httpGet?.path).toBe('/healthz');
+        expect(app?.readinessProbe?.httpGet?.path).toBe('/readyz');
+      }
+    });
+
+    it('mounts a writable /tmp (emptyDir) into each service, whose root filesystem is read-only', () => {
+      for (const deployment of serviceDeployments(objects())) {
+        const spec = pod(deployment);
+        const mount = spec.containers[0]?.volumeMounts?.find((m) => m.mountPath === '/tmp');
+        expect(mount, deployment.metadata.name).toBeDefined();
+        expect(
+          spec.volumes?.find((v) => v.name === mount?.name)?.emptyDir,
+          deployment.metadata.name,
+        ).toBeDefined();
+      }
+    });
+
+    it('annotates each service for its Dapr sidecar: app-id, port, config, resources, graceful shutdown', () => {
+      const configurations = objects()
+        .filter((o) => o.kind === 'Configuration')
+        .map((o) => o.metadata.name);
+      for (const deployment of serviceDeployments(objects())) {
+        const template = (
+          deployment.spec as { template: { metadata: { annotations: Record<string, string> } } }
+        ).template;
+        const a = template.metadata.annotations;
+        const spec = pod(deployment);
+        const where = deployment.metadata.name;
+        expect(a['dapr.io/enabled'], where).toBe('true');
+        expect(a['dapr.io/app-id'], where).toBe(deployment.metadata.labels?.['app.kubernetes.io/name']);
+        expect(Number(a['dapr.io/app-port']), where).toBe(spec.containers[0]?.ports?.[0]?.containerPort);
+        expect(configurations, where).toContain(a['dapr.io/config']);
+        for (const key of ['cpu-request', 'memory-request', 'cpu-limit', 'memory-limit']) {
+          expect(a[`dapr.io/sidecar-${key}`], `${where} ${key}`).toBeTruthy();
+        }
+        const graceful = Number(a['dapr.io/graceful-shutdown-seconds']);
+        expect(graceful, where).toBeGreaterThan(0);
+        // The kubelet must not kill the pod before the sidecar's graceful shutdown has ended.
+        expect(spec.terminationGracePeriodSeconds ?? 30, where).toBeGreaterThan(graceful);
+      }
+    });
+
+    it('gives each service its ServiceAccount, Service, NetworkPolicy and PodDisruptionBudget', () => {
+      const names = (kind: string) =>
+        objects()
+          .filter((o) => o.kind === kind)
+          .map((o) => o.metadata.name);
+      for (const deployment of serviceDeployments(objects())) {
+        const name = deployment.metadata.name;
+        expect(names('ServiceAccount')).toContain(pod(deployment).serviceAccountName);
+        expect(names('Service')).toContain(name);
+        expect(names('NetworkPolicy')).toContain(name);
+        expect(names('PodDisruptionBudget')).toContain(name);
+      }
+    });
+
+    it('scopes each Dapr component to the app-ids that use it (contracts topology and the services code)', () => {
+      const deployed = serviceDeployments(objects()).map(appIdOf);
+      for (const name of daprComponents) {
+        const c = component(objects(), name);
+        expect(c, name).toBeDefined();
+        // Scoped at all, and only to apps this release deploys.
+        expect(c?.scopes?.length, name).toBeGreaterThan(0);
+        for (const scope of c?.scopes ?? []) expect(deployed, `${name} scope ${scope}`).toContain(scope);
+      }
+      const pubsubScopes = component(objects(), 'pubsub')?.scopes ?? [];
+      for (const appId of appIds) {
+        const { publishes, consumes } = topology[appId];
+        if (publishes.length + consumes.length > 0)
+          expect(pubsubScopes, `${appId} uses pubsub`).toContain(appId);
+        for (const used of componentsUsedInCode(appId)) {
+          expect(component(objects(), used)?.scopes, `${appId}'s code uses ${used}`).toContain(appId);
+        }
+      }
+    });
+
+    it('names the components the services are told to use', () => {
+      for (const deployment of serviceDeployments(objects())) {
+        const env = new Map(pod(deployment).containers[0]?.env?.map((e) => [e.name, e.value]));
+        expect(env.get('PUBSUB_NAME')).toBe('pubsub');
+        expect(env.get('STATESTORE_NAME')).toBe('statestore');
+        expect(env.get('LOCKSTORE_NAME')).toBe('lockstore');
+      }
+    });
+
+    it('reads every component credential through secretKeyRef', () => {
+      for (const name of daprComponents) {
+        const c = component(objects(), name)!;
+        const secretFields = c.spec.metadata.filter((m) => /password|secret|token/i.test(m.name));
+        expect(secretFields.length, name).toBeGreaterThan(0);
+        for (const field of secretFields) {
+          expect(field.value, `${name}.${field.name} is inline`).toBeUndefined();
+          expect(field.secretKeyRef?.name, `${name}.${field.name}`).toBeTruthy();
+        }
+      }
+    });
+
+    it('sets what the Kafka pub/sub needs: brokers, protocol version, message size, oldest offset', () => {
+      const pubsub = component(objects(), 'pubsub')!;
+      expect(pubsub.spec.type).toBe('pubsub.kafka');
+      expect(metadataValue(pubsub, 'version')?.value).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(Number(metadataValue(pubsub, 'maxMessageBytes')?.value)).toBeGreaterThan(0);
+      expect(metadataValue(pubsub, 'initialOffset')?.value).toBe('oldest');
+      const kafka = objects().find((o) => o.kind === 'Kafka');
+      if (kafka) {
+        expect(metadataValue(pubsub, 'brokers')?.value).toMatch(
+          new RegExp(`^${kafka.metadata.name}-kafka-bootstrap\\.reservex\\.svc:9092$`),
+        );
+        // The SASL password Strimzi generates for the KafkaUser of the same name.
+        const user = objects().find((o) => o.kind === 'KafkaUser');
+        expect(metadataValue(pubsub, 'saslPassword')?.secretKeyRef?.name).toBe(user?.metadata.name);
+      }
+      expect(component(objects(), 'statestore')?.spec.type).toBe('state.redis');
+      expect(component(objects(), 'lockstore')?.spec.type).toBe('lock.redis');
+    });
+
+    it('has a KafkaTopic for every topic a service publishes or consumes, and the dead-letter topic', () => {
+      const kafka = objects().find((o) => o.kind === 'Kafka');
+      const declared = objects().filter((o) => o.kind === 'KafkaTopic');
+      const names = declared.map((t) => (t.spec as { topicName: string }).topicName);
+      const used = new Set<string>([DEAD_LETTER_TOPIC]);
+      for (const appId of appIds)
+        for (const t of [...topology[appId].publishes, ...topology[appId].consumes]) used.add(t);
+      for (const topic of used) expect(names, topic).toContain(topic);
+      // No topic the contracts do not know.
+      for (const name of names) expect([...topics, DEAD_LETTER_TOPIC] as string[], name).toContain(name);
+      for (const topic of declared) {
+        expect(topic.metadata.labels?.['strimzi.io/cluster']).toBe(kafka?.metadata.name);
+        expect((topic.spec as { partitions: number }).partitions).toBeGreaterThan(0);
+        expect((topic.spec as { config: Record<string, number> }).config['retention.ms']).toBeGreaterThan(0);
+      }
+    });
+
+    it('runs Kafka in KRaft mode: a node pool with the controller role, no ZooKeeper', () => {
+      const kafka = objects().find((o) => o.kind === 'Kafka')!;
+      expect((kafka.spec as Record<string, unknown>).zookeeper).toBeUndefined();
+      const pools = objects().filter(
+        (o) =>
+          o.kind === 'KafkaNodePool' && o.metadata.labels?.['strimzi.io/cluster'] === kafka.metadata.name,
+      );
+      expect(pools.flatMap((p) => (p.spec as { roles: string[] }).roles)).toContain('controller');
+    });
+
+    it('gives each service with a database its own database and login role', () => {
+      const cluster = objects().find((o) => o.kind === 'Cluster')!;
+      const roles = (cluster.spec as { managed: { roles: { name: string }[] } }).managed.roles.map(
+        (r) => r.name,
+      );
+      const databases = objects()
+        .filter((o) => o.kind === 'Database')
+        .map((o) => o.spec as { name: string; owner: string });
+      for (const deployment of serviceDeployments(objects())) {
+        const env = pod(deployment).containers[0]?.env ?? [];
+        const url = env.find((e) => e.name === 'DATABASE_URL')?.value;
+        const appId = appIdOf(deployment)!;
+        if (!url) {
+          expect(appId).toBe('gateway');
+          continue;
+        }
+        expect(url).toMatch(new RegExp(`^postgres://${appId}:\\$\\(DATABASE_PASSWORD\\)@[^/]+/${appId}\\?`));
+        expect(roles).toContain(appId);
+        expect(databases).toContainEqual({
+          ...databases.find((d) => d.name === appId),
+          name: appId,
+          owner: appId,
+        });
+      }
+    });
+
+    it('traces through Dapr with sampling on, to an OTLP endpoint', () => {
+      const configuration = objects().find((o) => o.kind === 'Configuration')!;
+      const tracing = (
+        configuration.spec as { tracing: { samplingRate: string; otel: { endpointAddress: string } } }
+      ).tracing;
+      expect(Number(tracing.samplingRate)).toBeGreaterThan(0);
+      expect(tracing.otel.endpointAddress).toMatch(/^[a-z0-9.-]+:\d+$/);
+    });
+
+    it('references only Secrets the release renders or the values name as existing', () => {
+      const rendered = new Set(
+        objects()
+          .filter((o) => o.kind === 'Secret')
+          .map((o) => o.metadata.name),
+      );
+      const values = readYamlFile<{ secrets?: { existingSecret?: string } }>(
+        which === 'default' ? join(chartDir, 'values.yaml') : join(chartDir, 'values-production.yaml'),
+      );
+      if (values.secrets?.existingSecret) rendered.add(values.secrets.existingSecret);
+      for (const user of objects().filter((o) => o.kind === 'KafkaUser')) rendered.add(user.metadata.name);
+      for (const workload of workloads(objects())) {
+        for (const c of pod(workload).containers) {
+          for (const e of c.env ?? []) {
+            const ref = e.valueFrom?.secretKeyRef;
+            if (ref) expect(rendered, `${workload.metadata.name} ${e.name}`).toContain(ref.name);
+          }
+        }
+      }
+    });
+
+    it('runs migrations as a Helm hook Job with the service image and its migrate script', () => {
+      const jobs = objects().filter((o) => o.kind === 'Job' && o.metadata.name.endsWith('-migrate'));
+      expect(jobs.length).toBe(serviceDeployments(objects()).filter((d) => appIdOf(d) !== 'gateway').length);
+      for (const job of jobs) {
+        expect(job.metadata.annotations?.['helm.sh/hook']).toContain('pre-upgrade');
+        const [c] = pod(job).containers;
+        const appId = job.metadata.labels?.['app.kubernetes.io/name'];
+        expect(c?.command).toEqual(['node', `services/${appId}/src/migrate.ts`]);
+        // No sidecar: it would keep the Job from completing.
+        expect(
+          (job.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template.metadata
+            .annotations?.['dapr.io/enabled'],
+        ).toBeUndefined();
+      }
+    });
+
+    it('pins every image', () => {
+      for (const workload of workloads(objects())) {
+        for (const c of pod(workload).containers) expect(isPinnedImage(c.image), c.image).toBe(true);
+      }
+      const cluster = objects().find((o) => o.kind === 'Cluster');
+      if (cluster) expect(isPinnedImage((cluster.spec as { imageName: string }).imageName)).toBe(true);
+      const kafka = objects().find((o) => o.kind === 'Kafka');
+      expect((kafka?.spec as { kafka: { version: string } } | undefined)?.kafka.version).toMatch(
+        /^\d+\.\d+\.\d+$/,
+      );
+    });
+  });
+}
+
+describe('pinned versions outside the chart', () => {
+  it('versions the chart with semver', () => {
+    const chart = readYamlFile<{ version: string; appVersion: string; kubeVersion: string }>(
+      join(chartDir, 'Chart.yaml'),
+    );
+    expect(chart.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(chart.appVersion).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(chart.kubeVersion).toBeTruthy();
+  });
+
+  it('pins the operators the bootstrap installs and the kind node image', () => {
+    const bootstrap = readFileSync(join(repoRoot, 'k8s/bootstrap.sh'), 'utf8');
+    for (const name of ['DAPR_VERSION', 'STRIMZI_VERSION', 'CNPG_VERSION']) {
+      expect(bootstrap).toMatch(new RegExp(`^${name}=\\d+\\.\\d+\\.\\d+$`, 'm'));
+    }
+    expect(bootstrap).not.toMatch(/latest/);
+    const dapr = /^DAPR_VERSION=(.+)$/m.exec(bootstrap)?.[1];
+    expect(`v${dapr}`, 'the Dapr the chart is checked against').toBe(
+      /^DAPR_VERSION=(.+)$/m.exec(readFileSync(join(import.meta.dirname, 'tools/provision.sh'), 'utf8'))?.[1],
+    );
+    const kind = readYamlFile<{ nodes: { image: string }[] }>(join(repoRoot, 'k8s/kind-config.yaml'));
+    for (const node of kind.nodes) expect(isPinnedImage(node.image), node.image).toBe(true);
+  });
+
+  it('builds every service image from a pinned Node 24 and a pinned turbo, and runs it as uid 1000', () => {
+    const nvmrc = readFileSync(join(repoRoot, '.nvmrc'), 'utf8').trim();
+    for (const appId of appIds) {
+      const dockerfile = readFileSync(join(repoRoot, 'services', appId, 'Dockerfile'), 'utf8');
+      expect(dockerfile, appId).toContain(`ARG NODE_IMAGE=node:${nvmrc}-`);
+      expect(dockerfile, appId).toMatch(/turbo@\d+\.\d+\.\d+/);
+      expect(dockerfile, appId).toContain(`turbo prune @reservex/${appId} --docker`);
+      const stages = dockerfile.split(/^FROM /m).slice(1);
+      const runtime = stages.at(-1) ?? '';
+      expect(runtime, appId).toMatch(/^\$\{NODE_IMAGE\} AS runtime/);
+      expect(runtime, appId).toMatch(/^USER 1000:1000$/m);
+      expect(runtime, appId).toContain(`CMD ["node", "services/${appId}/src/main.ts"]`);
+      expect(runtime, appId).toMatch(/rm -rf \/usr\/local\/lib\/node_modules/);
+    }
+  });
+
+  it('documents the topics whose names the chart lists in the Tiltfile as the chart renders them', () => {
+    const tiltfile = readFileSync(join(repoRoot, 'Tiltfile'), 'utf8');
+    for (const topic of [...topics, DEAD_LETTER_TOPIC] as (Topic | string)[])
+      expect(tiltfile).toContain(`'${topic}'`);
+  });
+});
