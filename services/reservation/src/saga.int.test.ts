@@ -1,0 +1,245 @@
+// The saga owner against a real Postgres: participants' events arriving in any order, more than once
+// and concurrently, mixed with user cancels, expiry and dead letters, never break a reservation's
+// history — it starts PENDING, only moves forward, ends at most once, emits exactly one ending event,
+// and ends the way one of its inputs said. Events are handed to the same handlers Dapr deliveries
+// reach; transport is exercised by the end-to-end suite.
+import { randomUUID } from 'node:crypto';
+import type { EventOf, Topic } from '@reservex/contracts';
+import { ensureDatabase } from '@reservex/local';
+import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
+import type { DeliveryContext } from '@reservex/platform/events';
+import { logger } from '@reservex/platform/telemetry';
+import { eq } from 'drizzle-orm';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { advanceSaga, createReservation, expiredReservations, findReservation } from './db/reservations.ts';
+import * as schema from './db/schema.ts';
+import { outbox, reservations } from './db/schema.ts';
+import { isWellFormed } from './domain/reservation.ts';
+import type { HandlerContext } from './events/apply.ts';
+import { onDeadLetter } from './events/dead-letter.ts';
+import { onPaymentCompleted } from './events/payment-completed.ts';
+import { onPaymentFailed } from './events/payment-failed.ts';
+import { onStockFailed } from './events/stock-failed.ts';
+import { onStockReserved } from './events/stock-reserved.ts';
+import { onTicketIssueFailed } from './events/ticket-issue-failed.ts';
+import { onTicketIssued } from './events/ticket-issued.ts';
+import { migrationsFolder } from './migrations.ts';
+
+const infra = inject('infra');
+let database: DatabaseHandle<typeof schema>;
+let deps: HandlerContext;
+
+beforeAll(async () => {
+  logger.level = 'warn';
+  const url = await ensureDatabase(infra.postgres, `reservation_int_${randomUUID().slice(0, 8)}`);
+  database = createDatabase(url, schema, { max: 12 });
+  await migrate(database, migrationsFolder);
+  deps = { db: database.db, now: () => new Date() };
+});
+afterAll(() => database?.close());
+
+const showId = '0b2f2c9e-8a7d-4c1e-9d62-2f7a5c3e9b10';
+const ticketTypeId = '5a1c9e3b-6d2f-4b8a-8c7e-1f0e2d3c4b5a';
+
+async function newReservation(userId = `user-${randomUUID()}`, holdExpiresAt = new Date(Date.now() + 600_000)) {
+  const created = await createReservation(database.db, {
+    id: randomUUID(),
+    userId,
+    showId,
+    ticketTypeId,
+    quantity: 2,
+    paymentMethod: { token: 'tok_success' },
+    holdExpiresAt,
+    traceparent: undefined,
+    now: new Date(),
+  });
+  if (created.kind !== 'created') throw new Error('not created');
+  return created.reservation;
+}
+
+function ctx(topic: string, id: string): DeliveryContext {
+  return {
+    id,
+    topic,
+    source: 'test',
+    time: undefined,
+    traceparent: undefined,
+    tracestate: undefined,
+    consumer: 'reservation',
+    cloudEvent: { id },
+    log: logger,
+  };
+}
+
+/** What reaches the saga owner: a participant's event, or an action inside the service. */
+type Input =
+  | { kind: 'stock.reserved' | 'stock.failed' | 'payment.completed' | 'payment.failed' | 'ticket.issued' | 'ticket.issue.failed' }
+  | { kind: 'user' | 'expiry' | 'dead-letter' };
+
+const cancelling = new Set(['stock.failed', 'payment.failed', 'ticket.issue.failed', 'user', 'expiry', 'dead-letter']);
+
+async function deliver(reservationId: string, input: Input, eventId: string) {
+  const ref = {
+    schemaVersion: 1 as const,
+    reservationId,
+    occurredAt: new Date().toISOString(),
+    userId: 'u',
+    showId,
+    ticketTypeId,
+    quantity: 2,
+  };
+  const money = { amountMinor: 5000, currency: 'EUR' };
+  switch (input.kind) {
+    case 'stock.reserved': {
+      const event: EventOf<'stock.reserved'> = { ...ref, ...money, unitPriceMinor: 2500, paymentMethod: { token: 't' } };
+      return onStockReserved(deps)(event, ctx(input.kind, eventId));
+    }
+    case 'stock.failed':
+      return onStockFailed(deps)({ ...ref, reason: 'SOLD_OUT', available: 0 }, ctx(input.kind, eventId));
+    case 'payment.completed':
+      return onPaymentCompleted(deps)({ ...ref, ...money, paymentId: randomUUID() }, ctx(input.kind, eventId));
+    case 'payment.failed':
+      return onPaymentFailed(deps)({ ...ref, ...money, reason: 'DECLINED' }, ctx(input.kind, eventId));
+    case 'ticket.issued':
+      return onTicketIssued(deps)({ ...ref, ticketIds: [randomUUID(), randomUUID()] }, ctx(input.kind, eventId));
+    case 'ticket.issue.failed':
+      return onTicketIssueFailed(deps)({ ...ref, reason: 'show locked' }, ctx(input.kind, eventId));
+    case 'dead-letter':
+      return onDeadLetter(deps)(
+        { id: eventId, originalTopic: 'stock.reserved', source: 'inventory', data: ref, cloudEvent: { id: eventId } },
+        ctx('reservex.deadletter', eventId),
+      );
+    case 'user':
+    case 'expiry':
+      return database.db.transaction((tx) =>
+        advanceSaga(tx, reservationId, { type: input.kind === 'user' ? 'user.cancelled' : 'hold.expired' }, { cause: input.kind }, new Date()),
+      );
+  }
+}
+
+const reasonOf: Record<string, string> = {
+  'stock.failed': 'SOLD_OUT',
+  'payment.failed': 'PAYMENT_DECLINED',
+  'ticket.issue.failed': 'TICKET_FAILED',
+  user: 'USER_CANCELLED',
+  expiry: 'EXPIRED',
+  'dead-letter': 'REJECTED_EVENT',
+};
+
+async function emitted(reservationId: string) {
+  const rows = await database.db
+    .select({ topic: outbox.topic, payload: outbox.payload })
+    .from(outbox)
+    .where(eq(outbox.partitionKey, reservationId));
+  return rows as { topic: Topic; payload: Record<string, unknown> }[];
+}
+
+describe('saga owner on a real database', () => {
+  it('walks the happy path and emits created then confirmed', async () => {
+    const r = await newReservation();
+    for (const kind of ['stock.reserved', 'payment.completed', 'ticket.issued'] as const) {
+      await deliver(r.id, { kind }, randomUUID());
+    }
+    const after = await findReservation(database.db, r.id);
+    expect(after?.transitions.map((t) => t.status)).toEqual(['PENDING', 'AWAITING_PAYMENT', 'AWAITING_TICKETS', 'CONFIRMED']);
+    expect((await emitted(r.id)).map((e) => e.topic).sort()).toEqual(['reservation.confirmed', 'reservation.created']);
+  });
+
+  it('keeps one open reservation per user and show in the database too', async () => {
+    const userId = `user-${randomUUID()}`;
+    const first = await newReservation(userId);
+    await expect(newReservation(userId)).rejects.toThrow('not created');
+    await deliver(first.id, { kind: 'user' }, randomUUID());
+    await expect(newReservation(userId)).resolves.toMatchObject({ status: 'PENDING' });
+  });
+
+  it('finds expired open reservations only', async () => {
+    const expired = await newReservation(undefined, new Date(Date.now() - 1000));
+    const fresh = await newReservation();
+    const ended = await newReservation(undefined, new Date(Date.now() - 1000));
+    await deliver(ended.id, { kind: 'user' }, randomUUID());
+    const due = await expiredReservations(database.db, new Date(), 10_000);
+    expect(due).toContain(expired.id);
+    expect(due).not.toContain(fresh.id);
+    expect(due).not.toContain(ended.id);
+  });
+
+  it('any interleaving, duplication and concurrency of its inputs keeps the history sound', async () => {
+    const kinds: Input['kind'][] = [
+      'stock.reserved',
+      'stock.failed',
+      'payment.completed',
+      'payment.failed',
+      'ticket.issued',
+      'ticket.issue.failed',
+      'user',
+      'expiry',
+      'dead-letter',
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ kind: fc.constantFrom(...kinds), copies: fc.integer({ min: 1, max: 3 }) }), {
+          minLength: 1,
+          maxLength: 7,
+        }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.infiniteStream(fc.nat()),
+        async (inputs, parallelism, shuffle) => {
+          const r = await newReservation();
+          // Copies of one event share its CloudEvent id, as redeliveries do.
+          const deliveries = inputs.flatMap(({ kind, copies }) => {
+            const id = randomUUID();
+            return Array.from({ length: copies }, () => ({ kind, id }));
+          });
+          const draws = shuffle.take(deliveries.length)[Symbol.iterator]();
+          const order = deliveries
+            .map((d) => ({ d, k: draws.next().value as number }))
+            .sort((a, b) => a.k - b.k)
+            .map(({ d }) => d);
+          const pending = [...order];
+          for (let round = 0; pending.length > 0; round++) {
+            if (round > order.length * 10) throw new Error('deliveries kept failing');
+            const wave = pending.splice(0, parallelism);
+            const results = await Promise.allSettled(wave.map((d) => deliver(r.id, { kind: d.kind } as Input, d.id)));
+            results.forEach((result, i) => {
+              if (result.status === 'rejected') pending.push(wave[i]!);
+            });
+          }
+
+          const after = (await findReservation(database.db, r.id))!;
+          expect(isWellFormed(after.transitions)).toBe(true);
+          // Redeliveries add nothing: at most one transition per distinct event, plus PENDING.
+          expect(after.transitions.length).toBeLessThanOrEqual(1 + inputs.length);
+          const delivered = new Set(inputs.map((i) => i.kind));
+          const events = await emitted(r.id);
+          const count = (topic: Topic) => events.filter((e) => e.topic === topic).length;
+          expect(count('reservation.created')).toBe(1);
+          const [row] = await database.db.select().from(reservations).where(eq(reservations.id, r.id));
+          switch (after.status) {
+            case 'CONFIRMED':
+              expect(delivered.has('ticket.issued')).toBe(true);
+              expect([count('reservation.confirmed'), count('reservation.cancelled')]).toEqual([1, 0]);
+              expect(row?.endedAt).not.toBeNull();
+              break;
+            case 'CANCELLED': {
+              const last = after.transitions.at(-1)!;
+              const causes = [...delivered].filter((k) => cancelling.has(k)).map((k) => reasonOf[k]);
+              expect(causes).toContain(last.reason);
+              expect([count('reservation.confirmed'), count('reservation.cancelled')]).toEqual([0, 1]);
+              const cancelled = events.find((e) => e.topic === 'reservation.cancelled')!;
+              expect(cancelled.payload).toMatchObject({ reason: last.reason, failedStep: last.failedStep });
+              expect(row?.endedAt).not.toBeNull();
+              break;
+            }
+            default:
+              expect([...delivered].some((k) => cancelling.has(k) || k === 'ticket.issued')).toBe(false);
+              expect(count('reservation.confirmed') + count('reservation.cancelled')).toBe(0);
+              expect(row?.endedAt).toBeNull();
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
