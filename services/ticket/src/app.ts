@@ -29,11 +29,9 @@ const Ticket = z
       .openapi({ description: 'Seat number within the reservation (1..quantity).' }),
     status: z.enum(['valid', 'admitted', 'voided']),
     code: z.string().openapi({ description: 'The door code (160 random bits, base64url).' }),
-    qrPayload: z
-      .string()
-      .openapi({
-        description: 'Compact JWS (HS256) over { sub: ticket id, show, code }: what the QR code encodes.',
-      }),
+    qrPayload: z.string().openapi({
+      description: 'Compact JWS (HS256) over { sub: ticket id, show, code }: what the QR code encodes.',
+    }),
     issuedAt: z.iso.datetime(),
     admittedAt: z.iso.datetime().nullable(),
     voidedAt: z.iso.datetime().nullable(),

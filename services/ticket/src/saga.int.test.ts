@@ -1,0 +1,321 @@
+// The ticket participant against a real Postgres: any interleaving and duplication of its input events
+// (payment.completed, reservation.cancelled) never issues a ticket after a cancel, never issues twice,
+// and leaves no valid ticket of a cancelled reservation; with the real sidecar and Kafka an event
+// delivered twice issues once, and of two concurrent scans of one code exactly one admits.
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { EventOf } from '@reservex/contracts';
+import { databaseUrl, ensureDatabase, type StartedApps, startApps } from '@reservex/local';
+import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
+import { outbox } from '@reservex/platform/outbox';
+import { and, eq, sql } from 'drizzle-orm';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { schema, tickets } from './db/schema.ts';
+import { lockShowForIssuing, type TicketDb } from './db/tickets.ts';
+import { issueTickets } from './events/payment-completed.ts';
+import { voidCancelledTickets } from './events/reservation-cancelled.ts';
+
+const infra = inject('infra');
+const migrations = fileURLToPath(new URL('../drizzle', import.meta.url));
+let database: DatabaseHandle<typeof schema>;
+let db: TicketDb;
+
+beforeAll(async () => {
+  const name = `ticket_int_${Date.now()}`;
+  await ensureDatabase(infra.postgres, name);
+  database = createDatabase(databaseUrl(infra.postgres, name), schema, { max: 8 });
+  await migrate(database, migrations);
+  db = database.db;
+});
+
+afterAll(async () => {
+  await database?.close();
+});
+
+function paymentCompleted(
+  reservationId: string,
+  showId = randomUUID(),
+  quantity = 2,
+): EventOf<'payment.completed'> {
+  return {
+    schemaVersion: 1,
+    reservationId,
+    occurredAt: new Date().toISOString(),
+    userId: 'buyer-1',
+    showId,
+    ticketTypeId: randomUUID(),
+    quantity,
+    paymentId: randomUUID(),
+    amountMinor: 5000,
+    currency: 'EUR',
+  };
+}
+
+function reservationCancelled(of: EventOf<'payment.completed'>): EventOf<'reservation.cancelled'> {
+  const { paymentId: _p, amountMinor: _a, currency: _c, ...booking } = of;
+  return { ...booking, occurredAt: new Date().toISOString(), reason: 'USER_CANCELLED', failedStep: 'user' };
+}
+
+async function ticketsOf(reservationId: string) {
+  return db.select().from(tickets).where(eq(tickets.reservationId, reservationId));
+}
+
+async function published(reservationId: string, topic: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(outbox)
+    .where(and(eq(outbox.partitionKey, reservationId), eq(outbox.topic, topic)));
+  return row!.n;
+}
+
+type Delivery = { kind: 'paid' | 'cancelled'; eventId: string };
+
+describe('ticket participant (real Postgres)', () => {
+  it('keeps its invariants under any interleaving and duplication of its events', async () => {
+    const issue = issueTickets({ db, lockedShows: new Set() });
+    const voidTickets = voidCancelledTickets({ db });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.boolean(),
+        fc.array(fc.record({ kind: fc.constantFrom('paid', 'cancelled'), redelivery: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 6, maxLength: 6 }),
+        async (quantity, withCancel, picks, batchSizes) => {
+          const paid = paymentCompleted(randomUUID(), randomUUID(), quantity);
+          const cancelled = reservationCancelled(paid);
+          const firstIds = { paid: randomUUID(), cancelled: randomUUID() };
+          const deliveries: Delivery[] = picks
+            .filter((pick) => withCancel || pick.kind === 'paid')
+            .map((pick) => ({
+              kind: pick.kind,
+              eventId: pick.redelivery ? firstIds[pick.kind] : randomUUID(),
+            }));
+          if (!deliveries.some((d) => d.kind === 'paid'))
+            deliveries.push({ kind: 'paid', eventId: firstIds.paid });
+          if (withCancel && !deliveries.some((d) => d.kind === 'cancelled')) {
+            deliveries.push({ kind: 'cancelled', eventId: firstIds.cancelled });
+          }
+          const deliver = (d: Delivery) =>
+            d.kind === 'paid' ? issue(paid, { id: d.eventId }) : voidTickets(cancelled, { id: d.eventId });
+
+          let cancelDone = false;
+          let issueBeganBeforeCancel = false;
+          let rest = deliveries;
+          for (const size of [...batchSizes, deliveries.length]) {
+            if (rest.length === 0) break;
+            const batch = rest.slice(0, size);
+            rest = rest.slice(size);
+            if (!cancelDone && batch.some((d) => d.kind === 'paid')) issueBeganBeforeCancel = true;
+            await Promise.all(batch.map(deliver));
+            if (batch.some((d) => d.kind === 'cancelled')) cancelDone = true;
+          }
+
+          const issued = await ticketsOf(paid.reservationId);
+          const everIssued = deliveries.some((d) => d.kind === 'paid') && issued.length > 0;
+          // One ticket per seat, issued at most once.
+          expect(issued.length === 0 || issued.length === quantity).toBe(true);
+          expect(new Set(issued.map((t) => t.seat)).size).toBe(issued.length);
+          expect(await published(paid.reservationId, 'ticket.issued')).toBe(everIssued ? 1 : 0);
+          if (withCancel) {
+            // No valid ticket of a cancelled reservation, and none issued after the cancel.
+            expect(issued.filter((t) => t.status !== 'voided')).toEqual([]);
+            if (!issueBeganBeforeCancel) expect(issued).toEqual([]);
+            expect(await published(paid.reservationId, 'ticket.voided')).toBe(everIssued ? 1 : 0);
+          } else {
+            expect(issued.every((t) => t.status === 'valid')).toBe(true);
+            expect(issued.length).toBe(quantity);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('refuses to issue for a show locked for issuing, once', async () => {
+    const showId = randomUUID();
+    await lockShowForIssuing(db, showId, 'ops');
+    const issue = issueTickets({ db, lockedShows: new Set() });
+    const paid = paymentCompleted(randomUUID(), showId);
+    await issue(paid, { id: randomUUID() });
+    await issue(paid, { id: randomUUID() });
+    expect(await ticketsOf(paid.reservationId)).toEqual([]);
+    expect(await published(paid.reservationId, 'ticket.issue.failed')).toBe(1);
+  });
+
+  it('refuses to issue for a show locked by configuration', async () => {
+    const paid = paymentCompleted(randomUUID());
+    await issueTickets({ db, lockedShows: new Set([paid.showId]) })(paid, { id: randomUUID() });
+    expect(await published(paid.reservationId, 'ticket.issue.failed')).toBe(1);
+  });
+});
+
+describe('ticket service with its sidecar (real daprd, Kafka)', () => {
+  let started: StartedApps<'ticket'>;
+  const dbName = 'ticket_int_dapr';
+  const lockedShow = randomUUID();
+
+  beforeAll(async () => {
+    started = await startApps({
+      infra,
+      apps: [
+        {
+          appId: 'ticket',
+          args: ['services/ticket/src/main.ts'],
+          database: dbName,
+          env: {
+            TICKET_SIGNING_SECRET: 'a-test-secret-that-is-long-enough-0123456789',
+            TICKET_ISSUING_LOCKED_SHOWS: lockedShow,
+          },
+          readyTimeoutMs: 120_000,
+        },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await started?.stop();
+  });
+
+  const url = (path: string) => `${started.apps.ticket.url}${path}`;
+
+  async function publish(topic: string, data: { reservationId: string }, eventId: string) {
+    const params = new URLSearchParams({
+      'metadata.cloudevent.id': eventId,
+      'metadata.partitionKey': data.reservationId,
+    });
+    const response = await fetch(
+      `${started.apps.ticket.daprUrl}/v1.0/publish/${infra.dapr.components.pubsub}/${topic}?${params}`,
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) },
+    );
+    expect(response.status).toBe(204);
+  }
+
+  async function eventually<T>(
+    read: () => Promise<T>,
+    done: (value: T) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await read();
+      if (done(value) || Date.now() > deadline) return value;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  const staff = { 'content-type': 'application/json', 'x-user-id': 'door-1', 'x-user-roles': 'STAFF' };
+  const scan = (code: unknown, headers: Record<string, string> = staff) =>
+    fetch(url('/v1/tickets/scan'), { method: 'POST', headers, body: JSON.stringify({ code }) });
+
+  it('issues once when payment.completed is delivered twice, and admits each ticket exactly once', async () => {
+    const paid = paymentCompleted(randomUUID());
+    const eventId = randomUUID();
+    await publish('payment.completed', paid, eventId);
+    await publish('payment.completed', paid, eventId);
+    await publish('payment.completed', paid, randomUUID());
+
+    const check = createDatabase(databaseUrl(infra.postgres, dbName), schema, { max: 1 });
+    try {
+      const issued = await eventually(
+        () => check.db.select().from(tickets).where(eq(tickets.reservationId, paid.reservationId)),
+        (rows) => rows.length > 0,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      expect(
+        await check.db.select().from(tickets).where(eq(tickets.reservationId, paid.reservationId)),
+      ).toHaveLength(2);
+
+      const first = issued[0]!;
+      const mine = await fetch(url(`/v1/tickets/${first.id}`), { headers: { 'x-user-id': 'buyer-1' } });
+      expect(mine.status).toBe(200);
+      const ticket = (await mine.json()) as { code: string; qrPayload: string; status: string };
+      expect(ticket.status).toBe('valid');
+      expect(ticket.qrPayload.split('.')).toHaveLength(3);
+      const notMine = await fetch(url(`/v1/tickets/${first.id}`), { headers: { 'x-user-id': 'buyer-2' } });
+      expect(notMine.status).toBe(404);
+
+      // Two doors scan the same code at once: one admits, the other is told it was already used.
+      const [a, b] = await Promise.all([scan(ticket.code), scan(ticket.code)]);
+      expect([a.status, b.status].sort()).toEqual([200, 409]);
+      const refused = a.status === 409 ? a : b;
+      expect(refused.headers.get('content-type')).toContain('application/problem+json');
+      expect(await refused.json()).toMatchObject({
+        type: expect.stringContaining('ticket-already-admitted'),
+      });
+
+      // The reservation is cancelled: its tickets are voided, once, and a voided ticket is refused.
+      const cancelled = reservationCancelled(paid);
+      const cancelId = randomUUID();
+      await publish('reservation.cancelled', cancelled, cancelId);
+      await publish('reservation.cancelled', cancelled, cancelId);
+      await eventually(
+        () => check.db.select().from(tickets).where(eq(tickets.reservationId, paid.reservationId)),
+        (rows) => rows.every((row) => row.status === 'voided'),
+      );
+      const second = issued[1]!;
+      const voided = await scan(second.code);
+      expect(voided.status).toBe(409);
+      expect(await voided.json()).toMatchObject({ type: expect.stringContaining('ticket-voided') });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const events = await check.db
+        .select({ topic: outbox.topic })
+        .from(outbox)
+        .where(eq(outbox.partitionKey, paid.reservationId));
+      expect(events.map((e) => e.topic).sort()).toEqual(['ticket.issued', 'ticket.voided']);
+    } finally {
+      await check.close();
+    }
+  });
+
+  it('fails issuing for a locked show with ticket.issue.failed', async () => {
+    const paid = paymentCompleted(randomUUID(), lockedShow);
+    await publish('payment.completed', paid, randomUUID());
+    const check = createDatabase(databaseUrl(infra.postgres, dbName), schema, { max: 1 });
+    try {
+      const events = await eventually(
+        () =>
+          check.db
+            .select({ topic: outbox.topic })
+            .from(outbox)
+            .where(eq(outbox.partitionKey, paid.reservationId)),
+        (rows) => rows.length > 0,
+      );
+      expect(events.map((e) => e.topic)).toEqual(['ticket.issue.failed']);
+    } finally {
+      await check.close();
+    }
+  });
+
+  it('answers bad input with problem+json, never a 5xx', async () => {
+    expect((await scan('x')).status).toBe(422);
+    expect((await scan('A'.repeat(27))).status).toBe(404);
+    expect(
+      (
+        await scan('A'.repeat(27), {
+          'content-type': 'application/json',
+          'x-user-id': 'u1',
+          'x-user-roles': 'USER',
+        })
+      ).status,
+    ).toBe(403);
+    expect((await scan('A'.repeat(27), { 'content-type': 'application/json' })).status).toBe(401);
+    const malformed = await fetch(url('/v1/tickets/scan'), {
+      method: 'POST',
+      headers: staff,
+      body: '{"code":',
+    });
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers.get('content-type')).toContain('application/problem+json');
+    const huge = await fetch(url('/v1/tickets/scan'), {
+      method: 'POST',
+      headers: staff,
+      body: JSON.stringify({ code: 'a'.repeat(70_000) }),
+    });
+    expect(huge.status).toBe(413);
+    expect((await fetch(url('/v1/tickets/not-a-uuid'), { headers: { 'x-user-id': 'u1' } })).status).toBe(422);
+  });
+});
