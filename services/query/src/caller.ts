@@ -1,0 +1,18 @@
+// Who is calling. The gateway is the single public entry: it authenticates the user and sets these
+// headers (dropping any a client sent), so a service reads the caller from them and nowhere else.
+import { problem } from '@reservex/platform/http';
+import type { Context } from 'hono';
+
+export type Caller = { userId: string; roles: ReadonlySet<string> };
+
+export function callerOf(c: Context): Caller {
+  const userId = c.req.header('x-user-id')?.trim();
+  if (!userId) problem(401, 'unauthorized', 'no authenticated user (x-user-id is set by the gateway)');
+  const roles = new Set(
+    (c.req.header('x-user-roles') ?? '')
+      .split(',')
+      .map((role) => role.trim().toUpperCase())
+      .filter(Boolean),
+  );
+  return { userId, roles };
+}

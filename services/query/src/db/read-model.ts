@@ -1,0 +1,127 @@
+// Writing and reading the read model. A new event is stored with the others of its reservation and
+// the details are re-derived from all of them, under the reservation's advisory lock, so concurrent
+// deliveries of one saga never lose each other's facts.
+import type { SagaEvent } from '@reservex/contracts';
+import type { TransactionOf } from '@reservex/platform/db';
+import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
+import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { project, type RecordedEvent, type ReservationDetails } from '../domain/projection.ts';
+import { DETAILS_CHANNEL, reservationDetails, type schema, timelineEvents } from './schema.ts';
+
+export type QueryDb = PostgresJsDatabase<typeof schema>;
+export type QueryTx = TransactionOf<QueryDb>;
+
+/** Adds one event to its reservation's timeline and re-derives the details. */
+export async function recordSagaEvent(tx: QueryTx, event: RecordedEvent): Promise<ReservationDetails> {
+  const reservationId = event.data.reservationId;
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`query:${reservationId}`}, 0))`);
+  await tx
+    .insert(timelineEvents)
+    .values({
+      eventId: event.eventId,
+      reservationId,
+      topic: event.topic,
+      occurredAt: event.data.occurredAt,
+      data: event.data,
+      traceparent: event.traceparent ?? null,
+    })
+    .onConflictDoNothing();
+  const stored = await tx.select().from(timelineEvents).where(eq(timelineEvents.reservationId, reservationId));
+  const details = project(
+    reservationId,
+    stored.map(
+      (row) =>
+        ({ eventId: row.eventId, topic: row.topic, data: row.data, traceparent: row.traceparent ?? undefined }) as RecordedEvent,
+    ),
+  );
+  const row = {
+    reservationId,
+    userId: details.userId,
+    status: details.status,
+    sortAt: details.createdAt ?? details.timeline[0]!.occurredAt,
+    details,
+    updatedAt: new Date(),
+  };
+  await tx.insert(reservationDetails).values(row).onConflictDoUpdate({ target: reservationDetails.reservationId, set: row });
+  await tx.execute(sql`select pg_notify(${DETAILS_CHANNEL}, ${reservationId})`);
+  return details;
+}
+
+export function asRecorded(event: SagaEvent, meta: { eventId: string; traceparent?: string | undefined }): RecordedEvent {
+  return { ...event, eventId: meta.eventId, traceparent: meta.traceparent } as RecordedEvent;
+}
+
+/** The details of a reservation if it belongs to `userId` (someone else's is as absent as a missing one). */
+export async function findDetails(db: QueryDb, reservationId: string, userId: string): Promise<ReservationDetails | undefined> {
+  const [row] = await db
+    .select({ details: reservationDetails.details })
+    .from(reservationDetails)
+    .where(and(eq(reservationDetails.reservationId, reservationId), eq(reservationDetails.userId, userId)));
+  return row?.details;
+}
+
+export type Page<T> = { items: T[]; nextCursor: string | null };
+type Cursor = { sortAt: string; reservationId: string };
+
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.sortAt, cursor.reservationId])).toString('base64url');
+}
+
+export function decodeCursor(text: string): Cursor | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      typeof value[0] === 'string' &&
+      !Number.isNaN(Date.parse(value[0])) &&
+      typeof value[1] === 'string' &&
+      /^[\da-f-]{36}$/i.test(value[1])
+    ) {
+      return { sortAt: value[0], reservationId: value[1] };
+    }
+  } catch {
+    // not a cursor we issued
+  }
+  return undefined;
+}
+
+/** The user's reservations, newest first, keyset-paginated. */
+export async function listDetails(
+  db: QueryDb,
+  userId: string,
+  page: { limit: number; after?: Cursor | undefined },
+): Promise<Page<ReservationDetails>> {
+  const after = page.after;
+  const rows = await db
+    .select({
+      details: reservationDetails.details,
+      sortAt: reservationDetails.sortAt,
+      reservationId: reservationDetails.reservationId,
+    })
+    .from(reservationDetails)
+    .where(
+      and(
+        eq(reservationDetails.userId, userId),
+        after
+          ? or(
+              lt(reservationDetails.sortAt, after.sortAt),
+              and(eq(reservationDetails.sortAt, after.sortAt), lt(reservationDetails.reservationId, after.reservationId)),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(reservationDetails.sortAt), desc(reservationDetails.reservationId))
+    .limit(page.limit + 1);
+  const items = rows.slice(0, page.limit);
+  const last = items.at(-1);
+  return {
+    items: items.map((row) => row.details),
+    nextCursor: rows.length > page.limit && last ? encodeCursor({ sortAt: last.sortAt, reservationId: last.reservationId }) : null,
+  };
+}
+
+/** Empties the read model (for a rebuild); the events are replayed from the bus afterwards. */
+export async function truncateReadModel(db: QueryDb): Promise<void> {
+  await db.execute(sql`truncate table ${reservationDetails}, ${timelineEvents}`);
+}

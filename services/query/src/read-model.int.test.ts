@@ -1,0 +1,268 @@
+// The read model against a real Postgres: whatever order and duplication the saga's events arrive in
+// (also concurrently), the stored ReservationDetails equal the projection of the set of events; and,
+// with the real sidecar and Kafka: details, my reservations, live status over SSE, dead letters.
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { DEAD_LETTER_TOPIC } from '@reservex/contracts';
+import { databaseUrl, ensureDatabase, type StartedApps, startApps } from '@reservex/local';
+import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { findDetails, type QueryDb } from './db/read-model.ts';
+import { schema } from './db/schema.ts';
+import { type SagaPath, sagaEvents, sagaPaths } from './domain/projection.fixtures.ts';
+import { project, type RecordedEvent } from './domain/projection.ts';
+import { projectSagaEvent } from './events/saga-event.ts';
+
+const infra = inject('infra');
+const migrations = fileURLToPath(new URL('../drizzle', import.meta.url));
+let database: DatabaseHandle<typeof schema>;
+let db: QueryDb;
+
+beforeAll(async () => {
+  const name = `query_int_${Date.now()}`;
+  await ensureDatabase(infra.postgres, name);
+  database = createDatabase(databaseUrl(infra.postgres, name), schema, { max: 8 });
+  await migrate(database, migrations);
+  db = database.db;
+});
+
+afterAll(async () => {
+  await database?.close();
+});
+
+describe('projection (real Postgres)', () => {
+  it('stores the same details whatever the arrival order, duplicates and concurrency', async () => {
+    const projectEvent = projectSagaEvent({ db, consumer: 'query.project' });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<SagaPath>(...sagaPaths).chain((path) => {
+          const events = sagaEvents(path);
+          return fc.tuple(
+            fc.constant(events),
+            fc.shuffledSubarray(events, { minLength: events.length }),
+            fc.array(fc.record({ index: fc.nat({ max: events.length - 1 }), republished: fc.boolean() }), { maxLength: 4 }),
+            fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 8, maxLength: 8 }),
+          );
+        }),
+        async ([events, order, extra, batchSizes]) => {
+          const again: RecordedEvent[] = extra.map(({ index, republished }) => {
+            const event = events[index]!;
+            return republished ? { ...event, eventId: randomUUID() } : event;
+          });
+          let rest = [...order, ...again];
+          for (const size of [...batchSizes, rest.length]) {
+            if (rest.length === 0) break;
+            const batch = rest.slice(0, size);
+            rest = rest.slice(size);
+            await Promise.all(
+              batch.map((event) =>
+                projectEvent(event.topic, event.data, { id: event.eventId, traceparent: event.traceparent }),
+              ),
+            );
+          }
+          const reservationId = events[0]!.data.reservationId;
+          const stored = await findDetails(db, reservationId, 'user-1');
+          const expected = project(reservationId, events);
+          // The timeline names each event by the id it first came with; compare everything else.
+          const withoutIds = (details: typeof expected | undefined) =>
+            details && { ...details, timeline: details.timeline.map(({ eventId: _id, ...entry }) => entry) };
+          expect(withoutIds(stored)).toEqual(withoutIds(expected));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('query service with its sidecar (real daprd, Kafka)', () => {
+  let started: StartedApps<'query'>;
+
+  beforeAll(async () => {
+    started = await startApps({
+      infra,
+      apps: [
+        {
+          appId: 'query',
+          args: ['services/query/src/main.ts'],
+          database: 'query_int_dapr',
+          env: { SSE_HEARTBEAT_MS: '1000' },
+          readyTimeoutMs: 120_000,
+        },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await started?.stop();
+  });
+
+  const url = (path: string) => `${started.apps.query.url}${path}`;
+  const as = (userId: string, roles = 'USER') => ({ 'x-user-id': userId, 'x-user-roles': roles });
+
+  async function publish(topic: string, data: unknown, options: { id: string; type?: string; partitionKey: string }) {
+    const params = new URLSearchParams({ 'metadata.cloudevent.id': options.id, 'metadata.partitionKey': options.partitionKey });
+    if (options.type) params.set('metadata.cloudevent.type', options.type);
+    const response = await fetch(
+      `${started.apps.query.daprUrl}/v1.0/publish/${infra.dapr.components.pubsub}/${topic}?${params}`,
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) },
+    );
+    expect(response.status).toBe(204);
+  }
+
+  const publishEvent = (event: RecordedEvent, id = event.eventId) =>
+    publish(event.topic, event.data, { id, partitionKey: event.data.reservationId });
+
+  async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await read();
+      if (done(value) || Date.now() > deadline) return value;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  type Details = { status?: string; timeline?: unknown[]; traceId?: string | null; payment?: { status: string } | null };
+  const details = async (reservationId: string, userId = 'user-1') =>
+    (await (await fetch(url(`/v1/reservations/${reservationId}`), { headers: as(userId) })).json()) as Details;
+
+  it('shows a confirmed reservation, its timeline and trace id, to its buyer only; live over SSE', async () => {
+    const events = sagaEvents('confirmed');
+    const reservationId = events[0]!.data.reservationId;
+    const [created, ...later] = events;
+    await publishEvent(created!);
+    await eventually(
+      () => fetch(url(`/v1/reservations/${reservationId}`), { headers: as('user-1') }),
+      (response) => response.status === 200,
+    );
+
+    // Live status: the current state first, then every change until CONFIRMED.
+    const abort = new AbortController();
+    const stream = await fetch(url(`/v1/reservations/${reservationId}/events`), { headers: as('user-1'), signal: abort.signal });
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get('content-type')).toContain('text/event-stream');
+    const statuses: string[] = [];
+    const reading = (async () => {
+      const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        for (const match of buffer.matchAll(/^data: (.*)$/gm)) statuses.push((JSON.parse(match[1]!) as Details).status!);
+        buffer = buffer.slice(buffer.lastIndexOf('\n\n') + 2);
+        if (statuses.includes('CONFIRMED')) break;
+      }
+      abort.abort();
+    })().catch(() => undefined);
+
+    for (const event of later) {
+      await publishEvent(event);
+      await publishEvent(event); // delivered twice
+    }
+    await publishEvent(later[1]!, randomUUID()); // and republished under another id
+    await reading;
+    expect(statuses[0]).toBe('PENDING');
+    expect(statuses.at(-1)).toBe('CONFIRMED');
+
+    const confirmed = await eventually(() => details(reservationId), (body) => body.timeline?.length === 5);
+    expect(confirmed).toMatchObject({ status: 'CONFIRMED', payment: { status: 'CAPTURED' } });
+    expect(confirmed.timeline).toHaveLength(5);
+    expect(confirmed.traceId).toMatch(/^[\da-f]{32}$/);
+
+    const someoneElse = await fetch(url(`/v1/reservations/${reservationId}`), { headers: as('user-2') });
+    expect(someoneElse.status).toBe(404);
+    expect(someoneElse.headers.get('content-type')).toContain('application/problem+json');
+    expect((await fetch(url(`/v1/reservations/${reservationId}/events`), { headers: as('user-2') })).status).toBe(404);
+
+    const mine = (await (await fetch(url('/v1/reservations?limit=1'), { headers: as('user-1') })).json()) as {
+      items: { reservationId: string; timeline?: unknown }[];
+    };
+    expect(mine.items).toHaveLength(1);
+    expect(mine.items[0]).not.toHaveProperty('timeline');
+  });
+
+  it('pages through my reservations without repeating one', async () => {
+    const userId = `pager-${randomUUID()}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const [created] = sagaEvents('confirmed');
+      const event = { ...created!, data: { ...created!.data, userId } } as RecordedEvent;
+      ids.push(event.data.reservationId);
+      await publishEvent(event);
+    }
+    const seen: string[] = [];
+    await eventually(
+      async () => {
+        seen.length = 0;
+        let cursor: string | null = null;
+        for (let page = 0; page < 10; page++) {
+          const query: string = cursor ? `limit=2&cursor=${cursor}` : 'limit=2';
+          const body = (await (await fetch(url(`/v1/reservations?${query}`), { headers: as(userId) })).json()) as {
+            items: { reservationId: string }[];
+            nextCursor: string | null;
+          };
+          seen.push(...body.items.map((item) => item.reservationId));
+          cursor = body.nextCursor;
+          if (!cursor) break;
+        }
+        return seen;
+      },
+      (all) => all.length === 5,
+    );
+    expect([...seen].sort()).toEqual([...ids].sort());
+    expect((await fetch(url('/v1/reservations?cursor=nonsense'), { headers: as(userId) })).status).toBe(422);
+    expect((await fetch(url('/v1/reservations?limit=0'), { headers: as(userId) })).status).toBe(422);
+    expect((await fetch(url('/v1/reservations'))).status).toBe(401);
+  });
+
+  it('collects dead letters, lists them for admins and replays a valid one to its topic', async () => {
+    // A poison event: it breaks the stock.failed contract, so the subscriber dead-letters it.
+    const poisonId = randomUUID();
+    const poisonReservation = randomUUID();
+    await publish('stock.failed', { schemaVersion: 1, reservationId: poisonReservation, reason: 'NOPE' }, {
+      id: poisonId,
+      type: 'stock.failed', // as the outbox relay publishes: CloudEvent type = topic
+      partitionKey: poisonReservation,
+    });
+    // An event some consumer gave up on after its retries (as Dapr forwards it to the dead-letter topic).
+    const [created] = sagaEvents('sold-out');
+    const givenUpId = randomUUID();
+    await publish(DEAD_LETTER_TOPIC, created!.data, {
+      id: givenUpId,
+      type: 'reservation.created',
+      partitionKey: created!.data.reservationId,
+    });
+
+    type Letter = { id: string; cloudEventId: string; originalTopic: string | null };
+    const list = async () =>
+      ((await (await fetch(url('/v1/admin/dead-letters?limit=100'), { headers: as('ops', 'USER,ADMIN') })).json()) as {
+        items: Letter[];
+      }).items;
+    const letters = await eventually(list, (items) =>
+      [poisonId, givenUpId].every((id) => items.some((letter) => letter.cloudEventId === id)),
+    );
+    const poison = letters.find((letter) => letter.cloudEventId === poisonId)!;
+    const givenUp = letters.find((letter) => letter.cloudEventId === givenUpId)!;
+    expect(poison.originalTopic).toBe('stock.failed');
+    expect(givenUp.originalTopic).toBe('reservation.created');
+
+    expect((await fetch(url('/v1/admin/dead-letters'), { headers: as('u1') })).status).toBe(403);
+    const replay = (id: string) =>
+      fetch(url(`/v1/admin/dead-letters/${id}/replay`), { method: 'POST', headers: as('ops', 'ADMIN') });
+    const refused = await replay(poison.id);
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ type: expect.stringContaining('not-replayable') });
+    expect((await replay(randomUUID())).status).toBe(404);
+
+    const replayed = await replay(givenUp.id);
+    expect(replayed.status).toBe(202);
+    expect(await replayed.json()).toMatchObject({ topic: 'reservation.created', replayCount: 1 });
+    const projected = await eventually(
+      () => details(created!.data.reservationId),
+      (body) => body.status === 'PENDING',
+    );
+    expect(projected.timeline).toHaveLength(1);
+  });
+});
