@@ -33,7 +33,12 @@ const ReservationDetails = z
     amountMinor: z.number().int().nullable(),
     currency: z.string().nullable(),
     holdExpiresAt: z.string().nullable(),
-    stock: z.object({ status: z.enum(['HELD', 'SOLD', 'RELEASED', 'FAILED']), failureReason: z.string().nullable() }).nullable(),
+    stock: z
+      .object({
+        status: z.enum(['HELD', 'SOLD', 'RELEASED', 'FAILED']),
+        failureReason: z.string().nullable(),
+      })
+      .nullable(),
     payment: z
       .object({
         status: z.enum(['CAPTURED', 'FAILED', 'REFUNDED']),
@@ -85,7 +90,8 @@ const getReservation = createRoute({
   path: '/v1/reservations/{reservationId}',
   tags: ['reservations'],
   summary: 'Details of one of my reservations, with its timeline and trace id',
-  description: 'Reads the caller from `x-user-id` (set by the gateway only). Another user’s reservation is 404.',
+  description:
+    'Reads the caller from `x-user-id` (set by the gateway only). Another user’s reservation is 404.',
   request: { params: reservationParams },
   responses: {
     200: { description: 'The reservation', content: { 'application/json': { schema: ReservationDetails } } },
@@ -136,7 +142,9 @@ const listDeadLettersRoute = createRoute({
     200: {
       description: 'A page of dead letters',
       content: {
-        'application/json': { schema: z.object({ items: z.array(DeadLetter), nextCursor: z.string().nullable() }) },
+        'application/json': {
+          schema: z.object({ items: z.array(DeadLetter), nextCursor: z.string().nullable() }),
+        },
       },
     },
     ...problemResponses(401, 403, 422),
@@ -154,7 +162,12 @@ const replayRoute = createRoute({
       description: 'Queued for publication (through the outbox)',
       content: {
         'application/json': {
-          schema: z.object({ id: z.uuid(), topic: z.string(), eventId: z.uuid(), replayCount: z.number().int() }),
+          schema: z.object({
+            id: z.uuid(),
+            topic: z.string(),
+            eventId: z.uuid(),
+            replayCount: z.number().int(),
+          }),
         },
       },
     },
@@ -197,7 +210,8 @@ export function createQueryApp(options: QueryAppOptions): OpenAPIHono<BlankEnv> 
   const { db, feed } = options;
   const app = createApp<BlankEnv>({
     serviceName: 'query',
-    description: 'Reservation details built from the saga’s events: status, steps, timeline, trace id; dead letters.',
+    description:
+      'Reservation details built from the saga’s events: status, steps, timeline, trace id; dead letters.',
     bodyLimitBytes: options.bodyLimitBytes,
     readiness: options.readiness,
   });
@@ -214,7 +228,13 @@ export function createQueryApp(options: QueryAppOptions): OpenAPIHono<BlankEnv> 
     const caller = callerOf(c);
     const query = c.req.valid('query');
     const page = await listDetails(db, caller.userId, { limit: query.limit, after: cursorOf(query.cursor) });
-    return c.json({ items: page.items.map(({ timeline: _timeline, ...summary }) => summary), nextCursor: page.nextCursor }, 200);
+    return c.json(
+      {
+        items: page.items.map(({ timeline: _timeline, ...summary }) => summary),
+        nextCursor: page.nextCursor,
+      },
+      200,
+    );
   });
 
   app.openapi(watchReservation, async (c) => {
@@ -309,7 +329,10 @@ export function createQueryApp(options: QueryAppOptions): OpenAPIHono<BlankEnv> 
       case 'not-replayable':
         return problem(409, 'not-replayable', `dead letter ${id} cannot be replayed: ${result.reason}`);
       case 'replayed':
-        return c.json({ id, topic: result.topic, eventId: result.eventId, replayCount: result.replayCount }, 202);
+        return c.json(
+          { id, topic: result.topic, eventId: result.eventId, replayCount: result.replayCount },
+          202,
+        );
       default:
         return result satisfies never;
     }

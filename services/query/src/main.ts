@@ -17,12 +17,19 @@ import { projectSagaEvent } from './events/saga-event.ts';
 
 const config = loadConfig(queryConfigShape);
 configureLogger({ serviceName: config.SERVICE_NAME, level: config.LOG_LEVEL });
-const telemetry = startTelemetry({ serviceName: config.SERVICE_NAME, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const telemetry = startTelemetry({
+  serviceName: config.SERVICE_NAME,
+  otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+});
 
 const database = createDatabase(config.DATABASE_URL, schema, { applicationName: config.SERVICE_NAME });
 await migrate(database, fileURLToPath(new URL('../drizzle', import.meta.url)));
 
-const dapr = createDapr({ host: config.DAPR_HOST, httpPort: config.DAPR_HTTP_PORT, timeoutMs: config.DAPR_TIMEOUT_MS });
+const dapr = createDapr({
+  host: config.DAPR_HOST,
+  httpPort: config.DAPR_HTTP_PORT,
+  timeoutMs: config.DAPR_TIMEOUT_MS,
+});
 const feed = await startDetailsFeed(database.sql);
 
 const app = createQueryApp({

@@ -41,7 +41,9 @@ describe('projection (real Postgres)', () => {
           return fc.tuple(
             fc.constant(events),
             fc.shuffledSubarray(events, { minLength: events.length }),
-            fc.array(fc.record({ index: fc.nat({ max: events.length - 1 }), republished: fc.boolean() }), { maxLength: 4 }),
+            fc.array(fc.record({ index: fc.nat({ max: events.length - 1 }), republished: fc.boolean() }), {
+              maxLength: 4,
+            }),
             fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 8, maxLength: 8 }),
           );
         }),
@@ -100,8 +102,15 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
   const url = (path: string) => `${started.apps.query.url}${path}`;
   const as = (userId: string, roles = 'USER') => ({ 'x-user-id': userId, 'x-user-roles': roles });
 
-  async function publish(topic: string, data: unknown, options: { id: string; type?: string; partitionKey: string }) {
-    const params = new URLSearchParams({ 'metadata.cloudevent.id': options.id, 'metadata.partitionKey': options.partitionKey });
+  async function publish(
+    topic: string,
+    data: unknown,
+    options: { id: string; type?: string; partitionKey: string },
+  ) {
+    const params = new URLSearchParams({
+      'metadata.cloudevent.id': options.id,
+      'metadata.partitionKey': options.partitionKey,
+    });
     if (options.type) params.set('metadata.cloudevent.type', options.type);
     const response = await fetch(
       `${started.apps.query.daprUrl}/v1.0/publish/${infra.dapr.components.pubsub}/${topic}?${params}`,
@@ -113,7 +122,11 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
   const publishEvent = (event: RecordedEvent, id = event.eventId) =>
     publish(event.topic, event.data, { id, partitionKey: event.data.reservationId });
 
-  async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  async function eventually<T>(
+    read: () => Promise<T>,
+    done: (value: T) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const value = await read();
@@ -122,9 +135,16 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
     }
   }
 
-  type Details = { status?: string; timeline?: unknown[]; traceId?: string | null; payment?: { status: string } | null };
+  type Details = {
+    status?: string;
+    timeline?: unknown[];
+    traceId?: string | null;
+    payment?: { status: string } | null;
+  };
   const details = async (reservationId: string, userId = 'user-1') =>
-    (await (await fetch(url(`/v1/reservations/${reservationId}`), { headers: as(userId) })).json()) as Details;
+    (await (
+      await fetch(url(`/v1/reservations/${reservationId}`), { headers: as(userId) })
+    ).json()) as Details;
 
   it('shows a confirmed reservation, its timeline and trace id, to its buyer only; live over SSE', async () => {
     const events = sagaEvents('confirmed');
@@ -138,7 +158,10 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
 
     // Live status: the current state first, then every change until CONFIRMED.
     const abort = new AbortController();
-    const stream = await fetch(url(`/v1/reservations/${reservationId}/events`), { headers: as('user-1'), signal: abort.signal });
+    const stream = await fetch(url(`/v1/reservations/${reservationId}/events`), {
+      headers: as('user-1'),
+      signal: abort.signal,
+    });
     expect(stream.status).toBe(200);
     expect(stream.headers.get('content-type')).toContain('text/event-stream');
     const statuses: string[] = [];
@@ -150,7 +173,8 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
         const { value, done } = await reader.read();
         if (done) break;
         buffer += value;
-        for (const match of buffer.matchAll(/^data: (.*)$/gm)) statuses.push((JSON.parse(match[1]!) as Details).status!);
+        for (const match of buffer.matchAll(/^data: (.*)$/gm))
+          statuses.push((JSON.parse(match[1]!) as Details).status!);
         buffer = buffer.slice(buffer.lastIndexOf('\n\n') + 2);
         if (statuses.includes('CONFIRMED')) break;
       }
@@ -166,7 +190,10 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
     expect(statuses[0]).toBe('PENDING');
     expect(statuses.at(-1)).toBe('CONFIRMED');
 
-    const confirmed = await eventually(() => details(reservationId), (body) => body.timeline?.length === 5);
+    const confirmed = await eventually(
+      () => details(reservationId),
+      (body) => body.timeline?.length === 5,
+    );
     expect(confirmed).toMatchObject({ status: 'CONFIRMED', payment: { status: 'CAPTURED' } });
     expect(confirmed.timeline).toHaveLength(5);
     expect(confirmed.traceId).toMatch(/^[\da-f]{32}$/);
@@ -174,7 +201,9 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
     const someoneElse = await fetch(url(`/v1/reservations/${reservationId}`), { headers: as('user-2') });
     expect(someoneElse.status).toBe(404);
     expect(someoneElse.headers.get('content-type')).toContain('application/problem+json');
-    expect((await fetch(url(`/v1/reservations/${reservationId}/events`), { headers: as('user-2') })).status).toBe(404);
+    expect(
+      (await fetch(url(`/v1/reservations/${reservationId}/events`), { headers: as('user-2') })).status,
+    ).toBe(404);
 
     const mine = (await (await fetch(url('/v1/reservations?limit=1'), { headers: as('user-1') })).json()) as {
       items: { reservationId: string; timeline?: unknown }[];
@@ -199,7 +228,9 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
         let cursor: string | null = null;
         for (let page = 0; page < 10; page++) {
           const query: string = cursor ? `limit=2&cursor=${cursor}` : 'limit=2';
-          const body = (await (await fetch(url(`/v1/reservations?${query}`), { headers: as(userId) })).json()) as {
+          const body = (await (
+            await fetch(url(`/v1/reservations?${query}`), { headers: as(userId) })
+          ).json()) as {
             items: { reservationId: string }[];
             nextCursor: string | null;
           };
@@ -221,11 +252,15 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
     // A poison event: it breaks the stock.failed contract, so the subscriber dead-letters it.
     const poisonId = randomUUID();
     const poisonReservation = randomUUID();
-    await publish('stock.failed', { schemaVersion: 1, reservationId: poisonReservation, reason: 'NOPE' }, {
-      id: poisonId,
-      type: 'stock.failed', // as the outbox relay publishes: CloudEvent type = topic
-      partitionKey: poisonReservation,
-    });
+    await publish(
+      'stock.failed',
+      { schemaVersion: 1, reservationId: poisonReservation, reason: 'NOPE' },
+      {
+        id: poisonId,
+        type: 'stock.failed', // as the outbox relay publishes: CloudEvent type = topic
+        partitionKey: poisonReservation,
+      },
+    );
     // An event some consumer gave up on after its retries (as Dapr forwards it to the dead-letter topic).
     const [created] = sagaEvents('sold-out');
     const givenUpId = randomUUID();
@@ -237,9 +272,13 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
 
     type Letter = { id: string; cloudEventId: string; originalTopic: string | null };
     const list = async () =>
-      ((await (await fetch(url('/v1/admin/dead-letters?limit=100'), { headers: as('ops', 'USER,ADMIN') })).json()) as {
-        items: Letter[];
-      }).items;
+      (
+        (await (
+          await fetch(url('/v1/admin/dead-letters?limit=100'), { headers: as('ops', 'USER,ADMIN') })
+        ).json()) as {
+          items: Letter[];
+        }
+      ).items;
     const letters = await eventually(list, (items) =>
       [poisonId, givenUpId].every((id) => items.some((letter) => letter.cloudEventId === id)),
     );

@@ -4,13 +4,16 @@ import { events, isTopic } from '@reservex/contracts';
 import type { DeadLetter } from '@reservex/platform/events';
 import { enqueue } from '@reservex/platform/outbox';
 import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
-import { type DeadLetterRow, deadLetters } from './schema.ts';
 import type { QueryDb, QueryTx } from './read-model.ts';
+import { type DeadLetterRow, deadLetters } from './schema.ts';
 
 export async function storeDeadLetter(tx: QueryTx, letter: DeadLetter): Promise<void> {
   const data = letter.data;
   const reservationId =
-    typeof data === 'object' && data !== null && 'reservationId' in data && typeof data.reservationId === 'string'
+    typeof data === 'object' &&
+    data !== null &&
+    'reservationId' in data &&
+    typeof data.reservationId === 'string'
       ? data.reservationId
       : null;
   await tx
@@ -56,7 +59,8 @@ export async function listDeadLetters(
   const last = items.at(-1);
   return {
     items,
-    next: rows.length > page.limit && last ? { receivedAt: last.receivedAt.toISOString(), id: last.id } : null,
+    next:
+      rows.length > page.limit && last ? { receivedAt: last.receivedAt.toISOString(), id: last.id } : null,
   };
 }
 
@@ -75,14 +79,24 @@ export async function replayDeadLetter(db: QueryDb, id: string): Promise<ReplayO
     if (!letter) return { outcome: 'not-found' as const };
     const topic = letter.originalTopic;
     if (!topic || !isTopic(topic)) {
-      return { outcome: 'not-replayable' as const, reason: `its original topic is unknown (${topic ?? 'none'})` };
+      return {
+        outcome: 'not-replayable' as const,
+        reason: `its original topic is unknown (${topic ?? 'none'})`,
+      };
     }
     const parsed = events[topic].safeParse(letter.data);
     if (!parsed.success) {
-      const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.') || '(root)'))].join(', ');
-      return { outcome: 'not-replayable' as const, reason: `it does not match the ${topic} contract (${fields})` };
+      const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.') || '(root)'))].join(
+        ', ',
+      );
+      return {
+        outcome: 'not-replayable' as const,
+        reason: `it does not match the ${topic} contract (${fields})`,
+      };
     }
-    const eventId = await enqueue(tx, topic, parsed.data as never, { partitionKey: parsed.data.reservationId });
+    const eventId = await enqueue(tx, topic, parsed.data as never, {
+      partitionKey: parsed.data.reservationId,
+    });
     const [updated] = await tx
       .update(deadLetters)
       .set({ replayCount: sql`${deadLetters.replayCount} + 1`, lastReplayedAt: new Date() })

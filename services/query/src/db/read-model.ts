@@ -26,12 +26,20 @@ export async function recordSagaEvent(tx: QueryTx, event: RecordedEvent): Promis
       traceparent: event.traceparent ?? null,
     })
     .onConflictDoNothing();
-  const stored = await tx.select().from(timelineEvents).where(eq(timelineEvents.reservationId, reservationId));
+  const stored = await tx
+    .select()
+    .from(timelineEvents)
+    .where(eq(timelineEvents.reservationId, reservationId));
   const details = project(
     reservationId,
     stored.map(
       (row) =>
-        ({ eventId: row.eventId, topic: row.topic, data: row.data, traceparent: row.traceparent ?? undefined }) as RecordedEvent,
+        ({
+          eventId: row.eventId,
+          topic: row.topic,
+          data: row.data,
+          traceparent: row.traceparent ?? undefined,
+        }) as RecordedEvent,
     ),
   );
   const row = {
@@ -42,17 +50,27 @@ export async function recordSagaEvent(tx: QueryTx, event: RecordedEvent): Promis
     details,
     updatedAt: new Date(),
   };
-  await tx.insert(reservationDetails).values(row).onConflictDoUpdate({ target: reservationDetails.reservationId, set: row });
+  await tx
+    .insert(reservationDetails)
+    .values(row)
+    .onConflictDoUpdate({ target: reservationDetails.reservationId, set: row });
   await tx.execute(sql`select pg_notify(${DETAILS_CHANNEL}, ${reservationId})`);
   return details;
 }
 
-export function asRecorded(event: SagaEvent, meta: { eventId: string; traceparent?: string | undefined }): RecordedEvent {
+export function asRecorded(
+  event: SagaEvent,
+  meta: { eventId: string; traceparent?: string | undefined },
+): RecordedEvent {
   return { ...event, eventId: meta.eventId, traceparent: meta.traceparent } as RecordedEvent;
 }
 
 /** The details of a reservation if it belongs to `userId` (someone else's is as absent as a missing one). */
-export async function findDetails(db: QueryDb, reservationId: string, userId: string): Promise<ReservationDetails | undefined> {
+export async function findDetails(
+  db: QueryDb,
+  reservationId: string,
+  userId: string,
+): Promise<ReservationDetails | undefined> {
   const [row] = await db
     .select({ details: reservationDetails.details })
     .from(reservationDetails)
@@ -106,7 +124,10 @@ export async function listDetails(
         after
           ? or(
               lt(reservationDetails.sortAt, after.sortAt),
-              and(eq(reservationDetails.sortAt, after.sortAt), lt(reservationDetails.reservationId, after.reservationId)),
+              and(
+                eq(reservationDetails.sortAt, after.sortAt),
+                lt(reservationDetails.reservationId, after.reservationId),
+              ),
             )
           : undefined,
       ),
@@ -117,7 +138,10 @@ export async function listDetails(
   const last = items.at(-1);
   return {
     items: items.map((row) => row.details),
-    nextCursor: rows.length > page.limit && last ? encodeCursor({ sortAt: last.sortAt, reservationId: last.reservationId }) : null,
+    nextCursor:
+      rows.length > page.limit && last
+        ? encodeCursor({ sortAt: last.sortAt, reservationId: last.reservationId })
+        : null,
   };
 }
 

@@ -10,6 +10,8 @@ export const DEAD_LETTER_CONSUMER = 'query.dead-letters';
 export function collectDeadLetter(deps: { db: QueryDb }) {
   return (letter: DeadLetter): Promise<InboxOutcome> =>
     withSpan('query dead-letter', { 'messaging.original_topic': letter.originalTopic ?? 'unknown' }, () =>
-      handleOnce(deps.db, { consumer: DEAD_LETTER_CONSUMER, eventId: letter.id }, (tx) => storeDeadLetter(tx, letter)),
+      handleOnce(deps.db, { consumer: DEAD_LETTER_CONSUMER, eventId: letter.id }, (tx) =>
+        storeDeadLetter(tx, letter),
+      ),
     );
 }

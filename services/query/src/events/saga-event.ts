@@ -9,12 +9,18 @@ export type Delivery = { id: string; traceparent?: string | undefined };
 
 export function projectSagaEvent(deps: { db: QueryDb; consumer: string }) {
   return <T extends Topic>(topic: T, event: EventOf<T>, delivery: Delivery): Promise<InboxOutcome> =>
-    withSpan('query project', sagaAttributes({ step: `query.${topic}`, reservationId: event.reservationId }), () =>
-      handleOnce(deps.db, { consumer: deps.consumer, eventId: delivery.id, topic }, async (tx) => {
-        await recordSagaEvent(
-          tx,
-          asRecorded({ topic, data: event } as never, { eventId: delivery.id, traceparent: delivery.traceparent }),
-        );
-      }),
+    withSpan(
+      'query project',
+      sagaAttributes({ step: `query.${topic}`, reservationId: event.reservationId }),
+      () =>
+        handleOnce(deps.db, { consumer: deps.consumer, eventId: delivery.id, topic }, async (tx) => {
+          await recordSagaEvent(
+            tx,
+            asRecorded({ topic, data: event } as never, {
+              eventId: delivery.id,
+              traceparent: delivery.traceparent,
+            }),
+          );
+        }),
     );
 }
