@@ -400,6 +400,13 @@ describe('pinned versions outside the chart', () => {
     }
   });
 
+  it('keeps the eight Dockerfiles identical but for the service name (no drift between images)', () => {
+    const normalised = appIds.map((appId) =>
+      readFileSync(join(repoRoot, 'services', appId, 'Dockerfile'), 'utf8').replaceAll(appId, '<service>'),
+    );
+    for (const [i, text] of normalised.entries()) expect(text, appIds[i]).toBe(normalised[0]);
+  });
+
   it('documents the topics whose names the chart lists in the Tiltfile as the chart renders them', () => {
     const tiltfile = readFileSync(join(repoRoot, 'Tiltfile'), 'utf8');
     for (const topic of [...topics, DEAD_LETTER_TOPIC] as (Topic | string)[])
