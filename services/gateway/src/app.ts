@@ -71,7 +71,7 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
         'x-request-id',
         'last-event-id',
       ],
-      exposeHeaders: ['retry-after', 'x-request-id', 'location', 'idempotency-replayed'],
+      exposeHeaders: ['retry-after', 'x-request-id', 'location', 'idempotent-replayed'],
       maxAge: 600,
     }),
   );

@@ -103,7 +103,11 @@ async function publicDocument() {
 
 const app = createGatewayApp({
   verifyToken,
-  forward: createForwarder({ daprBaseUrl: dapr.baseUrl, timeoutMs: config.UPSTREAM_TIMEOUT }),
+  forward: createForwarder({
+    daprBaseUrl: dapr.baseUrl,
+    timeoutMs: config.UPSTREAM_TIMEOUT,
+    onFailure: (upstream, error) => logger.warn({ err: error, upstream }, 'upstream call failed'),
+  }),
   takeToken,
   publicDocument,
   limits: {

@@ -2,6 +2,7 @@
 // (`/v1.0/invoke/<app>/method/<path>`): no service address is known here, Dapr resolves it. The
 // fetch is instrumented, so the sidecar receives the gateway span's `traceparent`.
 import { problem } from '@reservex/platform/http';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { clientResponseHeaders } from '../domain/forwarding.ts';
 
 export interface UpstreamRequest {
@@ -22,6 +23,7 @@ export interface UpstreamRequest {
 export interface ForwarderOptions {
   daprBaseUrl: string;
   timeoutMs: number;
+  onFailure?: (app: string, error: unknown) => void;
 }
 
 /** Dapr answers with `{ errorCode: 'ERR_…' }` when it, not the service, failed the call. */
@@ -49,6 +51,7 @@ export function createForwarder(options: ForwarderOptions) {
     const timer = setTimeout(() => timeout.abort(), options.timeoutMs);
     const signal = AbortSignal.any([timeout.signal, request.signal]);
     let upstream: Response;
+    let body: ArrayBuffer | undefined;
     try {
       upstream = await fetch(url, {
         method: request.method,
@@ -57,22 +60,17 @@ export function createForwarder(options: ForwarderOptions) {
         signal,
         redirect: 'manual',
       });
-      if (request.stream) {
-        clearTimeout(timer);
-        return new Response(upstream.body, {
-          status: upstream.status,
-          headers: clientResponseHeaders(upstream.headers),
-        });
-      }
-      const body = await upstream.arrayBuffer();
-      return answer(request.app, upstream, body);
+      // A stream's timeout covers only its start; an ordinary answer is read whole within it.
+      if (!request.stream) body = await upstream.arrayBuffer();
     } catch (error) {
       if (timeout.signal.aborted) {
         problem(504, 'upstream-timeout', `${request.app} did not answer within ${options.timeoutMs} ms`, {
           upstream: request.app,
         });
       }
-      if (request.signal.aborted) problem(499 as 400, 'client-closed-request', 'the client went away');
+      if (request.signal.aborted)
+        problem(499 as ContentfulStatusCode, 'client-closed-request', 'the client went away');
+      options.onFailure?.(request.app, error);
       problem(
         502,
         'upstream-failed',
@@ -83,13 +81,26 @@ export function createForwarder(options: ForwarderOptions) {
     } finally {
       clearTimeout(timer);
     }
+    if (body === undefined) {
+      return new Response(upstream.body, {
+        status: upstream.status,
+        headers: clientResponseHeaders(upstream.headers),
+      });
+    }
+    return answer(request.app, upstream, body, options.onFailure);
   };
 }
 
-function answer(app: string, upstream: Response, body: ArrayBuffer): Response {
+function answer(
+  app: string,
+  upstream: Response,
+  body: ArrayBuffer,
+  onFailure: ForwarderOptions['onFailure'],
+): Response {
   if (upstream.status >= 500) {
     const sidecar = isSidecarError(new TextDecoder().decode(body));
     if (sidecar) {
+      onFailure?.(app, new Error(`${sidecar.errorCode}: ${sidecar.message}`));
       if (/deadline exceeded|timeout/i.test(sidecar.message)) {
         problem(504, 'upstream-timeout', `${app} did not answer in time`, { upstream: app });
       }
