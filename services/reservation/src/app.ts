@@ -29,7 +29,8 @@ const ReservationInput = createSelectSchema(reservations, {
   quantity: () => z.number().int().min(1).max(1000).openapi({ example: 2 }),
 })
   .pick({ showId: true, ticketTypeId: true, quantity: true })
-  .extend({ paymentMethod: PaymentMethod.openapi({ example: { token: 'tok_success' } }) })
+  // Rebuilt from the contract's shape: schemas made before @hono/zod-openapi loaded lack .openapi().
+  .extend({ paymentMethod: z.object(PaymentMethod.shape).openapi({ example: { token: 'tok_success' } }) })
   .strict()
   .openapi('ReservationInput');
 

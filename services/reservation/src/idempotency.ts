@@ -71,8 +71,14 @@ export function createIdempotency(options: IdempotencyOptions) {
   }
 
   async function complete(userId: string, key: string, print: string, reply: StoredReply): Promise<void> {
+    const stateKey = keyOf(userId, key);
+    // A key written first-write can only be overwritten with its etag (Redis store semantics).
+    const claimed = await state.get<Entry>(store, stateKey);
     const entry: Entry = { state: 'done', fingerprint: print, reply };
-    await state.save(store, keyOf(userId, key), entry, { ttlSeconds });
+    await state.save(store, stateKey, entry, {
+      ttlSeconds,
+      ...(claimed?.etag === undefined ? {} : { etag: claimed.etag }),
+    });
   }
 
   /** Forgets a claim whose request was refused or failed, so the same key can be tried again. */

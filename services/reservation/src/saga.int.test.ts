@@ -42,7 +42,10 @@ afterAll(() => database?.close());
 const showId = '0b2f2c9e-8a7d-4c1e-9d62-2f7a5c3e9b10';
 const ticketTypeId = '5a1c9e3b-6d2f-4b8a-8c7e-1f0e2d3c4b5a';
 
-async function newReservation(userId = `user-${randomUUID()}`, holdExpiresAt = new Date(Date.now() + 600_000)) {
+async function newReservation(
+  userId = `user-${randomUUID()}`,
+  holdExpiresAt = new Date(Date.now() + 600_000),
+) {
   const created = await createReservation(database.db, {
     id: randomUUID(),
     userId,
@@ -74,10 +77,25 @@ function ctx(topic: string, id: string): DeliveryContext {
 
 /** What reaches the saga owner: a participant's event, or an action inside the service. */
 type Input =
-  | { kind: 'stock.reserved' | 'stock.failed' | 'payment.completed' | 'payment.failed' | 'ticket.issued' | 'ticket.issue.failed' }
+  | {
+      kind:
+        | 'stock.reserved'
+        | 'stock.failed'
+        | 'payment.completed'
+        | 'payment.failed'
+        | 'ticket.issued'
+        | 'ticket.issue.failed';
+    }
   | { kind: 'user' | 'expiry' | 'dead-letter' };
 
-const cancelling = new Set(['stock.failed', 'payment.failed', 'ticket.issue.failed', 'user', 'expiry', 'dead-letter']);
+const cancelling = new Set([
+  'stock.failed',
+  'payment.failed',
+  'ticket.issue.failed',
+  'user',
+  'expiry',
+  'dead-letter',
+]);
 
 async function deliver(reservationId: string, input: Input, eventId: string) {
   const ref = {
@@ -92,28 +110,51 @@ async function deliver(reservationId: string, input: Input, eventId: string) {
   const money = { amountMinor: 5000, currency: 'EUR' };
   switch (input.kind) {
     case 'stock.reserved': {
-      const event: EventOf<'stock.reserved'> = { ...ref, ...money, unitPriceMinor: 2500, paymentMethod: { token: 't' } };
+      const event: EventOf<'stock.reserved'> = {
+        ...ref,
+        ...money,
+        unitPriceMinor: 2500,
+        paymentMethod: { token: 't' },
+      };
       return onStockReserved(deps)(event, ctx(input.kind, eventId));
     }
     case 'stock.failed':
       return onStockFailed(deps)({ ...ref, reason: 'SOLD_OUT', available: 0 }, ctx(input.kind, eventId));
     case 'payment.completed':
-      return onPaymentCompleted(deps)({ ...ref, ...money, paymentId: randomUUID() }, ctx(input.kind, eventId));
+      return onPaymentCompleted(deps)(
+        { ...ref, ...money, paymentId: randomUUID() },
+        ctx(input.kind, eventId),
+      );
     case 'payment.failed':
       return onPaymentFailed(deps)({ ...ref, ...money, reason: 'DECLINED' }, ctx(input.kind, eventId));
     case 'ticket.issued':
-      return onTicketIssued(deps)({ ...ref, ticketIds: [randomUUID(), randomUUID()] }, ctx(input.kind, eventId));
+      return onTicketIssued(deps)(
+        { ...ref, ticketIds: [randomUUID(), randomUUID()] },
+        ctx(input.kind, eventId),
+      );
     case 'ticket.issue.failed':
       return onTicketIssueFailed(deps)({ ...ref, reason: 'show locked' }, ctx(input.kind, eventId));
     case 'dead-letter':
       return onDeadLetter(deps)(
-        { id: eventId, originalTopic: 'stock.reserved', source: 'inventory', data: ref, cloudEvent: { id: eventId } },
+        {
+          id: eventId,
+          originalTopic: 'stock.reserved',
+          source: 'inventory',
+          data: ref,
+          cloudEvent: { id: eventId },
+        },
         ctx('reservex.deadletter', eventId),
       );
     case 'user':
     case 'expiry':
       return database.db.transaction((tx) =>
-        advanceSaga(tx, reservationId, { type: input.kind === 'user' ? 'user.cancelled' : 'hold.expired' }, { cause: input.kind }, new Date()),
+        advanceSaga(
+          tx,
+          reservationId,
+          { type: input.kind === 'user' ? 'user.cancelled' : 'hold.expired' },
+          { cause: input.kind },
+          new Date(),
+        ),
       );
   }
 }
@@ -142,8 +183,16 @@ describe('saga owner on a real database', () => {
       await deliver(r.id, { kind }, randomUUID());
     }
     const after = await findReservation(database.db, r.id);
-    expect(after?.transitions.map((t) => t.status)).toEqual(['PENDING', 'AWAITING_PAYMENT', 'AWAITING_TICKETS', 'CONFIRMED']);
-    expect((await emitted(r.id)).map((e) => e.topic).sort()).toEqual(['reservation.confirmed', 'reservation.created']);
+    expect(after?.transitions.map((t) => t.status)).toEqual([
+      'PENDING',
+      'AWAITING_PAYMENT',
+      'AWAITING_TICKETS',
+      'CONFIRMED',
+    ]);
+    expect((await emitted(r.id)).map((e) => e.topic).sort()).toEqual([
+      'reservation.confirmed',
+      'reservation.created',
+    ]);
   });
 
   it('keeps one open reservation per user and show in the database too', async () => {
@@ -201,7 +250,9 @@ describe('saga owner on a real database', () => {
           for (let round = 0; pending.length > 0; round++) {
             if (round > order.length * 10) throw new Error('deliveries kept failing');
             const wave = pending.splice(0, parallelism);
-            const results = await Promise.allSettled(wave.map((d) => deliver(r.id, { kind: d.kind } as Input, d.id)));
+            const results = await Promise.allSettled(
+              wave.map((d) => deliver(r.id, { kind: d.kind } as Input, d.id)),
+            );
             results.forEach((result, i) => {
               if (result.status === 'rejected') pending.push(wave[i]!);
             });
