@@ -35,6 +35,8 @@ export interface AdmitterOptions {
   room: WaitingRoom;
   lock: LockClient;
   lockStore: string;
+  /** The lock's name; every replica of one deployment must use the same. */
+  lockResource?: string;
   lease: LeasePolicy;
   tickMs: number;
   ratePerSecond: number;
@@ -46,6 +48,7 @@ export interface AdmitterOptions {
 
 export function startAdmitter(options: AdmitterOptions) {
   const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
+  const resource = options.lockResource ?? ADMISSION_LOCK;
   const log = options.logger.child({ component: 'admitter', owner });
   const leaseSeconds = Math.ceil(options.lease.leaseMs / 1000);
   const burst = burstFor(options.ratePerSecond, options.tickMs);
@@ -58,7 +61,7 @@ export function startAdmitter(options: AdmitterOptions) {
 
   async function takeLock(): Promise<void> {
     const askedAt = Date.now();
-    const won = await options.lock.tryLock(options.lockStore, ADMISSION_LOCK, owner, leaseSeconds);
+    const won = await options.lock.tryLock(options.lockStore, resource, owner, leaseSeconds);
     const wasLeader = state.role === 'leader';
     state = won ? acquired(askedAt, options.lease, state) : follower();
     if (won && !wasLeader) {
@@ -71,7 +74,7 @@ export function startAdmitter(options: AdmitterOptions) {
   async function renew(): Promise<void> {
     // Dapr locks cannot be extended: release and take it again at once. Another replica may win
     // in between, which is a clean hand-over (this one stopped admitting before releasing).
-    await options.lock.unlock(options.lockStore, ADMISSION_LOCK, owner);
+    await options.lock.unlock(options.lockStore, resource, owner);
     await takeLock();
   }
 
@@ -143,7 +146,7 @@ export function startAdmitter(options: AdmitterOptions) {
       await running;
       if (state.role === 'leader') {
         state = follower();
-        await options.lock.unlock(options.lockStore, ADMISSION_LOCK, owner).catch((error: unknown) => {
+        await options.lock.unlock(options.lockStore, resource, owner).catch((error: unknown) => {
           log.warn({ err: error }, 'admission lock release failed; it expires on its own');
         });
       }

@@ -29,10 +29,10 @@ declare module 'ioredis' {
   }
 }
 
-export const SHOWS_KEY = 'rx:queue:shows';
+export const DEFAULT_PREFIX = 'rx:queue';
 
-export function keysOf(showId: string) {
-  const base = `rx:queue:{${showId}}`;
+export function keysOf(showId: string, prefix = DEFAULT_PREFIX) {
+  const base = `${prefix}:{${showId}}`;
   return {
     waiting: `${base}:waiting`,
     seq: `${base}:seq`,
@@ -57,7 +57,9 @@ export interface AdmitOutcome {
   expired: number;
 }
 
-export function createWaitingRoom(redis: Redis) {
+/** `prefix` namespaces every key, so separate deployments (or tests) can share one Redis. */
+export function createWaitingRoom(redis: Redis, prefix = DEFAULT_PREFIX) {
+  const showsKey = `${prefix}:shows`;
   if (!redis.rxQueueJoin) {
     redis.defineCommand('rxQueueJoin', { numberOfKeys: 4, lua: joinScript });
     redis.defineCommand('rxQueueAdmit', { numberOfKeys: 5, lua: admitScript });
@@ -68,14 +70,14 @@ export function createWaitingRoom(redis: Redis) {
     /** Joins (idempotently) and returns the standing. */
     async join(showId: string, userId: string): Promise<Standing> {
       // The show is registered first: whoever waits is always in a show the admitter visits.
-      await redis.sadd(SHOWS_KEY, showId);
-      const k = keysOf(showId);
+      await redis.sadd(showsKey, showId);
+      const k = keysOf(showId, prefix);
       const [kind, value] = await redis.rxQueueJoin(k.waiting, k.seq, k.admitted, k.active, userId);
       return kind === 'admitted' ? standingOf(null, String(value), 0) : standingOf(Number(value), null, 0);
     },
 
     async standing(showId: string, userId: string, nowMs = Date.now()): Promise<Standing> {
-      const k = keysOf(showId);
+      const k = keysOf(showId, prefix);
       const results = await redis.multi().zrank(k.waiting, userId).hget(k.admitted, userId).exec();
       if (!results) throw new Error('the standing transaction was aborted');
       for (const [error] of results) if (error) throw error;
@@ -85,7 +87,7 @@ export function createWaitingRoom(redis: Redis) {
     },
 
     async shows(): Promise<string[]> {
-      return redis.smembers(SHOWS_KEY);
+      return redis.smembers(showsKey);
     },
 
     /** Admits up to `count` users in arrival order, refusing all work after `deadlineMs`. */
@@ -96,7 +98,7 @@ export function createWaitingRoom(redis: Redis) {
       owner: string,
       settings: AdmissionSettings,
     ): Promise<AdmitOutcome> {
-      const k = keysOf(showId);
+      const k = keysOf(showId, prefix);
       const jtis = Array.from({ length: Math.max(0, count) }, () => randomUUID());
       const [admitted, expired] = await redis.rxQueueAdmit(
         k.waiting,
@@ -118,12 +120,12 @@ export function createWaitingRoom(redis: Redis) {
 
     /** Frees the user's slot after their reservation ended (confirmed or cancelled). */
     async release(showId: string, userId: string, endedAtMs: number): Promise<boolean> {
-      const k = keysOf(showId);
+      const k = keysOf(showId, prefix);
       return (await redis.rxQueueRelease(k.active, k.admitted, userId, endedAtMs)) === 1;
     },
 
     async counts(showId: string): Promise<{ waiting: number; active: number }> {
-      const k = keysOf(showId);
+      const k = keysOf(showId, prefix);
       const [waiting, active] = await Promise.all([redis.zcard(k.waiting), redis.zcard(k.active)]);
       return { waiting, active };
     },

@@ -1,0 +1,101 @@
+// The waiting room's scripts against a real Redis: FIFO order, idempotent joins, the active-user
+// bound, the leader's deadline, slot release, and expired passes.
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createWaitingRoom, keysOf, type WaitingRoom } from './waiting-room.ts';
+
+const infra = inject('infra');
+const settings = { maxActive: 1000, slotLeaseMs: 60_000, passTtlMs: 30_000, logMax: 10_000 };
+const far = () => Date.now() + 60_000;
+
+describe('waiting room in Redis', () => {
+  let redis: Redis;
+  let room: WaitingRoom;
+
+  beforeAll(() => {
+    redis = new Redis(infra.redis.url);
+    room = createWaitingRoom(redis);
+  });
+
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  it('keeps arrival order, and admits in it', async () => {
+    const show = randomUUID();
+    const users = Array.from({ length: 50 }, (_, i) => `u${i}`);
+    for (const [i, user] of users.entries()) {
+      expect(await room.join(show, user)).toEqual({ status: 'waiting', position: i + 1 });
+    }
+    expect(await room.shows()).toContain(show);
+    expect((await room.admit(show, 20, far(), 'owner-a', settings)).admitted).toBe(20);
+    expect((await room.admit(show, 30, far(), 'owner-a', settings)).admitted).toBe(30);
+    const numbers = await Promise.all(
+      users.map(async (user) => {
+        const standing = await room.standing(show, user);
+        return standing.status === 'admitted' ? standing.admission.number : -1;
+      }),
+    );
+    expect(numbers).toEqual(users.map((_, i) => i + 1));
+    const log = await redis.lrange(keysOf(show).log, 0, -1);
+    expect(log.map((line) => line.split('|')[1])).toEqual(users);
+  });
+
+  it('joining again keeps the place, and an admitted user keeps the same pass', async () => {
+    const show = randomUUID();
+    await room.join(show, 'first');
+    await room.join(show, 'second');
+    expect(await room.join(show, 'first')).toEqual({ status: 'waiting', position: 1 });
+    expect(await room.join(show, 'second')).toEqual({ status: 'waiting', position: 2 });
+    await room.admit(show, 1, far(), 'owner-a', settings);
+    const admitted = await room.join(show, 'first');
+    expect(admitted.status).toBe('admitted');
+    expect(await room.join(show, 'first')).toEqual(admitted);
+    expect(await room.join(show, 'second')).toEqual({ status: 'waiting', position: 1 });
+  });
+
+  it('never has more than maxActive admitted, and a released slot goes to the next in line', async () => {
+    const show = randomUUID();
+    for (let i = 0; i < 5; i++) await room.join(show, `u${i}`);
+    const bounded = { ...settings, maxActive: 2 };
+    expect((await room.admit(show, 5, far(), 'owner-a', bounded)).admitted).toBe(2);
+    expect((await room.admit(show, 5, far(), 'owner-a', bounded)).admitted).toBe(0);
+    expect(await room.counts(show)).toEqual({ waiting: 3, active: 2 });
+
+    expect(await room.release(show, 'u0', Date.now())).toBe(true);
+    expect(await room.release(show, 'u0', Date.now())).toBe(false);
+    expect(await room.standing(show, 'u0')).toEqual({ status: 'absent' });
+    expect((await room.admit(show, 5, far(), 'owner-a', bounded)).admitted).toBe(1);
+    expect((await room.standing(show, 'u2')).status).toBe('admitted');
+  });
+
+  it('does not let an old reservation end free a newer admission of the same user', async () => {
+    const show = randomUUID();
+    await room.join(show, 'u');
+    await room.admit(show, 1, far(), 'owner-a', settings);
+    expect(await room.release(show, 'u', Date.now() - 60_000)).toBe(false);
+    expect((await room.standing(show, 'u')).status).toBe('admitted');
+  });
+
+  it('refuses to admit past the leader deadline', async () => {
+    const show = randomUUID();
+    await room.join(show, 'u');
+    expect(await room.admit(show, 1, Date.now() - 1, 'owner-a', settings)).toEqual({
+      admitted: -1,
+      expired: 0,
+    });
+    expect(await room.standing(show, 'u')).toEqual({ status: 'waiting', position: 1 });
+  });
+
+  it('frees the slot of a lease that ran out, and requeues a user whose pass expired at the end', async () => {
+    const show = randomUUID();
+    await room.join(show, 'a');
+    await room.join(show, 'b');
+    await room.admit(show, 1, far(), 'owner-a', { ...settings, passTtlMs: 50, slotLeaseMs: 50 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await room.standing(show, 'a')).toEqual({ status: 'absent' });
+    expect(await room.join(show, 'a')).toEqual({ status: 'waiting', position: 2 });
+    expect(await room.admit(show, 0, far(), 'owner-a', settings)).toEqual({ admitted: 0, expired: 0 });
+  });
+});
