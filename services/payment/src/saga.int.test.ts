@@ -94,7 +94,8 @@ describe('payment participant (real Postgres)', () => {
               kind: pick.kind,
               eventId: pick.redelivery ? firstIds[pick.kind] : randomUUID(),
             }));
-          if (!deliveries.some((d) => d.kind === 'reserved')) deliveries.push({ kind: 'reserved', eventId: firstIds.reserved });
+          if (!deliveries.some((d) => d.kind === 'reserved'))
+            deliveries.push({ kind: 'reserved', eventId: firstIds.reserved });
           if (withCancel && !deliveries.some((d) => d.kind === 'cancelled')) {
             deliveries.push({ kind: 'cancelled', eventId: firstIds.cancelled });
           }

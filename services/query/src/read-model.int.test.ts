@@ -13,6 +13,7 @@ import { schema } from './db/schema.ts';
 import { type SagaPath, sagaEvents, sagaPaths } from './domain/projection.fixtures.ts';
 import { project, type RecordedEvent } from './domain/projection.ts';
 import { projectSagaEvent } from './events/saga-event.ts';
+import { rebuildReadModel } from './rebuild.ts';
 
 const infra = inject('infra');
 const migrations = fileURLToPath(new URL('../drizzle', import.meta.url));
@@ -79,6 +80,7 @@ describe('projection (real Postgres)', () => {
 
 describe('query service with its sidecar (real daprd, Kafka)', () => {
   let started: StartedApps<'query'>;
+  let confirmedId: string | undefined;
 
   beforeAll(async () => {
     started = await startApps({
@@ -149,6 +151,7 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
   it('shows a confirmed reservation, its timeline and trace id, to its buyer only; live over SSE', async () => {
     const events = sagaEvents('confirmed');
     const reservationId = events[0]!.data.reservationId;
+    confirmedId = reservationId;
     const [created, ...later] = events;
     await publishEvent(created!);
     await eventually(
@@ -303,5 +306,16 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
       (body) => body.status === 'PENDING',
     );
     expect(projected.timeline).toHaveLength(1);
+  });
+
+  it('rebuilds the read model from scratch by replaying Kafka with a fresh consumer group', async () => {
+    expect(confirmedId).toBeDefined();
+    const before = await details(confirmedId!);
+    expect(before.status).toBe('CONFIRMED');
+    const result = await rebuildReadModel({ infra, database: 'query_int_dapr', idleMs: 5000, maxMs: 90_000 });
+    expect(result.consumerGroup).toMatch(/^query-rebuild-/);
+    expect(result.events).toBeGreaterThanOrEqual(5);
+    const after = await details(confirmedId!);
+    expect(after).toEqual(before);
   });
 });
