@@ -1,15 +1,15 @@
 // Apps with their own daprd sidecar, against a running infrastructure: the way every service runs
 // locally and in the stack tests. Each app and each sidecar has its own log file and ports; a handle
 // can stop, crash (SIGKILL) and restart the app or its sidecar, as chaos tests need.
-import { appendFileSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+
+import { type ProcessControl, restartable } from './control.ts';
 import { ensureDatabase, type InfraInfo } from './infra/index.ts';
 import { repoRoot } from './paths.ts';
 import { freePorts } from './ports.ts';
 import { elapsed, say } from './progress.ts';
 import { httpOk, waitUntil } from './readiness.ts';
 import { createRun, type Run } from './run.ts';
-import type { Exit, Supervised } from './supervisor.ts';
+import type { Supervised } from './supervisor.ts';
 
 export interface AppSpec<Id extends string = string> {
   /** Dapr app id; also SERVICE_NAME and the log file name. */
@@ -40,20 +40,6 @@ export interface AppPorts {
   daprGrpc: number;
   daprInternalGrpc: number;
   metrics: number;
-}
-
-export interface ProcessControl {
-  /** SIGTERM (graceful), bounded; then SIGKILL. */
-  stop(): Promise<Exit | undefined>;
-  /** SIGKILL at once: a crash. */
-  kill(): Promise<Exit | undefined>;
-  /** Stops it if running, starts it again with the same ports and environment, waits until ready. */
-  restart(): Promise<void>;
-  running(): boolean;
-  pid(): number | undefined;
-  logFile: string;
-  /** Its log so far. */
-  logs(): string;
 }
 
 export interface AppHandle extends ProcessControl {
@@ -185,31 +171,27 @@ async function startApp(run: Run, infra: InfraInfo, spec: AppSpec): Promise<AppH
   const url = `http://127.0.0.1:${ports.app}`;
   const daprUrl = `http://127.0.0.1:${ports.daprHttp}`;
 
-  const appControl = controlled(run, {
-    name: spec.appId,
-    spawn: () =>
-      run.spawn({
-        name: spec.appId,
-        command: spec.command ?? process.execPath,
-        args: spec.args,
-        cwd: spec.cwd ?? repoRoot,
-        env,
-      }),
+  const appControl = restartable(run, {
+    spec: {
+      name: spec.appId,
+      command: spec.command ?? process.execPath,
+      args: spec.args,
+      cwd: spec.cwd ?? repoRoot,
+      env,
+    },
     ready: (process) =>
       waitUntil(`${spec.appId} ${healthPath}`, () => httpOk(`${url}${healthPath}`), { timeoutMs, process }),
   });
   const sidecarControl =
     spec.sidecar === false
       ? undefined
-      : controlled(run, {
-          name: `${spec.appId}.daprd`,
-          spawn: () =>
-            run.spawn({
-              name: `${spec.appId}.daprd`,
-              command: infra.dapr.daprd,
-              args: sidecarArgs(infra, spec.appId, ports, healthPath),
-              env: { DAPR_HOST_IP: '127.0.0.1' },
-            }),
+      : restartable(run, {
+          spec: {
+            name: `${spec.appId}.daprd`,
+            command: infra.dapr.daprd,
+            args: sidecarArgs(infra, spec.appId, ports, healthPath),
+            env: { DAPR_HOST_IP: '127.0.0.1' },
+          },
           ready: (process) =>
             waitUntil(`${spec.appId} sidecar`, () => httpOk(`${daprUrl}/v1.0/healthz`), {
               timeoutMs,
@@ -241,43 +223,6 @@ async function startApp(run: Run, infra: InfraInfo, spec: AppSpec): Promise<AppH
     async stopAll() {
       await appControl.stop();
       await sidecarControl?.stop();
-    },
-  };
-}
-
-interface ControlledSpec {
-  name: string;
-  spawn(): Supervised;
-  ready(process: Supervised): Promise<void>;
-}
-
-/** A restartable process: each start spawns a new incarnation writing to the same log file. */
-function controlled(run: Run, spec: ControlledSpec): ProcessControl & { start(): Promise<void> } {
-  let current: Supervised | undefined;
-  const logFile = join(run.logsDir, `${spec.name}.log`);
-  const start = async () => {
-    current = spec.spawn();
-    await spec.ready(current);
-  };
-  const stop = async () => (current?.running() ? current.stop() : undefined);
-  return {
-    logFile,
-    start,
-    stop,
-    kill: async () => (current?.running() ? current.kill() : undefined),
-    async restart() {
-      await stop();
-      appendFileSync(logFile, `\n----- restart of ${spec.name} at ${new Date().toISOString()} -----\n`);
-      await start();
-    },
-    running: () => current?.running() ?? false,
-    pid: () => (current?.running() ? current.pid : undefined),
-    logs: () => {
-      try {
-        return readFileSync(logFile, 'utf8');
-      } catch {
-        return '';
-      }
     },
   };
 }

@@ -5,11 +5,11 @@ export {
   type AppPorts,
   type AppSpec,
   appEnv,
-  type ProcessControl,
   type StartAppsOptions,
   type StartedApps,
   startApps,
 } from './apps.ts';
+export type { ProcessControl } from './control.ts';
 export { COMPONENTS, KAFKA_PROTOCOL_VERSION, RESILIENCY } from './infra/dapr-resources.ts';
 export {
   databaseUrl,

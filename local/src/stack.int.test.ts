@@ -127,4 +127,23 @@ describe('apps with their own sidecar', () => {
     expect(events.map((e) => e.data.n).sort()).toEqual([1, 2, 3]);
     expect(receiver.logs()).toContain('restart of receiver');
   });
+
+  it('a sidecar killed with SIGKILL and restarted resumes delivery to its app', async () => {
+    const receiver = started.apps.receiver;
+    const sidecar = receiver.sidecar!;
+    expect((await sidecar.kill())?.signal).toBe('SIGKILL');
+    expect(sidecar.running()).toBe(false);
+
+    const run = randomUUID();
+    for (const n of [1, 2]) expect(await publish(started.apps.sender, topic, { n, run })).toBe(204);
+    await sidecar.restart();
+
+    // The killed sidecar never left its consumer group: delivery resumes once its session expires.
+    const events = await eventually(
+      () => received(receiver, run),
+      (list) => list.length >= 2,
+      60_000,
+    );
+    expect(events.map((e) => e.data.n).sort()).toEqual([1, 2]);
+  });
 });

@@ -51,6 +51,10 @@ export function components(targets: ResourceTargets): DaprResource[] {
       // A consumer group that starts after events were published must still see them.
       initialOffset: 'oldest',
       // No consumerGroup: it defaults to the app id, one group per service.
+      // A sidecar killed without leaving its group holds its partitions until the session times
+      // out: the broker's minimum, so a restarted one takes over in seconds.
+      sessionTimeout: '6s',
+      heartbeatInterval: '2s',
     }),
     component(COMPONENTS.statestore, 'state.redis', {
       redisHost: targets.redisHost,

@@ -2,11 +2,11 @@
 // ports, plus the Dapr resources (components, configuration, resiliency) pointing at them.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ProcessControl } from '../control.ts';
 import { freePorts } from '../ports.ts';
 import { elapsed, say } from '../progress.ts';
 import { provision, type Toolchain } from '../provision/index.ts';
 import { createRun, type Run, reapStaleRuns } from '../run.ts';
-import type { Supervised } from '../supervisor.ts';
 import { COMPONENTS, renderAll } from './dapr-resources.ts';
 import { type JaegerInfo, startJaeger } from './jaeger.ts';
 import { type KafkaInfo, startKafka } from './kafka.ts';
@@ -37,7 +37,8 @@ export type InfraProcess = 'postgres' | 'redis' | 'kafka' | 'jaeger';
 export interface StartedInfra {
   info: InfraInfo;
   run: Run;
-  processes: Record<InfraProcess, Supervised>;
+  /** Each server, to stop, crash (kill) or restart it with the same port and data (chaos tests). */
+  processes: Record<InfraProcess, ProcessControl>;
   stop(): Promise<void>;
 }
 

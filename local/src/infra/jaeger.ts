@@ -3,9 +3,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { type Restartable, restartable } from '../control.ts';
 import { httpOk, waitUntil } from '../readiness.ts';
 import type { Run } from '../run.ts';
-import type { Supervised } from '../supervisor.ts';
 
 export interface JaegerPorts {
   otlpGrpc: number;
@@ -55,15 +55,22 @@ export async function startJaeger(
   run: Run,
   binary: string,
   ports: JaegerPorts,
-): Promise<{ info: JaegerInfo; process: Supervised }> {
+): Promise<{ info: JaegerInfo; process: Restartable }> {
   const config = join(run.dir, 'jaeger.yaml');
   writeFileSync(config, stringify(jaegerConfig(ports)));
-  const process = run.spawn({ name: 'jaeger', command: binary, args: ['--config', config] });
   const info: JaegerInfo = {
     otlpHttpUrl: `http://127.0.0.1:${ports.otlpHttp}`,
     otlpGrpcEndpoint: `127.0.0.1:${ports.otlpGrpc}`,
     uiUrl: `http://127.0.0.1:${ports.query}`,
   };
-  await waitUntil('jaeger', () => httpOk(`${info.uiUrl}/api/services`), { timeoutMs: 60_000, process });
+  const process = restartable(run, {
+    spec: { name: 'jaeger', command: binary, args: ['--config', config] },
+    ready: (started) =>
+      waitUntil('jaeger', () => httpOk(`${info.uiUrl}/api/services`), {
+        timeoutMs: 60_000,
+        process: started,
+      }),
+  });
+  await process.start();
   return { info, process };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { brokerProperties, clusterId, TOPIC_PARTITIONS } from './kafka.ts';
+import { brokerProperties, clusterId, lastStart, TOPIC_PARTITIONS } from './kafka.ts';
 
 function parseProperties(text: string): Record<string, string> {
   return Object.fromEntries(
@@ -37,5 +37,15 @@ describe('clusterId', () => {
     expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(Buffer.from(id, 'base64url')).toHaveLength(16);
     expect(clusterId()).not.toBe(id);
+  });
+});
+
+describe('lastStart', () => {
+  it('reads readiness from the latest incarnation of a restarted broker', () => {
+    const first = '[x] INFO Kafka Server started (kafka.server.KafkaRaftServer)\n';
+    const marker = '\n----- restart of kafka at 2026-01-01T00:00:00.000Z -----\n';
+    expect(lastStart(first)).toBe(true);
+    expect(lastStart(first + marker)).toBe(false);
+    expect(lastStart(first + marker + first)).toBe(true);
   });
 });

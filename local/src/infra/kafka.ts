@@ -7,10 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type Restartable, restartable } from '../control.ts';
 import { runCommand } from '../provision/command.ts';
 import { tcpOpen, waitUntil } from '../readiness.ts';
 import type { Run } from '../run.ts';
-import type { Supervised } from '../supervisor.ts';
 
 export const TOPIC_PARTITIONS = 3;
 
@@ -59,6 +59,12 @@ logger.started.name=kafka.server.KafkaRaftServer
 logger.started.level=INFO
 `;
 
+/** True when the log's last incarnation (after the last restart marker) reports the server started. */
+export function lastStart(log: string): boolean {
+  const since = log.lastIndexOf('----- restart of');
+  return log.slice(Math.max(since, 0)).includes('Kafka Server started');
+}
+
 /** A KRaft cluster id: 16 random bytes, base64url without padding (what `random-uuid` prints). */
 export function clusterId(): string {
   return randomBytes(16).toString('base64url');
@@ -68,7 +74,7 @@ export async function startKafka(
   run: Run,
   tools: { java: string; kafkaLibs: string },
   ports: { broker: number; controller: number },
-): Promise<{ info: KafkaInfo; process: Supervised }> {
+): Promise<{ info: KafkaInfo; process: Restartable }> {
   const dir = join(run.dir, 'kafka');
   mkdirSync(dir, { recursive: true });
   const properties = join(dir, 'server.properties');
@@ -89,17 +95,21 @@ export async function startKafka(
     [...jvm, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId(), '-c', properties],
     { logFile: join(run.logsDir, 'kafka-format.log'), timeoutMs: 120_000 },
   );
-  const process = run.spawn({
-    name: 'kafka',
-    command: tools.java,
-    args: [...jvm, 'kafka.Kafka', properties],
+  const process = restartable(run, {
+    spec: { name: 'kafka', command: tools.java, args: [...jvm, 'kafka.Kafka', properties] },
+    // The broker listens before it serves; "Kafka Server started" is logged once it does. A restart
+    // appends to the same log, so only what follows the last restart marker counts.
+    ready: (started) =>
+      waitUntil(
+        'kafka',
+        async () => lastStart(readFileSync(started.logFile, 'utf8')) && (await tcpOpen(ports.broker)),
+        {
+          timeoutMs: 90_000,
+          process: started,
+          intervalMs: 250,
+        },
+      ),
   });
-  // The broker listens before it serves; "Kafka Server started" comes once it does.
-  await waitUntil(
-    'kafka',
-    async () =>
-      readFileSync(process.logFile, 'utf8').includes('Kafka Server started') && (await tcpOpen(ports.broker)),
-    { timeoutMs: 90_000, process, intervalMs: 250 },
-  );
+  await process.start();
   return { info: { brokers: `127.0.0.1:${ports.broker}`, port: ports.broker }, process };
 }

@@ -1,12 +1,12 @@
-// A throw-away Postgres cluster in the run directory: trust auth on 127.0.0.1 only, durability off
-// (a test run's data is disposable), one database per service created on demand.
+// A throw-away Postgres cluster in the run directory: trust auth on 127.0.0.1 only, no fsync, one
+// database per service created on demand.
 import { chownSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { type Restartable, restartable } from '../control.ts';
 import { runCommand } from '../provision/command.ts';
 import { waitUntil } from '../readiness.ts';
 import type { Run } from '../run.ts';
-import type { Supervised } from '../supervisor.ts';
 
 export const POSTGRES_USER = 'reservex';
 
@@ -41,7 +41,7 @@ export async function startPostgres(
   run: Run,
   bin: string,
   port: number,
-): Promise<{ info: PostgresInfo; process: Supervised }> {
+): Promise<{ info: PostgresInfo; process: Restartable }> {
   const dir = join(run.dir, 'postgres');
   const data = join(dir, 'data');
   const user = serverUser();
@@ -61,33 +61,33 @@ export async function startPostgres(
     port: String(port),
     unix_socket_directories: dir,
     max_connections: '300',
+    // No fsync: a test run's data need not survive the machine crashing. Commits stay synchronous
+    // (written to the OS before they return), so a Postgres killed with SIGKILL loses nothing.
     fsync: 'off',
-    synchronous_commit: 'off',
     full_page_writes: 'off',
-    // LISTEN/NOTIFY wakes outbox relays; nothing here needs more than the defaults otherwise.
     log_min_messages: 'warning',
   };
-  const process = run.spawn({
-    name: 'postgres',
-    command: join(bin, 'postgres'),
-    args: ['-D', data, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
-    stopSignal: 'SIGINT', // fast shutdown: do not wait for clients to disconnect
-    ...(user ? { user } : {}),
-  });
   const info: PostgresInfo = {
     host: '127.0.0.1',
     port,
     user: POSTGRES_USER,
     url: `postgres://${POSTGRES_USER}@127.0.0.1:${port}/postgres`,
   };
-  await waitUntil(
-    'postgres',
-    () => query(info.url, async (sql) => (await sql`select 1 as ok`).length === 1),
-    {
-      timeoutMs: 60_000,
-      process,
+  const process = restartable(run, {
+    spec: {
+      name: 'postgres',
+      command: join(bin, 'postgres'),
+      args: ['-D', data, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
+      stopSignal: 'SIGINT', // fast shutdown: do not wait for clients to disconnect
+      ...(user ? { user } : {}),
     },
-  );
+    ready: (started) =>
+      waitUntil('postgres', () => query(info.url, async (sql) => (await sql`select 1 as ok`).length === 1), {
+        timeoutMs: 60_000,
+        process: started,
+      }),
+  });
+  await process.start();
   return { info, process };
 }
 

@@ -2,9 +2,9 @@
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { type Restartable, restartable } from '../control.ts';
 import { waitUntil } from '../readiness.ts';
 import type { Run } from '../run.ts';
-import type { Supervised } from '../supervisor.ts';
 
 export interface RedisInfo {
   host: string;
@@ -16,32 +16,30 @@ export async function startRedis(
   run: Run,
   server: string,
   port: number,
-): Promise<{ info: RedisInfo; process: Supervised }> {
+): Promise<{ info: RedisInfo; process: Restartable }> {
   const dir = join(run.dir, 'redis');
   mkdirSync(dir, { recursive: true });
-  const process = run.spawn({
-    name: 'redis',
-    command: server,
-    args: [
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--protected-mode',
-      'no',
-      '--daemonize',
-      'no',
-      '--loglevel',
-      'warning',
-    ],
+  const args = [
+    '--bind',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ];
+  const process = restartable(run, {
+    spec: {
+      name: 'redis',
+      command: server,
+      args: [...args, '--protected-mode', 'no', '--loglevel', 'warning'],
+    },
+    ready: (started) => waitUntil('redis', () => ping(port), { timeoutMs: 20_000, process: started }),
   });
-  await waitUntil('redis', () => ping(port), { timeoutMs: 20_000, process });
+  await process.start();
   return { info: { host: '127.0.0.1', port, url: `redis://127.0.0.1:${port}` }, process };
 }
 
