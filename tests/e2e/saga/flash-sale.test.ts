@@ -1,0 +1,117 @@
+// A flash sale on the real stack: SAGA_E2E_BUYERS buyers (default 500) at once, one ticket each, for
+// SAGA_E2E_TICKETS tickets (default 100). Exactly the tickets are CONFIRMED, everyone else is
+// CANCELLED(SOLD_OUT); the inventory invariant holds; and the three services that keep their own
+// books agree: sold = valid tickets = captured payments.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Buyer, finalStatuses, type SagaStack, startSagaStack } from './support.ts';
+
+const infra = inject('infra');
+const BUYERS = Number(process.env.SAGA_E2E_BUYERS ?? 500);
+const TICKETS = Number(process.env.SAGA_E2E_TICKETS ?? 100);
+const SETTLE_MS = Number(process.env.SAGA_E2E_SETTLE_MS ?? 600_000);
+let saga: SagaStack;
+
+beforeAll(async () => {
+  saga = await startSagaStack({
+    infra,
+    // Holds must outlive the whole sale here: this test is about contention, not expiry.
+    env: { reservation: { HOLD_TTL_SECONDS: String(Math.ceil(SETTLE_MS / 1000) + 600) } },
+  });
+  const show = await saga.admin.createShow({ capacity: 5 });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const buyer = saga.buyer();
+    const outcome = await buyer.outcome(await buyer.book(show), 30_000);
+    if (outcome.status === 'CONFIRMED' || Date.now() > deadline) break;
+  }
+});
+afterAll(() => saga?.stop());
+
+/** Runs `work` over `items`, `limit` at a time. */
+async function inBatches<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += limit)
+    results.push(...(await Promise.all(items.slice(i, i + limit).map(work))));
+  return results;
+}
+
+describe('flash sale', () => {
+  it(
+    `${BUYERS} concurrent buyers for ${TICKETS} tickets: exactly ${TICKETS} confirmed, no oversell, the books agree`,
+    async () => {
+      expect(BUYERS).toBeGreaterThan(TICKETS);
+      const show = await saga.admin.createShow({ capacity: TICKETS, perOrderLimit: 1, priceMinor: 5000 });
+      const buyers = Array.from({ length: BUYERS }, () => saga.buyer());
+      const started = performance.now();
+
+      const placed = await Promise.all(buyers.map((buyer) => buyer.reserve(show)));
+      expect(placed.filter((p) => p.status !== 201).map((p) => p.body)).toEqual([]);
+      const sales = buyers.map((buyer, i) => ({ buyer, id: placed[i]!.body.id as string }));
+      const accepted = performance.now();
+
+      // Poll the open ones until every saga has ended (bounded).
+      const outcomes = new Map<string, { status: string; reason: string | null }>();
+      const deadline = Date.now() + SETTLE_MS;
+      while (outcomes.size < sales.length && Date.now() < deadline) {
+        const open = sales.filter((s) => !outcomes.has(s.id));
+        await inBatches(open, 50, async ({ buyer, id }) => {
+          const r = await buyer.reservation(id);
+          if (finalStatuses.includes(r?.status)) outcomes.set(id, { status: r.status, reason: r.reason });
+        });
+        if (outcomes.size < sales.length) await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+      const settled = performance.now();
+      const seconds = (ms: number) => Math.round(ms / 100) / 10;
+      console.warn(
+        `flash sale: ${BUYERS} buyers, ${TICKETS} tickets; all accepted in ${seconds(accepted - started)} s, ` +
+          `all sagas ended ${seconds(settled - started)} s after the first request`,
+      );
+
+      expect(outcomes.size, 'sagas ended in time').toBe(BUYERS);
+      const confirmed = sales.filter((s) => outcomes.get(s.id)?.status === 'CONFIRMED');
+      const cancelled = [...outcomes.values()].filter((o) => o.status === 'CANCELLED');
+      expect(confirmed).toHaveLength(TICKETS);
+      expect(cancelled).toHaveLength(BUYERS - TICKETS);
+      expect(cancelled.every((o) => o.reason === 'SOLD_OUT')).toBe(true);
+
+      const stock = await saga.admin.stock(show.showId);
+      expect(stock).toEqual({
+        ticketTypeId: show.ticketTypeId,
+        capacity: TICKETS,
+        available: 0,
+        held: 0,
+        sold: TICKETS,
+      });
+
+      // Valid tickets, from the ticket service, for the tickets each confirmed reservation lists.
+      const ticketIds = await inBatches(
+        confirmed,
+        25,
+        async ({ buyer, id }: { buyer: Buyer; id: string }) => {
+          for (let attempt = 0; attempt < 60; attempt++) {
+            const details = (await buyer.details(id)).body;
+            if (details?.tickets?.ticketIds?.length)
+              return { buyer, ids: details.tickets.ticketIds as string[] };
+            await new Promise((resolve) => setTimeout(resolve, 500));
+          }
+          return { buyer, ids: [] as string[] };
+        },
+      );
+      const valid = await inBatches(
+        ticketIds.flatMap(({ buyer, ids }) => ids.map((ticketId) => ({ buyer, ticketId }))),
+        25,
+        async ({ buyer, ticketId }) => (await buyer.ticket(ticketId)).body?.status === 'valid',
+      );
+      expect(valid.filter(Boolean)).toHaveLength(stock.sold);
+
+      // Captured payments, from the payment service: one per confirmed buyer, none for the others.
+      const payments = await inBatches(sales, 25, async ({ buyer, id }) => {
+        const answer = await buyer.payment(id);
+        return answer.status === 200 ? (answer.body.status as string) : 'none';
+      });
+      expect(payments.filter((p) => p === 'captured')).toHaveLength(stock.sold);
+      expect(payments.filter((p) => p === 'none')).toHaveLength(BUYERS - TICKETS);
+    },
+    SETTLE_MS + 300_000,
+  );
+});

@@ -1,0 +1,386 @@
+// Every path of the booking saga on the real local stack: inventory, reservation, payment, ticket and
+// query, each with its own daprd, over real Kafka, Redis, Postgres and Jaeger. After each path the
+// participants agree: the reservation's status, the stock, the payment, the tickets and the read
+// model. Holds expire after HOLD_TTL_SECONDS here, so the expiry path takes seconds.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  type Buyer,
+  eventually,
+  expectForwardTo,
+  http,
+  jaegerTrace,
+  mintPass,
+  type SagaStack,
+  type Show,
+  sagaSpans,
+  startSagaStack,
+} from './support.ts';
+
+const infra = inject('infra');
+const HOLD_TTL_SECONDS = 8;
+let saga: SagaStack;
+
+beforeAll(async () => {
+  saga = await startSagaStack({
+    infra,
+    env: {
+      reservation: {
+        HOLD_TTL_SECONDS: String(HOLD_TTL_SECONDS),
+        EXPIRY_SWEEP_INTERVAL_MS: '500',
+        BODY_LIMIT_BYTES: '8192',
+      },
+      // The slow card answers well within the provider timeout: a saga paying with it stays in
+      // AWAITING_PAYMENT for a few seconds, long enough for a dead letter to overtake it.
+      payment: { SANDBOX_SLOW_MS: '3000', PAYMENT_PROVIDER_TIMEOUT_MS: '10000' },
+    },
+  });
+  // The first saga after start-up waits for every consumer group to join; run one to completion
+  // (bounded) so the tests below measure the saga, not Kafka's group rebalancing.
+  const show = await saga.admin.createShow({ capacity: 20 });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const buyer = saga.buyer();
+    const outcome = await buyer.outcome(await buyer.book(show), 30_000);
+    if (outcome.status === 'CONFIRMED' || Date.now() > deadline) break;
+  }
+});
+afterAll(() => saga?.stop());
+
+/** Waits until the read model has caught up with the saga's end. */
+async function readModel(buyer: Buyer, id: string, status: string) {
+  return eventually(
+    async () => (await buyer.details(id)).body,
+    (d) => d?.status === status,
+    { timeoutMs: 30_000 },
+  );
+}
+
+async function settledStock(show: Show, expected: { available: number; held: number; sold: number }) {
+  return eventually(
+    () => saga.admin.stock(show.showId),
+    (s) => s.available === expected.available && s.held === expected.held && s.sold === expected.sold,
+  );
+}
+
+function expectInvariant(stock: { capacity: number; available: number; held: number; sold: number }) {
+  expect(stock.capacity).toBe(stock.available + stock.held + stock.sold);
+  expect(Math.min(stock.available, stock.held, stock.sold)).toBeGreaterThanOrEqual(0);
+}
+
+describe('the booking saga', () => {
+  it('happy path: CONFIRMED, tickets valid, payment captured, read model complete, one trace across every step', async () => {
+    const show = await saga.admin.createShow({ capacity: 10, priceMinor: 4500 });
+    const buyer = saga.buyer();
+    const id = await buyer.book(show, { quantity: 2 });
+
+    const done = await buyer.outcome(id);
+    expect(done.status).toBe('CONFIRMED');
+    expectForwardTo(done.transitions, 'CONFIRMED');
+    expectInvariant(await settledStock(show, { available: 8, held: 0, sold: 2 }));
+
+    const payment = await buyer.payment(id);
+    expect(payment.body).toMatchObject({
+      status: 'captured',
+      amountMinor: 9000,
+      currency: 'EUR',
+      refund: null,
+    });
+
+    const details = await readModel(buyer, id, 'CONFIRMED');
+    expect(details).toMatchObject({
+      quantity: 2,
+      amountMinor: 9000,
+      payment: { status: 'CAPTURED' },
+      tickets: { status: 'ISSUED' },
+      failure: null,
+    });
+    const timeline = details.timeline.map((e: { type: string }) => e.type);
+    for (const step of [
+      'reservation.created',
+      'stock.reserved',
+      'payment.completed',
+      'ticket.issued',
+      'reservation.confirmed',
+    ]) {
+      expect(timeline).toContain(step);
+    }
+    expect(details.tickets.ticketIds).toHaveLength(2);
+    for (const ticketId of details.tickets.ticketIds) {
+      expect((await buyer.ticket(ticketId)).body).toMatchObject({ status: 'valid', reservationId: id });
+    }
+
+    // One trace: the request, every participant's step and the read model's projection.
+    expect(details.traceId).toBe(done.traceId);
+    expect(done.traceId).toMatch(/^[\da-f]{32}$/);
+    const wanted = ['reservation', 'inventory', 'payment', 'ticket', 'query'];
+    const trace = await eventually(
+      () => jaegerTrace(infra, done.traceId),
+      (t) =>
+        t !== undefined &&
+        wanted.every((s) => sagaSpans(t, id).some((span) => span.service === s)) &&
+        sagaSpans(t, id).some((span) => span.step === 'stock.sell'),
+      { timeoutMs: 30_000, intervalMs: 1000 },
+    );
+    expect(trace, 'trace in Jaeger').toBeDefined();
+    const spans = sagaSpans(trace!, id);
+    expect([...new Set(spans.map((s) => s.service))].sort()).toEqual(expect.arrayContaining(wanted));
+    const steps = new Set(spans.map((s) => s.step).filter(Boolean));
+    for (const step of ['reservation.place', 'stock.hold', 'reservation.confirm', 'stock.sell'])
+      expect(steps).toContain(step);
+    expect(trace!.spans.every((span) => span.traceID === done.traceId)).toBe(true);
+  });
+
+  it('sold out: CANCELLED(SOLD_OUT) at the stock step, nothing charged', async () => {
+    const show = await saga.admin.createShow({ capacity: 1 });
+    const first = saga.buyer();
+    const firstId = await first.book(show);
+    expect((await first.outcome(firstId)).status).toBe('CONFIRMED');
+
+    const late = saga.buyer();
+    const id = await late.book(show);
+    expect(await late.outcome(id)).toMatchObject({
+      status: 'CANCELLED',
+      reason: 'SOLD_OUT',
+      failedStep: 'stock',
+    });
+    expect((await late.payment(id)).status).toBe(404);
+    const details = await readModel(late, id, 'CANCELLED');
+    expect(details).toMatchObject({
+      failure: { reason: 'SOLD_OUT', step: 'stock' },
+      payment: null,
+      tickets: null,
+    });
+    expectInvariant(await settledStock(show, { available: 0, held: 0, sold: 1 }));
+  });
+
+  it('payment declined: the hold is released, CANCELLED(PAYMENT_DECLINED)', async () => {
+    const show = await saga.admin.createShow({ capacity: 5 });
+    const buyer = saga.buyer();
+    const id = await buyer.book(show, { quantity: 3, card: 'tok_declined' });
+    expect(await buyer.outcome(id)).toMatchObject({
+      status: 'CANCELLED',
+      reason: 'PAYMENT_DECLINED',
+      failedStep: 'payment',
+    });
+    expectInvariant(await settledStock(show, { available: 5, held: 0, sold: 0 }));
+    expect((await buyer.payment(id)).body).toMatchObject({
+      status: 'failed',
+      failureReason: 'DECLINED',
+      refund: null,
+    });
+    const details = await readModel(buyer, id, 'CANCELLED');
+    expect(details.timeline.map((e: { type: string }) => e.type)).toContain('stock.released');
+    expect(details.tickets).toBeNull();
+  });
+
+  it('ticket issuing fails: refund + release, CANCELLED(TICKET_FAILED)', async () => {
+    const show = await saga.admin.createShow({ capacity: 5, priceMinor: 3000 });
+    await saga.admin.lockIssuing(show.showId);
+    const buyer = saga.buyer();
+    const id = await buyer.book(show, { quantity: 2 });
+    expect(await buyer.outcome(id)).toMatchObject({
+      status: 'CANCELLED',
+      reason: 'TICKET_FAILED',
+      failedStep: 'ticket',
+    });
+    expectInvariant(await settledStock(show, { available: 5, held: 0, sold: 0 }));
+    const payment = await eventually(
+      async () => (await buyer.payment(id)).body,
+      (p) => p?.status === 'refunded',
+    );
+    expect(payment).toMatchObject({
+      status: 'refunded',
+      amountMinor: 6000,
+      refund: { amountMinor: 6000, currency: 'EUR' },
+    });
+    const details = await eventually(
+      async () => (await buyer.details(id)).body,
+      (d) => d?.payment?.status === 'REFUNDED',
+    );
+    expect(details).toMatchObject({
+      status: 'CANCELLED',
+      failure: { reason: 'TICKET_FAILED', step: 'ticket' },
+    });
+  });
+
+  it('hold expires before confirmation (payment is down): compensated, CANCELLED(EXPIRED), never charged afterwards', async () => {
+    const show = await saga.admin.createShow({ capacity: 4 });
+    const payment = saga.stack.apps.payment!;
+    await payment.stop();
+    try {
+      const buyer = saga.buyer();
+      const id = await buyer.book(show, { quantity: 2 });
+      expect(
+        (
+          await eventually(
+            () => buyer.reservation(id),
+            (r) => r.status === 'AWAITING_PAYMENT',
+          )
+        ).status,
+      ).toBe('AWAITING_PAYMENT');
+      expect(await buyer.outcome(id, (HOLD_TTL_SECONDS + 30) * 1000)).toMatchObject({
+        status: 'CANCELLED',
+        reason: 'EXPIRED',
+        failedStep: 'expiry',
+      });
+      expectInvariant(await settledStock(show, { available: 4, held: 0, sold: 0 }));
+      await payment.restart();
+      // Payment now sees stock.reserved and reservation.cancelled in either order: it must not keep
+      // a charge (never charged, or refunded), and no ticket may stay valid.
+      const settled = await eventually(
+        async () => (await buyer.details(id)).body,
+        (d) =>
+          d?.status === 'CANCELLED' && d.timeline.some((e: { type: string }) => e.type === 'stock.released'),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const charge = await buyer.payment(id);
+      if (charge.status === 200) expect(charge.body.status).toBe('refunded');
+      else expect(charge.status).toBe(404);
+      for (const ticketId of (await buyer.details(id)).body.tickets?.ticketIds ?? []) {
+        expect((await buyer.ticket(ticketId)).body.status).toBe('voided');
+      }
+      expect(settled.failure).toMatchObject({ reason: 'EXPIRED', step: 'expiry' });
+    } finally {
+      if (!payment.running()) await payment.restart();
+    }
+  });
+
+  it('user cancels before confirmation: compensated, CANCELLED(USER_CANCELLED)', async () => {
+    const show = await saga.admin.createShow({ capacity: 3 });
+    const buyer = saga.buyer();
+    // The slow card keeps the saga in AWAITING_PAYMENT long enough to cancel it there.
+    const id = await buyer.book(show, { quantity: 2, card: 'tok_slow' });
+    await eventually(
+      () => buyer.reservation(id),
+      (r) => r.status === 'AWAITING_PAYMENT',
+    );
+    const cancelled = await buyer.cancel(id);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({
+      status: 'CANCELLED',
+      reason: 'USER_CANCELLED',
+      failedStep: 'user',
+    });
+    expect((await buyer.cancel(id)).status).toBe(200);
+    expectInvariant(await settledStock(show, { available: 3, held: 0, sold: 0 }));
+    // The slow charge lands after the cancel: it is refunded, and no ticket is issued for it.
+    const payment = await eventually(
+      async () => await buyer.payment(id),
+      (p) => p.status === 200 && p.body.status === 'refunded',
+      { timeoutMs: 30_000 },
+    );
+    expect(payment.body.status).toBe('refunded');
+    expect((await buyer.outcome(id)).status).toBe('CANCELLED');
+    const details = await readModel(buyer, id, 'CANCELLED');
+    for (const ticketId of details.tickets?.ticketIds ?? [])
+      expect((await buyer.ticket(ticketId)).body.status).toBe('voided');
+
+    const confirmedBuyer = saga.buyer();
+    const confirmed = await confirmedBuyer.book(show);
+    expect((await confirmedBuyer.outcome(confirmed)).status).toBe('CONFIRMED');
+    const tooLate = await confirmedBuyer.cancel(confirmed);
+    expect([tooLate.status, tooLate.type]).toEqual([
+      409,
+      expect.stringContaining('application/problem+json'),
+    ]);
+  });
+
+  it('a poison event is dead-lettered, listed for operators; its saga still ends, others are unaffected', async () => {
+    const show = await saga.admin.createShow({ capacity: 10 });
+    const victim = saga.buyer();
+    const bystander = saga.buyer();
+    const victimId = await victim.book(show, { card: 'tok_slow' });
+    const bystanderId = await bystander.book(show);
+
+    // A payment.completed no consumer can read (no paymentId, a negative amount) for the victim's saga.
+    const poisonId = randomUUID();
+    const published = await fetch(
+      `${saga.daprUrl('reservation')}/v1.0/publish/pubsub/payment.completed?metadata.cloudevent.id=${poisonId}&metadata.cloudevent.type=payment.completed&metadata.partitionKey=${victimId}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          schemaVersion: 1,
+          reservationId: victimId,
+          occurredAt: new Date().toISOString(),
+          amountMinor: -1,
+        }),
+      },
+    );
+    expect(published.status).toBe(204);
+
+    expect(await victim.outcome(victimId)).toMatchObject({
+      status: 'CANCELLED',
+      reason: 'REJECTED_EVENT',
+      failedStep: 'delivery',
+    });
+    expect((await bystander.outcome(bystanderId)).status).toBe('CONFIRMED');
+    expectInvariant(await settledStock(show, { available: 9, held: 0, sold: 1 }));
+
+    const letters = await eventually(
+      () => saga.admin.deadLetters(),
+      (items) => items.some((l) => l.reservationId === victimId),
+    );
+    const letter = letters.find((l) => l.reservationId === victimId)!;
+    expect(letter.originalTopic).toBe('payment.completed');
+    // An operator cannot replay it as it is: it still does not match its contract.
+    const replay = await saga.admin.replayDeadLetter(letter.id);
+    expect([replay.status, replay.type]).toEqual([409, expect.stringContaining('application/problem+json')]);
+    // The slow charge lands after the cancellation and is refunded; none stays captured.
+    const charge = await eventually(
+      () => victim.payment(victimId),
+      (p) => p.status === 200 && p.body.status === 'refunded',
+      { timeoutMs: 20_000 },
+    );
+    expect(charge.status === 404 || charge.body.status === 'refunded').toBe(true);
+    expect((await victim.reservation(victimId)).status).toBe('CANCELLED');
+  });
+});
+
+describe('bad input never reaches the saga', () => {
+  it('answers 400/404/413/422 as problem+json naming the field, never a 5xx', async () => {
+    const show = await saga.admin.createShow({ capacity: 5, perOrderLimit: 3 });
+    const user = `buyer-${randomUUID()}`;
+    const base = {
+      showId: show.showId,
+      ticketTypeId: show.ticketTypeId,
+      quantity: 1,
+      paymentMethod: { token: 'tok_success' },
+    };
+    const post = async (body: unknown, passShow = show.showId) =>
+      http(`${saga.url('reservation')}/v1/reservations`, {
+        method: 'POST',
+        headers: {
+          'x-user-id': user,
+          'idempotency-key': randomUUID(),
+          'x-pass-token': await mintPass(user, passShow),
+        },
+        body,
+      });
+    const unknownShow = randomUUID();
+    const cases: [string, Promise<Awaited<ReturnType<typeof post>>>, number, string?][] = [
+      ['unknown show', post({ ...base, showId: unknownShow }, unknownShow), 404],
+      ['unknown ticket type', post({ ...base, ticketTypeId: randomUUID() }), 404],
+      ['quantity 0', post({ ...base, quantity: 0 }), 422, 'quantity'],
+      ['negative quantity', post({ ...base, quantity: -1 }), 422, 'quantity'],
+      ['non-integer quantity', post({ ...base, quantity: 2.5 }), 422, 'quantity'],
+      ['quantity above the limit', post({ ...base, quantity: 4 }), 422, 'quantity'],
+      ['malformed JSON', post('{"showId":'), 400],
+      ['oversized body', post({ ...base, note: 'x'.repeat(10_000) }), 413],
+    ];
+    for (const [name, answer, status, field] of cases) {
+      const { status: got, type, body } = await answer;
+      expect(got, name).toBe(status);
+      expect(type, name).toContain('application/problem+json');
+      if (field) expect(JSON.stringify(body.errors), name).toContain(field);
+    }
+    const inventoryAnswers = await Promise.all([
+      http(`${saga.url('inventory')}/v1/shows/${randomUUID()}`),
+      http(`${saga.url('inventory')}/v1/shows/nope`),
+    ]);
+    expect(inventoryAnswers.map((a) => a.status)).toEqual([404, 422]);
+    // None of these started a saga.
+    expect(await saga.admin.stock(show.showId)).toMatchObject({ available: 5, held: 0, sold: 0 });
+  });
+});
