@@ -59,6 +59,9 @@ export async function enqueue<T extends Topic>(
     payload: parsed.data,
     traceparent: trace?.traceparent ?? null,
     tracestate: trace?.tracestate ?? null,
+    // now() is the same for every row of a transaction; the relay orders by created_at, so rows
+    // written together must keep the order they were written in.
+    createdAt: statement`clock_timestamp()`,
   });
   // Delivered on commit only (and collapsed with other notifies of the same transaction).
   await tx.execute(statement`select pg_notify(${OUTBOX_CHANNEL}, '')`);

@@ -67,7 +67,8 @@ type Claimed = {
   traceparent: string | null;
   tracestate: string | null;
   attempts: number;
-  created_at: Date;
+  /** Seconds since the row was written (computed in SQL: drizzle makes timestamps strings). */
+  age_seconds: number;
 };
 
 export function startRelay(options: RelayOptions): Relay {
@@ -116,32 +117,48 @@ export function startRelay(options: RelayOptions): Relay {
     return undefined;
   });
 
-  async function publishBatch(): Promise<{ claimed: number; nextRetryInMs: number | undefined }> {
+  async function publishBatch(): Promise<{
+    claimed: number;
+    sent: number;
+    nextRetryInMs: number | undefined;
+  }> {
     return sql.begin(async (tx) => {
+      // A row waits while an older row of its key is unsent (failed and backing off, or being
+      // published by another replica): one saga's events leave in the order they were written.
       const rows = await tx<Claimed[]>`
-        select id, topic, partition_key, payload, traceparent, tracestate, attempts, created_at
-        from outbox
+        select id, topic, partition_key, payload, traceparent, tracestate, attempts,
+               extract(epoch from clock_timestamp() - created_at)::float8 as age_seconds
+        from outbox candidate
         where sent_at is null and next_attempt_at <= now()
+          and not exists (
+            select 1 from outbox earlier
+            where earlier.sent_at is null
+              and earlier.partition_key = candidate.partition_key
+              and (earlier.created_at, earlier.id) < (candidate.created_at, candidate.id))
         order by created_at, id
         limit ${batchSize}
         for update skip locked`;
       const sent: string[] = [];
-      // After a failure, later rows with the same key wait, so one saga's events keep their order.
+      // After a failure in this batch, later rows with the same key wait too.
       const blocked = new Set<string>();
-      let nextRetryInMs: number | undefined;
       for (const row of rows) {
         if (stopped) break;
         if (blocked.has(row.partition_key)) continue;
+        let failure: unknown;
         try {
           await publishRow(row);
+        } catch (error) {
+          failure = error ?? new Error('publish failed');
+        }
+        if (failure === undefined) {
           sent.push(row.id);
           published.add(1, { topic: row.topic });
-          lag.record((Date.now() - row.created_at.getTime()) / 1000, { topic: row.topic });
-        } catch (error) {
+          lag.record(row.age_seconds, { topic: row.topic });
+        } else {
+          const error = failure;
           blocked.add(row.partition_key);
           failures.add(1, { topic: row.topic });
           const delay = backoffDelay(row.attempts, retryMin, retryMax);
-          nextRetryInMs = Math.min(nextRetryInMs ?? delay, delay);
           log.warn(
             { err: error, outbox_id: row.id, topic: row.topic, attempts: row.attempts + 1 },
             'publish failed',
@@ -155,7 +172,12 @@ export function startRelay(options: RelayOptions): Relay {
         }
       }
       if (sent.length > 0) await tx`update outbox set sent_at = now() where id = any(${sent}::uuid[])`;
-      return { claimed: rows.length, nextRetryInMs };
+      // When the earliest backed-off row (of any replica) is due: the relay wakes for it.
+      const [due] = await tx<{ ms: number | null }[]>`
+        select (extract(epoch from min(next_attempt_at) - clock_timestamp()) * 1000)::float8 as ms
+        from outbox where sent_at is null and next_attempt_at > now()`;
+      const nextRetryInMs = due?.ms == null ? undefined : Math.max(10, Math.ceil(due.ms));
+      return { claimed: rows.length, sent: sent.length, nextRetryInMs };
     });
   }
 
@@ -210,9 +232,12 @@ export function startRelay(options: RelayOptions): Relay {
       pending = false;
       let wait = pollIntervalMs;
       try {
-        const { claimed, nextRetryInMs } = await publishBatch();
+        const { claimed, sent, nextRetryInMs } = await publishBatch();
         consecutiveErrors = 0;
-        if (claimed >= batchSize) pending = true;
+        // Go again while passes make progress: a full batch left rows behind, and a published row
+        // may have released later rows of its key that this pass skipped. When nothing could be
+        // published (the sidecar is down), wait for the retry time instead of spinning.
+        if (sent > 0) pending = true;
         if (nextRetryInMs !== undefined) wait = Math.min(wait, nextRetryInMs);
         if (claimed === 0) {
           for (const resolve of idleWaiters) resolve();

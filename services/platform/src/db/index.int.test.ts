@@ -1,0 +1,41 @@
+// Migrations on real Postgres: applied once even when replicas start together, and idempotent.
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { ensureDatabase } from '@reservex/local';
+import { describe, expect, inject, it } from 'vitest';
+import * as schema from '../testing/schema.ts';
+import { createDatabase, databaseReady, migrate } from './index.ts';
+
+const infra = inject('infra');
+const migrations = fileURLToPath(new URL('../testing/drizzle', import.meta.url));
+
+describe('migrate', () => {
+  it('three replicas migrating a fresh database at once all start, and the migration is applied once', async () => {
+    const url = await ensureDatabase(infra.postgres, `platform_migrate_${randomBytes(4).toString('hex')}`);
+    const replicas = [0, 1, 2].map(() => createDatabase(url, schema, { max: 3 }));
+    try {
+      await Promise.all(replicas.map((replica) => migrate(replica, migrations)));
+      const [applied] = await replicas[0]!.sql<{ count: number }[]>`
+        select count(*)::int as count from drizzle.__drizzle_migrations`;
+      expect(applied?.count).toBe(1);
+      await migrate(replicas[1]!.db, migrations);
+      const tables = await replicas[0]!.sql<{ table_name: string }[]>`
+        select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
+      expect(tables.map((t) => t.table_name)).toEqual(['counters', 'inbox', 'outbox']);
+      await expect(databaseReady(replicas[2]!.sql)).resolves.toBeUndefined();
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.close()));
+    }
+  });
+
+  it('readiness fails for an unreachable database', async () => {
+    const unreachable = createDatabase('postgres://nobody@127.0.0.1:1/none', schema, {
+      connectTimeoutSeconds: 1,
+    });
+    try {
+      await expect(databaseReady(unreachable.sql)).rejects.toThrow();
+    } finally {
+      await unreachable.close(1);
+    }
+  });
+});

@@ -1,0 +1,200 @@
+// The outbox relay against real Postgres and a real daprd publishing to Kafka: woken by NOTIFY
+// (no polling delay), safe with several replicas (each row published once), retrying a failed
+// publish with back-off while later events of the same saga wait their turn.
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { ensureDatabase, type StartedApps, startApps } from '@reservex/local';
+import { inArray } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDapr, type Dapr } from '../dapr/index.ts';
+import { createDatabase, type DatabaseHandle, migrate } from '../db/index.ts';
+import * as schema from '../testing/schema.ts';
+import { enqueue, outbox, type Publisher, type Relay, startRelay } from './index.ts';
+
+const infra = inject('infra');
+const migrations = fileURLToPath(new URL('../testing/drizzle', import.meta.url));
+// The local stack's probe app: a sidecar host that records what it receives.
+const probe = fileURLToPath(new URL('../../../../local/src/test-apps/probe.ts', import.meta.url));
+const pubsubName = infra.dapr.components.pubsub;
+
+type Handle = DatabaseHandle<typeof schema>;
+
+function voided(reservationId: string) {
+  return {
+    schemaVersion: 1 as const,
+    reservationId,
+    occurredAt: new Date().toISOString(),
+    ticketIds: [randomUUID()],
+  };
+}
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('outbox relay', () => {
+  let database: Handle;
+  let stack: StartedApps<'platform-relay-probe'>;
+  let dapr: Dapr;
+  const relays: Relay[] = [];
+  const handles: Handle[] = [];
+
+  const rows = (ids: string[]) => database.db.select().from(outbox).where(inArray(outbox.id, ids));
+  const received = async () =>
+    (await (await fetch(`${stack.apps['platform-relay-probe'].url}/received`)).json()) as {
+      id: string;
+      data: { reservationId: string };
+    }[];
+  const enqueueMany = (entries: { reservationId: string; partitionKey?: string }[]) =>
+    database.db.transaction(async (tx) => {
+      const ids: string[] = [];
+      for (const entry of entries) {
+        ids.push(
+          await enqueue(tx, 'ticket.voided', voided(entry.reservationId), {
+            partitionKey: entry.partitionKey ?? entry.reservationId,
+          }),
+        );
+      }
+      return ids;
+    });
+  const relay = (options: Partial<Parameters<typeof startRelay>[0]> = {}) => {
+    const handle = createDatabase(databaseUrl, schema, { max: 3 });
+    handles.push(handle);
+    const started = startRelay({ sql: handle.sql, dapr, pubsubName, pollIntervalMs: 60_000, ...options });
+    relays.push(started);
+    return started;
+  };
+  let databaseUrl: string;
+
+  beforeAll(async () => {
+    databaseUrl = await ensureDatabase(infra.postgres, 'platform_outbox_int');
+    database = createDatabase(databaseUrl, schema);
+    await migrate(database, migrations);
+    stack = await startApps({
+      infra,
+      apps: [{ appId: 'platform-relay-probe', args: [probe], env: { PROBE_TOPICS: 'ticket.voided' } }],
+    });
+    dapr = createDapr({ httpPort: stack.apps['platform-relay-probe'].daprHttpPort });
+    await dapr.ready();
+  });
+
+  // A failed test must not leave a relay publishing into the next one.
+  afterEach(async () => {
+    await Promise.all(relays.splice(0).map((r) => r.stop()));
+  });
+
+  afterAll(async () => {
+    await Promise.all(handles.map((h) => h.close()));
+    await database?.close();
+    await stack?.stop();
+  });
+
+  it('publishes a committed row within a second of the commit, woken by NOTIFY rather than the (60 s) poll', async () => {
+    const running = relay();
+    expect(await running.idle(10_000)).toBe(true);
+    // The sidecar's first publish also connects its Kafka producer; time the second one.
+    const [warmUp] = await enqueueMany([{ reservationId: randomUUID() }]);
+    await until(
+      () => rows([warmUp!]),
+      ([r]) => r?.sentAt != null,
+    );
+    const reservationId = randomUUID();
+    const committed = Date.now();
+    const [id] = await enqueueMany([{ reservationId }]);
+    const [row] = await until(
+      () => rows([id!]),
+      ([r]) => r?.sentAt != null,
+    );
+    expect(row?.sentAt).toBeInstanceOf(Date);
+    expect(Date.now() - committed).toBeLessThan(1500);
+
+    const events = await until(received, (list) => list.some((e) => e.id === id));
+    expect(events.filter((e) => e.id === id).map((e) => e.data.reservationId)).toEqual([reservationId]);
+  });
+
+  it('with two relays on the same table, every row is published exactly once', async () => {
+    const published: string[] = [];
+    const recording: Publisher = {
+      async publish(pubsub, topic, data, options) {
+        await dapr.publish(pubsub, topic, data, options);
+        published.push(options.id!);
+      },
+    };
+    relay({ dapr: recording, batchSize: 7 });
+    relay({ dapr: recording, batchSize: 7 });
+    const ids = await enqueueMany(Array.from({ length: 120 }, () => ({ reservationId: randomUUID() })));
+    const sent = await until(
+      () => rows(ids),
+      (list) => list.every((r) => r.sentAt != null),
+      30_000,
+    );
+    expect(sent.filter((r) => r.sentAt == null)).toEqual([]);
+    const mine = published.filter((id) => ids.includes(id));
+    expect(mine).toHaveLength(ids.length);
+    expect(new Set(mine).size).toBe(ids.length);
+
+    const events = await until(received, (list) => ids.every((id) => list.some((e) => e.id === id)), 30_000);
+    expect(ids.filter((id) => !events.some((e) => e.id === id))).toEqual([]);
+  });
+
+  it('retries a failed publish with back-off; later events of the same key wait, other keys do not', async () => {
+    const saga = randomUUID();
+    const other = randomUUID();
+    let failuresLeft = 1;
+    const order: string[] = [];
+    const flaky: Publisher = {
+      async publish(pubsub, topic, data, options) {
+        if ((data as { reservationId: string }).reservationId === saga && failuresLeft-- > 0) {
+          throw new Error('sidecar unavailable');
+        }
+        await dapr.publish(pubsub, topic, data, options);
+        order.push(options.id!);
+      },
+    };
+    const [first, second, unrelated] = await enqueueMany([
+      { reservationId: saga },
+      { reservationId: saga },
+      { reservationId: other },
+    ]);
+    relay({ dapr: flaky, retryMinDelayMs: 300, retryMaxDelayMs: 300 });
+
+    const afterFailure = await until(
+      () => rows([first!, second!, unrelated!]),
+      (list) => list.find((r) => r.id === unrelated)?.sentAt != null,
+    );
+    const byId = (list: typeof afterFailure, id: string) => list.find((r) => r.id === id);
+    expect(byId(afterFailure, first!)).toMatchObject({
+      attempts: 1,
+      lastError: 'sidecar unavailable',
+      sentAt: null,
+    });
+    expect(byId(afterFailure, second!)?.sentAt).toBeNull();
+
+    const done = await until(
+      () => rows([first!, second!, unrelated!]),
+      (list) => list.every((r) => r.sentAt != null),
+    );
+    expect(done.filter((r) => r.sentAt == null)).toEqual([]);
+    expect(order.filter((id) => id === first || id === second)).toEqual([first, second]);
+  });
+
+  it('after stop() publishes nothing more; the rows wait for the next relay', async () => {
+    const running = relay();
+    await running.stop();
+    const [id] = await enqueueMany([{ reservationId: randomUUID() }]);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect((await rows([id!]))[0]?.sentAt).toBeNull();
+
+    relay();
+    const [row] = await until(
+      () => rows([id!]),
+      ([r]) => r?.sentAt != null,
+    );
+    expect(row?.sentAt).toBeInstanceOf(Date);
+  });
+});
