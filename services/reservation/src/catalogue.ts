@@ -37,21 +37,26 @@ export type CatalogueOptions = {
 export function createCatalogue(options: CatalogueOptions) {
   const now = options.now ?? Date.now;
   const maxEntries = options.maxEntries ?? 1000;
-  const cache = new Map<string, { until: number; show: z.infer<typeof ShowTerms> | undefined }>();
+  // Promises, not answers: concurrent requests for an uncached show share one call to inventory.
+  const cache = new Map<string, { until: number; show: Promise<z.infer<typeof ShowTerms> | undefined> }>();
 
-  async function show(showId: string) {
+  function show(showId: string) {
     const cached = cache.get(showId);
     if (cached && cached.until > now()) return cached.show;
+    const answer = fetchShow(showId);
+    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
+    cache.set(showId, { until: now() + options.cacheMs, show: answer });
+    answer.catch(() => cache.delete(showId));
+    return answer;
+  }
+
+  async function fetchShow(showId: string) {
     const response = await options.invoke(options.inventoryAppId, `v1/shows/${encodeURIComponent(showId)}`, {
       httpMethod: 'GET',
     });
-    let found: z.infer<typeof ShowTerms> | undefined;
-    if (response.status === 404) found = undefined;
-    else if (response.status === 200) found = ShowTerms.parse(response.body);
-    else problem(503, 'upstream-failed', `inventory answered ${response.status}`);
-    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
-    cache.set(showId, { until: now() + options.cacheMs, show: found });
-    return found;
+    if (response.status === 404) return undefined;
+    if (response.status !== 200) problem(503, 'upstream-failed', `inventory answered ${response.status}`);
+    return ShowTerms.parse(response.body);
   }
 
   async function lookup(showId: string, ticketTypeId: string): Promise<Lookup> {

@@ -23,14 +23,7 @@ beforeAll(async () => {
     env: { reservation: { HOLD_TTL_SECONDS: '120' }, payment: { SANDBOX_SLOW_MS: '2000' } },
     extraApps: [{ appId: 'saga-duplicator', args: [duplicator], logLevel: 'warn', readyTimeoutMs: 180_000 }],
   });
-  // Bounded warm-up: the first saga waits for every consumer group (the duplicator's too) to join.
-  const show = await saga.admin.createShow({ capacity: 10 });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const buyer = saga.buyer();
-    const outcome = await buyer.outcome(await buyer.book(show), 30_000);
-    if (outcome.status === 'CONFIRMED' || Date.now() > deadline) break;
-  }
+  await saga.warmUp();
 });
 afterAll(() => saga?.stop());
 

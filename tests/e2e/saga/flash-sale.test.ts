@@ -17,13 +17,7 @@ beforeAll(async () => {
     // Holds must outlive the whole sale here: this test is about contention, not expiry.
     env: { reservation: { HOLD_TTL_SECONDS: String(Math.ceil(SETTLE_MS / 1000) + 600) } },
   });
-  const show = await saga.admin.createShow({ capacity: 5 });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const buyer = saga.buyer();
-    const outcome = await buyer.outcome(await buyer.book(show), 30_000);
-    if (outcome.status === 'CONFIRMED' || Date.now() > deadline) break;
-  }
+  await saga.warmUp();
 });
 afterAll(() => saga?.stop());
 

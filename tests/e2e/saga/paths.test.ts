@@ -35,15 +35,7 @@ beforeAll(async () => {
       payment: { SANDBOX_SLOW_MS: '3000', PAYMENT_PROVIDER_TIMEOUT_MS: '10000' },
     },
   });
-  // The first saga after start-up waits for every consumer group to join; run one to completion
-  // (bounded) so the tests below measure the saga, not Kafka's group rebalancing.
-  const show = await saga.admin.createShow({ capacity: 20 });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const buyer = saga.buyer();
-    const outcome = await buyer.outcome(await buyer.book(show), 30_000);
-    if (outcome.status === 'CONFIRMED' || Date.now() > deadline) break;
-  }
+  await saga.warmUp();
 });
 afterAll(() => saga?.stop());
 

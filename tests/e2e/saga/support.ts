@@ -42,12 +42,27 @@ export async function startSagaStack(options: SagaStackOptions) {
     apps: [...specs, ...(options.extraApps ?? [])],
   });
   const url = (app: SagaApp) => stack.apps[app]!.url;
+  const admin = adminOf(url);
   return {
     stack,
     url,
     daprUrl: (app: string) => stack.apps[app]!.daprUrl,
-    admin: adminOf(url),
+    admin,
     buyer: (userId = `buyer-${randomUUID()}`) => buyerOf(url, userId),
+    /**
+     * The first saga after start-up waits for every consumer group to join; run sagas until one is
+     * confirmed (bounded) so the tests measure the saga, not Kafka's group rebalancing.
+     */
+    async warmUp(timeoutMs = 120_000) {
+      const show = await admin.createShow({ capacity: 20 });
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const buyer = buyerOf(url, `warm-up-${randomUUID()}`);
+        const outcome = await buyer.outcome(await buyer.book(show), 30_000);
+        if (outcome.status === 'CONFIRMED') return;
+        if (Date.now() > deadline) throw new Error(`no saga confirmed within ${timeoutMs} ms of start-up`);
+      }
+    },
     stop: () => stack.stop(),
   };
 }
