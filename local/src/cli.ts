@@ -23,6 +23,8 @@ function print(line = ''): void {
 }
 
 async function provisionCommand(): Promise<void> {
+  // Exiting (rather than dying of the signal) lets the running builds be killed with us.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   const started = performance.now();
   const toolchain = await provision();
   for (const [tool, path] of Object.entries(toolchain)) print(`${tool.padEnd(12)} ${path}`);

@@ -27,7 +27,7 @@ export function findDaprd(cache: string): string | undefined {
   return installedDaprd() ?? [cachedPath(cache)].find(isExecutable);
 }
 
-export async function provisionDaprd(cache: string): Promise<string> {
+export async function provisionDaprd(cache: string, signal?: AbortSignal): Promise<string> {
   const found = findDaprd(cache);
   if (found) return found;
   const target = cachedPath(cache);
@@ -46,7 +46,7 @@ export async function provisionDaprd(cache: string): Promise<string> {
     JSON.stringify({ Replace: { [join(build, NOTAG)]: join(build, 'components_stub.go.txt') } }),
   );
   const logFile = join(cache, 'logs', 'provision-daprd.log');
-  const options = { cwd: build, env: goEnv(), logFile, timeoutMs: 20 * 60_000 };
+  const options = { cwd: build, env: goEnv(), logFile, timeoutMs: 45 * 60_000, heartbeat: 'daprd', signal };
   const go = goBinary();
   await runCommand(go, ['mod', 'vendor'], options);
   const partial = `${target}.partial`;

@@ -43,11 +43,26 @@ export async function provision(): Promise<Toolchain> {
   return withFileLock(join(cache, 'provision.lock'), 45 * 60_000, async () => {
     const started = performance.now();
     say(`provisioning into ${cache}`);
-    // Packages first: Maven and the JVM may be among them. The Go builds overlap with it.
-    const builds = Promise.all([provisionDaprd(cache), provisionJaeger(cache)]);
+    // The first failure stops the other steps: nothing keeps building for a run that has failed.
+    const abort = new AbortController();
+    const step = <T>(work: Promise<T>) =>
+      work.catch((error: unknown) => {
+        abort.abort();
+        throw error;
+      });
+    // Packages first for Kafka (Maven and the JVM may be among them); the Go builds overlap with it.
+    const builds = Promise.all([
+      step(provisionDaprd(cache, abort.signal)),
+      step(provisionJaeger(cache, abort.signal)),
+    ]);
     builds.catch(() => {});
-    if (missingPackages().length > 0) await provisionPackages(cache);
-    await Promise.all([builds, provisionKafka(cache)]);
+    const kafka = step(
+      (async () => {
+        if (missingPackages().length > 0) await provisionPackages(cache, abort.signal);
+        return provisionKafka(cache, abort.signal);
+      })(),
+    );
+    await Promise.all([builds, kafka]);
     const toolchain = found(cache);
     if (!toolchain) throw new Error('provisioning finished but something is still missing');
     say(`provisioned in ${elapsed(started)}`);

@@ -25,7 +25,7 @@ export function findJaeger(cache: string): string | undefined {
   return candidates.find((c): c is string => c !== undefined && isExecutable(c));
 }
 
-export async function provisionJaeger(cache: string): Promise<string> {
+export async function provisionJaeger(cache: string, signal?: AbortSignal): Promise<string> {
   const found = findJaeger(cache);
   if (found) return found;
   const target = cachedPath(cache);
@@ -44,7 +44,9 @@ export async function provisionJaeger(cache: string): Promise<string> {
       cwd: build,
       env: goEnv(),
       logFile: join(cache, 'logs', 'provision-jaeger.log'),
-      timeoutMs: 20 * 60_000,
+      timeoutMs: 45 * 60_000,
+      heartbeat: 'jaeger',
+      signal,
     },
   );
   renameSync(partial, target);

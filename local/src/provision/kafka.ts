@@ -22,7 +22,7 @@ export function javaBinary(): string | undefined {
   );
 }
 
-export async function provisionKafka(cache: string): Promise<string> {
+export async function provisionKafka(cache: string, signal?: AbortSignal): Promise<string> {
   const found = findKafkaLibs(cache);
   if (found) return found;
   const mvn = onPath('mvn');
@@ -44,7 +44,7 @@ export async function provisionKafka(cache: string): Promise<string> {
       '-DincludeScope=runtime',
       `-DoutputDirectory=${partial}`,
     ],
-    { logFile: join(cache, 'logs', 'provision-kafka.log'), timeoutMs: 15 * 60_000 },
+    { logFile: join(cache, 'logs', 'provision-kafka.log'), timeoutMs: 15 * 60_000, signal },
   );
   rmSync(target, { recursive: true, force: true });
   renameSync(partial, target);

@@ -37,7 +37,7 @@ export function missingPackages(): string[] {
   return missing;
 }
 
-export async function provisionPackages(cache: string): Promise<void> {
+export async function provisionPackages(cache: string, signal?: AbortSignal): Promise<void> {
   const missing = missingPackages();
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
@@ -51,6 +51,7 @@ export async function provisionPackages(cache: string): Promise<void> {
     logFile: join(cache, 'logs', 'provision-apt.log'),
     env: { DEBIAN_FRONTEND: 'noninteractive' },
     timeoutMs: 15 * 60_000,
+    signal,
   };
   await runCommand('apt-get', ['update', '-q'], options);
   await runCommand('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], options);
