@@ -22,7 +22,16 @@ export {
 export { TOPIC_PARTITIONS } from './infra/kafka.ts';
 export { freePort, waitUntilFree } from './ports.ts';
 export { provision, type Toolchain } from './provision/index.ts';
-export { type ServiceDefinition, type StartedSystem, services, startSystem } from './services.ts';
+export {
+  LOCAL_SECRETS,
+  presentServices,
+  type ServiceDefinition,
+  type StartedSystem,
+  type StartSystemOptions,
+  serviceApp,
+  services,
+  startSystem,
+} from './services.ts';
 export type { Exit, Supervised } from './supervisor.ts';
 
 import type {} from 'vitest';

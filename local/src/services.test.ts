@@ -39,10 +39,24 @@ describe('service registry', () => {
 
   it('gives a database to the services that own data, Redis only to queue and gateway', () => {
     const withDb = appIds.filter((id) => services[id].database);
-    expect(withDb.sort()).toEqual(['account', 'inventory', 'payment', 'query', 'reservation', 'ticket']);
+    expect(withDb.sort()).toEqual([
+      'account',
+      'inventory',
+      'payment',
+      'query',
+      'queue',
+      'reservation',
+      'ticket',
+    ]);
     expect(appIds.filter((id) => services[id].redis).sort()).toEqual(['gateway', 'queue']);
     expect(serviceApp(services.payment).database).toBe('payment');
     expect(serviceApp(services.gateway).database).toBeUndefined();
+  });
+
+  it('gives the waiting room and the reservation service the same pass-token key', () => {
+    const secret = services.queue.env.PASS_TOKEN_SECRET;
+    expect(secret?.length).toBeGreaterThanOrEqual(32);
+    expect(services.reservation.env.PASS_TOKEN_SECRET).toBe(secret);
   });
 
   it('starts only the services whose entry point exists', () => {

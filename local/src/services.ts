@@ -34,14 +34,34 @@ function service(
   };
 }
 
+/**
+ * Secrets of a local run. Fixed, public and useless anywhere else: the waiting room and the
+ * reservation service must share the pass-token key, and a ticket's QR code should still verify
+ * after the ticket service restarts (chaos tests restart it).
+ */
+export const LOCAL_SECRETS = {
+  PASS_TOKEN_SECRET: 'local-only-pass-token-secret-not-for-deployment',
+  TICKET_SIGNING_SECRET: 'local-only-ticket-signing-secret-not-for-deployment',
+} as const;
+
 export const services: Record<AppId, ServiceDefinition> = {
   gateway: service('gateway', { redis: true }),
   account: service('account', { database: true }),
-  queue: service('queue', { redis: true }),
+  queue: service('queue', {
+    database: true,
+    redis: true,
+    env: { PASS_TOKEN_SECRET: LOCAL_SECRETS.PASS_TOKEN_SECRET },
+  }),
   inventory: service('inventory', { database: true }),
-  reservation: service('reservation', { database: true }),
+  reservation: service('reservation', {
+    database: true,
+    env: { PASS_TOKEN_SECRET: LOCAL_SECRETS.PASS_TOKEN_SECRET },
+  }),
   payment: service('payment', { database: true }),
-  ticket: service('ticket', { database: true }),
+  ticket: service('ticket', {
+    database: true,
+    env: { TICKET_SIGNING_SECRET: LOCAL_SECRETS.TICKET_SIGNING_SECRET },
+  }),
   query: service('query', { database: true }),
 };
 
