@@ -276,6 +276,17 @@ describe('placing a reservation', () => {
   });
 });
 
+describe('operations', () => {
+  it('documents every route, and is ready with its database and sidecar', async () => {
+    const doc = await http(`${reservationUrl}/openapi.json`);
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(['/v1/reservations', '/v1/reservations/{id}', '/v1/reservations/{id}/cancel']),
+    );
+    const ready = await http(`${reservationUrl}/readyz`);
+    expect(ready.body).toMatchObject({ status: 'ready', checks: { database: 'ok', dapr: 'ok' } });
+  });
+});
+
 describe('the saga with inventory alone', () => {
   it('holds stock, waits for a payment that never comes, expires, and inventory releases the hold', async () => {
     const show = await createShow(3);
