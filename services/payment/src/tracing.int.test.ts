@@ -1,0 +1,72 @@
+// Telemetry is tested, not assumed: a charge runs in a span named for its saga step and reservation,
+// inside the trace of the delivery that caused it, and the event it publishes carries that trace on.
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { databaseUrl, ensureDatabase } from '@reservex/local';
+import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
+import { outbox } from '@reservex/platform/outbox';
+import { startTelemetry, type Telemetry, traceIdOf, withSpan } from '@reservex/platform/telemetry';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { schema } from './db/schema.ts';
+import { createSandboxProvider } from './domain/sandbox-provider.ts';
+import { chargeReservation } from './events/stock-reserved.ts';
+
+const exporter = new InMemorySpanExporter();
+let telemetry: Telemetry;
+let database: DatabaseHandle<typeof schema>;
+
+beforeAll(async () => {
+  telemetry = startTelemetry({
+    serviceName: 'payment',
+    spanProcessors: [new SimpleSpanProcessor({ exporter })],
+  });
+  const infra = inject('infra');
+  const name = `payment_trace_${Date.now()}`;
+  await ensureDatabase(infra.postgres, name);
+  database = createDatabase(databaseUrl(infra.postgres, name), schema, { max: 2 });
+  await migrate(database, fileURLToPath(new URL('../drizzle', import.meta.url)));
+});
+
+afterAll(async () => {
+  await database?.close();
+  await telemetry?.shutdown();
+});
+
+it('charges inside a span with saga.step and reservation.id, and carries the trace into the outbox', async () => {
+  const reservationId = randomUUID();
+  const charge = chargeReservation({
+    db: database.db,
+    provider: createSandboxProvider({ slowResponseMs: 1, flakyFailures: 0 }),
+    retry: { retries: 0, minTimeoutMs: 1, attemptTimeoutMs: 500 },
+  });
+  const traceId = await withSpan('stock.reserved process', {}, async (span) => {
+    await charge(
+      {
+        schemaVersion: 1,
+        reservationId,
+        occurredAt: new Date().toISOString(),
+        userId: 'buyer-1',
+        showId: randomUUID(),
+        ticketTypeId: randomUUID(),
+        quantity: 1,
+        unitPriceMinor: 1000,
+        amountMinor: 1000,
+        currency: 'EUR',
+        paymentMethod: { token: 'tok_success' },
+      },
+      { id: randomUUID() },
+    );
+    return span.spanContext().traceId;
+  });
+  await telemetry.flush();
+
+  const chargeSpan = exporter.getFinishedSpans().find((span) => span.name === 'payment charge');
+  expect(chargeSpan?.attributes).toMatchObject({ 'saga.step': 'payment', 'reservation.id': reservationId });
+  expect(chargeSpan?.spanContext().traceId).toBe(traceId);
+
+  const [published] = await database.db.select().from(outbox).where(eq(outbox.partitionKey, reservationId));
+  expect(published?.topic).toBe('payment.completed');
+  expect(traceIdOf(published?.traceparent)).toBe(traceId);
+});
