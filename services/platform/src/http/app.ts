@@ -122,8 +122,10 @@ export function createApp<E extends Env = Env>(options: AppOptions): OpenAPIHono
       status,
       duration_ms: Math.round((performance.now() - started) * 10) / 10,
     };
-    if (c.req.path === '/healthz' || c.req.path === '/readyz') requestLog.debug(entry, 'request');
-    else if (status >= 500) requestLog.error(entry, 'request');
+    // Probes by the sidecar and the orchestrator would drown the log at info.
+    if (c.req.path === '/healthz' || c.req.path === '/readyz' || c.req.path.startsWith('/dapr/config')) {
+      requestLog.debug(entry, 'request');
+    } else if (status >= 500) requestLog.error(entry, 'request');
     else requestLog.info(entry, 'request');
   });
   app.use(

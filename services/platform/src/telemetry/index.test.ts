@@ -1,5 +1,7 @@
 // Telemetry is tested by the traces it produces: spans exported to memory, checked for the
 // parent/child links and trace continuation a reader in Jaeger relies on.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createRoute, z } from '@hono/zod-openapi';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
@@ -179,6 +181,35 @@ describe('trace context helpers', () => {
   it('without an active span there is no trace context to carry', () => {
     expect(currentTraceContext()).toBeUndefined();
     expect(traceIdOf('garbage')).toBeUndefined();
+  });
+});
+
+describe('client spans', () => {
+  it('outgoing fetch gets a client span, and the callee receives its traceparent', async () => {
+    const received: (string | undefined)[] = [];
+    const server = createServer((request, response) => {
+      received.push(request.headers.traceparent as string | undefined);
+      response.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      await withSpan(
+        'invoke inventory',
+        {},
+        async () => {
+          await (await fetch(`http://127.0.0.1:${port}/holds`)).text();
+        },
+        { parent: contextFromTraceparent(traceparent) },
+      );
+    } finally {
+      server.close();
+    }
+    const caller = await named('invoke inventory');
+    const client = (await spans()).find((s) => s.kind === SpanKind.CLIENT);
+    expect(client?.spanContext().traceId).toBe(traceId);
+    expect(client?.parentSpanContext?.spanId).toBe(caller.spanContext().spanId);
+    expect(received).toEqual([`00-${traceId}-${client?.spanContext().spanId}-01`]);
   });
 });
 

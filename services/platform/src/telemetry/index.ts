@@ -148,7 +148,7 @@ export function createLogger(options: { level?: string; destination?: Destinatio
   return pino(
     {
       level: options.level ?? process.env.LOG_LEVEL ?? 'info',
-      base: { service: process.env.SERVICE_NAME },
+      base: process.env.SERVICE_NAME ? { service: process.env.SERVICE_NAME } : {},
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       mixin() {
@@ -163,7 +163,10 @@ export function createLogger(options: { level?: string; destination?: Destinatio
 
 export function configureLogger(options: { serviceName?: string; level?: string | undefined }) {
   if (options.level) logger.level = options.level;
-  if (options.serviceName) logger.setBindings({ service: options.serviceName });
+  // setBindings adds a field rather than replacing one: only name the service if the base did not.
+  if (options.serviceName && options.serviceName !== process.env.SERVICE_NAME) {
+    logger.setBindings({ service: options.serviceName });
+  }
 }
 
 // --- spans ----------------------------------------------------------------------------------------
