@@ -23,6 +23,14 @@ function processesOf(runDir: string): number[] {
   return pids;
 }
 
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
+}
+
 function waitForOutput(
   child: ChildProcess,
   output: () => string,
@@ -41,6 +49,7 @@ function waitForOutput(
       }
     };
     child.stdout?.on('data', check);
+    child.stderr?.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`npm start exited (${code}) before it was up:\n${output()}`));
@@ -99,6 +108,11 @@ describe('npm start', () => {
     }
     expect(stdout).not.toContain('FAILED TO START');
     expect(processesOf(runDir!).length).toBeGreaterThan(4);
+
+    // A process dying on its own is announced, loudly, while the rest keeps running.
+    const jaeger = processesOf(runDir!).find((pid) => commandOf(pid).includes('jaeger.yaml'));
+    process.kill(jaeger!, 'SIGKILL');
+    await waitForOutput(child, () => stderr, 'jaeger exited unexpectedly', 10_000);
 
     process.kill(-child.pid!, 'SIGINT');
     expect(['0', 'SIGINT']).toContain(await exited(child, 90_000));

@@ -38,6 +38,8 @@ export function jaegerConfig(ports: JaegerPorts, maxTraces = 50_000): Record<str
       jaeger_storage: { backends: { memstore: { memory: { max_traces: maxTraces } } } },
       jaeger_query: {
         storage: { traces: 'memstore' },
+        // The query service would trace itself to the default OTLP port (nobody there).
+        enable_tracing: false,
         http: { endpoint: at(ports.query) },
         grpc: { endpoint: at(ports.queryGrpc) },
       },
