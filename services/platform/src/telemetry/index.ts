@@ -61,6 +61,11 @@ export type TelemetryOptions = {
   spanProcessors?: SpanProcessor[];
   metricReaders?: IMetricReader[];
   metricExportIntervalMs?: number;
+  /**
+   * Export metrics over OTLP too. Default: yes, unless OTEL_METRICS_EXPORTER=none (a trace-only
+   * backend such as the local Jaeger answers 404 to metrics).
+   */
+  exportMetrics?: boolean;
 };
 
 export type Telemetry = {
@@ -89,12 +94,14 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
         scheduledDelayMillis: 500,
       }),
     );
-    metricReaders.push(
-      new PeriodicExportingMetricReader({
-        exporter: new OTLPMetricExporter({ url: `${endpoint}/v1/metrics` }),
-        exportIntervalMillis: options.metricExportIntervalMs ?? 15_000,
-      }),
-    );
+    if (options.exportMetrics ?? process.env.OTEL_METRICS_EXPORTER !== 'none') {
+      metricReaders.push(
+        new PeriodicExportingMetricReader({
+          exporter: new OTLPMetricExporter({ url: `${endpoint}/v1/metrics` }),
+          exportIntervalMillis: options.metricExportIntervalMs ?? 15_000,
+        }),
+      );
+    }
   }
   // An empty list would make the SDK fall back to OTEL_TRACES_EXPORTER and register no provider.
   if (spanProcessors.length === 0) spanProcessors.push(new NoopSpanProcessor());
