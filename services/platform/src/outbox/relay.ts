@@ -40,6 +40,8 @@ export type RelayOptions = {
   pubsubName: string;
   /** Rows claimed per transaction. Default 50. */
   batchSize?: number;
+  /** Partition keys published at the same time (each key's rows stay sequential). Default 16. */
+  publishConcurrency?: number;
   /** Fallback poll when no notification arrives. Default 5000 ms. */
   pollIntervalMs?: number;
   /** Back-off after a failed publish: from min to max, doubling per attempt. Default 500 ms–60 s. */
@@ -75,6 +77,7 @@ export function startRelay(options: RelayOptions): Relay {
   const { sql, dapr, pubsubName } = options;
   const batchSize = options.batchSize ?? 50;
   const pollIntervalMs = options.pollIntervalMs ?? 5000;
+  const publishConcurrency = Math.max(1, options.publishConcurrency ?? 16);
   const retryMin = options.retryMinDelayMs ?? 500;
   const retryMax = options.retryMaxDelayMs ?? 60_000;
   const retentionMs = options.retentionMs ?? 24 * 3_600_000;
@@ -138,38 +141,37 @@ export function startRelay(options: RelayOptions): Relay {
         order by created_at, id
         limit ${batchSize}
         for update skip locked`;
+      // Keys are published side by side, each key's rows one after the other; after a failure the
+      // rest of that key waits for the retry.
       const sent: string[] = [];
-      // After a failure in this batch, later rows with the same key wait too.
-      const blocked = new Set<string>();
-      for (const row of rows) {
-        if (stopped) break;
-        if (blocked.has(row.partition_key)) continue;
-        let failure: unknown;
-        try {
-          await publishRow(row);
-        } catch (error) {
-          failure = error ?? new Error('publish failed');
-        }
-        if (failure === undefined) {
+      const failed: { row: Claimed; error: unknown }[] = [];
+      await inParallel(byKey(rows), publishConcurrency, async (keyRows) => {
+        for (const row of keyRows) {
+          if (stopped) return;
+          try {
+            await publishRow(row);
+          } catch (error) {
+            failed.push({ row, error });
+            return;
+          }
           sent.push(row.id);
           published.add(1, { topic: row.topic });
           lag.record(row.age_seconds, { topic: row.topic });
-        } else {
-          const error = failure;
-          blocked.add(row.partition_key);
-          failures.add(1, { topic: row.topic });
-          const delay = backoffDelay(row.attempts, retryMin, retryMax);
-          log.warn(
-            { err: error, outbox_id: row.id, topic: row.topic, attempts: row.attempts + 1 },
-            'publish failed',
-          );
-          const message = error instanceof Error ? error.message : String(error);
-          await tx`
-            update outbox
-            set attempts = attempts + 1, last_error = ${message.slice(0, 2000)},
-                next_attempt_at = now() + ${delay} * interval '1 millisecond'
-            where id = ${row.id}`;
         }
+      });
+      for (const { row, error } of failed) {
+        failures.add(1, { topic: row.topic });
+        const delay = backoffDelay(row.attempts, retryMin, retryMax);
+        log.warn(
+          { err: error, outbox_id: row.id, topic: row.topic, attempts: row.attempts + 1 },
+          'publish failed',
+        );
+        const message = error instanceof Error ? error.message : String(error);
+        await tx`
+          update outbox
+          set attempts = attempts + 1, last_error = ${message.slice(0, 2000)},
+              next_attempt_at = now() + ${delay} * interval '1 millisecond'
+          where id = ${row.id}`;
       }
       if (sent.length > 0) await tx`update outbox set sent_at = now() where id = any(${sent}::uuid[])`;
       // When the earliest backed-off row (of any replica) is due: the relay wakes for it.
@@ -280,4 +282,27 @@ export function startRelay(options: RelayOptions): Relay {
       });
     },
   };
+}
+
+/** Rows grouped by partition key, each group in claim order. */
+function byKey(rows: Claimed[]): Claimed[][] {
+  const groups = new Map<string, Claimed[]>();
+  for (const row of rows) {
+    const group = groups.get(row.partition_key);
+    if (group) group.push(row);
+    else groups.set(row.partition_key, [row]);
+  }
+  return [...groups.values()];
+}
+
+/** Runs `work` over `items` with at most `limit` at a time. */
+async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
