@@ -9,7 +9,7 @@ import { tailLogs } from './log-tail.ts';
 import { runsDir } from './paths.ts';
 import { elapsed, say } from './progress.ts';
 import { provision } from './provision/index.ts';
-import { isAlive, type Run, reapRun } from './run.ts';
+import { isAlive, type Run, reapStaleRuns } from './run.ts';
 import { presentServices, serviceApp } from './services.ts';
 import { type Supervised, signalGroup } from './supervisor.ts';
 
@@ -17,6 +17,9 @@ const USAGE = `usage: node local/src/cli.ts <command>
   provision   put daprd, Kafka, Jaeger, Postgres and Redis in place (cache: $RESERVEX_CACHE or ~/.cache/reservex)
   up          start the whole system on this machine; Ctrl-C stops everything
   down        stop whatever a previous run left behind`;
+
+/** Run directories of `npm start` are named up-…, those of test runs stack-…. */
+const UP_LABEL = 'up';
 
 function print(line = ''): void {
   process.stdout.write(`${line}\n`);
@@ -62,7 +65,7 @@ async function up(): Promise<void> {
   };
 
   await provision();
-  const infra = await startInfra();
+  const infra = await startInfra({ label: UP_LABEL });
   runs.push(infra.run);
   infra.run.onUnexpectedExit(loud);
   const info = infra.info;
@@ -105,22 +108,23 @@ async function up(): Promise<void> {
   tail = tailLogs(() => runs.map((run) => run.logsDir), print);
 }
 
-/** Asks every live owner of a run to stop, then kills what is left. */
+/**
+ * Stops what `npm start` runs on this machine (its owner is asked to stop, then leftovers are
+ * killed) and reaps any run whose owner died. Test runs in progress are left alone.
+ */
 async function down(): Promise<void> {
   const root = runsDir();
-  const runs = readdirSyncSafe(root).map((name) => join(root, name));
-  for (const dir of runs) {
+  for (const name of readdirSyncSafe(root).filter((n) => n.startsWith(`${UP_LABEL}-`))) {
+    const dir = join(root, name);
     const owner = Number(readFileSafe(join(dir, 'owner')));
     if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
-      say(`asking ${owner} to stop (${dir})`);
+      say(`asking npm start (pid ${owner}) to stop`);
       process.kill(owner, 'SIGTERM');
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + 60_000;
       while (isAlive(owner) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     }
-    const nested = readdirSyncSafe(dir).map((name) => join(dir, name));
-    const reaped = [dir, ...nested].reduce((sum, d) => sum + reapRun(d), 0);
-    if (reaped > 0) say(`killed ${reaped} leftover process(es) of ${dir}`);
   }
+  reapStaleRuns();
 }
 
 function readdirSyncSafe(dir: string): string[] {

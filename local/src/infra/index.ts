@@ -45,12 +45,14 @@ export interface StartedInfra {
 export interface StartInfraOptions {
   /** Already provisioned tools (provisioning is skipped). */
   toolchain?: Toolchain;
+  /** Run directory name prefix: `stack` (tests) unless given; `npm start` uses `up`. */
+  label?: string;
 }
 
 export async function startInfra(options: StartInfraOptions = {}): Promise<StartedInfra> {
   const toolchain = options.toolchain ?? (await provision());
   reapStaleRuns();
-  const run = createRun({ label: 'stack' });
+  const run = createRun({ label: options.label ?? 'stack' });
   const started = performance.now();
   say(`starting Postgres, Redis, Kafka and Jaeger (run dir ${run.dir})`);
   try {

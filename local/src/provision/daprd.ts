@@ -46,9 +46,9 @@ export async function provisionDaprd(cache: string, signal?: AbortSignal): Promi
     JSON.stringify({ Replace: { [join(build, NOTAG)]: join(build, 'components_stub.go.txt') } }),
   );
   const logFile = join(cache, 'logs', 'provision-daprd.log');
-  const options = { cwd: build, env: goEnv(), logFile, timeoutMs: 45 * 60_000, heartbeat: 'daprd', signal };
+  const options = { cwd: build, env: goEnv(), logFile, timeoutMs: 45 * 60_000, signal };
   const go = goBinary();
-  await runCommand(go, ['mod', 'vendor'], options);
+  await runCommand(go, ['mod', 'vendor'], { ...options, heartbeat: 'daprd: downloading modules' });
   const partial = `${target}.partial`;
   mkdirSync(join(target, '..'), { recursive: true });
   const ldflags = `-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=${DAPR_VERSION}`;
@@ -66,7 +66,7 @@ export async function provisionDaprd(cache: string, signal?: AbortSignal): Promi
       partial,
       '.',
     ],
-    options,
+    { ...options, heartbeat: 'daprd: compiling' },
   );
   renameSync(partial, target);
   rmSync(build, { recursive: true, force: true });

@@ -45,7 +45,7 @@ export async function provisionJaeger(cache: string, signal?: AbortSignal): Prom
       env: goEnv(),
       logFile: join(cache, 'logs', 'provision-jaeger.log'),
       timeoutMs: 45 * 60_000,
-      heartbeat: 'jaeger',
+      heartbeat: 'jaeger: downloading modules and compiling',
       signal,
     },
   );
