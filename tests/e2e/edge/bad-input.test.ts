@@ -1,0 +1,470 @@
+// Bad input on every public route, through the gateway: missing fields, wrong types, huge strings,
+// unicode where it does not belong, extra fields, broken JSON. Each is refused with 400/413/415/422
+// problem+json naming the offending field, never a 5xx. Unicode where it is legitimate is accepted.
+import { randomUUID } from 'node:crypto';
+import type { AppId } from '@reservex/contracts';
+import type { StartedApps } from '@reservex/local';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  type ApiResponse,
+  call,
+  mintAccessToken,
+  newSigningKey,
+  type SigningKey,
+  startEdge,
+} from './support.ts';
+
+const infra = inject('infra');
+const SHOW = randomUUID();
+const TYPE = randomUUID();
+const HUGE = 'x'.repeat(20_000);
+
+type Who = 'anonymous' | 'user' | 'admin';
+
+interface BadCase {
+  name: string;
+  method: string;
+  path: string;
+  who: Who;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** The field the answer must name (omit for a body that is not JSON at all). */
+  field?: string;
+}
+
+const ticketType = {
+  name: 'Seated',
+  priceMinor: 1000,
+  currency: 'EUR',
+  capacity: 10,
+  saleStartsAt: '2026-01-01T00:00:00Z',
+  perOrderLimit: 4,
+};
+const show = { title: 'Night', venue: 'Hall', startsAt: '2027-01-01T20:00:00Z' };
+const reservation = {
+  showId: SHOW,
+  ticketTypeId: TYPE,
+  quantity: 1,
+  paymentMethod: { token: 'tok_success' },
+};
+const reserveHeaders = { 'idempotency-key': randomUUID(), 'x-pass-token': 'eyJ.eyJ.sig' };
+const credentials = { email: 'ada@example.com', password: 'correct horse battery' };
+
+const cases: BadCase[] = [
+  // account
+  {
+    name: 'signup without password',
+    method: 'POST',
+    path: '/api/v1/auth/signup',
+    who: 'anonymous',
+    body: { email: 'a@b.co' },
+    field: 'password',
+  },
+  {
+    name: 'signup email of wrong type',
+    method: 'POST',
+    path: '/api/v1/auth/signup',
+    who: 'anonymous',
+    body: { ...credentials, email: 42 },
+    field: 'email',
+  },
+  {
+    name: 'signup huge email',
+    method: 'POST',
+    path: '/api/v1/auth/signup',
+    who: 'anonymous',
+    body: { ...credentials, email: `${HUGE}@x.io` },
+    field: 'email',
+  },
+  {
+    name: 'signup unicode email',
+    method: 'POST',
+    path: '/api/v1/auth/signup',
+    who: 'anonymous',
+    body: { ...credentials, email: 'ädä@例え.jp' },
+    field: 'email',
+  },
+  {
+    name: 'signup huge password',
+    method: 'POST',
+    path: '/api/v1/auth/signup',
+    who: 'anonymous',
+    body: { ...credentials, password: HUGE },
+    field: 'password',
+  },
+  {
+    name: 'signup extra field',
+    method: 'POST',
+    path: '/api/v1/auth/signup',
+    who: 'anonymous',
+    body: { ...credentials, roles: ['ADMIN'] },
+    field: 'roles',
+  },
+  {
+    name: 'signup broken JSON',
+    method: 'POST',
+    path: '/api/v1/auth/signup',
+    who: 'anonymous',
+    body: '{"email": "a@b.co",',
+  },
+  {
+    name: 'login without email',
+    method: 'POST',
+    path: '/api/v1/auth/login',
+    who: 'anonymous',
+    body: { password: 'x' },
+    field: 'email',
+  },
+  {
+    name: 'login password of wrong type',
+    method: 'POST',
+    path: '/api/v1/auth/login',
+    who: 'anonymous',
+    body: { email: 'a@b.co', password: ['x'] },
+    field: 'password',
+  },
+  {
+    name: 'login extra field',
+    method: 'POST',
+    path: '/api/v1/auth/login',
+    who: 'anonymous',
+    body: { ...credentials, admin: true },
+    field: 'admin',
+  },
+  {
+    name: 'refresh without token',
+    method: 'POST',
+    path: '/api/v1/auth/refresh',
+    who: 'anonymous',
+    body: {},
+    field: 'refreshToken',
+  },
+  {
+    name: 'refresh huge token',
+    method: 'POST',
+    path: '/api/v1/auth/refresh',
+    who: 'anonymous',
+    body: { refreshToken: HUGE },
+    field: 'refreshToken',
+  },
+  {
+    name: 'logout token of wrong type',
+    method: 'POST',
+    path: '/api/v1/auth/logout',
+    who: 'anonymous',
+    body: { refreshToken: 7 },
+    field: 'refreshToken',
+  },
+  // inventory
+  {
+    name: 'show list with a bad limit',
+    method: 'GET',
+    path: '/api/v1/shows?limit=lots',
+    who: 'anonymous',
+    field: 'limit',
+  },
+  {
+    name: 'show with a malformed id',
+    method: 'GET',
+    path: '/api/v1/shows/not-a-uuid',
+    who: 'anonymous',
+    field: 'showId',
+  },
+  {
+    name: 'show with a unicode id',
+    method: 'GET',
+    path: `/api/v1/shows/${encodeURIComponent('ſhow-✓')}`,
+    who: 'anonymous',
+    field: 'showId',
+  },
+  {
+    name: 'create show without title',
+    method: 'POST',
+    path: '/api/v1/shows',
+    who: 'admin',
+    body: { venue: 'Hall', startsAt: show.startsAt },
+    field: 'title',
+  },
+  {
+    name: 'create show with a huge title',
+    method: 'POST',
+    path: '/api/v1/shows',
+    who: 'admin',
+    body: { ...show, title: HUGE },
+    field: 'title',
+  },
+  {
+    name: 'create show with a date of wrong type',
+    method: 'POST',
+    path: '/api/v1/shows',
+    who: 'admin',
+    body: { ...show, startsAt: 1_700_000_000 },
+    field: 'startsAt',
+  },
+  {
+    name: 'create show with a bad ticket type',
+    method: 'POST',
+    path: '/api/v1/shows',
+    who: 'admin',
+    body: { ...show, ticketTypes: [{ ...ticketType, currency: '€UR' }] },
+    field: 'currency',
+  },
+  {
+    name: 'update show with a wrong type',
+    method: 'PATCH',
+    path: `/api/v1/shows/${SHOW}`,
+    who: 'admin',
+    body: { venue: false },
+    field: 'venue',
+  },
+  {
+    name: 'add ticket type with negative capacity',
+    method: 'POST',
+    path: `/api/v1/shows/${SHOW}/ticket-types`,
+    who: 'admin',
+    body: { ...ticketType, capacity: -1 },
+    field: 'capacity',
+  },
+  {
+    name: 'add ticket type without price',
+    method: 'POST',
+    path: `/api/v1/shows/${SHOW}/ticket-types`,
+    who: 'admin',
+    body: { ...ticketType, priceMinor: undefined },
+    field: 'priceMinor',
+  },
+  {
+    name: 'update ticket type with a fractional price',
+    method: 'PATCH',
+    path: `/api/v1/shows/${SHOW}/ticket-types/${TYPE}`,
+    who: 'admin',
+    body: { priceMinor: 10.5 },
+    field: 'priceMinor',
+  },
+  {
+    name: 'update ticket type of a malformed id',
+    method: 'PATCH',
+    path: `/api/v1/shows/${SHOW}/ticket-types/nope`,
+    who: 'admin',
+    body: { priceMinor: 10 },
+    field: 'ticketTypeId',
+  },
+  // queue
+  {
+    name: 'join a malformed show',
+    method: 'POST',
+    path: '/api/v1/queue/not-a-uuid/join',
+    who: 'user',
+    field: 'showId',
+  },
+  {
+    name: 'position in a huge show id',
+    method: 'GET',
+    path: `/api/v1/queue/${'9'.repeat(150)}/position`,
+    who: 'user',
+    field: 'showId',
+  },
+  {
+    name: 'events of a unicode show id',
+    method: 'GET',
+    path: `/api/v1/queue/${encodeURIComponent('шоу')}/events`,
+    who: 'user',
+    field: 'showId',
+  },
+  // reservation
+  {
+    name: 'reserve without quantity',
+    method: 'POST',
+    path: '/api/v1/reservations',
+    who: 'user',
+    headers: reserveHeaders,
+    body: { ...reservation, quantity: undefined },
+    field: 'quantity',
+  },
+  {
+    name: 'reserve a quantity of wrong type',
+    method: 'POST',
+    path: '/api/v1/reservations',
+    who: 'user',
+    headers: reserveHeaders,
+    body: { ...reservation, quantity: 'two' },
+    field: 'quantity',
+  },
+  {
+    name: 'reserve with a huge payment token',
+    method: 'POST',
+    path: '/api/v1/reservations',
+    who: 'user',
+    headers: reserveHeaders,
+    body: { ...reservation, paymentMethod: { token: HUGE } },
+    field: 'token',
+  },
+  {
+    name: 'reserve a malformed show',
+    method: 'POST',
+    path: '/api/v1/reservations',
+    who: 'user',
+    headers: reserveHeaders,
+    body: { ...reservation, showId: 'ünïcødé' },
+    field: 'showId',
+  },
+  {
+    name: 'reserve with an extra field',
+    method: 'POST',
+    path: '/api/v1/reservations',
+    who: 'user',
+    headers: reserveHeaders,
+    body: { ...reservation, userId: randomUUID() },
+    field: 'userId',
+  },
+  {
+    name: 'reserve without idempotency key',
+    method: 'POST',
+    path: '/api/v1/reservations',
+    who: 'user',
+    headers: { 'x-pass-token': 'p' },
+    body: reservation,
+    field: 'idempotency-key',
+  },
+  {
+    name: 'cancel a malformed reservation',
+    method: 'POST',
+    path: '/api/v1/reservations/123/cancel',
+    who: 'user',
+    field: 'id',
+  },
+  // query
+  {
+    name: 'reservation with a malformed id',
+    method: 'GET',
+    path: '/api/v1/reservations/not-a-uuid',
+    who: 'user',
+    field: 'reservationId',
+  },
+  {
+    name: 'reservation events with a malformed id',
+    method: 'GET',
+    path: '/api/v1/reservations/xyz/events',
+    who: 'user',
+    field: 'reservationId',
+  },
+  {
+    name: 'my reservations with a bad limit',
+    method: 'GET',
+    path: '/api/v1/reservations?limit=-3',
+    who: 'user',
+    field: 'limit',
+  },
+  {
+    name: 'dead letters with a bad limit',
+    method: 'GET',
+    path: '/api/v1/admin/dead-letters?limit=x',
+    who: 'admin',
+    field: 'limit',
+  },
+  {
+    name: 'replay a malformed dead letter',
+    method: 'POST',
+    path: '/api/v1/admin/dead-letters/nope/replay',
+    who: 'admin',
+    field: 'id',
+  },
+  // ticket, payment
+  {
+    name: 'ticket with a malformed id',
+    method: 'GET',
+    path: '/api/v1/tickets/not-a-uuid',
+    who: 'user',
+    field: 'ticketId',
+  },
+  {
+    name: 'scan without code',
+    method: 'POST',
+    path: '/api/v1/tickets/scan',
+    who: 'admin',
+    body: {},
+    field: 'code',
+  },
+  {
+    name: 'scan a code of wrong type',
+    method: 'POST',
+    path: '/api/v1/tickets/scan',
+    who: 'admin',
+    body: { code: { nested: true } },
+    field: 'code',
+  },
+  {
+    name: 'payment of a malformed reservation',
+    method: 'GET',
+    path: '/api/v1/payments/zzz',
+    who: 'user',
+    field: 'reservationId',
+  },
+];
+
+describe('edge: bad input on every public route', () => {
+  let stack: StartedApps<AppId>;
+  let gateway: string;
+  let key: SigningKey;
+  const tokens: Record<Who, string | undefined> = { anonymous: undefined, user: undefined, admin: undefined };
+
+  beforeAll(async () => {
+    key = await newSigningKey();
+    stack = await startEdge(infra, {
+      signingKey: key,
+      with: ['inventory', 'reservation', 'payment', 'ticket', 'query'],
+    });
+    gateway = stack.apps.gateway.url;
+    tokens.user = await mintAccessToken(key, { userId: randomUUID() });
+    tokens.admin = await mintAccessToken(key, { userId: randomUUID(), roles: ['USER', 'ADMIN'] });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  function expectRefusal(response: ApiResponse, field: string | undefined) {
+    expect(response.status, response.text).toBeGreaterThanOrEqual(400);
+    expect(response.status, response.text).toBeLessThan(500);
+    expect([400, 413, 415, 422], response.text).toContain(response.status);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    if (field) expect(response.text.toLowerCase(), `names ${field}`).toContain(field.toLowerCase());
+  }
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, bad) => {
+    const response = await call(gateway, bad.method, bad.path, {
+      ...(tokens[bad.who] ? { token: tokens[bad.who] } : {}),
+      ...(bad.headers ? { headers: bad.headers } : {}),
+      ...(bad.body !== undefined ? { body: bad.body } : {}),
+    });
+    expectRefusal(response, bad.field);
+  });
+
+  it('accepts unicode where it belongs', async () => {
+    const password = 'pässwörd mit Ümläuten ✓ 🎟️';
+    const email = `unicode-${randomUUID().slice(0, 8)}@example.com`;
+    const signup = await call(gateway, 'POST', '/api/v1/auth/signup', { body: { email, password } });
+    expect(signup.status, signup.text).toBe(201);
+    const login = await call(gateway, 'POST', '/api/v1/auth/login', { body: { email, password } });
+    expect(login.status, login.text).toBe(200);
+    const created = await call(gateway, 'POST', '/api/v1/shows', {
+      token: tokens.admin,
+      body: { ...show, title: 'Ночь 🎭 ليلة', venue: 'Salle Pleyel – Paris' },
+    });
+    expect(created.status, created.text).toBe(201);
+  });
+  // Last: the server stops reading an oversized body and closes that connection shortly after its
+  // answer, which a request reusing the connection would feel.
+  it('refuses a body over the limit with 413, and a non-JSON body with 400/415', async () => {
+    const big = await call(gateway, 'POST', '/api/v1/auth/signup', {
+      body: { email: 'a@b.co', password: 'x'.repeat(200_000) },
+    });
+    expect(big.status, big.text).toBe(413);
+    const form = await call(gateway, 'POST', '/api/v1/auth/login', {
+      body: 'email=a@b.co&password=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect([400, 415, 422]).toContain(form.status);
+    expect(form.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+});
