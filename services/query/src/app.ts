@@ -251,32 +251,37 @@ export function createQueryApp(options: QueryAppOptions): OpenAPIHono<BlankEnv> 
 
     return streamSSE(c, async (stream) => {
       let last = '';
-      let changed: (() => void) | undefined;
       const send = async (details: Details) => {
         const data = JSON.stringify(details);
         if (data === last) return;
         last = data;
         await stream.writeSSE({ event: 'status', id: details.updatedAt, data });
       };
-      const unwatch = feed.watch(reservationId, () => changed?.());
+      // A change noticed while we are busy sending is kept in `dirty`, never lost.
+      let dirty = false;
+      let wake: (() => void) | undefined;
+      const unwatch = feed.watch(reservationId, () => {
+        dirty = true;
+        wake?.();
+      });
+      stream.onAbort(() => wake?.());
       try {
         await send(initial);
         const until = Date.now() + options.streamMaxMs;
         while (!stream.aborted && Date.now() < until) {
-          const woken = await new Promise<boolean>((resolve) => {
-            const timer = setTimeout(() => resolve(false), Math.min(options.heartbeatMs, until - Date.now()));
-            changed = () => {
-              clearTimeout(timer);
-              resolve(true);
-            };
-            stream.onAbort(() => {
-              clearTimeout(timer);
-              resolve(false);
+          if (!dirty) {
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, Math.min(options.heartbeatMs, until - Date.now()));
+              wake = () => {
+                clearTimeout(timer);
+                resolve();
+              };
             });
-          });
-          changed = undefined;
+            wake = undefined;
+          }
           if (stream.aborted) break;
-          if (woken) {
+          if (dirty) {
+            dirty = false;
             const details = await findDetails(db, reservationId, caller.userId);
             if (details) await send(details);
           } else {
