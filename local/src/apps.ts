@@ -148,7 +148,16 @@ export async function startApps<const Id extends string>(
   try {
     const handles = await Promise.all(options.apps.map((spec) => startApp(run, infra, spec)));
     const apps = Object.fromEntries(handles.map((h) => [h.appId, h])) as Record<Id, AppHandle>;
-    return { apps, run, stop: () => run.stop() };
+    return {
+      apps,
+      run,
+      // Apps first (they finish in-flight work, which may still need their sidecar), then sidecars.
+      async stop() {
+        await Promise.all(handles.map((h) => h.stop()));
+        await Promise.all(handles.map((h) => h.sidecar?.stop()));
+        await run.stop();
+      },
+    };
   } catch (error) {
     await run.stop();
     throw error;

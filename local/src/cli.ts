@@ -37,6 +37,7 @@ async function provisionCommand(): Promise<void> {
 async function up(): Promise<void> {
   const started = performance.now();
   const runs: Run[] = [];
+  const appStops: (() => Promise<void>)[] = [];
   let stopping = false;
   let tail: { stop(): void } | undefined;
 
@@ -49,8 +50,10 @@ async function up(): Promise<void> {
     stopping = true;
     tail?.stop();
     say(`${signal}: stopping everything (${signal} again kills at once)`);
-    // Apps before the infrastructure they use.
-    for (const run of [...runs].reverse()) await run.stop().catch((error) => say(`stop failed: ${error}`));
+    const report = (error: unknown) => say(`stop failed: ${error}`);
+    // Every service at once, then the infrastructure they were using.
+    await Promise.all(appStops.map((stop) => stop().catch(report)));
+    for (const run of runs) await run.stop().catch(report);
     say('stopped; nothing left running');
     process.exit(0);
   };
@@ -81,6 +84,7 @@ async function up(): Promise<void> {
         onUnexpectedExit: loud,
       });
       runs.push(started.run);
+      appStops.push(started.stop);
       return started.apps[definition.appId];
     }),
   );
