@@ -8,7 +8,7 @@ function start(env: Record<string, string>) {
   const result = spawnSync(process.execPath, [producerApp], {
     env: { PATH: process.env.PATH ?? '', ...env },
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: 60_000,
   });
   return { status: result.status, signal: result.signal, stderr: result.stderr, stdout: result.stdout };
 }
