@@ -82,6 +82,8 @@ export interface GeneratedKeyOptions {
   rotationIntervalMs: number;
   /** How often a replica re-reads the keys (another replica may have rotated). */
   refreshIntervalMs?: number;
+  /** Allowance for clocks of verifiers running ahead: retired keys stay published this much longer. */
+  clockSkewSeconds?: number;
 }
 
 type KeyRow = typeof signingKeys.$inferSelect;
@@ -114,7 +116,12 @@ export async function generatedKeySource(
         publicJwk: { ...publicJwkOf(await exportJWK(publicKey), kid, 'EdDSA') },
         createdAt: now,
       });
-      const expired = expiredKeysOf(current, now, options.accessTokenTtlSeconds).map((key) => key.kid);
+      const expired = expiredKeysOf(
+        current,
+        now,
+        options.accessTokenTtlSeconds,
+        options.clockSkewSeconds,
+      ).map((key) => key.kid);
       if (expired.length > 0) await tx.delete(signingKeys).where(inArray(signingKeys.kid, expired));
       logger.info(
         { kid, retired: current.filter((k) => k.retiredAt === null).map((k) => k.kid) },
@@ -161,7 +168,12 @@ export async function generatedKeySource(
     },
     async jwks() {
       await fresh();
-      const published = publishedKeysOf(rows, new Date(), options.accessTokenTtlSeconds);
+      const published = publishedKeysOf(
+        rows,
+        new Date(),
+        options.accessTokenTtlSeconds,
+        options.clockSkewSeconds,
+      );
       return { keys: published.map((row) => row.publicJwk as JWK) };
     },
     close: () => clearInterval(timer),

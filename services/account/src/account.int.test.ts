@@ -1,0 +1,139 @@
+// The account service against real Postgres and a real sidecar: generated signing keys shared by
+// replicas and rotated once, retired keys published until their tokens expire; concurrent use of one
+// refresh token (only one wins, the family dies); and the failed-login throttle in Dapr state.
+import { fileURLToPath } from 'node:url';
+import { ensureDatabase, type StartedApps, startApps } from '@reservex/local';
+import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import * as schema from './db/schema.ts';
+import { signingKeys } from './db/schema.ts';
+import { generatedKeySource } from './keys/signing-keys.ts';
+
+const infra = inject('infra');
+
+describe('generated signing keys', () => {
+  let database: DatabaseHandle<typeof schema>;
+
+  beforeAll(async () => {
+    const url = await ensureDatabase(infra.postgres, `account_keys_${Date.now()}`);
+    database = createDatabase(url, schema);
+    await migrate(database, fileURLToPath(new URL('../drizzle', import.meta.url)));
+  });
+
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  it('replicas starting together create one key; a rotation keeps the old key published for a token lifetime', async () => {
+    const options = {
+      accessTokenTtlSeconds: 2,
+      rotationIntervalMs: 1500,
+      refreshIntervalMs: 100,
+      clockSkewSeconds: 0,
+    };
+    const [a, b] = await Promise.all([
+      generatedKeySource(database.db, options),
+      generatedKeySource(database.db, options),
+    ]);
+    try {
+      const first = await a.signingKey();
+      expect((await b.signingKey()).kid).toBe(first.kid);
+      expect(await database.db.select().from(signingKeys)).toHaveLength(1);
+
+      await new Promise((resolve) => setTimeout(resolve, 1700));
+      const [nextA, nextB] = await Promise.all([a.signingKey(), b.signingKey()]);
+      expect(nextA.kid).not.toBe(first.kid);
+      expect(nextB.kid).toBe(nextA.kid);
+      expect((await a.jwks()).keys.map((key) => key.kid).sort()).toEqual([first.kid, nextA.kid].sort());
+      expect((await a.jwks()).keys.every((key) => key.d === undefined)).toBe(true);
+
+      // Two seconds after its retirement no token it signed is alive: it is no longer published.
+      await new Promise((resolve) => setTimeout(resolve, 2200));
+      expect((await b.jwks()).keys.map((key) => key.kid)).not.toContain(first.kid);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+});
+
+describe('account service', () => {
+  let stack: StartedApps<'account'>;
+  let url: string;
+
+  beforeAll(async () => {
+    stack = await startApps({
+      infra,
+      apps: [
+        {
+          appId: 'account',
+          args: ['services/account/src/main.ts'],
+          database: 'account_int',
+          env: { LOGIN_MAX_FAILURES: '2', LOGIN_LOCK_BASE: '2s' },
+        },
+      ],
+    });
+    url = stack.apps.account.url;
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
+    const response = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+    // biome-ignore lint/suspicious/noExplicitAny: the test reads whatever JSON the service answered.
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (await response.json().catch(() => null)) as any,
+    };
+  }
+
+  async function session() {
+    const email = `int-${crypto.randomUUID()}@reservex.test`;
+    const password = 'correct horse battery';
+    expect((await post('/v1/auth/signup', { email, password })).status).toBe(201);
+    const login = await post('/v1/auth/login', { email, password });
+    expect(login.status).toBe(200);
+    return { email, password, refreshToken: login.body.refreshToken as string };
+  }
+
+  it('lets only one of two concurrent refreshes with the same token win, and then revokes the family', async () => {
+    const { refreshToken } = await session();
+    const results = await Promise.all([
+      post('/v1/auth/refresh', { refreshToken }),
+      post('/v1/auth/refresh', { refreshToken }),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
+    const winner = results.find((r) => r.status === 200)!;
+    expect((await post('/v1/auth/refresh', { refreshToken: winner.body.refreshToken })).status).toBe(401);
+  });
+
+  it('throttles per email and client address, and lets the lock run out', async () => {
+    const { email, password } = await session();
+    const from = { 'x-forwarded-for': '203.0.113.9' };
+    expect((await post('/v1/auth/login', { email, password: 'wrong one' }, from)).status).toBe(401);
+    const locked = await post('/v1/auth/login', { email, password: 'wrong two' }, from);
+    expect(locked.status).toBe(429);
+    expect(locked.headers.get('retry-after')).toBe('2');
+    expect((await post('/v1/auth/login', { email, password }, from)).status).toBe(429);
+    // Another address is not locked out by this one.
+    expect(
+      (await post('/v1/auth/login', { email, password }, { 'x-forwarded-for': '198.51.100.4' })).status,
+    ).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect((await post('/v1/auth/login', { email, password }, from)).status).toBe(200);
+  });
+
+  it('publishes its generated key in the JWKS', async () => {
+    const response = await fetch(`${url}/.well-known/jwks.json`);
+    const jwks = (await response.json()) as { keys: { kid: string; alg: string; crv: string }[] };
+    expect(jwks.keys.length).toBeGreaterThanOrEqual(1);
+    expect(jwks.keys[0]).toMatchObject({ alg: 'EdDSA', crv: 'Ed25519' });
+  });
+});
