@@ -86,10 +86,10 @@ describe('account service', () => {
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
     });
-    // biome-ignore lint/suspicious/noExplicitAny: the test reads whatever JSON the service answered.
     return {
       status: response.status,
       headers: response.headers,
+      // biome-ignore lint/suspicious/noExplicitAny: the test reads whatever JSON the service answered.
       body: (await response.json().catch(() => null)) as any,
     };
   }
