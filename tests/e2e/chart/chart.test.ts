@@ -9,15 +9,20 @@ import {
   chartDir,
   crdSchemas,
   type K8sObject,
+  PROVISION_TIMEOUT_MS,
+  provisionTools,
   render,
   renderYaml,
   run,
+  runAsync,
   scratchDir,
   tools,
   valuesFiles,
 } from './tools.ts';
 
 const valuesSets = ['default', 'production'] as const;
+
+beforeAll(provisionTools, PROVISION_TIMEOUT_MS);
 
 interface Model {
   validate(): void;
@@ -46,7 +51,7 @@ interface KubeconformResource {
   msg: string;
 }
 
-function kubeconform(objects: readonly K8sObject[], label: string): KubeconformResource[] {
+async function kubeconform(objects: readonly K8sObject[], label: string): Promise<KubeconformResource[]> {
   const t = tools();
   const dir = scratchDir(`kubeconform-${label}`);
   const crdDir = join(dir, 'crds');
@@ -54,7 +59,7 @@ function kubeconform(objects: readonly K8sObject[], label: string): KubeconformR
   const file = join(dir, 'objects.yaml');
   // JSON documents: quoted strings read back the same under YAML 1.1 (where a plain `yes` is a boolean).
   writeFileSync(file, objects.map((o) => JSON.stringify(o)).join('\n---\n'));
-  const result = run(
+  const result = await runAsync(
     t.kubeconform,
     [
       '-strict',
@@ -128,9 +133,9 @@ describe('every rendered object is valid', () => {
         }
       });
 
-      it('Kubernetes and Dapr objects match the pinned Kubernetes schemas and the Dapr CRDs (kubeconform -strict)', () => {
+      it('Kubernetes and Dapr objects match the pinned Kubernetes schemas and the Dapr CRDs (kubeconform -strict)', async () => {
         const objects = render(which).filter((o) => !modelFor(o));
-        const resources = kubeconform(objects, which);
+        const resources = await kubeconform(objects, which);
         expect(describeFailures(resources)).toBe('');
         expect(resources.length).toBe(objects.length);
       });
@@ -160,7 +165,7 @@ describe('every rendered object is valid', () => {
     (component.spec as Record<string, unknown>).metadata = 'brokers';
     const resiliency = structuredClone(render('default').find((o) => o.kind === 'Resiliency')!);
     (resiliency.spec as Record<string, unknown>).policy = {};
-    const rejected = kubeconform([deployment, component, resiliency], 'negative');
+    const rejected = await kubeconform([deployment, component, resiliency], 'negative');
     expect(rejected.map((r) => r.status)).toEqual(['statusInvalid', 'statusInvalid', 'statusInvalid']);
 
     const topic = structuredClone(render('default').find((o) => o.kind === 'KafkaTopic')!);

@@ -2,14 +2,21 @@
 // Dockerfile does it (turbo prune --docker, production dependencies only), then started with the
 // Dockerfile's CMD from that tree, with its sidecar and the settings the chart gives it, and must answer
 // /healthz. Covers every service that has an entry point.
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AppId, appIds } from '@reservex/contracts';
 import { type StartedApps, startApps } from '@reservex/local';
-import { afterEach, describe, expect, inject, it } from 'vitest';
-import { podSpecOf, render, repoRoot, scratchDir } from './tools.ts';
+import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  PROVISION_TIMEOUT_MS,
+  podSpecOf,
+  provisionTools,
+  render,
+  repoRoot,
+  runAsync,
+  scratchDir,
+} from './tools.ts';
 
 interface Dockerfile {
   pruneTarget: string;
@@ -34,20 +41,18 @@ const devTooling = ['typescript', 'vitest', '@biomejs/biome', 'turbo', 'drizzle-
 
 const present = appIds.filter((id) => existsSync(join(repoRoot, 'services', id, 'src/main.ts')));
 
+interface ChartContainer {
+  env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { key: string; optional?: boolean } } }[];
+}
+
 /** The chart's settings for a service (default values): plain values, and generated secrets. */
 function chartEnv(appId: AppId): { env: Record<string, string>; database: boolean; redis: boolean } {
   const deployment = render('default').find(
     (o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/name'] === appId,
   );
-  const container = (
-    podSpecOf(deployment!)?.containers as {
-      env: {
-        name: string;
-        value?: string;
-        valueFrom?: { secretKeyRef?: { key: string; optional?: boolean } };
-      }[];
-    }[]
-  )[0];
+  if (!deployment) throw new Error(`the chart renders no Deployment for ${appId}`);
+  const containers = podSpecOf(deployment)?.containers as ChartContainer[] | undefined;
+  const container = containers?.[0];
   // Addresses and ports are the local stack's (it gives each app its own).
   const local = new Set([
     'SERVICE_NAME',
@@ -95,6 +100,8 @@ function filesUnder(dir: string, suffix: string): string[] {
 }
 
 let running: StartedApps<AppId> | undefined;
+
+beforeAll(provisionTools, PROVISION_TIMEOUT_MS);
 afterEach(async () => {
   await running?.stop();
   running = undefined;
@@ -112,23 +119,20 @@ describe('service images, run the way their Dockerfiles run them', () => {
       rmSync(work, { recursive: true, force: true });
       const pruned = join(work, 'pruned');
       const app = join(work, 'app');
-      const exec = (command: string, args: string[], cwd: string) =>
-        execFileSync(command, args, {
-          cwd,
-          stdio: ['ignore', 'pipe', 'pipe'],
-          timeout: 300_000,
-          encoding: 'utf8',
-        });
+      const exec = async (command: string, args: string[], cwd: string) => {
+        const result = await runAsync(command, args, { cwd, timeoutMs: 300_000 });
+        if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
+      };
 
       // prune stage
-      exec(
+      await exec(
         join(repoRoot, 'node_modules/.bin/turbo'),
         ['prune', dockerfile.pruneTarget, '--docker', '--out-dir', pruned],
         repoRoot,
       );
       // install stage: manifests, production install, then the sources, minus tests
       cpSync(join(pruned, 'json'), app, { recursive: true });
-      exec('npm', ['install', ...dockerfile.installArgs, '--prefer-offline', '--loglevel=error'], app);
+      await exec('npm', ['install', ...dockerfile.installArgs, '--prefer-offline', '--loglevel=error'], app);
       cpSync(join(pruned, 'full'), app, { recursive: true });
       for (const test of filesUnder(join(app, 'services'), '.test.ts')) rmSync(test);
 

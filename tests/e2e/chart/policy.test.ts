@@ -4,8 +4,17 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AppId, appIds, DEAD_LETTER_TOPIC, type Topic, topics, topology } from '@reservex/contracts';
-import { describe, expect, it } from 'vitest';
-import { chartDir, type K8sObject, podSpecOf, readYamlFile, render, repoRoot } from './tools.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  chartDir,
+  type K8sObject,
+  PROVISION_TIMEOUT_MS,
+  podSpecOf,
+  provisionTools,
+  readYamlFile,
+  render,
+  repoRoot,
+} from './tools.ts';
 
 interface Container {
   name: string;
@@ -41,6 +50,8 @@ interface DaprComponent extends K8sObject {
 }
 
 const valuesSets = ['default', 'production'] as const;
+
+beforeAll(provisionTools, PROVISION_TIMEOUT_MS);
 const daprComponents = ['pubsub', 'statestore', 'lockstore'] as const;
 type DaprComponentName = (typeof daprComponents)[number];
 

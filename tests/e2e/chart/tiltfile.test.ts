@@ -6,7 +6,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appIds } from '@reservex/contracts';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type K8sObject, parseObjects, podSpecOf, repoRoot, run, tools } from './tools.ts';
+import {
+  type K8sObject,
+  PROVISION_TIMEOUT_MS,
+  parseObjects,
+  podSpecOf,
+  provisionTools,
+  repoRoot,
+  run,
+} from './tools.ts';
 
 interface Call {
   builtin: string;
@@ -27,13 +35,13 @@ let calls: Call[];
 let objects: K8sObject[];
 const callsOf = (builtin: string) => calls.filter((c) => c.builtin === builtin);
 
-beforeAll(() => {
-  const t = tools();
+beforeAll(async () => {
+  const t = await provisionTools();
   const result = run(t.tiltfileEval, ['--helm', t.helm, join(repoRoot, 'Tiltfile')]);
   expect(result.status, result.stderr).toBe(0);
   calls = (JSON.parse(result.stdout) as { calls: Call[] }).calls;
   objects = callsOf('k8s_yaml').flatMap((c) => parseObjects(String(c.args.yaml)));
-});
+}, PROVISION_TIMEOUT_MS);
 
 describe('Tiltfile', () => {
   it('runs only on a local cluster: kind or minikube', () => {

@@ -1,10 +1,13 @@
 // What the chart checks share: the provisioned tools (tools/provision.sh), rendering the chart with helm,
 // and reading the rendered objects.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
+
+const execFileAsync = promisify(execFile);
 
 export const repoRoot = resolve(import.meta.dirname, '../../..');
 export const chartDir = join(repoRoot, 'charts/reservex');
@@ -28,18 +31,26 @@ export interface Tools {
 
 let provisioned: Tools | undefined;
 
-/** Provisions the tools once per test process (the script itself is idempotent and locked). */
-export function tools(): Tools {
+/** A cold provisioning compiles helm from source: minutes on a 2-core machine. */
+export const PROVISION_TIMEOUT_MS = 1_200_000;
+
+/** Provisions the tools (the script is idempotent and locked); call from each file's beforeAll. */
+export async function provisionTools(): Promise<Tools> {
   if (!provisioned) {
     const started = Date.now();
-    const out = execFileSync('bash', [join(import.meta.dirname, 'tools/provision.sh')], {
+    const { stdout } = await execFileAsync('bash', [join(import.meta.dirname, 'tools/provision.sh')], {
       encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      timeout: 900_000,
+      timeout: PROVISION_TIMEOUT_MS,
+      maxBuffer: 16 * 1024 * 1024,
     });
-    provisioned = JSON.parse(out) as Tools;
+    provisioned = JSON.parse(stdout) as Tools;
     console.warn(`chart tools ready in ${Math.round((Date.now() - started) / 1000)}s`);
   }
+  return provisioned;
+}
+
+export function tools(): Tools {
+  if (!provisioned) throw new Error('chart tools are not provisioned: await provisionTools() in beforeAll');
   return provisioned;
 }
 
@@ -75,6 +86,28 @@ export function run(
   });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Like run, without blocking the test worker (vitest's worker must keep answering while a long
+ *  command runs). */
+export async function runAsync(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  try {
+    const { stdout, stderr } = await execFileAsync(command, args, {
+      cwd: options.cwd ?? repoRoot,
+      encoding: 'utf8',
+      timeout: options.timeoutMs ?? 120_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { status: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number | string; stdout?: string; stderr?: string };
+    if (typeof failed.code !== 'number') throw error;
+    return { status: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
 }
 
 /** `helm template` of the chart with the given values files; throws with helm's message on failure. */
