@@ -14,7 +14,7 @@ export type TicketTypeFields = Pick<
   'name' | 'priceMinor' | 'currency' | 'capacity' | 'saleStartsAt' | 'saleEndsAt' | 'perOrderLimit'
 >;
 
-/** Shows in start order, each with its ticket types. */
+/** Shows in start order, each with its ticket types (cheapest first among those added together). */
 export async function listShows(
   db: Executor,
   options: { limit: number; offset: number },
@@ -46,7 +46,7 @@ async function withTicketTypes(db: Executor, page: ShowRow[]): Promise<ShowWithT
         page.map((s) => s.id),
       ),
     )
-    .orderBy(asc(ticketTypes.createdAt), asc(ticketTypes.id));
+    .orderBy(asc(ticketTypes.createdAt), asc(ticketTypes.priceMinor), asc(ticketTypes.id));
   return page.map((show) => ({ ...show, ticketTypes: types.filter((t) => t.showId === show.id) }));
 }
 
@@ -55,17 +55,17 @@ export async function createShow(
   show: ShowFields,
   types: TicketTypeFields[],
 ): Promise<ShowWithTicketTypes> {
-  return db.transaction(async (tx) => {
-    const [created] = await tx.insert(shows).values(show).returning();
-    const rows =
-      types.length === 0
-        ? []
-        : await tx
-            .insert(ticketTypes)
-            .values(types.map((t) => ({ ...t, showId: created!.id, available: t.capacity })))
-            .returning();
-    return { ...created!, ticketTypes: rows };
+  const showId = await db.transaction(async (tx) => {
+    const [created] = await tx.insert(shows).values(show).returning({ id: shows.id });
+    if (types.length > 0) {
+      await tx
+        .insert(ticketTypes)
+        .values(types.map((t) => ({ ...t, showId: created!.id, available: t.capacity })));
+    }
+    return created!.id;
   });
+  // Read back, so a new show lists its ticket types in the same order as every later read.
+  return (await findShow(db, showId))!;
 }
 
 export async function updateShow(
