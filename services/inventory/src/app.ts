@@ -13,6 +13,7 @@ import {
   type InventoryDatabase,
   listShows,
   type ShowWithTicketTypes,
+  type TicketTypeFields,
   updateShow,
   updateTicketType,
 } from './db/catalogue.ts';
@@ -28,7 +29,7 @@ const ShowInput = createInsertSchema(shows, {
   startsAt: () => instant,
 }).pick({ title: true, venue: true, startsAt: true });
 
-const TicketTypeFields = createInsertSchema(ticketTypes, {
+const TicketTypeSchema = createInsertSchema(ticketTypes, {
   name: (s) => s.trim().min(1).max(100),
   priceMinor: (s) => s.min(0).max(100_000_000).openapi({ description: 'Price in the minor unit (cents)' }),
   currency: (s) => s.regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR').openapi({ example: 'EUR' }),
@@ -53,7 +54,7 @@ const saleEndsAfterItStarts = (t: {
 }) => !t.saleEndsAt || !t.saleStartsAt || Date.parse(t.saleEndsAt) > Date.parse(t.saleStartsAt);
 const saleWindowError = { path: ['saleEndsAt'], message: 'must be after saleStartsAt' };
 
-const TicketTypeInput = TicketTypeFields.refine(saleEndsAfterItStarts, saleWindowError).openapi(
+const TicketTypeInput = TicketTypeSchema.refine(saleEndsAfterItStarts, saleWindowError).openapi(
   'TicketTypeInput',
 );
 
@@ -61,7 +62,7 @@ const CreateShowInput = ShowInput.extend({
   ticketTypes: z.array(TicketTypeInput).max(20).default([]),
 }).openapi('CreateShowInput');
 const ShowPatch = ShowInput.partial().openapi('ShowPatch');
-const TicketTypePatch = TicketTypeFields.partial()
+const TicketTypePatch = TicketTypeSchema.partial()
   .refine(saleEndsAfterItStarts, saleWindowError)
   .openapi('TicketTypePatch');
 
@@ -156,18 +157,24 @@ function ticketTypeView(t: TicketTypeRow, now: Date): z.infer<typeof TicketTypeV
   };
 }
 
-/** Timestamps of a ticket type as the API writes them (ISO strings) turned into dates. */
-function ticketTypeFields<
-  T extends { saleStartsAt?: string | undefined; saleEndsAt?: string | null | undefined },
->(input: T): Omit<T, 'saleStartsAt' | 'saleEndsAt'> & { saleStartsAt: Date; saleEndsAt?: Date | null };
-function ticketTypeFields<
-  T extends { saleStartsAt?: string | undefined; saleEndsAt?: string | null | undefined },
->(input: T) {
+type TicketTypeTimes = { saleStartsAt?: string | undefined; saleEndsAt?: string | null | undefined };
+
+/** A ticket type's changed fields, with the API's ISO timestamps as dates; what was not sent stays out. */
+function ticketTypeChanges<T extends TicketTypeTimes>(input: T) {
   const { saleStartsAt, saleEndsAt, ...rest } = input;
   return {
     ...rest,
     ...(saleStartsAt === undefined ? {} : { saleStartsAt: new Date(saleStartsAt) }),
     ...(saleEndsAt === undefined ? {} : { saleEndsAt: saleEndsAt === null ? null : new Date(saleEndsAt) }),
+  };
+}
+
+/** A new ticket type's fields; without an end the sale stays open. */
+function newTicketType(input: z.infer<typeof TicketTypeInput>): TicketTypeFields {
+  return {
+    ...ticketTypeChanges(input),
+    saleStartsAt: new Date(input.saleStartsAt),
+    saleEndsAt: input.saleEndsAt ? new Date(input.saleEndsAt) : null,
   };
 }
 
@@ -234,10 +241,7 @@ export function createInventoryApp(options: InventoryAppOptions): OpenAPIHono<Bl
       const created = await createShow(
         db,
         { ...show, startsAt: new Date(startsAt) },
-        types.map((t) => {
-          const fields = ticketTypeFields(t);
-          return { ...fields, saleEndsAt: fields.saleEndsAt ?? null };
-        }),
+        types.map(newTicketType),
       );
       c.header('location', `/v1/shows/${created.id}`);
       return c.json(showView(created, now()), 201);
@@ -275,10 +279,8 @@ export function createInventoryApp(options: InventoryAppOptions): OpenAPIHono<Bl
     }),
     async (c) => {
       const { showId } = c.req.valid('param');
-      const input = c.req.valid('json');
-      const fields = ticketTypeFields(input);
       const created =
-        (await addTicketType(db, showId, { ...fields, saleEndsAt: fields.saleEndsAt ?? null })) ??
+        (await addTicketType(db, showId, newTicketType(c.req.valid('json')))) ??
         problem(404, 'not-found', `no show ${showId}`);
       c.header('location', `/v1/shows/${showId}/ticket-types/${created.id}`);
       return c.json(ticketTypeView(created, now()), 201);
@@ -299,7 +301,7 @@ export function createInventoryApp(options: InventoryAppOptions): OpenAPIHono<Bl
     }),
     async (c) => {
       const { showId, ticketTypeId } = c.req.valid('param');
-      const result = await updateTicketType(db, showId, ticketTypeId, ticketTypeFields(c.req.valid('json')));
+      const result = await updateTicketType(db, showId, ticketTypeId, ticketTypeChanges(c.req.valid('json')));
       switch (result.kind) {
         case 'updated':
           return c.json(ticketTypeView(result.ticketType, now()), 200);
