@@ -200,6 +200,9 @@ describe('the booking saga', () => {
     const show = await saga.admin.createShow({ capacity: 4 });
     const payment = saga.stack.apps.payment!;
     await payment.stop();
+    // Its sidecar stops delivering once two health probes (1 s apart) fail; a delivery before that
+    // would fail, be retried and dead-lettered, which is another path (the poison test's).
+    await new Promise((resolve) => setTimeout(resolve, 3000));
     try {
       const buyer = saga.buyer();
       const id = await buyer.book(show, { quantity: 2 });
