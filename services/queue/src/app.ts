@@ -167,6 +167,8 @@ export function createQueueApp(deps: QueueDeps): App<BlankEnv> {
               event: body.status === 'admitted' ? 'admitted' : 'position',
               data: JSON.stringify(body),
               id: String(++id),
+              // Proxies (the Dapr hop among them) may end a long stream: reconnect quickly.
+              ...(id === 1 ? { retry: 1000 } : {}),
             });
             lastSent = last;
             lastWrite = Date.now();

@@ -153,6 +153,18 @@ describe('edge: the user journey', () => {
     const theirs = await call(gateway, 'GET', '/api/v1/reservations', { token: stranger.accessToken });
     expect((theirs.body.items as unknown[]).length).toBe(0);
 
+    // The confirmed reservation ended the visit: the slot is free and the buyer is out of the room.
+    await eventually(
+      async () => {
+        const position = await call(gateway, 'GET', `/api/v1/queue/${showId}/position`, {
+          token: buyer.accessToken,
+        });
+        return position.status === 404 ? true : undefined;
+      },
+      30_000,
+      300,
+    );
+
     // The pass was single use.
     expectProblem(await reserve(buyer, pass, showId, ticketTypeId, 1), 403);
   });
