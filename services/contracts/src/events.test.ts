@@ -19,7 +19,12 @@ describe('event contracts', () => {
   });
 
   it('rejects an unknown schema version', () => {
-    const result = ReservationCancelled.safeParse({ ...base, schemaVersion: 2, reason: 'SOLD_OUT', failedStep: 'stock' });
+    const result = ReservationCancelled.safeParse({
+      ...base,
+      schemaVersion: 2,
+      reason: 'SOLD_OUT',
+      failedStep: 'stock',
+    });
     expect(result.success).toBe(false);
   });
 
@@ -38,7 +43,9 @@ describe('event contracts', () => {
 describe('topology', () => {
   it('every topic has exactly one publisher and at least one consumer', () => {
     for (const topic of topics) {
-      const publishers = appIds.filter((app) => (topology[app].publishes as readonly string[]).includes(topic));
+      const publishers = appIds.filter((app) =>
+        (topology[app].publishes as readonly string[]).includes(topic),
+      );
       const consumers = appIds.filter((app) => (topology[app].consumes as readonly string[]).includes(topic));
       expect(publishers, topic).toHaveLength(1);
       expect(consumers.length, topic).toBeGreaterThan(0);

@@ -73,7 +73,12 @@ export const StockReserved = z.object({
   paymentMethod: PaymentMethod,
 });
 
-export const StockFailureReason = z.enum(['SOLD_OUT', 'UNKNOWN_TICKET_TYPE', 'SALE_CLOSED', 'LIMIT_EXCEEDED']);
+export const StockFailureReason = z.enum([
+  'SOLD_OUT',
+  'UNKNOWN_TICKET_TYPE',
+  'SALE_CLOSED',
+  'LIMIT_EXCEEDED',
+]);
 export type StockFailureReason = z.infer<typeof StockFailureReason>;
 
 export const StockFailed = z.object({

@@ -2,7 +2,16 @@
 // and each service's subscriptions, are checked against this table.
 import type { Topic } from './events.ts';
 
-export const appIds = ['gateway', 'account', 'queue', 'inventory', 'reservation', 'payment', 'ticket', 'query'] as const;
+export const appIds = [
+  'gateway',
+  'account',
+  'queue',
+  'inventory',
+  'reservation',
+  'payment',
+  'ticket',
+  'query',
+] as const;
 export type AppId = (typeof appIds)[number];
 
 export const topology = {
