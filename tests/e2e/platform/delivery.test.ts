@@ -82,7 +82,9 @@ describe('event delivery between two apps with real sidecars and Kafka', () => {
     expect(sent).toMatchObject({ sent_at: expect.any(Date), attempts: 0 });
     // Delivered once: nothing more arrives for it while we watch (the relay does not publish again).
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    expect((await observe(reservationId)).deliveries.map((d) => [d.id, d.outcome])).toEqual([[outboxId, 'handled']]);
+    expect((await observe(reservationId)).deliveries.map((d) => [d.id, d.outcome])).toEqual([
+      [outboxId, 'handled'],
+    ]);
 
     // The relay (or a replica after a crash) publishing the same row again: same CloudEvent id.
     expect((await postJson(`${producer().url}/outbox/${outboxId}/republish`, undefined)).status).toBe(204);
