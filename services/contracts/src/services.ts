@@ -24,7 +24,14 @@ export const topology = {
   },
   reservation: {
     publishes: ['reservation.created', 'reservation.confirmed', 'reservation.cancelled'],
-    consumes: ['stock.failed', 'payment.completed', 'payment.failed', 'ticket.issued', 'ticket.issue.failed'],
+    consumes: [
+      'stock.reserved',
+      'stock.failed',
+      'payment.completed',
+      'payment.failed',
+      'ticket.issued',
+      'ticket.issue.failed',
+    ],
   },
   payment: {
     publishes: ['payment.completed', 'payment.failed', 'payment.refunded'],
