@@ -100,11 +100,15 @@ function filesUnder(dir: string, suffix: string): string[] {
 }
 
 let running: StartedApps<AppId> | undefined;
+let work: string | undefined;
 
 beforeAll(provisionTools, PROVISION_TIMEOUT_MS);
 afterEach(async () => {
   await running?.stop();
   running = undefined;
+  // A pruned install is tens of megabytes per service: leave none behind.
+  if (work) rmSync(work, { recursive: true, force: true });
+  work = undefined;
 });
 
 describe('service images, run the way their Dockerfiles run them', () => {
@@ -115,7 +119,7 @@ describe('service images, run the way their Dockerfiles run them', () => {
   for (const appId of present) {
     it(`${appId}: pruned production install, started with the image's CMD, answers /healthz`, async () => {
       const dockerfile = readDockerfile(appId);
-      const work = scratchDir(`image-${appId}`);
+      work = scratchDir(`image-${appId}`);
       rmSync(work, { recursive: true, force: true });
       const pruned = join(work, 'pruned');
       const app = join(work, 'app');
