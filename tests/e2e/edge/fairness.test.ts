@@ -64,6 +64,16 @@ describe('edge: waiting-room fairness', () => {
     });
   }
 
+  async function joinPersistently(gateway: string, showId: string, token: string): Promise<void> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const joined = await call(gateway, 'POST', `/api/v1/queue/${showId}/join`, { token });
+      if (joined.status === 200) return;
+      expect(joined.status, joined.text).toBeGreaterThanOrEqual(500);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error('a join kept failing for 20 s');
+  }
+
   function pidOf(owner: string): number {
     return Number(owner.split(':')[1]);
   }
@@ -74,13 +84,12 @@ describe('edge: waiting-room fairness', () => {
     const users = Array.from({ length: JOINERS }, () => randomUUID());
     const tokens = await Promise.all(users.map((userId) => mintAccessToken(key, { userId })));
 
-    // Arrival order is the order of the answers: one join after another.
+    // Arrival order is the order of the answers: one join after another. A join that meets the kill
+    // is retried, as a client would; joining again keeps the place it may already have.
     const started = Date.now();
-    for (const [i, token] of tokens.entries()) {
-      const joined = await call(gateway, 'POST', `/api/v1/queue/${showId}/join`, { token });
-      expect(joined.status, joined.text).toBe(200);
-      if (i === 0) expect(joined.body).toMatchObject({ status: expect.stringMatching(/waiting|admitted/) });
-    }
+    const joining = (async () => {
+      for (const token of tokens) await joinPersistently(gateway, showId, token);
+    })();
 
     // Mid-run: kill whichever replica is admitting, without warning, and bring it back.
     await eventually(
@@ -94,7 +103,9 @@ describe('edge: waiting-room fairness', () => {
     expect(leader, `leader pid ${leaderPid}`).toBeDefined();
     await leader!.kill();
     const killedAt = Date.now();
+    expect((await admissionsOf(showId)).length).toBeLessThan(JOINERS);
     await leader!.restart();
+    await joining;
 
     const log = await eventually(
       async () => {
@@ -142,5 +153,35 @@ describe('edge: waiting-room fairness', () => {
       expect(position.status, position.text).toBe(200);
       expect(position.body).toMatchObject({ status: 'admitted', admissionNumber: i + 1 });
     }
+  });
+  it('a lone replica killed (SIGKILL) and restarted picks up where it was: nobody lost, nobody twice', async () => {
+    await replica.apps.queue.stopAll();
+    const gateway = stack.apps.gateway.url;
+    const showId = randomUUID();
+    const users = Array.from({ length: 500 }, () => randomUUID());
+    const tokens = await Promise.all(users.map((userId) => mintAccessToken(key, { userId })));
+    const joining = (async () => {
+      for (const token of tokens) await joinPersistently(gateway, showId, token);
+    })();
+    await eventually(async () => ((await admissionsOf(showId)).length >= 100 ? true : undefined), 60_000, 50);
+    await stack.apps.queue.kill();
+    expect((await admissionsOf(showId)).length).toBeLessThan(users.length);
+    await stack.apps.queue.restart();
+    await joining;
+
+    const log = await eventually(
+      async () => {
+        const entries = await admissionsOf(showId);
+        return entries.length >= users.length ? entries : undefined;
+      },
+      90_000,
+      250,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await admissionsOf(showId)).toHaveLength(users.length);
+    expect(log.map((entry) => entry.user)).toEqual(users);
+    expect(log.map((entry) => entry.number)).toEqual(users.map((_, i) => i + 1));
+    // The restarted process is a new owner; the one killed admitted nothing after the kill.
+    expect(new Set(log.map((entry) => entry.owner)).size).toBe(2);
   });
 });
