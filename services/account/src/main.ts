@@ -29,6 +29,8 @@ const config = loadConfig({
   /** JSON array of private JWKs from a secret; unset → generated keys kept in the database. */
   JWT_SIGNING_KEYS: z.string().trim().min(2).optional(),
   SIGNING_KEY_ROTATION_INTERVAL: durationFromString().default(7 * 24 * 3_600_000),
+  /** How often a replica re-reads generated keys (and checks whether a rotation is due). */
+  SIGNING_KEY_REFRESH_INTERVAL: durationFromString().default(60_000),
   ADMIN_EMAILS: z.string().optional(),
   LOGIN_MAX_FAILURES: intFromString({ min: 1, max: 1000 }).default(defaultThrottlePolicy.maxFailures),
   LOGIN_FAILURE_WINDOW: durationFromString().default(defaultThrottlePolicy.windowMs),
@@ -58,6 +60,7 @@ try {
     : await generatedKeySource(database.db, {
         accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
         rotationIntervalMs: config.SIGNING_KEY_ROTATION_INTERVAL,
+        refreshIntervalMs: config.SIGNING_KEY_REFRESH_INTERVAL,
       });
 } catch (error) {
   process.stderr.write(`invalid configuration: ${error instanceof Error ? error.message : String(error)}\n`);
