@@ -2,6 +2,7 @@
 // routes exist), token verification and access check, per-user rate limit, then forwarding through
 // Dapr with the trusted identity headers. Plus the public OpenAPI document and its docs UI.
 import { swaggerUI } from '@hono/swagger-ui';
+import { trace } from '@opentelemetry/api';
 import type { App } from '@reservex/platform/http';
 import { createApp, problem, type ReadinessCheck } from '@reservex/platform/http';
 import type { Context } from 'hono';
@@ -109,6 +110,8 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
       );
     }
     const { route, upstreamPath } = found;
+    // Name the request span after the public route, not the catch-all that serves it.
+    trace.getActiveSpan()?.updateName(`${c.req.method} ${route.path}`).setAttribute('http.route', route.path);
 
     let principal: Principal | undefined;
     if (route.access !== 'public') {

@@ -10,6 +10,7 @@ import {
   AUDIENCE,
   base64url,
   call,
+  eventually,
   expectProblem,
   ISSUER,
   mintAccessToken,
@@ -325,5 +326,53 @@ describe('edge: authentication and identity', () => {
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
     expect(response.headers.get('access-control-allow-methods')).toMatch(/POST/);
+  });
+  it('starts the trace at the gateway and carries it through the sidecars to the queue', async () => {
+    const traceId = randomUUID().replaceAll('-', '');
+    const token = await mintAccessToken(key, { userId: randomUUID() });
+    const joined = await call(gateway, 'POST', `/api/v1/queue/${SHOW}/join`, {
+      token,
+      headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` },
+    });
+    expect(joined.status).toBe(200);
+
+    interface JaegerSpan {
+      spanID: string;
+      operationName: string;
+      processID: string;
+      references: { spanID: string }[];
+      tags: { key: string; value: unknown }[];
+    }
+    interface JaegerTrace {
+      spans: JaegerSpan[];
+      processes: Record<string, { serviceName: string }>;
+    }
+    const spanOf = (trace: JaegerTrace, service: string, kind: 'server' | 'client', parent?: string) =>
+      trace.spans.find(
+        (span) =>
+          trace.processes[span.processID]?.serviceName === service &&
+          span.operationName.startsWith('POST') &&
+          span.tags.some((tag) => tag.key === 'span.kind' && tag.value === kind) &&
+          (parent === undefined || span.references[0]?.spanID === parent),
+      );
+    const trace = await eventually(
+      async () => {
+        const response = await fetch(`${infra.jaeger.uiUrl}/api/traces/${traceId}`);
+        if (!response.ok) return undefined;
+        const found = ((await response.json()) as { data: JaegerTrace[] }).data[0];
+        return found && spanOf(found, 'gateway', 'server') && spanOf(found, 'queue', 'server')
+          ? found
+          : undefined;
+      },
+      30_000,
+      500,
+    );
+    // One trace: the gateway's request span continues the caller's context, its call to the sidecar
+    // is a child of it, and the queue's request span belongs to the same trace, past both sidecars.
+    const received = spanOf(trace, 'gateway', 'server')!;
+    expect(received.references[0]?.spanID).toBe('b7ad6b7169203331');
+    expect(received.operationName).toBe('POST /api/v1/queue/{showId}/join');
+    expect(spanOf(trace, 'gateway', 'client', received.spanID)).toBeDefined();
+    expect(spanOf(trace, 'queue', 'server')!.operationName).toBe('POST /v1/queue/:showId/join');
   });
 });
