@@ -79,11 +79,13 @@ describe('resiliency', () => {
     expect(RESILIENCY.pubsubRetries).toBeGreaterThan(0);
   });
 
-  it('puts a timeout and a circuit breaker on invocation of every service', () => {
+  it('puts a timeout on invocation of every service, and no breaker that 4xx answers could trip', () => {
     expect(Object.keys(spec.targets.apps).sort()).toEqual([...appIds].sort());
     for (const policy of Object.values(spec.targets.apps)) {
-      expect(policy).toMatchObject({ timeout: expect.any(String), circuitBreaker: expect.any(String) });
+      expect(policy).toMatchObject({ timeout: expect.any(String), retry: 'invokeUnreachable' });
+      expect(policy).not.toHaveProperty('circuitBreaker');
     }
+    expect(spec.targets.components).toMatchObject({ pubsub: { outbound: { circuitBreaker: 'publishBreaker' } } });
   });
 });
 

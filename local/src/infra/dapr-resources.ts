@@ -103,11 +103,13 @@ export const RESILIENCY = {
 
 /**
  * Retries for event delivery (then the dead-letter topic), and for service invocation a timeout, a
- * retry on "not reachable" answers only (a POST that reached the app is never repeated), and a
- * circuit breaker per target app.
+ * retry on "not reachable" answers only (a POST that reached the app is never repeated); a circuit
+ * breaker on publishing only.
  */
 export function resiliency(invokedApps: readonly string[] = appIds): DaprResource {
-  const appPolicy = { timeout: 'invokeTimeout', retry: 'invokeUnreachable', circuitBreaker: 'invokeBreaker' };
+  // No circuit breaker on apps: Dapr counts every non-2xx answer as a failure, so a burst of
+  // 401/422/429 business answers would cut a healthy service off for every caller.
+  const appPolicy = { timeout: 'invokeTimeout', retry: 'invokeUnreachable' };
   return {
     apiVersion: 'dapr.io/v1alpha1',
     kind: 'Resiliency',
@@ -130,7 +132,7 @@ export function resiliency(invokedApps: readonly string[] = appIds): DaprResourc
           },
         },
         circuitBreakers: {
-          invokeBreaker: { maxRequests: 1, interval: '10s', timeout: '5s', trip: 'consecutiveFailures >= 5' },
+          publishBreaker: { maxRequests: 1, interval: '10s', timeout: '5s', trip: 'consecutiveFailures >= 5' },
         },
       },
       targets: {
@@ -138,7 +140,7 @@ export function resiliency(invokedApps: readonly string[] = appIds): DaprResourc
         components: {
           [COMPONENTS.pubsub]: {
             inbound: { retry: 'deliveryRetry' },
-            outbound: { retry: 'publishRetry', timeout: 'publishTimeout' },
+            outbound: { retry: 'publishRetry', timeout: 'publishTimeout', circuitBreaker: 'publishBreaker' },
           },
         },
       },
