@@ -85,7 +85,9 @@ describe('resiliency', () => {
       expect(policy).toMatchObject({ timeout: expect.any(String), retry: 'invokeUnreachable' });
       expect(policy).not.toHaveProperty('circuitBreaker');
     }
-    expect(spec.targets.components).toMatchObject({ pubsub: { outbound: { circuitBreaker: 'publishBreaker' } } });
+    expect(spec.targets.components).toMatchObject({
+      pubsub: { outbound: { circuitBreaker: 'publishBreaker' } },
+    });
   });
 });
 

@@ -132,7 +132,12 @@ export function resiliency(invokedApps: readonly string[] = appIds): DaprResourc
           },
         },
         circuitBreakers: {
-          publishBreaker: { maxRequests: 1, interval: '10s', timeout: '5s', trip: 'consecutiveFailures >= 5' },
+          publishBreaker: {
+            maxRequests: 1,
+            interval: '10s',
+            timeout: '5s',
+            trip: 'consecutiveFailures >= 5',
+          },
         },
       },
       targets: {
