@@ -116,8 +116,12 @@ async function main(): Promise<void> {
         ...request,
         headers: { ...request.headers, authorization: `Bearer ${tokens[next++ % tokens.length]}` },
       });
-      const run = (url: string, requests?: CannonRequest[]) =>
-        autocannon({ url, connections, duration, timeout: 10, ...(requests ? { requests } : {}) });
+      // Between scenarios the stack settles: the connections autocannon drops at the end of a run
+      // cancel in-flight invocations, which the sidecars' circuit breaker counts as failures.
+      const run = async (url: string, requests?: CannonRequest[]) => {
+        await new Promise((resolve) => setTimeout(resolve, 6000));
+        return autocannon({ url, connections, duration, timeout: 10, ...(requests ? { requests } : {}) });
+      };
 
       // Warm up each path briefly (JIT, connection pools, the JWKS cache), then measure.
       await autocannon({ url: `${hello.apps['bench-hello'].url}/hello`, connections: 5, duration: 1 });
