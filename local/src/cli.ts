@@ -12,6 +12,7 @@ import { provision } from './provision/index.ts';
 import { isAlive, type Run, reapStaleRuns } from './run.ts';
 import { presentServices, serviceApp } from './services.ts';
 import { type Supervised, signalGroup } from './supervisor.ts';
+import { walkthrough } from './walkthrough.ts';
 
 const USAGE = `usage: node local/src/cli.ts <command>
   provision   put daprd, Kafka, Jaeger, Postgres and Redis in place (cache: $RESERVEX_CACHE or ~/.cache/reservex)
@@ -107,6 +108,24 @@ async function up(): Promise<void> {
   row('Kafka', info.kafka.brokers);
   row('OTLP/HTTP', info.jaeger.otlpHttpUrl);
   print();
+  const inventory = results[services.findIndex((s) => s.appId === 'inventory')];
+  const gateway = results[services.findIndex((s) => s.appId === 'gateway')];
+  if (inventory?.status === 'fulfilled' && gateway?.status === 'fulfilled') {
+    try {
+      const { seedDemoShow } = await import('@reservex/inventory/seed');
+      const show = await seedDemoShow({ inventoryUrl: inventory.value.url });
+      for (const line of walkthrough({
+        gatewayUrl: gateway.value.url,
+        jaegerUiUrl: info.jaeger.uiUrl,
+        show,
+      })) {
+        print(line);
+      }
+    } catch (error) {
+      say(`seeding the demo show failed: ${error}`);
+    }
+    print();
+  }
   print(`Logs: ${info.runDir} (one file per process), followed below. Ctrl-C stops everything.`);
   print();
   tail = tailLogs(() => runs.map((run) => run.logsDir), print);
