@@ -453,6 +453,19 @@ describe('edge: bad input on every public route', () => {
     });
     expect(created.status, created.text).toBe(201);
   });
+  it("documents every public route from its service's own description", async () => {
+    const document = await call<{
+      info: Record<string, unknown>;
+      paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>>;
+    }>(gateway, 'GET', '/api/openapi.json');
+    expect(document.status).toBe(200);
+    expect(document.body.info['x-unavailable-services']).toBeUndefined();
+    expect(document.body.paths['/api/v1/reservations']?.post?.requestBody).toBeDefined();
+    expect(document.body.paths['/api/v1/shows']?.post?.responses).toHaveProperty('403');
+    const operations = Object.values(document.body.paths).flatMap((item) => Object.keys(item));
+    expect(operations).toHaveLength(24);
+  });
+
   // Last: the server stops reading an oversized body and closes that connection shortly after its
   // answer, which a request reusing the connection would feel.
   it('refuses a body over the limit with 413, and a non-JSON body with 400/415', async () => {
