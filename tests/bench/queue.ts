@@ -117,7 +117,8 @@ async function main(): Promise<void> {
         headers: { ...request.headers, authorization: `Bearer ${tokens[next++ % tokens.length]}` },
       });
       // Between scenarios the stack settles: the connections autocannon drops at the end of a run
-      // cancel in-flight invocations, which the sidecars' circuit breaker counts as failures.
+      // cancel in-flight invocations, and their tail must not be measured in the next scenario
+      // (nor trip a circuit breaker, where a deployment puts one on service invocation).
       const run = async (url: string, requests?: CannonRequest[]) => {
         await new Promise((resolve) => setTimeout(resolve, 6000));
         return autocannon({ url, connections, duration, timeout: 10, ...(requests ? { requests } : {}) });
