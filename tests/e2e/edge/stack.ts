@@ -62,9 +62,7 @@ const edgeDefaults: Partial<Record<AppId, Record<string, string>>> = {
 export function edgeApp(appId: AppId, options: EdgeOptions): AppSpec<AppId> {
   const env: Record<string, string> = { ...edgeDefaults[appId], ...options.env?.[appId] };
   if (appId === 'account') env.JWT_SIGNING_KEYS = JSON.stringify([options.signingKey.privateJwk]);
-  const spec = serviceApp(services[appId], env);
-  // The queue keeps its inbox in Postgres.
-  return appId === 'queue' ? { ...spec, database: 'queue' } : spec;
+  return serviceApp(services[appId], env);
 }
 
 export async function startEdge(infra: InfraInfo, options: EdgeOptions): Promise<StartedApps<AppId>> {
