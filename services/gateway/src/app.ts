@@ -132,6 +132,7 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
     const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
     return deps.forward({
       app: route.app,
+      publicPath: url.pathname,
       path: upstreamPath,
       search: url.search,
       method: c.req.method,

@@ -423,12 +423,15 @@ describe('edge: bad input on every public route', () => {
     await stack?.stop();
   });
 
-  function expectRefusal(response: ApiResponse, field: string | undefined) {
+  function expectRefusal(response: ApiResponse, field: string | undefined, path: string) {
     expect(response.status, response.text).toBeGreaterThanOrEqual(400);
     expect(response.status, response.text).toBeLessThan(500);
     expect([400, 413, 415, 422], response.text).toContain(response.status);
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     if (field) expect(response.text.toLowerCase(), `names ${field}`).toContain(field.toLowerCase());
+    // The problem names the path the client called, not the service's internal one.
+    const instance = (response.body as { instance?: string }).instance;
+    if (instance !== undefined) expect(instance).toBe(decodeURI(path.split('?')[0]!));
   }
 
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, bad) => {
@@ -437,7 +440,7 @@ describe('edge: bad input on every public route', () => {
       ...(bad.headers ? { headers: bad.headers } : {}),
       ...(bad.body !== undefined ? { body: bad.body } : {}),
     });
-    expectRefusal(response, bad.field);
+    expectRefusal(response, bad.field, bad.path);
   });
 
   it('accepts unicode where it belongs', async () => {

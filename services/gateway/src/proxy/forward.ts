@@ -7,6 +7,8 @@ import { clientResponseHeaders } from '../domain/forwarding.ts';
 
 export interface UpstreamRequest {
   app: string;
+  /** The path the client called, e.g. `/api/v1/shows/abc`. */
+  publicPath: string;
   /** Path on the service, e.g. `/v1/shows/abc`. */
   path: string;
   /** Raw query string including `?`, or ''. */
@@ -60,8 +62,13 @@ export function createForwarder(options: ForwarderOptions) {
         signal,
         redirect: 'manual',
       });
-      // A stream's timeout covers only its start; an ordinary answer is read whole within it.
-      if (!request.stream) body = await upstream.arrayBuffer();
+      // A stream's timeout covers only its start; any other answer (a refused stream included) is
+      // read whole within it.
+      const streaming =
+        request.stream &&
+        upstream.ok &&
+        /^text\/event-stream/i.test(upstream.headers.get('content-type') ?? '');
+      if (!streaming) body = await upstream.arrayBuffer();
     } catch (error) {
       if (timeout.signal.aborted) {
         problem(504, 'upstream-timeout', `${request.app} did not answer within ${options.timeoutMs} ms`, {
@@ -87,16 +94,17 @@ export function createForwarder(options: ForwarderOptions) {
         headers: clientResponseHeaders(upstream.headers),
       });
     }
-    return answer(request.app, upstream, body, options.onFailure);
+    return answer(request, upstream, body, options.onFailure);
   };
 }
 
 function answer(
-  app: string,
+  request: UpstreamRequest,
   upstream: Response,
   body: ArrayBuffer,
   onFailure: ForwarderOptions['onFailure'],
 ): Response {
+  const app = request.app;
   if (upstream.status >= 500) {
     const sidecar = isSidecarError(new TextDecoder().decode(body));
     if (sidecar) {
@@ -112,5 +120,34 @@ function answer(
   }
   const status = upstream.status;
   const nullBody = status === 204 || status === 304;
-  return new Response(nullBody ? null : body, { status, headers: clientResponseHeaders(upstream.headers) });
+  const headers = clientResponseHeaders(upstream.headers);
+  return new Response(nullBody ? null : withPublicInstance(body, headers, request), { status, headers });
+}
+
+/** A service's problem names the path it served; the client called the public one. */
+export function withPublicInstance(
+  body: ArrayBuffer,
+  headers: Headers,
+  request: UpstreamRequest,
+): ArrayBuffer | string {
+  if (!/^application\/problem\+json/i.test(headers.get('content-type') ?? '')) return body;
+  try {
+    const problem = JSON.parse(new TextDecoder().decode(body)) as Record<string, unknown>;
+    let instance: string;
+    if (problem.instance === request.path) instance = request.publicPath;
+    else if (problem.instance === decoded(request.path)) instance = decoded(request.publicPath);
+    else return body;
+    headers.delete('content-length');
+    return JSON.stringify({ ...problem, instance });
+  } catch {
+    return body;
+  }
+}
+
+function decoded(path: string): string {
+  try {
+    return decodeURI(path);
+  } catch {
+    return path;
+  }
 }
