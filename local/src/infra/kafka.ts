@@ -65,9 +65,16 @@ export function lastStart(log: string): boolean {
   return log.slice(Math.max(since, 0)).includes('Kafka Server started');
 }
 
-/** A KRaft cluster id: 16 random bytes, base64url without padding (what `random-uuid` prints). */
+/**
+ * A KRaft cluster id: 16 random bytes, base64url without padding (what `random-uuid` prints). Like
+ * Kafka's own generator it never starts with '-', which StorageTool's argument parser would read
+ * as an option (1 id in 64 otherwise).
+ */
 export function clusterId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 export async function startKafka(
