@@ -132,9 +132,15 @@ export function createApp<E extends Env = Env>(options: AppOptions): OpenAPIHono
     bodyLimit({
       maxSize: bodyLimitBytes,
       onError: () => {
-        throw new ProblemError(413, 'payload-too-large', `the request body exceeds ${bodyLimitBytes} bytes`, {
-          limitBytes: bodyLimitBytes,
-        });
+        // The unread rest of the body is still on the socket, and the server drops that connection
+        // shortly after answering: tell the client not to reuse it for its next request.
+        throw new ProblemError(
+          413,
+          'payload-too-large',
+          `the request body exceeds ${bodyLimitBytes} bytes`,
+          { limitBytes: bodyLimitBytes },
+          { headers: { connection: 'close' } },
+        );
       },
     }),
   );

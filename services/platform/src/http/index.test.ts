@@ -125,6 +125,7 @@ describe('createApp', () => {
       type: 'https://reservex.dev/problems/payload-too-large',
       limitBytes: 256,
     });
+    expect(announced.headers.get('connection')).toBe('close');
     const stream = new ReadableStream({
       start(controller) {
         controller.enqueue(new TextEncoder().encode(big));
