@@ -3,16 +3,17 @@
 // `down` (stop whatever a previous `up` or test run left running).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startApps } from './apps.ts';
 import { startInfra } from './infra/index.ts';
 import { tailLogs } from './log-tail.ts';
-import { runsDir } from './paths.ts';
+import { repoRoot, runsDir } from './paths.ts';
 import { elapsed, say } from './progress.ts';
 import { provision } from './provision/index.ts';
 import { isAlive, type Run, reapStaleRuns } from './run.ts';
 import { presentServices, serviceApp } from './services.ts';
 import { type Supervised, signalGroup } from './supervisor.ts';
-import { walkthrough } from './walkthrough.ts';
+import { type WalkthroughShow, walkthrough } from './walkthrough.ts';
 
 const USAGE = `usage: node local/src/cli.ts <command>
   provision   put daprd, Kafka, Jaeger, Postgres and Redis in place (cache: $RESERVEX_CACHE or ~/.cache/reservex)
@@ -112,7 +113,12 @@ async function up(): Promise<void> {
   const gateway = results[services.findIndex((s) => s.appId === 'gateway')];
   if (inventory?.status === 'fulfilled' && gateway?.status === 'fulfilled') {
     try {
-      const { seedDemoShow } = await import('@reservex/inventory/seed');
+      // Loaded by path, like the services themselves: a package dependency on inventory would make
+      // a cycle (inventory's tests depend on this package).
+      const seed = pathToFileURL(join(repoRoot, 'services', 'inventory', 'src', 'seed.ts')).href;
+      const { seedDemoShow } = (await import(seed)) as {
+        seedDemoShow(options: { inventoryUrl: string }): Promise<WalkthroughShow>;
+      };
       const show = await seedDemoShow({ inventoryUrl: inventory.value.url });
       for (const line of walkthrough({
         gatewayUrl: gateway.value.url,
