@@ -1,8 +1,7 @@
 // The payment service's HTTP API: a buyer reads the payment of their own reservation.
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
+import { callerOf, createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
 import type { BlankEnv } from 'hono/types';
-import { callerOf } from './caller.ts';
 import { findPayment, type PaymentDb, type PaymentView } from './db/payments.ts';
 
 const Payment = z

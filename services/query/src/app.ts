@@ -2,11 +2,10 @@
 // platform's dead letters.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
+import { callerOf, createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { BlankEnv } from 'hono/types';
-import { callerOf } from './caller.ts';
 import { listDeadLetters, replayDeadLetter } from './db/dead-letters.ts';
 import type { DetailsFeed } from './db/details-feed.ts';
 import { decodeCursor, findDetails, listDetails, type QueryDb } from './db/read-model.ts';

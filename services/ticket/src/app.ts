@@ -1,10 +1,16 @@
 // The ticket service's HTTP API: a holder reads their ticket (with its QR payload), door staff admit a
 // ticket by its code exactly once, an operator locks a show for issuing.
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
+import {
+  type Caller,
+  callerOf,
+  createApp,
+  problem,
+  problemResponses,
+  type ReadinessCheck,
+} from '@reservex/platform/http';
 import type { Context } from 'hono';
 import type { BlankEnv } from 'hono/types';
-import { type Caller, callerOf } from './caller.ts';
 import {
   admitByCode,
   findByCode,

@@ -8,6 +8,7 @@ export {
   toProblem,
   validationHook,
 } from './app.ts';
+export { type Caller, callerOf } from './caller.ts';
 export {
   type FieldError,
   isProblemError,

@@ -1,7 +1,8 @@
 // Who is calling. The gateway is the single public entry: it authenticates the user and sets these
 // headers (dropping any a client sent), so a service reads the caller from them and nowhere else.
-import { problem } from '@reservex/platform/http';
+
 import type { Context } from 'hono';
+import { problem } from './problem.ts';
 
 export type Caller = { userId: string; roles: ReadonlySet<string> };
 
