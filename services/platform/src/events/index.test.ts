@@ -183,6 +183,142 @@ describe('createSubscriber', () => {
   });
 });
 
+describe('createSubscriber().onBatch', () => {
+  const entry = (entryId: string, event: Partial<CloudEvent> | string) => ({
+    entryId,
+    contentType: 'application/cloudevents+json',
+    metadata: {},
+    event: typeof event === 'string' ? event : { type: 'ticket.voided', data: voided, ...event },
+  });
+  function deliverBatch(app: Hono, entries: unknown[] | string) {
+    return app.request('/dapr/events/ticket.voided', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body:
+        typeof entries === 'string'
+          ? entries
+          : JSON.stringify({ id: 'bulk-1', topic: 'ticket.voided', pubsubname: 'pubsub', entries }),
+    });
+  }
+  async function statusesOf(response: Response) {
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { statuses: { entryId: string; status: string }[] };
+    return Object.fromEntries(body.statuses.map((s) => [s.entryId, s.status]));
+  }
+
+  it('asks the sidecar for a bulk subscription, with defaults or the given sizes', async () => {
+    const app = new Hono();
+    const subscriber = createSubscriber(app, { pubsubName: 'pubsub', consumer: 'inventory' })
+      .onBatch('reservation.created', async () => {})
+      .onBatch('reservation.cancelled', async () => {}, { maxMessages: 10, maxAwaitMs: 5 });
+    expect(subscriber.subscriptions().map((s) => s.bulkSubscribe)).toEqual([
+      { enabled: true, maxMessagesCount: 100, maxAwaitDurationMs: 20 },
+      { enabled: true, maxMessagesCount: 10, maxAwaitDurationMs: 5 },
+    ]);
+    expect(() =>
+      createSubscriber(new Hono(), { pubsubName: 'pubsub', consumer: 'x' }).onBatch(
+        'ticket.voided',
+        async () => {},
+        { maxMessages: 0 },
+      ),
+    ).toThrow(/maxMessages/);
+  });
+
+  it('hands every valid event to one call, in delivery order, and answers SUCCESS per entry', async () => {
+    const app = new Hono();
+    const calls: string[][] = [];
+    createSubscriber(app, { pubsubName: 'pubsub', consumer: 'query' }).onBatch(
+      'ticket.voided',
+      async (entries) => {
+        calls.push(entries.map((e) => `${e.ctx.id}:${e.event.reservationId === voided.reservationId}`));
+      },
+    );
+    const statuses = await statusesOf(
+      await deliverBatch(app, [
+        entry('0', { id: 'evt-a' }),
+        entry('1', { id: 'evt-b' }),
+        entry('2', { id: 'evt-c' }),
+      ]),
+    );
+    expect(statuses).toEqual({ '0': 'SUCCESS', '1': 'SUCCESS', '2': 'SUCCESS' });
+    expect(calls).toEqual([['evt-a:true', 'evt-b:true', 'evt-c:true']]);
+  });
+
+  it('dead-letters an undecodable or contract-violating entry alone and handles the rest', async () => {
+    const app = new Hono();
+    const handled: string[] = [];
+    createSubscriber(app, { pubsubName: 'pubsub', consumer: 'query' }).onBatch(
+      'ticket.voided',
+      async (entries) => {
+        handled.push(...entries.map((e) => e.ctx.id));
+      },
+    );
+    const statuses = await statusesOf(
+      await deliverBatch(app, [
+        entry('0', { id: 'evt-a' }),
+        entry('1', { id: 'evt-b', data: { ...voided, ticketIds: ['not-a-uuid'] } }),
+        entry('2', '{not json'),
+        entry('3', { id: '' }),
+        entry('4', JSON.stringify({ id: 'evt-e', data: voided })),
+      ]),
+    );
+    expect(statuses).toEqual({ '0': 'SUCCESS', '1': 'DROP', '2': 'DROP', '3': 'DROP', '4': 'SUCCESS' });
+    expect(handled).toEqual(['evt-a', 'evt-e']);
+  });
+
+  it('when the batch fails, hands each event over alone: only the failing ones are retried or dead-lettered', async () => {
+    const app = new Hono();
+    const calls: string[][] = [];
+    createSubscriber(app, { pubsubName: 'pubsub', consumer: 'query' }).onBatch(
+      'ticket.voided',
+      async (entries) => {
+        calls.push(entries.map((e) => e.ctx.id));
+        for (const e of entries) {
+          if (e.ctx.id === 'evt-transient') throw new Error('deadlock detected');
+          if (e.ctx.id === 'evt-poison') throw new PermanentError('can never be handled');
+        }
+      },
+    );
+    const statuses = await statusesOf(
+      await deliverBatch(app, [
+        entry('0', { id: 'evt-a' }),
+        entry('1', { id: 'evt-transient' }),
+        entry('2', { id: 'evt-poison' }),
+        entry('3', { id: 'evt-d' }),
+      ]),
+    );
+    expect(statuses).toEqual({ '0': 'SUCCESS', '1': 'RETRY', '2': 'DROP', '3': 'SUCCESS' });
+    expect(calls).toEqual([
+      ['evt-a', 'evt-transient', 'evt-poison', 'evt-d'],
+      ['evt-a'],
+      ['evt-transient'],
+      ['evt-poison'],
+      ['evt-d'],
+    ]);
+  });
+
+  it('answers RETRY for every entry while draining, and an error status to an envelope without entries', async () => {
+    const app = new Hono();
+    let called = false;
+    const subscriber = createSubscriber(app, { pubsubName: 'pubsub', consumer: 'query' }).onBatch(
+      'ticket.voided',
+      async () => {
+        called = true;
+      },
+    );
+    expect((await deliverBatch(app, '{"entries":"none"}')).status).toBe(400);
+    expect((await deliverBatch(app, '{"entries":[{"event":{}}]}')).status).toBe(400);
+    await subscriber.drain(100);
+    expect(
+      await statusesOf(await deliverBatch(app, [entry('0', { id: 'evt-a' }), entry('1', { id: 'evt-b' })])),
+    ).toEqual({
+      '0': 'RETRY',
+      '1': 'RETRY',
+    });
+    expect(called).toBe(false);
+  });
+});
+
 describe('parseCloudEvent', () => {
   it('requires an object with an id', () => {
     expect(() => parseCloudEvent('[]')).toThrow();

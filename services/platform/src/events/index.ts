@@ -6,16 +6,23 @@
 //   200 {"status":"SUCCESS"}  handled
 //   200 {"status":"RETRY"}    transient failure: the Resiliency policy retries, then dead-letters
 //   200 {"status":"DROP"}     can never succeed (schema-invalid, PermanentError): dead-letter topic
+//
+// A topic can also be bulk-subscribed (`onBatch`): Dapr then POSTs up to N CloudEvents at once and
+// the answer carries one of those statuses per entry, with the same meaning.
 import { DEAD_LETTER_TOPIC, type EventOf, events, isTopic, type Topic } from '@reservex/contracts';
-import type { Hono } from 'hono';
+import type { Hono, Context as HonoContext } from 'hono';
 import type { Logger } from 'pino';
 import {
+  type Context,
+  context,
   contextFromTraceparent,
   logger as processLogger,
   recordError,
+  type Span,
   SpanAttribute,
   SpanKind,
   SpanStatusCode,
+  trace,
   tracer,
 } from '../telemetry/index.ts';
 
@@ -78,12 +85,39 @@ export type DeadLetterHandler = (letter: DeadLetter, ctx: DeliveryContext) => Pr
 
 export type DeliveryStatus = 'SUCCESS' | 'RETRY' | 'DROP';
 
+/** One event of a bulk delivery, validated, with its own consumer span in its publisher's trace. */
+export type BatchEntry<T extends Topic> = {
+  event: EventOf<T>;
+  ctx: DeliveryContext;
+  /** Runs `fn` with this event's consumer span active: what it enqueues continues this event's trace. */
+  within<R>(fn: (span: Span) => R): R;
+};
+
+/**
+ * Handles a bulk delivery in one go (typically one transaction). Throwing fails the batch: each of
+ * its events is then handed over again on its own, so one bad event cannot hold back the others.
+ */
+export type BatchHandler<T extends Topic> = (entries: BatchEntry<T>[]) => Promise<void>;
+
+export type BatchOptions = {
+  /** Most events per delivery. Default 100. */
+  maxMessages?: number;
+  /** How long the sidecar waits to fill a delivery before sending what it has. Default 20 ms. */
+  maxAwaitMs?: number;
+};
+
 export type Subscription = {
   pubsubname: string;
   topic: string;
   route: string;
   deadLetterTopic?: string;
   metadata?: Record<string, string>;
+  bulkSubscribe?: { enabled: boolean; maxMessagesCount: number; maxAwaitDurationMs: number };
+};
+
+/** A bulk delivery as Dapr POSTs it to a bulk-subscribed route. */
+type BulkEnvelope = {
+  entries: { entryId: string; event: unknown; contentType?: string; metadata?: Record<string, string> }[];
 };
 
 export type SubscriberOptions = {
@@ -124,39 +158,22 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
     return `${prefix}/${topic}`;
   }
 
+  /** Serves `route` for Dapr, counting deliveries in flight so `drain` can wait for them. */
   function register(
     topic: string,
     subscription: Subscription,
-    deliver: (cloudEvent: CloudEvent, ctx: DeliveryContext) => Promise<DeliveryStatus>,
+    serveDelivery: (c: HonoContext, text: string) => Promise<Response>,
+    whileDraining: (c: HonoContext, text: string) => Response,
   ) {
     if (subscriptions.has(topic))
       throw new Error(`createSubscriber: a handler for ${topic} is already registered`);
     subscriptions.set(topic, subscription);
     app.post(subscription.route, async (c) => {
-      if (draining) return c.json({ status: 'RETRY' satisfies DeliveryStatus }, 200);
+      const text = await c.req.text();
+      if (draining) return whileDraining(c, text);
       inFlight++;
       try {
-        const text = await c.req.text();
-        let cloudEvent: CloudEvent;
-        try {
-          cloudEvent = parseCloudEvent(text);
-        } catch (error) {
-          log.warn({ err: error, topic }, 'undecodable delivery dropped');
-          return c.json({ status: 'DROP' satisfies DeliveryStatus }, 200);
-        }
-        const ctx: DeliveryContext = {
-          id: cloudEvent.id,
-          topic,
-          source: cloudEvent.source,
-          time: cloudEvent.time,
-          traceparent: cloudEvent.traceparent,
-          tracestate: cloudEvent.tracestate,
-          consumer: options.consumer,
-          cloudEvent,
-          log: log.child({ topic, event_id: cloudEvent.id }),
-        };
-        const status = await consume(topic, cloudEvent, ctx, deliver);
-        return c.json({ status }, 200);
+        return await serveDelivery(c, text);
       } finally {
         inFlight--;
         if (inFlight === 0) idle?.();
@@ -164,15 +181,173 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
     });
   }
 
-  /** Runs one delivery inside a consumer span continuing the publisher's trace. */
-  async function consume(
+  function contextOf(topic: string, cloudEvent: CloudEvent): DeliveryContext {
+    return {
+      id: cloudEvent.id,
+      topic,
+      source: cloudEvent.source,
+      time: cloudEvent.time,
+      traceparent: cloudEvent.traceparent,
+      tracestate: cloudEvent.tracestate,
+      consumer: options.consumer,
+      cloudEvent,
+      log: log.child({ topic, event_id: cloudEvent.id }),
+    };
+  }
+
+  /** One CloudEvent per POST. */
+  function registerSingle(
+    topic: string,
+    subscription: Subscription,
+    deliver: (cloudEvent: CloudEvent, ctx: DeliveryContext) => Promise<DeliveryStatus>,
+  ) {
+    register(
+      topic,
+      subscription,
+      async (c, text) => {
+        let cloudEvent: CloudEvent;
+        try {
+          cloudEvent = parseCloudEvent(text);
+        } catch (error) {
+          log.warn({ err: error, topic }, 'undecodable delivery dropped');
+          return c.json({ status: 'DROP' satisfies DeliveryStatus }, 200);
+        }
+        const status = await consume(topic, cloudEvent, contextOf(topic, cloudEvent), deliver);
+        return c.json({ status }, 200);
+      },
+      (c) => c.json({ status: 'RETRY' satisfies DeliveryStatus }, 200),
+    );
+  }
+
+  /** Up to N CloudEvents per POST, answered with a status per entry. */
+  function registerBatch<T extends Topic>(topic: T, subscription: Subscription, handler: BatchHandler<T>) {
+    const statusesOf = (entryIds: string[], status: DeliveryStatus) =>
+      entryIds.map((entryId) => ({ entryId, status }));
+    register(
+      topic,
+      subscription,
+      async (c, text) => {
+        let envelope: BulkEnvelope;
+        try {
+          envelope = parseBulkEnvelope(text);
+        } catch (error) {
+          // Without entry ids there is nothing to answer per entry: an error makes Dapr retry them.
+          log.warn({ err: error, topic }, 'undecodable bulk delivery; asking for redelivery');
+          return c.json({ statuses: [] }, 400);
+        }
+        const statuses = new Map<string, DeliveryStatus>();
+        const accepted: { entryId: string; entry: BatchEntry<T>; span: Span }[] = [];
+        for (const { entryId, event } of envelope.entries) {
+          let cloudEvent: CloudEvent;
+          try {
+            cloudEvent = typeof event === 'string' ? parseCloudEvent(event) : normaliseCloudEvent(event);
+          } catch (error) {
+            log.warn({ err: error, topic, entry_id: entryId }, 'undecodable delivery dropped');
+            statuses.set(entryId, 'DROP');
+            continue;
+          }
+          const ctx = contextOf(topic, cloudEvent);
+          const parsed = events[topic].safeParse(cloudEvent.data);
+          if (!parsed.success) {
+            logContractViolation(ctx, parsed.error.issues);
+            statuses.set(entryId, 'DROP');
+            continue;
+          }
+          const span = startConsumerSpan(topic, cloudEvent, {
+            'messaging.batch.message_count': envelope.entries.length,
+          });
+          const active: Context = trace.setSpan(context.active(), span);
+          accepted.push({
+            entryId,
+            span,
+            entry: {
+              event: parsed.data as EventOf<T>,
+              ctx,
+              within: (fn) => context.with(active, () => fn(span)),
+            },
+          });
+        }
+        try {
+          await handleBatch(accepted, handler, statuses);
+        } finally {
+          for (const { span } of accepted) span.end();
+        }
+        return c.json(
+          {
+            statuses: envelope.entries.map(({ entryId }) => ({
+              entryId,
+              status: statuses.get(entryId) ?? 'RETRY',
+            })),
+          },
+          200,
+        );
+      },
+      (c, text) => {
+        try {
+          return c.json(
+            {
+              statuses: statusesOf(
+                parseBulkEnvelope(text).entries.map((e) => e.entryId),
+                'RETRY',
+              ),
+            },
+            200,
+          );
+        } catch {
+          return c.json({ statuses: [] }, 503);
+        }
+      },
+    );
+  }
+
+  /** The whole batch at once; if that fails, each event alone, so only the bad ones are retried. */
+  async function handleBatch<T extends Topic>(
+    accepted: { entryId: string; entry: BatchEntry<T>; span: Span }[],
+    handler: BatchHandler<T>,
+    statuses: Map<string, DeliveryStatus>,
+  ) {
+    if (accepted.length === 0) return;
+    const settle = (item: (typeof accepted)[number], status: DeliveryStatus, error?: unknown) => {
+      statuses.set(item.entryId, status);
+      item.span.setAttribute('reservex.delivery.status', status);
+      if (error !== undefined) recordError(item.span, error);
+    };
+    try {
+      await handler(accepted.map((a) => a.entry));
+      for (const item of accepted) settle(item, 'SUCCESS');
+      return;
+    } catch (error) {
+      if (accepted.length === 1) {
+        settle(accepted[0]!, failureStatus(accepted[0]!.entry.ctx, error), error);
+        return;
+      }
+      log.warn({ err: error, events: accepted.length }, 'batch failed; handling its events one by one');
+    }
+    for (const item of accepted) {
+      try {
+        await handler([item.entry]);
+        settle(item, 'SUCCESS');
+      } catch (error) {
+        settle(item, failureStatus(item.entry.ctx, error), error);
+      }
+    }
+  }
+
+  function failureStatus(ctx: DeliveryContext, error: unknown): DeliveryStatus {
+    if (error instanceof PermanentError) {
+      ctx.log.error({ err: error }, 'event rejected permanently; dead-lettering');
+      return 'DROP';
+    }
+    ctx.log.warn({ err: error }, 'handler failed; asking for redelivery');
+    return 'RETRY';
+  }
+
+  function startConsumerSpan(
     topic: string,
     cloudEvent: CloudEvent,
-    ctx: DeliveryContext,
-    deliver: (cloudEvent: CloudEvent, ctx: DeliveryContext) => Promise<DeliveryStatus>,
-  ): Promise<DeliveryStatus> {
-    const parent = contextFromTraceparent(cloudEvent.traceparent, cloudEvent.tracestate);
-    return tracer().startActiveSpan(
+    extra: Record<string, number> = {},
+  ): Span {
+    return tracer().startSpan(
       `${topic} process`,
       {
         kind: SpanKind.CONSUMER,
@@ -182,31 +357,37 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
           'messaging.destination.name': topic,
           'messaging.message.id': cloudEvent.id,
           'messaging.consumer.group.name': options.consumer,
+          ...extra,
           ...reservationAttribute(cloudEvent.data),
         },
       },
-      parent,
-      async (span) => {
-        try {
-          const status = await deliver(cloudEvent, { ...ctx, log: ctx.log });
-          span.setAttribute('reservex.delivery.status', status);
-          if (status !== 'SUCCESS') span.setStatus({ code: SpanStatusCode.ERROR, message: status });
-          return status;
-        } catch (error) {
-          recordError(span, error);
-          if (error instanceof PermanentError) {
-            ctx.log.error({ err: error }, 'event rejected permanently; dead-lettering');
-            span.setAttribute('reservex.delivery.status', 'DROP');
-            return 'DROP';
-          }
-          ctx.log.warn({ err: error }, 'handler failed; asking for redelivery');
-          span.setAttribute('reservex.delivery.status', 'RETRY');
-          return 'RETRY';
-        } finally {
-          span.end();
-        }
-      },
+      contextFromTraceparent(cloudEvent.traceparent, cloudEvent.tracestate),
     );
+  }
+
+  /** Runs one delivery inside a consumer span continuing the publisher's trace. */
+  async function consume(
+    topic: string,
+    cloudEvent: CloudEvent,
+    ctx: DeliveryContext,
+    deliver: (cloudEvent: CloudEvent, ctx: DeliveryContext) => Promise<DeliveryStatus>,
+  ): Promise<DeliveryStatus> {
+    const span = startConsumerSpan(topic, cloudEvent);
+    return context.with(trace.setSpan(context.active(), span), async () => {
+      try {
+        const status = await deliver(cloudEvent, ctx);
+        span.setAttribute('reservex.delivery.status', status);
+        if (status !== 'SUCCESS') span.setStatus({ code: SpanStatusCode.ERROR, message: status });
+        return status;
+      } catch (error) {
+        recordError(span, error);
+        const status = failureStatus(ctx, error);
+        span.setAttribute('reservex.delivery.status', status);
+        return status;
+      } finally {
+        span.end();
+      }
+    });
   }
 
   return {
@@ -217,16 +398,13 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
      */
     on<T extends Topic>(topic: T, handler: EventHandler<T>) {
       if (!isTopic(topic)) throw new Error(`createSubscriber: unknown topic ${topic}`);
-      register(
+      registerSingle(
         topic,
         { pubsubname: options.pubsubName, topic, route: route(topic), deadLetterTopic },
         async (cloudEvent, ctx) => {
           const parsed = events[topic].safeParse(cloudEvent.data);
           if (!parsed.success) {
-            ctx.log.error(
-              { issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
-              'event does not match its contract; dead-lettering',
-            );
+            logContractViolation(ctx, parsed.error.issues);
             return 'DROP';
           }
           await handler(parsed.data as EventOf<T>, ctx);
@@ -237,11 +415,39 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
     },
 
     /**
+     * Handles `topic` in batches: the sidecar bulk-subscribes and delivers up to `maxMessages`
+     * events at once, validated as `on` does (an invalid one is dead-lettered on its own). If the
+     * handler throws, each event of the batch is handed over again alone; then a PermanentError
+     * dead-letters that event, anything else has it retried.
+     */
+    onBatch<T extends Topic>(topic: T, handler: BatchHandler<T>, batch: BatchOptions = {}) {
+      if (!isTopic(topic)) throw new Error(`createSubscriber: unknown topic ${topic}`);
+      const maxMessagesCount = batch.maxMessages ?? 100;
+      const maxAwaitDurationMs = batch.maxAwaitMs ?? 20;
+      if (!Number.isInteger(maxMessagesCount) || maxMessagesCount < 1)
+        throw new Error('createSubscriber: maxMessages must be a positive integer');
+      if (!Number.isInteger(maxAwaitDurationMs) || maxAwaitDurationMs < 1)
+        throw new Error('createSubscriber: maxAwaitMs must be a positive integer');
+      registerBatch(
+        topic,
+        {
+          pubsubname: options.pubsubName,
+          topic,
+          route: route(topic),
+          deadLetterTopic,
+          bulkSubscribe: { enabled: true, maxMessagesCount, maxAwaitDurationMs },
+        },
+        handler,
+      );
+      return this;
+    },
+
+    /**
      * Consumes the dead-letter topic itself (for listing and replay). It has no dead-letter topic
      * of its own; a throwing handler is retried.
      */
     onDeadLetter(handler: DeadLetterHandler) {
-      register(
+      registerSingle(
         deadLetterTopic,
         { pubsubname: options.pubsubName, topic: deadLetterTopic, route: route(deadLetterTopic) },
         async (cloudEvent, ctx) => {
@@ -287,7 +493,11 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
 
 /** Parses a structured-mode CloudEvent; `data_base64` is decoded (and parsed when it is JSON). */
 export function parseCloudEvent(text: string): CloudEvent {
-  const value: unknown = JSON.parse(text);
+  return normaliseCloudEvent(JSON.parse(text));
+}
+
+/** Checks a decoded CloudEvent has an id and makes its `data` the payload, whichever way it came. */
+export function normaliseCloudEvent(value: unknown): CloudEvent {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new Error('not a CloudEvent object');
   const cloudEvent = value as CloudEvent;
@@ -308,6 +518,28 @@ export function parseCloudEvent(text: string): CloudEvent {
     }
   }
   return cloudEvent;
+}
+
+/** A bulk delivery's envelope: it must list its entries, each with an id to answer for. */
+function parseBulkEnvelope(text: string): BulkEnvelope {
+  const value: unknown = JSON.parse(text);
+  const entries = (value as { entries?: unknown } | null)?.entries;
+  if (!Array.isArray(entries)) throw new Error('bulk delivery without entries');
+  for (const entry of entries) {
+    if (typeof entry?.entryId !== 'string' || entry.entryId === '')
+      throw new Error('bulk delivery entry without an entryId');
+  }
+  return value as BulkEnvelope;
+}
+
+function logContractViolation(
+  ctx: DeliveryContext,
+  issues: readonly { path: PropertyKey[]; message: string }[],
+) {
+  ctx.log.error(
+    { issues: issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) },
+    'event does not match its contract; dead-lettering',
+  );
 }
 
 function reservationAttribute(data: unknown): Record<string, string> {

@@ -8,26 +8,27 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase, type DatabaseHandle, migrate } from '../db/index.ts';
 import * as schema from '../testing/schema.ts';
-import { handleOnce, inbox } from './index.ts';
+import { handleEachOnce, handleOnce, inbox } from './index.ts';
 
 const infra = inject('infra');
 const migrations = fileURLToPath(new URL('../testing/drizzle', import.meta.url));
 
+// Two connections to the same database, for the races.
+let first: DatabaseHandle<typeof schema>;
+let second: DatabaseHandle<typeof schema>;
+
+beforeAll(async () => {
+  const url = await ensureDatabase(infra.postgres, 'platform_inbox_int');
+  first = createDatabase(url, schema);
+  second = createDatabase(url, schema);
+  await migrate(first, migrations);
+});
+afterAll(async () => {
+  await first?.close();
+  await second?.close();
+});
+
 describe('handleOnce', () => {
-  let first: DatabaseHandle<typeof schema>;
-  let second: DatabaseHandle<typeof schema>;
-
-  beforeAll(async () => {
-    const url = await ensureDatabase(infra.postgres, 'platform_inbox_int');
-    first = createDatabase(url, schema);
-    second = createDatabase(url, schema);
-    await migrate(first, migrations);
-  });
-  afterAll(async () => {
-    await first?.close();
-    await second?.close();
-  });
-
   const counter = async (name: string) => {
     const [row] = await first.db.select().from(schema.counters).where(eq(schema.counters.name, name));
     return row?.value;
@@ -84,5 +85,62 @@ describe('handleOnce', () => {
     expect(await first.db.select().from(inbox).where(eq(inbox.eventId, key.eventId))).toEqual([]);
     expect(await handleOnce(first.db, key, increment(name))).toBe('handled');
     expect(await counter(name)).toBe(1);
+  });
+});
+
+describe('handleEachOnce', () => {
+  const keyOf = (eventId: string) => ({ consumer: 'inventory', eventId, topic: 'reservation.created' });
+  const recordedIds = async (ids: string[]) =>
+    (await first.db.select().from(inbox))
+      .filter((r) => ids.includes(r.eventId))
+      .map((r) => r.eventId)
+      .sort();
+
+  it('runs the effect once with the keys not handled before, in the order given, each counted once', async () => {
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    expect(await handleOnce(first.db, keyOf(b), async () => {})).toBe('handled');
+    const seen: string[][] = [];
+    const fresh = await handleEachOnce(
+      first.db,
+      [keyOf(c), keyOf(b), keyOf(a), keyOf(c)],
+      async (_tx, keys) => {
+        seen.push(keys.map((k) => k.eventId));
+      },
+    );
+    expect(seen).toEqual([[c, a]]);
+    expect(fresh.map((k) => k.eventId)).toEqual([c, a]);
+    expect(await recordedIds([a, b, c])).toEqual([a, b, c].sort());
+
+    let called = false;
+    expect(
+      await handleEachOnce(first.db, [keyOf(a), keyOf(c)], async () => {
+        called = true;
+      }),
+    ).toEqual([]);
+    expect(called).toBe(false);
+  });
+
+  it('an effect that throws records none of the batch', async () => {
+    const ids = [randomUUID(), randomUUID()];
+    await expect(
+      handleEachOnce(first.db, ids.map(keyOf), async () => {
+        throw new Error('deadlock detected');
+      }),
+    ).rejects.toThrow('deadlock detected');
+    expect(await recordedIds(ids)).toEqual([]);
+  });
+
+  it('two overlapping batches racing on two connections, keys in opposite orders: each key handled once, no deadlock', async () => {
+    const ids = Array.from({ length: 40 }, () => randomUUID());
+    const handled: string[] = [];
+    const slowly = async (_tx: unknown, keys: { eventId: string }[]) => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      handled.push(...keys.map((k) => k.eventId));
+    };
+    await Promise.all([
+      handleEachOnce(first.db, ids.map(keyOf), slowly),
+      handleEachOnce(second.db, [...ids].reverse().map(keyOf), slowly),
+    ]);
+    expect(handled.sort()).toEqual([...ids].sort());
   });
 });

@@ -40,3 +40,33 @@ export async function handleOnce<D extends Executor>(
     return 'handled' as const;
   });
 }
+
+/**
+ * The batch form of handleOnce: one transaction records every key this consumer has not handled
+ * yet and runs `effect` with exactly those (in the order given; a key repeated in the batch counts
+ * once). Keys are recorded in a fixed order, so two overlapping batches cannot deadlock on them.
+ * Returns the keys handled now; the others were duplicates.
+ */
+export async function handleEachOnce<D extends Executor, K extends InboxKey>(
+  db: D,
+  keys: readonly K[],
+  effect: (tx: TransactionOf<D>, fresh: K[]) => Promise<unknown>,
+): Promise<K[]> {
+  const identity = (key: InboxKey) => `${key.consumer}\u0000${key.eventId}`;
+  const distinct = [...new Map(keys.map((key) => [identity(key), key])).values()];
+  if (distinct.length === 0) return [];
+  return db.transaction(async (tx) => {
+    const ordered = [...distinct].sort((a, b) => (identity(a) < identity(b) ? -1 : 1));
+    const recorded = await tx
+      .insert(inbox)
+      .values(
+        ordered.map((key) => ({ consumer: key.consumer, eventId: key.eventId, topic: key.topic ?? null })),
+      )
+      .onConflictDoNothing()
+      .returning({ consumer: inbox.consumer, eventId: inbox.eventId });
+    const isNew = new Set(recorded.map(identity));
+    const fresh = distinct.filter((key) => isNew.has(identity(key)));
+    if (fresh.length > 0) await effect(tx as TransactionOf<D>, fresh);
+    return fresh;
+  });
+}

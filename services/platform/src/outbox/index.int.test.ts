@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { createDapr, type Dapr } from '../dapr/index.ts';
 import { createDatabase, type DatabaseHandle, migrate } from '../db/index.ts';
 import * as schema from '../testing/schema.ts';
-import { enqueue, outbox, type Publisher, type Relay, startRelay } from './index.ts';
+import { enqueue, enqueueAll, outbox, outboxEntry, type Publisher, type Relay, startRelay } from './index.ts';
 
 const infra = inject('infra');
 const migrations = fileURLToPath(new URL('../testing/drizzle', import.meta.url));
@@ -181,6 +181,35 @@ describe('outbox relay', () => {
     );
     expect(done.filter((r) => r.sentAt == null)).toEqual([]);
     expect(order.filter((id) => id === first || id === second)).toEqual([first, second]);
+  });
+
+  it('enqueueAll writes a batch in one go; events of one key are published in the order given', async () => {
+    const saga = randomUUID();
+    const order: string[] = [];
+    const recording: Publisher = {
+      async publish(pubsub, topic, data, options) {
+        await dapr.publish(pubsub, topic, data, options);
+        if ((data as { reservationId: string }).reservationId === saga) order.push(options.id!);
+      },
+    };
+    const entries = Array.from({ length: 25 }, () =>
+      outboxEntry('ticket.voided', voided(saga), { partitionKey: saga }),
+    );
+    await database.db.transaction((tx) => enqueueAll(tx, entries));
+    const ids = entries.map((e) => e.id);
+    relay({ dapr: recording, batchSize: 10 });
+    await until(
+      () => rows(ids),
+      (list) => list.every((r) => r.sentAt != null),
+    );
+    expect(order).toEqual(ids);
+    await expect(
+      database.db.transaction((tx) =>
+        enqueueAll(tx, [
+          outboxEntry('ticket.voided', { ...voided(saga), ticketIds: ['x'] }, { partitionKey: saga }),
+        ]),
+      ),
+    ).rejects.toThrow(/ticketIds/);
   });
 
   it('after stop() publishes nothing more; the rows wait for the next relay', async () => {

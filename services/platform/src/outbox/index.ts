@@ -31,6 +31,44 @@ export type EnqueueOptions = {
   id?: string;
 };
 
+/** An event checked against its contract and ready to be written to the outbox. */
+export type OutboxEntry = {
+  id: string;
+  topic: Topic;
+  partitionKey: string;
+  payload: unknown;
+  traceparent: string | null;
+  tracestate: string | null;
+};
+
+/**
+ * Validates `data` against the topic's contract and captures the active trace context, so the
+ * consumer's span joins this trace. Written by `enqueueAll`.
+ */
+export function outboxEntry<T extends Topic>(
+  topic: T,
+  data: EventOf<T>,
+  options: EnqueueOptions,
+): OutboxEntry {
+  const parsed = events[topic].safeParse(data);
+  if (!parsed.success) {
+    throw new ContractViolationError(
+      topic,
+      parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+    );
+  }
+  if (!options.partitionKey) throw new Error(`enqueue ${topic}: partitionKey is required`);
+  const trace = currentTraceContext();
+  return {
+    id: options.id ?? crypto.randomUUID(),
+    topic,
+    partitionKey: options.partitionKey,
+    payload: parsed.data,
+    traceparent: trace?.traceparent ?? null,
+    tracestate: trace?.tracestate ?? null,
+  };
+}
+
 /**
  * Records `data` for publication on `topic`, inside the caller's transaction `tx`. Validates the
  * payload against the contract and stores the active trace context so the consumer's span joins
@@ -42,28 +80,22 @@ export async function enqueue<T extends Topic>(
   data: EventOf<T>,
   options: EnqueueOptions,
 ): Promise<string> {
-  const parsed = events[topic].safeParse(data);
-  if (!parsed.success) {
-    throw new ContractViolationError(
-      topic,
-      parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
-    );
-  }
-  if (!options.partitionKey) throw new Error(`enqueue ${topic}: partitionKey is required`);
-  const id = options.id ?? crypto.randomUUID();
-  const trace = currentTraceContext();
-  await tx.insert(outbox).values({
-    id,
-    topic,
-    partitionKey: options.partitionKey,
-    payload: parsed.data,
-    traceparent: trace?.traceparent ?? null,
-    tracestate: trace?.tracestate ?? null,
-    // now() is the same for every row of a transaction; the relay orders by created_at, so rows
-    // written together must keep the order they were written in.
-    createdAt: statement`clock_timestamp()`,
-  });
+  const entry = outboxEntry(topic, data, options);
+  await enqueueAll(tx, [entry]);
+  return entry.id;
+}
+
+/** Writes prepared events in one statement, inside the caller's transaction, in the given order. */
+export async function enqueueAll(tx: Executor, entries: readonly OutboxEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await tx.insert(outbox).values(
+    entries.map((entry, index) => ({
+      ...entry,
+      // now() is the same for every row of a transaction; the relay orders by created_at, so rows
+      // written together must keep the order they were written in (a microsecond apart at least).
+      createdAt: statement`clock_timestamp() + ${index} * interval '1 microsecond'`,
+    })),
+  );
   // Delivered on commit only (and collapsed with other notifies of the same transaction).
   await tx.execute(statement`select pg_notify(${OUTBOX_CHANNEL}, '')`);
-  return id;
 }

@@ -144,6 +144,57 @@ describe('consumer spans', () => {
       [SpanAttribute.reservationId]: '7d7a3c1e-2f0a-4a51-9a86-4b8e0b6f1a11',
     });
   });
+
+  it('give each event of a bulk delivery its own span in its own trace, active `within` that entry', async () => {
+    const app = createApp({ serviceName: 'telemetry-test' });
+    const otherTrace = '1'.repeat(32);
+    const seen: (string | undefined)[] = [];
+    createSubscriber(app, { pubsubName: 'pubsub', consumer: 'telemetry-test' }).onBatch(
+      'ticket.voided',
+      async (entries) => {
+        for (const entry of entries) seen.push(entry.within(() => activeTraceId()));
+      },
+    );
+    const data = {
+      schemaVersion: 1,
+      reservationId: '7d7a3c1e-2f0a-4a51-9a86-4b8e0b6f1a11',
+      occurredAt: '2026-11-21T10:00:00.000Z',
+      ticketIds: [],
+    };
+    const response = await app.request('/dapr/events/ticket.voided', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        entries: [
+          { entryId: '0', event: { id: 'evt-a', type: 'ticket.voided', traceparent, data } },
+          {
+            entryId: '1',
+            event: {
+              id: 'evt-b',
+              type: 'ticket.voided',
+              traceparent: `00-${otherTrace}-${callerSpanId}-01`,
+              data,
+            },
+          },
+        ],
+      }),
+    });
+    expect(await response.json()).toEqual({
+      statuses: [
+        { entryId: '0', status: 'SUCCESS' },
+        { entryId: '1', status: 'SUCCESS' },
+      ],
+    });
+    expect(seen).toEqual([traceId, otherTrace]);
+    const consumers = (await spans()).filter((s) => s.name === 'ticket.voided process');
+    expect(consumers.map((s) => [s.spanContext().traceId, s.attributes['messaging.message.id']])).toEqual([
+      [traceId, 'evt-a'],
+      [otherTrace, 'evt-b'],
+    ]);
+    expect(
+      consumers.every((s) => s.kind === SpanKind.CONSUMER && s.parentSpanContext?.spanId === callerSpanId),
+    ).toBe(true);
+  });
 });
 
 describe('trace context helpers', () => {
