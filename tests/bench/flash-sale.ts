@@ -1,20 +1,28 @@
-// Flash-sale benchmark: N buyers race for M tickets against the real local stack (inventory,
-// reservation, payment, ticket, query, each with its daprd; Kafka, Postgres, Redis), once with the
-// default inventory strategy (atomic conditional updates) and once with the pessimistic row-lock
-// baseline, in the same run. Reports confirmed bookings/s, saga latency (request → CONFIRMED visible
-// in the query service) p50/p95/p99, and oversell (must be 0), and writes a Markdown report.
+// Flash-sale benchmark against the real local stack (Kafka, Postgres, Redis, each service with its
+// daprd), per inventory strategy — the default (batched), atomic, and the pessimistic row-lock
+// baseline — in the same run, with ratios against the baseline. Two stages:
 //
-//   npm run bench                          # 500 buyers, 100 tickets
-//   npm run bench -- --buyers 200 --tickets 50 --concurrency 25
+// - allocation: inventory alone drains a backlog of reservation.created for one hot ticket type
+//   (see allocation.ts): answers/s of the allocation step itself;
+// - flash sale: N buyers race for M tickets through the whole saga (inventory, reservation,
+//   payment, ticket, query): confirmed bookings/s, saga latency (request → CONFIRMED visible in the
+//   query service) p50/p95/p99, and oversell (must be 0).
+//
+// Writes a Markdown report to tests/bench/reports.
+//
+//   npm run bench                          # 3000 requests / 1000 tickets; 500 buyers / 100 tickets
+//   npm run bench -- --buyers 200 --tickets 50 --concurrency 25 --stages flash-sale
 //
 // The waiting room is not in the loop: the benchmark mints each buyer's pass with PASS_TOKEN_SECRET,
 // acting as the queue service.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type AppSpec, databaseUrl, services, startApps, startInfra } from '@reservex/local';
 import { createDatabase } from '@reservex/platform/db';
+import { type AllocationResult, allocationReport, allocationRound } from './allocation.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -22,16 +30,36 @@ const { values: args } = parseArgs({
     tickets: { type: 'string', default: '100' },
     concurrency: { type: 'string', default: '50' },
     'settle-timeout-s': { type: 'string', default: '300' },
-    strategies: { type: 'string', default: 'atomic,pessimistic' },
+    strategies: { type: 'string', default: 'batched,atomic,pessimistic' },
+    stages: { type: 'string', default: 'allocation,flash-sale' },
+    'allocation-requests': { type: 'string', default: '3000' },
+    'allocation-tickets': { type: 'string', default: '1000' },
   },
 });
 const buyers = positive('buyers');
 const tickets = positive('tickets');
 const concurrency = positive('concurrency');
 const settleTimeoutMs = positive('settle-timeout-s') * 1000;
+const allocationRequests = positive('allocation-requests');
+const allocationTickets = positive('allocation-tickets');
 const strategies = args.strategies.split(',').map((s) => s.trim()) as Strategy[];
+const stages = args.stages.split(',').map((s) => s.trim());
+const knownStrategies: Strategy[] = ['batched', 'atomic', 'pessimistic'];
+for (const strategy of strategies) {
+  if (!knownStrategies.includes(strategy)) {
+    console.error(`--strategies: unknown strategy ${strategy} (known: ${knownStrategies.join(', ')})`);
+    process.exit(2);
+  }
+}
+for (const stage of stages) {
+  if (stage !== 'allocation' && stage !== 'flash-sale') {
+    console.error(`--stages: unknown stage ${stage} (known: allocation, flash-sale)`);
+    process.exit(2);
+  }
+}
+const BASELINE: Strategy = 'pessimistic';
 
-type Strategy = 'atomic' | 'pessimistic';
+type Strategy = 'batched' | 'atomic' | 'pessimistic';
 type SagaApp = 'inventory' | 'reservation' | 'payment' | 'ticket' | 'query';
 const sagaApps: SagaApp[] = ['inventory', 'reservation', 'payment', 'ticket', 'query'];
 
@@ -299,65 +327,83 @@ async function round(
   }
 }
 
-function report(results: RoundResult[], startedAt: Date): string {
+function report(allocation: AllocationResult[], results: RoundResult[], startedAt: Date): string {
   const ms = (value: number) => (Number.isNaN(value) ? 'n/a' : `${Math.round(value)} ms`);
+  const base = results.find((r) => r.strategy === BASELINE);
+  const versus = (r: RoundResult) =>
+    base
+      ? `×${(r.bookingsPerSecond / base.bookingsPerSecond).toFixed(2)} / ×${(r.p50 / base.p50).toFixed(2)}`
+      : 'n/a';
   const rows = results.map(
     (r) =>
       `| ${r.strategy} | ${r.confirmed} | ${
         Object.entries(r.cancelled)
           .map(([reason, n]) => `${reason} ${n}`)
           .join(', ') || '0'
-      } | ${r.unsettled} | ${r.rejected} | ${r.bookingsPerSecond.toFixed(2)} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${r.oversell} | ${r.stock.capacity}/${r.stock.available}/${r.stock.held}/${r.stock.sold} (${r.balanced ? 'yes' : 'NO'}) | ${r.validTickets} | ${r.capturedPayments} |`,
+      } | ${r.unsettled} | ${r.rejected} | ${r.bookingsPerSecond.toFixed(2)} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${versus(r)} | ${r.oversell} | ${r.stock.capacity}/${r.stock.available}/${r.stock.held}/${r.stock.sold} (${r.balanced ? 'yes' : 'NO'}) | ${r.validTickets} | ${r.capturedPayments} |`,
   );
-  const atomic = results.find((r) => r.strategy === 'atomic');
-  const pessimistic = results.find((r) => r.strategy === 'pessimistic');
-  const ratio =
-    atomic && pessimistic
-      ? [
+  const flashSale =
+    results.length === 0
+      ? []
+      : [
+          '## Flash sale (the whole saga)',
           '',
-          `atomic / pessimistic: throughput ×${(atomic.bookingsPerSecond / pessimistic.bookingsPerSecond).toFixed(2)}, ` +
-            `p50 ×${(atomic.p50 / pessimistic.p50).toFixed(2)}, p95 ×${(atomic.p95 / pessimistic.p95).toFixed(2)}, p99 ×${(atomic.p99 / pessimistic.p99).toFixed(2)} ` +
-            '(throughput above 1 and latency below 1 favour atomic).',
-        ]
-      : [];
+          `${buyers} buyers, ${tickets} tickets (one per buyer, card \`tok_success\`), ${concurrency} requests in flight; ` +
+            'inventory, reservation, payment, ticket and query with their daprd. Latency: POST /v1/reservations sent → ' +
+            'CONFIRMED visible in the query service (polled). Throughput: confirmed bookings / time from the first request ' +
+            `to the last CONFIRMED seen. "vs ${BASELINE}": throughput ratio / p50 ratio.`,
+          '',
+          `| strategy | confirmed | cancelled | unsettled | refused | confirmed/s | p50 | p95 | p99 | vs ${BASELINE} | oversell | capacity/available/held/sold (balanced) | valid tickets | captured payments |`,
+          '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+          ...rows,
+          '',
+        ];
   return [
     `# Flash-sale benchmark, ${startedAt.toISOString()}`,
     '',
-    `${buyers} buyers, ${tickets} tickets (one per buyer, card \`tok_success\`), ${concurrency} requests in flight; ` +
-      'the real local stack (inventory, reservation, payment, ticket, query with their daprd; Kafka, Postgres, Redis) ' +
-      `on one machine (${process.platform}, Node ${process.version}). Latency: POST /v1/reservations sent → CONFIRMED ` +
-      'visible in the query service (polled). Throughput: confirmed bookings / time from the first request to the last ' +
-      'CONFIRMED seen.',
+    `One machine (${process.platform}, ${availableParallelism()} cores, Node ${process.version}), the real local stack: ` +
+      'Kafka, Postgres, Redis, each service with its daprd. Ratios are against the pessimistic row-lock baseline ' +
+      'measured in the same run.',
     '',
-    '| strategy | confirmed | cancelled | unsettled | refused | confirmed/s | p50 | p95 | p99 | oversell | capacity/available/held/sold (balanced) | valid tickets | captured payments |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...rows,
-    ...ratio,
-    '',
-    'Command: `npm run bench -- --buyers ' +
-      buyers +
-      ' --tickets ' +
-      tickets +
-      ' --concurrency ' +
-      concurrency +
-      '`',
+    ...(allocation.length > 0 ? allocationReport(allocation, BASELINE) : []),
+    ...flashSale,
+    `Command: \`npm run bench -- --strategies ${strategies.join(',')} --stages ${stages.join(',')} ` +
+      `--allocation-requests ${allocationRequests} --allocation-tickets ${allocationTickets} ` +
+      `--buyers ${buyers} --tickets ${tickets} --concurrency ${concurrency}\``,
     '',
   ].join('\n');
 }
 
 const startedAt = new Date();
 const infra = await startInfra();
+const allocation: AllocationResult[] = [];
 const results: RoundResult[] = [];
 try {
-  for (const strategy of strategies) results.push(await round(infra, strategy));
+  if (stages.includes('allocation')) {
+    for (const strategy of strategies) {
+      allocation.push(
+        await allocationRound(infra, strategy, {
+          requests: allocationRequests,
+          tickets: allocationTickets,
+          timeoutMs: settleTimeoutMs,
+          print,
+        }),
+      );
+    }
+  }
+  if (stages.includes('flash-sale')) {
+    for (const strategy of strategies) results.push(await round(infra, strategy));
+  }
 } finally {
   await infra.stop();
 }
-const markdown = report(results, startedAt);
+const markdown = report(allocation, results, startedAt);
 const dir = join(import.meta.dirname, 'reports');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `flash-sale-${startedAt.toISOString().replace(/[:.]/g, '-')}.md`);
 writeFileSync(file, markdown);
 print(`\n${markdown}\n[bench] report written to ${file}`);
-const oversold = results.some((r) => r.oversell > 0 || !r.balanced);
-process.exit(oversold ? 1 : 0);
+const wrong =
+  results.some((r) => r.oversell > 0 || !r.balanced) ||
+  allocation.some((r) => r.oversell > 0 || !r.balanced || r.answered !== r.requests);
+process.exit(wrong ? 1 : 0);

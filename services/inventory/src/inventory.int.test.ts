@@ -1,14 +1,15 @@
 // Inventory against a real Postgres: the catalogue API's answers (including every kind of bad
 // input), and the stock handlers under random interleavings, duplicates and concurrency of the saga
-// events that reach them — for both allocation strategies. The events are handed to the same handler
-// functions Dapr deliveries reach; transport is exercised by the end-to-end suite.
+// events that reach them — for every allocation strategy. The events are handed to the same handler
+// functions Dapr deliveries reach (for the batched strategy, gathered into concurrent batches as the
+// sidecar's bulk deliveries would be); transport is exercised by the end-to-end suite.
 import { randomUUID } from 'node:crypto';
 import type { EventOf, PaymentMethod, Topic } from '@reservex/contracts';
 import { ensureDatabase } from '@reservex/local';
 import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
-import type { DeliveryContext } from '@reservex/platform/events';
+import type { BatchEntry, DeliveryContext } from '@reservex/platform/events';
 import { serve } from '@reservex/platform/http';
-import { logger } from '@reservex/platform/telemetry';
+import { logger, tracer } from '@reservex/platform/telemetry';
 import { and, eq, inArray } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -19,7 +20,7 @@ import { holds, outbox, ticketTypes } from './db/schema.ts';
 import type { HandlerContext } from './events/context.ts';
 import { releaseHeldStock } from './events/reservation-cancelled.ts';
 import { sellStock } from './events/reservation-confirmed.ts';
-import { holdStock } from './events/reservation-created.ts';
+import { holdStock, holdStockInBatches } from './events/reservation-created.ts';
 import { migrationsFolder } from './migrations.ts';
 import { DEMO_SHOW_TITLE, seedDemoShow } from './seed.ts';
 
@@ -249,9 +250,35 @@ function deliveryContext(topic: Topic, id: string): DeliveryContext {
   };
 }
 
+/** Bulk deliveries of reservation.created: what arrives in the same tick, in batches of up to 4. */
+function batchedHolds(deps: HandlerContext) {
+  const handle = holdStockInBatches(deps);
+  let waiting: { entry: BatchEntry<'reservation.created'>; done: (error?: unknown) => void }[] = [];
+  const flush = () => {
+    const all = waiting;
+    waiting = [];
+    for (let i = 0; i < all.length; i += 4) {
+      const batch = all.slice(i, i + 4);
+      handle(batch.map((b) => b.entry)).then(
+        () => batch.forEach((b) => b.done()),
+        (error: unknown) => batch.forEach((b) => b.done(error)),
+      );
+    }
+  };
+  return (event: EventOf<'reservation.created'>, ctx: DeliveryContext) =>
+    new Promise<void>((resolve, reject) => {
+      if (waiting.length === 0) setImmediate(flush);
+      const span = tracer().startSpan('test delivery');
+      waiting.push({
+        entry: { event, ctx, within: (fn) => fn(span) },
+        done: (error) => (error === undefined ? resolve() : reject(error)),
+      });
+    });
+}
+
 function handlersFor(strategy: AllocationStrategy) {
-  const deps: HandlerContext = { db: database.db, strategy, now: () => new Date() };
-  const hold = holdStock(deps);
+  const deps: HandlerContext = { db: database.db, now: () => new Date() };
+  const hold = strategy === 'batched' ? batchedHolds(deps) : holdStock(deps, strategy);
   const sell = sellStock(deps);
   const release = releaseHeldStock(deps);
   return async function deliver({ topic, id, booking }: Delivery) {
@@ -440,6 +467,79 @@ describe.each(allocationStrategies)('stock handlers (%s strategy)', (strategy) =
       ),
       { numRuns: 25 },
     );
+  });
+});
+
+describe('batched allocation', () => {
+  it('decides one delivery in arrival order: duplicates, tombstones and two ticket types in the same batch', async () => {
+    const first = await createShow(3, 2);
+    const second = await createShow(1, 2);
+    const deps: HandlerContext = { db: database.db, now: () => new Date() };
+    const release = releaseHeldStock(deps);
+    const booking = (on: { showId: string; ticketTypeId: string }, quantity: number) => ({
+      reservationId: randomUUID(),
+      ...on,
+      quantity,
+    });
+    const [a, b, c, d, cancelled] = [
+      booking(first, 2),
+      booking(first, 2),
+      booking(first, 1),
+      booking(second, 1),
+      booking(second, 1),
+    ];
+    await release(
+      {
+        schemaVersion: 1,
+        occurredAt: new Date().toISOString(),
+        userId: 'buyer',
+        ...cancelled,
+        reason: 'USER_CANCELLED',
+        failedStep: 'user',
+      },
+      deliveryContext('reservation.cancelled', randomUUID()),
+    );
+    const span = tracer().startSpan('test delivery');
+    const entry = (on: typeof a, id = randomUUID()): BatchEntry<'reservation.created'> => ({
+      event: {
+        schemaVersion: 1,
+        occurredAt: new Date().toISOString(),
+        userId: 'buyer',
+        ...on,
+        paymentMethod: card,
+        holdExpiresAt: new Date().toISOString(),
+      },
+      ctx: deliveryContext('reservation.created', id),
+      within: (fn) => fn(span),
+    });
+    const redelivered = entry(a);
+    // a takes 2 of 3, b (2) no longer fits, c takes the last one; d takes the second type's only
+    // ticket; the cancelled one never holds; a's copy and a second event for c change nothing.
+    await holdStockInBatches(deps)([
+      redelivered,
+      entry(b),
+      entry(cancelled),
+      entry(c),
+      { ...redelivered },
+      entry(d),
+      entry(c),
+    ]);
+    expect(await stockOf(first.ticketTypeId)).toMatchObject({ available: 0, held: 3 });
+    expect(await stockOf(second.ticketTypeId)).toMatchObject({ available: 0, held: 1 });
+    const published = await eventsFor([a, b, c, d, cancelled].map((x) => x.reservationId));
+    const answer = (x: typeof a) => published.filter((e) => e.key === x.reservationId).map((e) => e.topic);
+    expect(answer(a)).toEqual(['stock.reserved']);
+    expect(answer(b)).toEqual(['stock.failed']);
+    expect(answer(c)).toEqual(['stock.reserved']);
+    expect(answer(d)).toEqual(['stock.reserved']);
+    expect(answer(cancelled)).toEqual([]);
+    const [refusal] = published.filter((e) => e.key === b.reservationId);
+    expect(refusal?.payload).toMatchObject({ reason: 'SOLD_OUT', available: 1 });
+
+    // The whole delivery again, as after a lost acknowledgement: nothing moves.
+    await holdStockInBatches(deps)([redelivered]);
+    expect(await stockOf(first.ticketTypeId)).toMatchObject({ available: 0, held: 3 });
+    expect(await eventsFor([a.reservationId])).toHaveLength(1);
   });
 });
 

@@ -11,7 +11,7 @@ import * as schema from './db/schema.ts';
 import type { HandlerContext } from './events/context.ts';
 import { releaseHeldStock } from './events/reservation-cancelled.ts';
 import { sellStock } from './events/reservation-confirmed.ts';
-import { holdStock } from './events/reservation-created.ts';
+import { holdStock, holdStockInBatches } from './events/reservation-created.ts';
 import { migrationsFolder } from './migrations.ts';
 
 const config = loadInventoryConfig();
@@ -36,11 +36,16 @@ const app = createInventoryApp({
 
 const handlers: HandlerContext = {
   db: database.db,
-  strategy: config.INVENTORY_STRATEGY,
   now: () => new Date(),
 };
-const subscriber = createSubscriber(app, { pubsubName: config.PUBSUB_NAME, consumer: config.SERVICE_NAME })
-  .on('reservation.created', holdStock(handlers))
+const subscriber = createSubscriber(app, { pubsubName: config.PUBSUB_NAME, consumer: config.SERVICE_NAME });
+if (config.INVENTORY_STRATEGY === 'batched')
+  subscriber.onBatch('reservation.created', holdStockInBatches(handlers), {
+    maxMessages: config.INVENTORY_BATCH_MAX,
+    maxAwaitMs: config.INVENTORY_BATCH_WAIT_MS,
+  });
+else subscriber.on('reservation.created', holdStock(handlers, config.INVENTORY_STRATEGY));
+subscriber
   .on('reservation.confirmed', sellStock(handlers))
   .on('reservation.cancelled', releaseHeldStock(handlers));
 

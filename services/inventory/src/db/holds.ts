@@ -1,7 +1,11 @@
 // Taking, selling and giving back stock for one reservation, inside the caller's transaction (the
-// one that also records the inbox row and the outbox event). Two allocation strategies:
+// one that also records the inbox row and the outbox event). Three allocation strategies:
 //
-// - atomic (default): the hold row is claimed first (its primary key settles any race with a
+// - batched (default): a bulk-subscribed delivery of up to a hundred requests is decided in one
+//   transaction: their hold rows are claimed together, each ticket type they name is locked once,
+//   the requests are served in arrival order in memory, and one UPDATE per ticket type writes the
+//   result. One lock, one round of writes and one commit per batch instead of per request.
+// - atomic: one request per transaction; the hold row is claimed first (its primary key settles any race with a
 //   cancellation of the same reservation), then one conditional UPDATE takes the stock only if
 //   enough is available. No row is locked while the handler decides, and once a type is sold out
 //   a request does not touch the hot row at all.
@@ -9,12 +13,12 @@
 //   type at the start of every message, then decide and write while holding the lock.
 import type { StockFailureReason } from '@reservex/contracts';
 import type { Executor } from '@reservex/platform/db';
-import { and, eq, gte, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, sql } from 'drizzle-orm';
 import { type Hold, type HoldStatus, nextHoldStep } from '../domain/hold.ts';
 import { hold as holdStock, judgeHold, type TicketTypeOnSale } from '../domain/stock.ts';
 import { type HoldRow, holds, type TicketTypeRow, ticketTypes } from './schema.ts';
 
-export const allocationStrategies = ['atomic', 'pessimistic'] as const;
+export const allocationStrategies = ['batched', 'atomic', 'pessimistic'] as const;
 export type AllocationStrategy = (typeof allocationStrategies)[number];
 
 export type HoldRequest = {
@@ -34,7 +38,7 @@ export type SellOutcome = { kind: 'sold'; quantity: number } | { kind: 'ignored'
 
 export function reserveStock(
   tx: Executor,
-  strategy: AllocationStrategy,
+  strategy: Exclude<AllocationStrategy, 'batched'>,
   request: HoldRequest,
   now: Date,
 ): Promise<ReserveOutcome> {
@@ -110,6 +114,98 @@ async function reserveUnderLock(tx: Executor, request: HoldRequest, now: Date): 
   // (stock included) is retried, then sees the tombstone.
   await tx.insert(holds).values({ ...bookingOf(request), status: 'HELD' });
   return { kind: 'held', ticketType: taken! };
+}
+
+/**
+ * Decides a batch of hold requests in one go, answering in the order given. Safe under any
+ * concurrency: the hold rows are claimed first (a tombstone or an earlier decision wins, as in the
+ * atomic strategy), then the ticket types are locked in id order — so two batches, or a batch and a
+ * per-request writer, never deadlock — and the counters are written from what was read under the
+ * lock. The table's CHECK constraints refuse anything that would break the invariant.
+ */
+export async function reserveBatch(
+  tx: Executor,
+  requests: readonly HoldRequest[],
+  now: Date,
+): Promise<ReserveOutcome[]> {
+  const outcomes: ReserveOutcome[] = requests.map(() => ({ kind: 'ignored', why: 'not claimed' }));
+  const firstIndex = new Map<string, number>();
+  requests.forEach((request, index) => {
+    if (!firstIndex.has(request.reservationId)) firstIndex.set(request.reservationId, index);
+    else outcomes[index] = { kind: 'ignored', why: 'same reservation earlier in this batch' };
+  });
+  if (firstIndex.size === 0) return outcomes;
+
+  const claims = [...firstIndex.keys()]
+    .sort()
+    .map((id) => ({ ...bookingOf(requests[firstIndex.get(id)!]!), status: 'HELD' as const }));
+  const claimed = new Set(
+    (
+      await tx
+        .insert(holds)
+        .values(claims)
+        .onConflictDoNothing({ target: holds.reservationId })
+        .returning({ reservationId: holds.reservationId })
+    ).map((row) => row.reservationId),
+  );
+  const unclaimed = [...firstIndex.keys()].filter((id) => !claimed.has(id));
+  if (unclaimed.length > 0) {
+    const existing = await tx.select().from(holds).where(inArray(holds.reservationId, unclaimed));
+    for (const row of existing) {
+      outcomes[firstIndex.get(row.reservationId)!] = {
+        kind: 'ignored',
+        why: describe(nextHoldStep(holdOf(row), 'reserve')),
+      };
+    }
+  }
+  if (claimed.size === 0) return outcomes;
+
+  const typeIds = [...new Set([...claimed].map((id) => requests[firstIndex.get(id)!]!.ticketTypeId))].sort();
+  const locked = await tx
+    .select()
+    .from(ticketTypes)
+    .where(inArray(ticketTypes.id, typeIds))
+    .orderBy(ticketTypes.id)
+    .for('update');
+  const stock = new Map(locked.map((row) => [row.id, row]));
+
+  const refused = new Map<StockFailureReason, string[]>();
+  for (const [reservationId, index] of firstIndex) {
+    if (!claimed.has(reservationId)) continue;
+    const request = requests[index]!;
+    const ticketType = stock.get(request.ticketTypeId);
+    const verdict = judgeHold(ticketType && onSale(ticketType), request, now);
+    if (!verdict.ok || !ticketType) {
+      const reason = verdict.ok ? 'UNKNOWN_TICKET_TYPE' : verdict.reason;
+      refused.set(reason, [...(refused.get(reason) ?? []), reservationId]);
+      outcomes[index] = {
+        kind: 'refused',
+        reason,
+        ...(ticketType ? { available: ticketType.available } : {}),
+      };
+      continue;
+    }
+    const after = holdStock(ticketType, request.quantity)!;
+    const updated = { ...ticketType, available: after.available, held: after.held };
+    stock.set(ticketType.id, updated);
+    outcomes[index] = { kind: 'held', ticketType: updated };
+  }
+
+  for (const row of locked) {
+    const after = stock.get(row.id)!;
+    if (after.available === row.available) continue;
+    await tx
+      .update(ticketTypes)
+      .set({ available: after.available, held: after.held, updatedAt: sql`now()` })
+      .where(eq(ticketTypes.id, row.id));
+  }
+  for (const [reason, reservationIds] of refused) {
+    await tx
+      .update(holds)
+      .set({ status: 'REJECTED', reason, updatedAt: sql`now()` })
+      .where(inArray(holds.reservationId, reservationIds));
+  }
+  return outcomes;
 }
 
 /** reservation.confirmed: the held tickets are sold. */

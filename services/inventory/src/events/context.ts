@@ -1,10 +1,8 @@
-// What inventory's event handlers share: the database and how stock is allocated.
+// What inventory's event handlers share: the database and the clock.
 import type { InventoryDatabase } from '../db/catalogue.ts';
-import type { AllocationStrategy } from '../db/holds.ts';
 
 export type HandlerContext = {
   db: InventoryDatabase;
-  strategy: AllocationStrategy;
   now: () => Date;
 };
 

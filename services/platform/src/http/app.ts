@@ -31,6 +31,11 @@ export type AppOptions = {
   description?: string;
   /** Largest accepted request body; larger ones get 413. Default 64 KiB. */
   bodyLimitBytes?: number;
+  /**
+   * Largest body the sidecar may POST to `/dapr/*` (event deliveries; a bulk delivery carries up to
+   * a hundred events). Default 32 MiB.
+   */
+  deliveryBodyLimitBytes?: number;
   /** Named checks run by `/readyz`, e.g. `{ db: () => sql\`select 1\`, dapr: () => dapr.ready() }`. */
   readiness?: Record<string, ReadinessCheck>;
   /** Upper bound for each readiness check. Default 2 s. */
@@ -97,8 +102,10 @@ const locations: Record<string, string> = {
 export function createApp<E extends Env = Env>(options: AppOptions): OpenAPIHono<E> {
   if (!options.serviceName) throw new Error('createApp: serviceName is required');
   const bodyLimitBytes = options.bodyLimitBytes ?? 65_536;
-  if (!Number.isInteger(bodyLimitBytes) || bodyLimitBytes <= 0) {
-    throw new Error(`createApp: bodyLimitBytes must be a positive integer, got ${bodyLimitBytes}`);
+  const deliveryBodyLimitBytes = options.deliveryBodyLimitBytes ?? 32 * 1024 * 1024;
+  for (const [name, value] of Object.entries({ bodyLimitBytes, deliveryBodyLimitBytes })) {
+    if (!Number.isInteger(value) || value <= 0)
+      throw new Error(`createApp: ${name} must be a positive integer, got ${value}`);
   }
   const log = options.logger ?? processLogger;
   const readinessTimeoutMs = options.readinessTimeoutMs ?? 2000;
@@ -128,22 +135,24 @@ export function createApp<E extends Env = Env>(options: AppOptions): OpenAPIHono
     } else if (status >= 500) requestLog.error(entry, 'request');
     else requestLog.info(entry, 'request');
   });
-  app.use(
+  const limit = (maxSize: number) =>
     bodyLimit({
-      maxSize: bodyLimitBytes,
+      maxSize,
       onError: () => {
         // The unread rest of the body is still on the socket, and the server drops that connection
         // shortly after answering: tell the client not to reuse it for its next request.
         throw new ProblemError(
           413,
           'payload-too-large',
-          `the request body exceeds ${bodyLimitBytes} bytes`,
-          { limitBytes: bodyLimitBytes },
+          `the request body exceeds ${maxSize} bytes`,
+          { limitBytes: maxSize },
           { headers: { connection: 'close' } },
         );
       },
-    }),
-  );
+    });
+  const requestLimit = limit(bodyLimitBytes);
+  const deliveryLimit = limit(deliveryBodyLimitBytes);
+  app.use((c, next) => (c.req.path.startsWith('/dapr/') ? deliveryLimit(c, next) : requestLimit(c, next)));
 
   app.notFound((c) =>
     problemResponse(c, new ProblemError(404, 'not-found', `no route for ${c.req.method} ${c.req.path}`)),

@@ -141,6 +141,26 @@ describe('createApp', () => {
     expect(streamed.status).toBe(413);
   });
 
+  it('lets the sidecar deliver events (a bulk delivery) past the request limit, up to its own', async () => {
+    const app = testApp({ deliveryBodyLimitBytes: 4096 });
+    app.post('/dapr/events/stock.reserved', async (c) => c.json({ received: (await c.req.text()).length }));
+    const deliver = (size: number) =>
+      app.request('/dapr/events/stock.reserved', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ entries: 'x'.repeat(size) }),
+      });
+    const bulk = await deliver(2000);
+    expect(bulk.status).toBe(200);
+    expect(await bulk.json()).toEqual({ received: 2000 + '{"entries":""}'.length });
+    const tooBig = await deliver(5000);
+    expect(tooBig.status).toBe(413);
+    expect(await problemOf(tooBig)).toMatchObject({ limitBytes: 4096 });
+    expect(() => createApp({ serviceName: 'x', deliveryBodyLimitBytes: 0 })).toThrow(
+      /deliveryBodyLimitBytes/,
+    );
+  });
+
   it('renders problem() with its type, detail and extension members', async () => {
     const response = await post(testApp(), JSON.stringify({ quantity: 13, seat: { row: 'A' } }));
     expect(response.status).toBe(409);
