@@ -19,6 +19,8 @@ export type SagaStep = z.infer<typeof SagaStep>;
 /** Why a reservation was cancelled; stable values the API and the read model expose. */
 export const CancelReason = z.enum([
   'SOLD_OUT',
+  /** The stock refused for another reason (the sale closed, the type was removed, the limit lowered). */
+  'NOT_AVAILABLE',
   'PAYMENT_DECLINED',
   'PAYMENT_FAILED',
   'TICKET_FAILED',

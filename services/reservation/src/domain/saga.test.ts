@@ -43,7 +43,14 @@ describe('the happy path', () => {
 describe('cancellations name the reason and the failed step', () => {
   it.each([
     [{ type: 'stock.failed', reason: 'SOLD_OUT' }, 'SOLD_OUT', 'stock', 'SOLD_OUT'],
-    [{ type: 'stock.failed', reason: 'UNKNOWN_TICKET_TYPE' }, 'SOLD_OUT', 'stock', 'UNKNOWN_TICKET_TYPE'],
+    [
+      { type: 'stock.failed', reason: 'UNKNOWN_TICKET_TYPE' },
+      'NOT_AVAILABLE',
+      'stock',
+      'UNKNOWN_TICKET_TYPE',
+    ],
+    [{ type: 'stock.failed', reason: 'SALE_CLOSED' }, 'NOT_AVAILABLE', 'stock', 'SALE_CLOSED'],
+    [{ type: 'stock.failed', reason: 'LIMIT_EXCEEDED' }, 'NOT_AVAILABLE', 'stock', 'LIMIT_EXCEEDED'],
     [{ type: 'payment.failed', reason: 'DECLINED' }, 'PAYMENT_DECLINED', 'payment', 'DECLINED'],
     [
       { type: 'payment.failed', reason: 'INSUFFICIENT_FUNDS' },

@@ -98,12 +98,12 @@ export function statusAfter(status: ReservationStatus, decision: SagaDecision): 
 }
 
 /**
- * Only SOLD_OUT has a reason of its own; the other refusals are races with the checks made when the
- * reservation was accepted (the type removed, the sale closed, the limit lowered) and are reported as
- * SOLD_OUT with the stock's own reason as detail.
+ * SOLD_OUT when there was not enough stock; the other refusals are races with the checks made when
+ * the reservation was accepted (the type removed, the sale closed, the limit lowered): NOT_AVAILABLE,
+ * with the stock's own reason as detail.
  */
-function stockCancelReason(_reason: StockFailureReason): CancelReason {
-  return 'SOLD_OUT';
+function stockCancelReason(reason: StockFailureReason): CancelReason {
+  return reason === 'SOLD_OUT' ? 'SOLD_OUT' : 'NOT_AVAILABLE';
 }
 
 function advance(status: OpenStatus, to: Exclude<OpenStatus, 'PENDING'>): SagaDecision {

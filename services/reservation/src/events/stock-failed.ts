@@ -1,4 +1,4 @@
-// stock.failed → CANCELLED(SOLD_OUT, stock): nothing was held, nothing else to undo.
+// stock.failed → CANCELLED(SOLD_OUT or NOT_AVAILABLE, stock): nothing was held, nothing else to undo.
 import type { EventOf } from '@reservex/contracts';
 import type { DeliveryContext } from '@reservex/platform/events';
 import { applyToSaga, type HandlerContext } from './apply.ts';
