@@ -42,6 +42,8 @@ export const topology = {
     consumes: ['payment.completed', 'reservation.cancelled'],
   },
   query: {
+    // Besides: an operator's dead-letter replay re-publishes a dead letter, through query's outbox, to
+    // the topic it was first published to — any saga topic, on request, never as part of the saga.
     publishes: [],
     consumes: [
       'reservation.created',
