@@ -1,7 +1,9 @@
 // A flash sale on the real stack: SAGA_E2E_BUYERS buyers (default 500) at once, one ticket each, for
 // SAGA_E2E_TICKETS tickets (default 100). Exactly the tickets are CONFIRMED, everyone else is
 // CANCELLED(SOLD_OUT); the inventory invariant holds; and the three services that keep their own
-// books agree: sold = valid tickets = captured payments.
+// books agree: sold = valid tickets = captured payments. And the same sale opening while inventory
+// is down: the requests wait in Kafka and are drained in bulk deliveries when it returns.
+import { createDatabase } from '@reservex/platform/db';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Buyer, finalStatuses, type SagaStack, startSagaStack } from './support.ts';
 
@@ -15,7 +17,13 @@ beforeAll(async () => {
   saga = await startSagaStack({
     infra,
     // Holds must outlive the whole sale here: this test is about contention, not expiry.
-    env: { reservation: { HOLD_TTL_SECONDS: String(Math.ceil(SETTLE_MS / 1000) + 600) } },
+    // The catalogue answer reservation caches outlives inventory's outage in the second test.
+    env: {
+      reservation: {
+        HOLD_TTL_SECONDS: String(Math.ceil(SETTLE_MS / 1000) + 600),
+        CATALOGUE_CACHE_MS: '120000',
+      },
+    },
   });
   await saga.warmUp();
 });
@@ -27,6 +35,22 @@ async function inBatches<T, R>(items: T[], limit: number, work: (item: T) => Pro
   for (let i = 0; i < items.length; i += limit)
     results.push(...(await Promise.all(items.slice(i, i + limit).map(work))));
   return results;
+}
+
+type Sale = { buyer: Buyer; id: string };
+
+/** Polls the open sagas until every one has ended or `deadline` passes. */
+async function settle(sales: Sale[], deadline: number) {
+  const outcomes = new Map<string, { status: string; reason: string | null }>();
+  while (outcomes.size < sales.length && Date.now() < deadline) {
+    const open = sales.filter((s) => !outcomes.has(s.id));
+    await inBatches(open, 50, async ({ buyer, id }) => {
+      const r = await buyer.reservation(id);
+      if (finalStatuses.includes(r?.status)) outcomes.set(id, { status: r.status, reason: r.reason });
+    });
+    if (outcomes.size < sales.length) await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  return outcomes;
 }
 
 describe('flash sale', () => {
@@ -43,17 +67,7 @@ describe('flash sale', () => {
       const sales = buyers.map((buyer, i) => ({ buyer, id: placed[i]!.body.id as string }));
       const accepted = performance.now();
 
-      // Poll the open ones until every saga has ended (bounded).
-      const outcomes = new Map<string, { status: string; reason: string | null }>();
-      const deadline = Date.now() + SETTLE_MS;
-      while (outcomes.size < sales.length && Date.now() < deadline) {
-        const open = sales.filter((s) => !outcomes.has(s.id));
-        await inBatches(open, 50, async ({ buyer, id }) => {
-          const r = await buyer.reservation(id);
-          if (finalStatuses.includes(r?.status)) outcomes.set(id, { status: r.status, reason: r.reason });
-        });
-        if (outcomes.size < sales.length) await new Promise((resolve) => setTimeout(resolve, 1000));
-      }
+      const outcomes = await settle(sales, Date.now() + SETTLE_MS);
       const settled = performance.now();
       const seconds = (ms: number) => Math.round(ms / 100) / 10;
       console.warn(
@@ -107,5 +121,55 @@ describe('flash sale', () => {
       expect(payments.filter((p) => p === 'none')).toHaveLength(BUYERS - TICKETS);
     },
     SETTLE_MS + 300_000,
+  );
+
+  it(
+    'opening while inventory is down: 300 requests wait in Kafka, are drained in bulk when it returns, still no oversell',
+    async () => {
+      const requests = 300;
+      const tickets = 50;
+      const show = await saga.admin.createShow({ capacity: tickets, perOrderLimit: 1, priceMinor: 5000 });
+      const inventory = saga.stack.apps.inventory!;
+      const buyers = Array.from({ length: requests }, () => saga.buyer());
+      // The first request reads the show from inventory (reservation caches it); then inventory and
+      // its sidecar go down and the rest are accepted against the cached terms.
+      const first = await buyers[0]!.reserve(show);
+      expect(first.status).toBe(201);
+      await inventory.stopAll();
+      let sales: Sale[];
+      try {
+        const placed = [first, ...(await inBatches(buyers.slice(1), 50, (buyer) => buyer.reserve(show)))];
+        expect(placed.filter((p) => p.status !== 201).map((p) => p.body)).toEqual([]);
+        sales = buyers.map((buyer, i) => ({ buyer, id: placed[i]!.body.id as string }));
+      } finally {
+        await Promise.all([inventory.restart(), inventory.sidecar?.restart()]);
+      }
+
+      const outcomes = await settle(sales, Date.now() + SETTLE_MS);
+      expect(outcomes.size, 'sagas ended in time').toBe(requests);
+      const ended = [...outcomes.values()];
+      expect(ended.filter((o) => o.status === 'CONFIRMED')).toHaveLength(tickets);
+      expect(ended.filter((o) => o.status === 'CANCELLED' && o.reason === 'SOLD_OUT')).toHaveLength(
+        requests - tickets,
+      );
+      expect(await saga.admin.stock(show.showId)).toMatchObject({
+        capacity: tickets,
+        available: 0,
+        sold: tickets,
+      });
+
+      // Decided in bulk: far fewer transactions (distinct start times of the holds) than requests.
+      const database = createDatabase(inventory.env.DATABASE_URL!, {}, { max: 1 });
+      try {
+        const [row] = await database.sql`
+        select count(*)::int as holds, count(distinct created_at)::int as transactions
+          from holds where ticket_type_id = ${show.ticketTypeId}`;
+        expect(row?.holds).toBe(requests);
+        expect(row?.transactions).toBeLessThan(requests / 2);
+      } finally {
+        await database.close();
+      }
+    },
+    SETTLE_MS + 120_000,
   );
 });
