@@ -260,8 +260,12 @@ function batchedHolds(deps: HandlerContext) {
     for (let i = 0; i < all.length; i += 4) {
       const batch = all.slice(i, i + 4);
       handle(batch.map((b) => b.entry)).then(
-        () => batch.forEach((b) => b.done()),
-        (error: unknown) => batch.forEach((b) => b.done(error)),
+        () => {
+          for (const b of batch) b.done();
+        },
+        (error: unknown) => {
+          for (const b of batch) b.done(error);
+        },
       );
     }
   };
