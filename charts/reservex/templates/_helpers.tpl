@@ -112,6 +112,16 @@ app.kubernetes.io/name: {{ .name | quote }}
 - {{ $name }}
 {{- end }}
 {{- end }}
+{{- if and (eq $component "pubsub") (include "reservex.queryRebuildAppId" .root) }}
+- {{ include "reservex.queryRebuildAppId" .root }}
+{{- end }}
+{{- end -}}
+
+{{/* Dapr app-id of the read-model rebuild Job, when one is enabled; empty otherwise. */}}
+{{- define "reservex.queryRebuildAppId" -}}
+{{- if and .Values.queryRebuild.enabled .Values.services.query.enabled -}}
+query-rebuild-{{ required "queryRebuild.id is required when queryRebuild.enabled (a new one for every rebuild)" .Values.queryRebuild.id }}
+{{- end -}}
 {{- end -}}
 
 {{/* Pod security context and container security context merged with the service's overrides. */}}

@@ -7,13 +7,15 @@ import { createDatabase, databaseReady, migrate } from '@reservex/platform/db';
 import { createSubscriber } from '@reservex/platform/events';
 import { serve } from '@reservex/platform/http';
 import { startRelay } from '@reservex/platform/outbox';
-import { configureLogger, startTelemetry } from '@reservex/platform/telemetry';
+import { configureLogger, logger, startTelemetry } from '@reservex/platform/telemetry';
 import { createQueryApp } from './app.ts';
 import { queryConfigShape } from './config.ts';
 import { startDetailsFeed } from './db/details-feed.ts';
+import { truncateReadModel } from './db/read-model.ts';
 import { schema } from './db/schema.ts';
 import { collectDeadLetter } from './events/dead-letter.ts';
 import { projectSagaEvent } from './events/saga-event.ts';
+import { type IdleWatch, watchIdle } from './idle-exit.ts';
 
 const config = loadConfig(queryConfigShape);
 configureLogger({ serviceName: config.SERVICE_NAME, level: config.LOG_LEVEL });
@@ -42,11 +44,35 @@ const app = createQueryApp({
   streamMaxMs: config.SSE_MAX_MS,
 });
 
+if (config.QUERY_MODE === 'rebuild' && config.REBUILD_TRUNCATE) {
+  // Before serving: the sidecar subscribes only once the app answers.
+  await truncateReadModel(database.db);
+  logger.info('read model emptied for the rebuild');
+}
+let idle: IdleWatch | undefined;
+if (config.QUERY_MODE === 'rebuild' && config.REBUILD_EXIT_IDLE_MS > 0) {
+  idle = watchIdle({
+    idleMs: config.REBUILD_EXIT_IDLE_MS,
+    firstEventWithinMs: Math.max(config.REBUILD_EXIT_IDLE_MS, 60_000),
+    onIdle: (projected) => {
+      logger.info({ projected }, 'rebuild done: no event for a while; stopping the sidecar and exiting');
+      dapr.shutdown().then(
+        () => process.kill(process.pid, 'SIGTERM'),
+        (error: unknown) => {
+          logger.error({ err: error }, 'the sidecar did not take the shutdown; exiting anyway');
+          process.kill(process.pid, 'SIGTERM');
+        },
+      );
+    },
+  });
+}
+
 const subscriber = createSubscriber(app, { pubsubName: config.PUBSUB_NAME, consumer: config.SERVICE_NAME });
 const projectEvent = projectSagaEvent({ db: database.db, consumer: config.PROJECTION_CONSUMER });
 for (const topic of topology.query.consumes) {
   subscriber.on(topic, async (event, delivery) => {
     await projectEvent(topic, event, delivery);
+    idle?.record();
   });
 }
 

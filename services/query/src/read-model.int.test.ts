@@ -314,6 +314,8 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
     expect(before.status).toBe('CONFIRMED');
     const result = await rebuildReadModel({ infra, database: 'query_int_dapr', idleMs: 5000, maxMs: 90_000 });
     expect(result.consumerGroup).toMatch(/^query-rebuild-/);
+    // As a Kubernetes Job must: it noticed the replay was over and stopped itself and its sidecar.
+    expect(result.finishedByItself).toBe(true);
     expect(result.events).toBeGreaterThanOrEqual(5);
     const after = await details(confirmedId!);
     expect(after).toEqual(before);

@@ -1,25 +1,24 @@
 // Rebuilding the read model from scratch, through Dapr only:
 //
-// 1. Empty ReservationDetails and the timeline.
-// 2. Replay every saga event from Kafka: a second query process runs in QUERY_MODE=rebuild next to its
-//    own daprd, whose pub/sub component is the platform's Kafka component with a fresh
-//    `consumerGroup` (and `initialOffset: oldest`), so it reads each topic from the beginning; it
-//    projects under a fresh inbox consumer name, so no event counts as seen. The live query service
-//    keeps running meanwhile: the projection is idempotent and order-independent, so both writing the
-//    same reservations converge on the same details.
-// 3. Stop once no new event arrived for `idleMs` (Dapr exposes no consumer lag).
+// 1. A second query process runs in QUERY_MODE=rebuild next to its own daprd, whose pub/sub
+//    component is the platform's Kafka component with a fresh `consumerGroup` (and
+//    `initialOffset: oldest`), so it reads each topic from the beginning; it projects under a fresh
+//    inbox consumer name, so no event counts as seen.
+// 2. Before subscribing it empties ReservationDetails and the timeline (REBUILD_TRUNCATE). The live
+//    query service keeps running meanwhile: the projection is idempotent and order-independent, so
+//    both writing the same reservations converge on the same details.
+// 3. Once no event has arrived for `idleMs` (Dapr exposes no consumer lag) it shuts its sidecar down
+//    and exits by itself (REBUILD_EXIT_IDLE_MS).
 //
-// This runs against the local stack (`@reservex/local`). On Kubernetes the same replay is a Job
-// running the query image with QUERY_MODE=rebuild, PUBSUB_NAME=<a Kafka component with a fresh
-// consumerGroup> and PROJECTION_CONSUMER=<fresh name>, after truncating the two tables. Kafka's
-// retention bounds what can be replayed.
+// This file runs it on the local stack (`@reservex/local`). On Kubernetes the same process is a Job
+// (charts/reservex, `queryRebuild`), whose app-id gives it a fresh consumer group. Kafka's retention
+// bounds what can be replayed.
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { databaseUrl, type InfraInfo, startApps } from '@reservex/local';
 import { createDatabase } from '@reservex/platform/db';
 import { sql } from 'drizzle-orm';
 import { stringify } from 'yaml';
-import { truncateReadModel } from './db/read-model.ts';
 import { reservationDetails, schema, timelineEvents } from './db/schema.ts';
 
 export type RebuildOptions = {
@@ -31,7 +30,13 @@ export type RebuildOptions = {
   onProgress?: (eventsProjected: number) => void;
 };
 
-export type RebuildResult = { consumerGroup: string; events: number; reservations: number };
+export type RebuildResult = {
+  consumerGroup: string;
+  events: number;
+  reservations: number;
+  /** The rebuild process saw the replay go quiet and stopped itself and its sidecar within maxMs. */
+  finishedByItself: boolean;
+};
 
 /** The run's Dapr resources plus a Kafka pub/sub component reading as a brand-new consumer group. */
 function rebuildResources(infra: InfraInfo, stamp: string, consumerGroup: string): string {
@@ -81,7 +86,6 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<Rebuild
     return row!.n;
   };
   try {
-    await truncateReadModel(database.db);
     const replay = await startApps({
       infra: { ...options.infra, dapr: { ...options.infra.dapr, resourcesDir } },
       apps: [
@@ -93,23 +97,27 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<Rebuild
             QUERY_MODE: 'rebuild',
             PUBSUB_NAME: 'pubsub-rebuild',
             PROJECTION_CONSUMER: `query.rebuild.${stamp}`,
+            REBUILD_TRUNCATE: 'true',
+            REBUILD_EXIT_IDLE_MS: String(options.idleMs),
             LOG_LEVEL: 'warn',
           },
           readyTimeoutMs: 120_000,
         },
       ],
     });
+    const rebuilder = replay.apps['query-rebuild'];
+    let finishedByItself = false;
     try {
       const started = Date.now();
       let last = -1;
-      let lastChange = Date.now();
       while (Date.now() - started < options.maxMs) {
         const now = await count(timelineEvents);
         if (now !== last) {
           last = now;
-          lastChange = Date.now();
           options.onProgress?.(now);
-        } else if (Date.now() - lastChange >= options.idleMs) {
+        }
+        if (!rebuilder.running() && !rebuilder.sidecar?.running()) {
+          finishedByItself = true;
           break;
         }
         await new Promise((resolve) => setTimeout(resolve, 500));
@@ -121,6 +129,7 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<Rebuild
       consumerGroup,
       events: await count(timelineEvents),
       reservations: await count(reservationDetails),
+      finishedByItself,
     };
   } finally {
     await database.close();

@@ -10,6 +10,7 @@ import {
   crdSchemas,
   type K8sObject,
   PROVISION_TIMEOUT_MS,
+  parseObjects,
   provisionTools,
   render,
   renderYaml,
@@ -156,6 +157,22 @@ describe('every rendered object is valid', () => {
       });
     });
   }
+
+  it('with a read-model rebuild asked for, its Job and the pub/sub component are valid too', async () => {
+    const objects = parseObjects(
+      renderYaml(
+        [valuesFiles.default],
+        ['--set', 'queryRebuild.enabled=true', '--set', 'queryRebuild.id=r1'],
+      ),
+    ).filter(
+      (o) =>
+        o.metadata.name.includes('query-rebuild') || (o.kind === 'Component' && o.metadata.name === 'pubsub'),
+    );
+    expect(objects.map((o) => o.kind).sort()).toEqual(['Component', 'Job']);
+    const resources = await kubeconform(objects, 'query-rebuild');
+    expect(describeFailures(resources)).toBe('');
+    expect(resources.length).toBe(2);
+  });
 
   // The validators must have teeth: a broken object of each family is rejected.
   it('rejects broken objects (unknown field, wrong type, missing required field)', async () => {

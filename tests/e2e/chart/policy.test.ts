@@ -9,11 +9,14 @@ import {
   chartDir,
   type K8sObject,
   PROVISION_TIMEOUT_MS,
+  parseObjects,
   podSpecOf,
   provisionTools,
   readYamlFile,
   render,
+  renderYaml,
   repoRoot,
+  valuesFiles,
 } from './tools.ts';
 
 interface Container {
@@ -370,6 +373,74 @@ for (const which of valuesSets) {
     });
   });
 }
+
+describe('the read-model rebuild Job (queryRebuild)', () => {
+  const rebuildValues = ['--set', 'queryRebuild.enabled=true', '--set', 'queryRebuild.id=r20261121'];
+  const rendered = () => parseObjects(renderYaml([valuesFiles.default], rebuildValues));
+  const annotationsOf = (o: K8sObject) =>
+    (
+      o.spec as {
+        template: { metadata: { annotations: Record<string, string>; labels: Record<string, string> } };
+      }
+    ).template.metadata;
+  const envOf = (c: Container | undefined) => new Map(c?.env?.map((e) => [e.name, e.value ?? e.valueFrom]));
+
+  it('is not rendered unless asked for', () => {
+    const objects = render('default');
+    expect(objects.filter((o) => o.metadata.name.includes('query-rebuild'))).toEqual([]);
+    expect(component(objects, 'pubsub')?.scopes?.some((s) => s.startsWith('query-rebuild'))).toBe(false);
+  });
+
+  it('runs the query image in rebuild mode beside a sidecar whose app-id is a fresh consumer group', () => {
+    const objects = rendered();
+    const job = objects.find((o) => o.kind === 'Job' && o.metadata.name.endsWith('query-rebuild-r20261121'));
+    expect(job).toBeDefined();
+    const template = annotationsOf(job!);
+    expect(template.annotations['dapr.io/enabled']).toBe('true');
+    expect(template.annotations['dapr.io/app-id']).toBe('query-rebuild-r20261121');
+    // Not query's selector labels: the query Service must never route requests to it.
+    const queryService = objects.find(
+      (o) => o.kind === 'Service' && o.metadata.labels?.['app.kubernetes.io/name'] === 'query',
+    );
+    const querySelector = (queryService?.spec as { selector: Record<string, string> } | undefined)?.selector;
+    expect(querySelector).toBeDefined();
+    expect(Object.entries(querySelector ?? {}).every(([k, v]) => template.labels[k] === v)).toBe(false);
+    const spec = job!.spec as { backoffLimit: number; template: { spec: { restartPolicy: string } } };
+    expect([spec.backoffLimit, spec.template.spec.restartPolicy]).toEqual([0, 'Never']);
+
+    const [c] = pod(job!).containers;
+    const queryDeployment = serviceDeployments(objects).find((d) => appIdOf(d) === 'query')!;
+    expect(c?.image).toBe(pod(queryDeployment).containers[0]?.image);
+    const env = envOf(c);
+    expect(env.get('QUERY_MODE')).toBe('rebuild');
+    expect(env.get('REBUILD_TRUNCATE')).toBe('true');
+    expect(env.get('REBUILD_EXIT_IDLE_MS')).toBe('30000');
+    expect(env.get('PROJECTION_CONSUMER')).toBe('query.rebuild.r20261121');
+    expect(env.get('PUBSUB_NAME')).toBe('pubsub');
+    // The live query service's database.
+    expect(env.get('DATABASE_URL')).toEqual(envOf(pod(queryDeployment).containers[0]).get('DATABASE_URL'));
+
+    // The pub/sub component takes it in (its consumer group is its app-id); nothing else does.
+    expect(component(objects, 'pubsub')?.scopes).toContain('query-rebuild-r20261121');
+    expect(metadataValue(component(objects, 'pubsub')!, 'consumerGroup')?.value).toBe('{appID}');
+    expect(component(objects, 'statestore')?.scopes).not.toContain('query-rebuild-r20261121');
+  });
+
+  it('refuses to render without an id, with a bad id, or when a fresh group would start at the newest event', () => {
+    expect(() => renderYaml([valuesFiles.default], ['--set', 'queryRebuild.enabled=true'])).toThrow(
+      /queryRebuild.id is required/,
+    );
+    expect(() =>
+      renderYaml(
+        [valuesFiles.default],
+        ['--set', 'queryRebuild.enabled=true', '--set', 'queryRebuild.id=Bad_Id'],
+      ),
+    ).toThrow(/queryRebuild\/id/);
+    expect(() =>
+      renderYaml([valuesFiles.default], [...rebuildValues, '--set', 'dapr.pubsub.initialOffset=newest']),
+    ).toThrow(/initialOffset=oldest/);
+  });
+});
 
 describe('pinned versions outside the chart', () => {
   it('versions the chart with semver', () => {

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, createDapr, DaprError, DaprTimeoutError, toDaprError } from './index.ts';
@@ -71,5 +73,26 @@ describe('createDapr against an absent sidecar', () => {
   it('rejects a lock expiry that Dapr would not accept', async () => {
     await expect(dapr.lock.tryLock('lockstore', 'r', 'o', 0)).rejects.toBeInstanceOf(RangeError);
     await expect(dapr.lock.tryLock('lockstore', 'r', 'o', 1.5)).rejects.toBeInstanceOf(RangeError);
+  });
+});
+
+describe('createDapr().shutdown', () => {
+  it('POSTs /v1.0/shutdown and turns a refusal into a DaprError', async () => {
+    const seen: string[] = [];
+    let answer = 204;
+    const server = createServer((request, response) => {
+      seen.push(`${request.method} ${request.url}`);
+      response.writeHead(answer).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const dapr = createDapr({ httpPort: (server.address() as AddressInfo).port, timeoutMs: 1000 });
+      await dapr.shutdown();
+      expect(seen).toEqual(['POST /v1.0/shutdown']);
+      answer = 500;
+      await expect(dapr.shutdown()).rejects.toBeInstanceOf(DaprError);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -351,7 +351,22 @@ export function createDapr(options: DaprOptions) {
     }
   }
 
-  return { client, baseUrl, publish, state, lock, invoke, ready };
+  /**
+   * Asks the sidecar to shut down gracefully (what a Kubernetes Job's app does when its work is
+   * done, or the sidecar would keep the pod running).
+   */
+  async function shutdown(): Promise<void> {
+    const response = await call('shutdown', () =>
+      fetch(`${baseUrl}/v1.0/shutdown`, { method: 'POST', signal: AbortSignal.timeout(timeoutMs) }),
+    );
+    if (response.status >= 300) {
+      throw new DaprError('shutdown', `sidecar refused to shut down (HTTP ${response.status})`, {
+        status: response.status,
+      });
+    }
+  }
+
+  return { client, baseUrl, publish, state, lock, invoke, ready, shutdown };
 }
 
 /** Exponential back-off with full jitter, between `minMs` and `maxMs`. */

@@ -25,3 +25,7 @@ process.stderr.write('\n');
 console.error(
   `rebuilt from consumer group ${result.consumerGroup}: ${result.events} events, ${result.reservations} reservations`,
 );
+if (!result.finishedByItself) {
+  console.error(`the replay was still going after --max-s ${values['max-s']}: the read model may be incomplete`);
+  process.exitCode = 1;
+}
