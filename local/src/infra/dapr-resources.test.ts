@@ -1,4 +1,4 @@
-import { appIds } from '@reservex/contracts';
+import { appIds, streamingApps } from '@reservex/contracts';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
@@ -88,6 +88,19 @@ describe('resiliency', () => {
     expect(spec.targets.components).toMatchObject({
       pubsub: { outbound: { circuitBreaker: 'publishBreaker' } },
     });
+  });
+
+  it('lets the services that stream (SSE) answer for longer than an ordinary call', () => {
+    const timeouts = (resiliency().spec as { policies: { timeouts: Record<string, string> } }).policies
+      .timeouts;
+    const apps = spec.targets.apps as Record<string, { timeout: string }>;
+    for (const app of appIds) {
+      expect(apps[app]?.timeout, app).toBe(
+        (streamingApps as readonly string[]).includes(app) ? 'streamTimeout' : 'invokeTimeout',
+      );
+    }
+    expect(timeouts.streamTimeout).toBe('15m');
+    expect(timeouts.invokeTimeout).toBe(RESILIENCY.invokeTimeout);
   });
 });
 

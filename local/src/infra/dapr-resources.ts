@@ -1,6 +1,6 @@
 // The Dapr resources of a local run, rendered as YAML files into the run's resources directory: the
 // same building blocks the Helm chart declares on Kubernetes, pointed at the local servers.
-import { appIds } from '@reservex/contracts';
+import { appIds, streamingApps } from '@reservex/contracts';
 import { stringify } from 'yaml';
 
 export const COMPONENTS = { pubsub: 'pubsub', statestore: 'statestore', lockstore: 'lockstore' } as const;
@@ -99,6 +99,8 @@ export const RESILIENCY = {
   pubsubRetries: 4,
   pubsubRetryInterval: '500ms',
   invokeTimeout: '5s',
+  /** Invocation of a service that streams (SSE): longer than its longest stream (queue: 10 min). */
+  streamTimeout: '15m',
 } as const;
 
 /**
@@ -109,14 +111,21 @@ export const RESILIENCY = {
 export function resiliency(invokedApps: readonly string[] = appIds): DaprResource {
   // No circuit breaker on apps: Dapr counts every non-2xx answer as a failure, so a burst of
   // 401/422/429 business answers would cut a healthy service off for every caller.
-  const appPolicy = { timeout: 'invokeTimeout', retry: 'invokeUnreachable' };
+  const appPolicy = (app: string) => ({
+    timeout: (streamingApps as readonly string[]).includes(app) ? 'streamTimeout' : 'invokeTimeout',
+    retry: 'invokeUnreachable',
+  });
   return {
     apiVersion: 'dapr.io/v1alpha1',
     kind: 'Resiliency',
     metadata: { name: CONFIGURATION_NAME },
     spec: {
       policies: {
-        timeouts: { invokeTimeout: RESILIENCY.invokeTimeout, publishTimeout: '5s' },
+        timeouts: {
+          invokeTimeout: RESILIENCY.invokeTimeout,
+          streamTimeout: RESILIENCY.streamTimeout,
+          publishTimeout: '5s',
+        },
         retries: {
           deliveryRetry: {
             policy: 'constant',
@@ -141,7 +150,7 @@ export function resiliency(invokedApps: readonly string[] = appIds): DaprResourc
         },
       },
       targets: {
-        apps: Object.fromEntries(invokedApps.map((app) => [app, appPolicy])),
+        apps: Object.fromEntries(invokedApps.map((app) => [app, appPolicy(app)])),
         components: {
           [COMPONENTS.pubsub]: {
             inbound: { retry: 'deliveryRetry' },

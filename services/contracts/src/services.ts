@@ -14,6 +14,13 @@ export const appIds = [
 ] as const;
 export type AppId = (typeof appIds)[number];
 
+/**
+ * Services that answer some requests with server-sent events through service invocation (the
+ * gateway's stream routes): a stream outlives any ordinary invocation timeout, so their sidecar
+ * policy gives invocation a timeout longer than their longest stream.
+ */
+export const streamingApps = ['queue', 'query'] as const satisfies readonly AppId[];
+
 export const topology = {
   gateway: { publishes: [], consumes: [] },
   account: { publishes: [], consumes: [] },

@@ -3,7 +3,15 @@
 // has a KafkaTopic; every image and version is pinned.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AppId, appIds, DEAD_LETTER_TOPIC, type Topic, topics, topology } from '@reservex/contracts';
+import {
+  type AppId,
+  appIds,
+  DEAD_LETTER_TOPIC,
+  streamingApps,
+  type Topic,
+  topics,
+  topology,
+} from '@reservex/contracts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   chartDir,
@@ -228,6 +236,24 @@ for (const which of valuesSets) {
         expect(env.get('STATESTORE_NAME')).toBe('statestore');
         expect(env.get('LOCKSTORE_NAME')).toBe('lockstore');
       }
+    });
+
+    it('times invocation out, longer for the services that stream (SSE) than their longest stream', () => {
+      const resiliency = objects().find((o) => o.kind === 'Resiliency');
+      const spec = resiliency?.spec as {
+        policies: { timeouts: Record<string, string> };
+        targets: { apps: Record<string, { timeout: string }> };
+      };
+      for (const app of serviceDeployments(objects()).map((d) => appIdOf(d) ?? '')) {
+        const wanted = (streamingApps as readonly string[]).includes(app) ? 'streamTimeout' : 'invokeTimeout';
+        expect(spec.targets.apps[app]?.timeout, app).toBe(wanted);
+      }
+      const minutes = (d: string) =>
+        Number.parseInt(d, 10) /
+        ({ ms: 60_000, s: 60, m: 1, h: 1 / 60 }[d.replace(/^\d+/, '')] ?? Number.NaN);
+      // queue's SSE_MAX_DURATION is 10 minutes.
+      expect(minutes(spec.policies.timeouts.streamTimeout ?? '')).toBeGreaterThan(10);
+      expect(minutes(spec.policies.timeouts.invokeTimeout ?? '')).toBeLessThan(1);
     });
 
     it('reads every component credential through secretKeyRef', () => {

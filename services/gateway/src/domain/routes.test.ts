@@ -1,3 +1,4 @@
+import { streamingApps } from '@reservex/contracts';
 import { describe, expect, it } from 'vitest';
 import { createRouter, publicRoutes, upstreamPathOf } from './routes.ts';
 
@@ -31,8 +32,10 @@ describe('public routes', () => {
     expect(match('GET', '/api/v1/admin/dead-letters')).toMatchObject({ route: { access: 'admin' } });
   });
 
-  it('marks the event streams', () => {
+  it('marks the event streams, served only by the services whose sidecar policy allows long calls', () => {
     expect(match('GET', '/api/v1/queue/s1/events')).toMatchObject({ route: { stream: true } });
+    const streaming = new Set(publicRoutes.filter((r) => r.stream).map((r) => r.app));
+    expect([...streaming].sort()).toEqual([...streamingApps].sort());
   });
 
   it('answers method-not-allowed with the allowed methods', () => {
