@@ -26,6 +26,8 @@ console.error(
   `rebuilt from consumer group ${result.consumerGroup}: ${result.events} events, ${result.reservations} reservations`,
 );
 if (!result.finishedByItself) {
-  console.error(`the replay was still going after --max-s ${values['max-s']}: the read model may be incomplete`);
+  console.error(
+    `the replay was still going after --max-s ${values['max-s']}: the read model may be incomplete`,
+  );
   process.exitCode = 1;
 }
