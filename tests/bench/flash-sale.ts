@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type AppSpec, databaseUrl, services, startApps, startInfra } from '@reservex/local';
 import { createDatabase } from '@reservex/platform/db';
-import { type AllocationResult, allocationReport, allocationRound } from './allocation.ts';
+import { type AllocationResult, allocationReport, allocationRound, type Strategy } from './allocation.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -59,7 +59,6 @@ for (const stage of stages) {
 }
 const BASELINE: Strategy = 'pessimistic';
 
-type Strategy = 'batched' | 'atomic' | 'pessimistic';
 type SagaApp = 'inventory' | 'reservation' | 'payment' | 'ticket' | 'query';
 const sagaApps: SagaApp[] = ['inventory', 'reservation', 'payment', 'ticket', 'query'];
 
