@@ -29,12 +29,41 @@ export type AllocationResult = {
 };
 
 const probe = fileURLToPath(new URL('../../local/src/test-apps/probe.ts', import.meta.url));
-const admin = {
+/** Headers of an admin call made straight to a service (the gateway sets these in production). */
+export const benchAdmin = {
   'content-type': 'application/json',
   'x-user-id': 'bench-admin',
   'x-user-roles': 'USER,ADMIN',
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A show with one ticket type of `capacity`, on sale now, one ticket per order, through inventory's API. */
+export async function createBenchShow(inventoryUrl: string, title: string, capacity: number) {
+  const created = await fetch(`${inventoryUrl}/v1/shows`, {
+    method: 'POST',
+    headers: benchAdmin,
+    body: JSON.stringify({
+      title,
+      venue: 'Benchmark hall',
+      startsAt: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+      ticketTypes: [
+        {
+          name: 'General admission',
+          priceMinor: 5000,
+          currency: 'EUR',
+          capacity,
+          saleStartsAt: new Date(Date.now() - 60_000).toISOString(),
+          perOrderLimit: 1,
+        },
+      ],
+    }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (created.status !== 201)
+    throw new Error(`creating a show failed: ${created.status} ${await created.text()}`);
+  const show = (await created.json()) as { id: string; ticketTypes: { id: string }[] };
+  return { showId: show.id, ticketTypeId: show.ticketTypes[0]!.id };
+}
 
 export async function allocationRound(
   infra: Infra,
@@ -55,37 +84,11 @@ export async function allocationRound(
   // 1. The show, through inventory's API; then inventory stops so the requests pile up.
   print(`\n[bench] allocation ${strategy}: creating a ticket type of ${tickets}`);
   let started = await startApps({ infra: infra.info, apps: [inventorySpec] });
-  let ticketTypeId: string;
-  let showId: string;
-  try {
-    const created = await fetch(`${started.apps.inventory.url}/v1/shows`, {
-      method: 'POST',
-      headers: admin,
-      body: JSON.stringify({
-        title: `Allocation (${strategy})`,
-        venue: 'Benchmark hall',
-        startsAt: new Date(Date.now() + 7 * 86_400_000).toISOString(),
-        ticketTypes: [
-          {
-            name: 'General admission',
-            priceMinor: 5000,
-            currency: 'EUR',
-            capacity: tickets,
-            saleStartsAt: new Date(Date.now() - 60_000).toISOString(),
-            perOrderLimit: 1,
-          },
-        ],
-      }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (created.status !== 201)
-      throw new Error(`creating a show failed: ${created.status} ${await created.text()}`);
-    const show = (await created.json()) as { id: string; ticketTypes: { id: string }[] };
-    showId = show.id;
-    ticketTypeId = show.ticketTypes[0]!.id;
-  } finally {
-    await started.stop();
-  }
+  const { showId, ticketTypeId } = await createBenchShow(
+    started.apps.inventory.url,
+    `Allocation (${strategy})`,
+    tickets,
+  ).finally(() => started.stop());
 
   // 2. The backlog, published through a sidecar of its own (bulk publish, keyed by reservation).
   print(

@@ -22,7 +22,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type AppSpec, databaseUrl, services, startApps, startInfra } from '@reservex/local';
 import { createDatabase } from '@reservex/platform/db';
-import { type AllocationResult, allocationReport, allocationRound, type Strategy } from './allocation.ts';
+import {
+  type AllocationResult,
+  allocationReport,
+  allocationRound,
+  benchAdmin,
+  createBenchShow,
+  type Strategy,
+} from './allocation.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -150,36 +157,7 @@ async function round(
   const started = await startApps({ infra: infra.info, apps: specs });
   const { inventory, reservation, query } = started.apps;
   try {
-    const admin = {
-      'content-type': 'application/json',
-      'x-user-id': 'bench-admin',
-      'x-user-roles': 'USER,ADMIN',
-    };
-    const createShow = async (title: string, capacity: number) => {
-      const created = await fetch(`${inventory.url}/v1/shows`, {
-        method: 'POST',
-        headers: admin,
-        body: JSON.stringify({
-          title,
-          venue: 'Benchmark hall',
-          startsAt: new Date(Date.now() + 7 * 86_400_000).toISOString(),
-          ticketTypes: [
-            {
-              name: 'General admission',
-              priceMinor: 5000,
-              currency: 'EUR',
-              capacity,
-              saleStartsAt: new Date(Date.now() - 60_000).toISOString(),
-              perOrderLimit: 1,
-            },
-          ],
-        }),
-      });
-      if (created.status !== 201)
-        throw new Error(`creating a show failed: ${created.status} ${await created.text()}`);
-      const show = (await created.json()) as { id: string; ticketTypes: { id: string }[] };
-      return { showId: show.id, ticketTypeId: show.ticketTypes[0]!.id };
-    };
+    const createShow = (title: string, capacity: number) => createBenchShow(inventory.url, title, capacity);
     const book = async (buyer: Buyer, on: { showId: string; ticketTypeId: string }) => {
       buyer.requestedAt = performance.now();
       try {
@@ -270,7 +248,9 @@ async function round(
     type Stock = { capacity: number; available: number; held: number; sold: number };
     let stockRows: Stock[] = [];
     for (let attempt = 0; attempt < 60; attempt++) {
-      const stockResponse = await fetch(`${inventory.url}/v1/shows/${show.id}/stock`, { headers: admin });
+      const stockResponse = await fetch(`${inventory.url}/v1/shows/${show.id}/stock`, {
+        headers: benchAdmin,
+      });
       stockRows = ((await stockResponse.json()) as { stock: Stock[] }).stock;
       if (stockRows[0]?.held === 0) break;
       await sleep(500);

@@ -221,8 +221,6 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
 
   /** Up to N CloudEvents per POST, answered with a status per entry. */
   function registerBatch<T extends Topic>(topic: T, subscription: Subscription, handler: BatchHandler<T>) {
-    const statusesOf = (entryIds: string[], status: DeliveryStatus) =>
-      entryIds.map((entryId) => ({ entryId, status }));
     register(
       topic,
       subscription,
@@ -284,15 +282,9 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
       },
       (c, text) => {
         try {
-          return c.json(
-            {
-              statuses: statusesOf(
-                parseBulkEnvelope(text).entries.map((e) => e.entryId),
-                'RETRY',
-              ),
-            },
-            200,
-          );
+          const entries = parseBulkEnvelope(text).entries;
+          const status: DeliveryStatus = 'RETRY';
+          return c.json({ statuses: entries.map(({ entryId }) => ({ entryId, status })) }, 200);
         } catch {
           return c.json({ statuses: [] }, 503);
         }
