@@ -1,2 +1,3 @@
+export * from './access.ts';
 export * from './events.ts';
 export * from './services.ts';

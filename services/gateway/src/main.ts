@@ -105,6 +105,7 @@ const app = createGatewayApp({
   verifyToken,
   forward: createForwarder({
     daprBaseUrl: dapr.baseUrl,
+    daprApiToken: config.DAPR_API_TOKEN,
     timeoutMs: config.UPSTREAM_TIMEOUT,
     onFailure: (upstream, error) => logger.warn({ err: error, upstream }, 'upstream call failed'),
   }),
