@@ -1,9 +1,10 @@
 // Wiring only: config → telemetry → database → app → listen → subscribe → relay.
+import { topology } from '@reservex/contracts';
 import { createDapr } from '@reservex/platform/dapr';
 import { createDatabase, databaseReady, migrate } from '@reservex/platform/db';
 import { createSubscriber } from '@reservex/platform/events';
 import { serve } from '@reservex/platform/http';
-import { startRelay } from '@reservex/platform/outbox';
+import { serveReplay, startRelay } from '@reservex/platform/outbox';
 import { logger, startTelemetry } from '@reservex/platform/telemetry';
 import { createInventoryApp } from './app.ts';
 import { loadInventoryConfig } from './config.ts';
@@ -50,6 +51,8 @@ subscriber
   .on('reservation.cancelled', releaseHeldStock(handlers));
 
 const relay = startRelay({ db: database.db, sql: database.sql, dapr, pubsubName: config.PUBSUB_NAME });
+// Dead-letter replay: only this service publishes its topics, so query asks it to.
+serveReplay(app, { db: database.db, owns: topology.inventory.publishes });
 
 serve(app, {
   port: config.PORT,

@@ -1,11 +1,12 @@
 // Wiring only: config → telemetry → database → app → listen → subscribe.
 import { fileURLToPath } from 'node:url';
+import { topology } from '@reservex/contracts';
 import { loadConfig } from '@reservex/platform/config';
 import { createDapr } from '@reservex/platform/dapr';
 import { createDatabase, databaseReady, migrate } from '@reservex/platform/db';
 import { createSubscriber } from '@reservex/platform/events';
 import { serve } from '@reservex/platform/http';
-import { startRelay } from '@reservex/platform/outbox';
+import { serveReplay, startRelay } from '@reservex/platform/outbox';
 import { configureLogger, startTelemetry } from '@reservex/platform/telemetry';
 import { createPaymentApp } from './app.ts';
 import { paymentConfigShape } from './config.ts';
@@ -56,6 +57,8 @@ const subscriber = createSubscriber(app, { pubsubName: config.PUBSUB_NAME, consu
   });
 
 const relay = startRelay({ db: database.db, sql: database.sql, dapr, pubsubName: config.PUBSUB_NAME });
+// Dead-letter replay: only this service publishes its topics, so query asks it to.
+serveReplay(app, { db: database.db, owns: topology.payment.publishes });
 
 serve(app, {
   port: config.PORT,

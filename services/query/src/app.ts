@@ -6,7 +6,7 @@ import { callerOf, createApp, problem, problemResponses, type ReadinessCheck } f
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { BlankEnv } from 'hono/types';
-import { listDeadLetters, replayDeadLetter } from './db/dead-letters.ts';
+import { type AskOwner, listDeadLetters, replayDeadLetter } from './db/dead-letters.ts';
 import type { DetailsFeed } from './db/details-feed.ts';
 import { decodeCursor, findDetails, listDetails, type QueryDb } from './db/read-model.ts';
 import type { ReservationDetails as Details } from './domain/projection.ts';
@@ -203,6 +203,8 @@ export type QueryAppOptions = {
   heartbeatMs: number;
   /** Upper bound of one live-status stream; the client reconnects after it. */
   streamMaxMs: number;
+  /** Asks a topic's owner to publish one of its events again (dead-letter replay). */
+  askOwner: AskOwner;
 };
 
 export function createQueryApp(options: QueryAppOptions): OpenAPIHono<BlankEnv> {
@@ -326,7 +328,7 @@ export function createQueryApp(options: QueryAppOptions): OpenAPIHono<BlankEnv> 
   app.openapi(replayRoute, async (c) => {
     requireAdmin(c);
     const { id } = c.req.valid('param');
-    const result = await replayDeadLetter(db, id);
+    const result = await replayDeadLetter(db, id, options.askOwner);
     switch (result.outcome) {
       case 'not-found':
         return problem(404, 'not-found', `no dead letter ${id}`);

@@ -6,7 +6,7 @@ import { createDapr } from '@reservex/platform/dapr';
 import { createDatabase, databaseReady, migrate } from '@reservex/platform/db';
 import { createSubscriber } from '@reservex/platform/events';
 import { serve } from '@reservex/platform/http';
-import { startRelay } from '@reservex/platform/outbox';
+import { askOwnerThrough, startRelay } from '@reservex/platform/outbox';
 import { configureLogger, logger, startTelemetry } from '@reservex/platform/telemetry';
 import { createQueryApp } from './app.ts';
 import { queryConfigShape } from './config.ts';
@@ -42,6 +42,7 @@ const app = createQueryApp({
   appearWaitMs: config.SSE_APPEAR_WAIT_MS,
   heartbeatMs: config.SSE_HEARTBEAT_MS,
   streamMaxMs: config.SSE_MAX_MS,
+  askOwner: askOwnerThrough(dapr.invoke),
 });
 
 if (config.QUERY_MODE === 'rebuild' && config.REBUILD_TRUNCATE) {

@@ -1,10 +1,11 @@
 // Wiring only: config → telemetry → database → app → listen → subscribe → relay → expiry sweeper.
 import { hostname } from 'node:os';
+import { topology } from '@reservex/contracts';
 import { createDapr } from '@reservex/platform/dapr';
 import { createDatabase, databaseReady, migrate } from '@reservex/platform/db';
 import { createSubscriber } from '@reservex/platform/events';
 import { serve } from '@reservex/platform/http';
-import { startRelay } from '@reservex/platform/outbox';
+import { serveReplay, startRelay } from '@reservex/platform/outbox';
 import { logger, startTelemetry } from '@reservex/platform/telemetry';
 import { createReservationApp } from './app.ts';
 import { createBooking } from './booking.ts';
@@ -77,6 +78,8 @@ const subscriber = createSubscriber(app, { pubsubName: config.PUBSUB_NAME, consu
   .onDeadLetter(onDeadLetter(handlers));
 
 const relay = startRelay({ db: database.db, sql: database.sql, dapr, pubsubName: config.PUBSUB_NAME });
+// Dead-letter replay: only this service publishes its topics, so query asks it to.
+serveReplay(app, { db: database.db, owns: topology.reservation.publishes });
 const sweeper = startExpirySweeper({
   db: database.db,
   lock: dapr.lock,

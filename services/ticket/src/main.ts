@@ -1,12 +1,13 @@
 // Wiring only: config → telemetry → database → app → listen → subscribe.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { topology } from '@reservex/contracts';
 import { loadConfig } from '@reservex/platform/config';
 import { createDapr } from '@reservex/platform/dapr';
 import { createDatabase, databaseReady, migrate } from '@reservex/platform/db';
 import { createSubscriber } from '@reservex/platform/events';
 import { serve } from '@reservex/platform/http';
-import { startRelay } from '@reservex/platform/outbox';
+import { serveReplay, startRelay } from '@reservex/platform/outbox';
 import { configureLogger, logger, startTelemetry } from '@reservex/platform/telemetry';
 import { createTicketApp } from './app.ts';
 import { ticketConfigShape } from './config.ts';
@@ -57,6 +58,8 @@ const subscriber = createSubscriber(app, { pubsubName: config.PUBSUB_NAME, consu
   });
 
 const relay = startRelay({ db: database.db, sql: database.sql, dapr, pubsubName: config.PUBSUB_NAME });
+// Dead-letter replay: only this service publishes its topics, so query asks it to.
+serveReplay(app, { db: database.db, owns: topology.ticket.publishes });
 
 serve(app, {
   port: config.PORT,

@@ -1,12 +1,14 @@
 // `npm run replay-dead-letters -w @reservex/query -- <dead letter id>... | --all | --never-replayed`
-// Publishes dead letters again to their original topics, through the query service's outbox: the
-// running query service's relay sends them (it wakes on the outbox NOTIFY). Needs DATABASE_URL of the
-// query database; without it, the running local stack's query database (see local-stack.ts). On
-// Kubernetes, run it in the query pod, which has DATABASE_URL.
+// Asks the owner of each dead letter's topic to publish its event again (only the owner may publish
+// it), through the query service's sidecar: run it where query's sidecar is (on Kubernetes, in the
+// query pod, which has DATABASE_URL, DAPR_HTTP_PORT and DAPR_API_TOKEN). Without DATABASE_URL, the
+// running local stack's query database (see local-stack.ts).
 import { parseArgs } from 'node:util';
 import { databaseUrl } from '@reservex/local';
-import { databaseConfigShape, loadConfig } from '@reservex/platform/config';
+import { baseConfigShape, databaseConfigShape, loadConfig } from '@reservex/platform/config';
+import { createDapr } from '@reservex/platform/dapr';
 import { createDatabase } from '@reservex/platform/db';
+import { askOwnerThrough } from '@reservex/platform/outbox';
 import { deadLetterIds, replayDeadLetter } from '../db/dead-letters.ts';
 import { schema } from '../db/schema.ts';
 import { runningInfra } from './local-stack.ts';
@@ -26,6 +28,17 @@ if (!values.all && !values['never-replayed'] && positionals.length === 0) {
 const url = process.env.DATABASE_URL
   ? loadConfig(databaseConfigShape).DATABASE_URL
   : databaseUrl(runningInfra().postgres, 'query');
+const sidecar = loadConfig({
+  DAPR_HOST: baseConfigShape.DAPR_HOST,
+  DAPR_HTTP_PORT: baseConfigShape.DAPR_HTTP_PORT,
+  DAPR_API_TOKEN: baseConfigShape.DAPR_API_TOKEN,
+});
+const dapr = createDapr({
+  host: sidecar.DAPR_HOST,
+  httpPort: sidecar.DAPR_HTTP_PORT,
+  apiToken: sidecar.DAPR_API_TOKEN,
+});
+const askOwner = askOwnerThrough(dapr.invoke);
 const database = createDatabase(url, schema, { max: 2 });
 let failed = 0;
 try {
@@ -39,11 +52,11 @@ try {
       failed++;
       continue;
     }
-    const result = await replayDeadLetter(database.db, id);
+    const result = await replayDeadLetter(database.db, id, askOwner);
     switch (result.outcome) {
       case 'replayed':
         console.error(
-          `${id}: queued for ${result.topic} as event ${result.eventId} (replay #${result.replayCount})`,
+          `${id}: ${result.topic} event ${result.eventId} queued again by its owner (replay #${result.replayCount})`,
         );
         break;
       case 'not-found':
