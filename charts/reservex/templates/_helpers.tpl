@@ -92,6 +92,27 @@ app.kubernetes.io/name: {{ .name | quote }}
 {{- end -}}
 {{- end -}}
 
+{{/* Name of a service's Dapr Configuration (its access control): (dict "root" $ "name" $name). */}}
+{{- define "reservex.daprConfigName" -}}
+{{- printf "%s-%s" .root.Values.dapr.configName .name -}}
+{{- end -}}
+
+{{/* Topic scopes of the pub/sub component from files/access.json (the contracts' topology), in
+     Dapr's `app=topic,topic;app=` form: (dict "root" $ "key" "publishes"|"subscribes"). The read-model
+     rebuild's sidecar gets query's scopes. */}}
+{{- define "reservex.topicScopes" -}}
+{{- $access := .root.Files.Get "files/access.json" | fromJson -}}
+{{- $scopes := index $access .key -}}
+{{- $entries := list -}}
+{{- range $app := keys $scopes | sortAlpha -}}
+{{- $entries = append $entries (printf "%s=%s" $app (join "," (index $scopes $app))) -}}
+{{- end -}}
+{{- with include "reservex.queryRebuildAppId" .root -}}
+{{- $entries = append $entries (printf "%s=%s" . (join "," (index $scopes "query"))) -}}
+{{- end -}}
+{{- join ";" $entries -}}
+{{- end -}}
+
 {{/* Password of a generated secret: the value given, else the one already in the cluster, else random. */}}
 {{- define "reservex.keepOrGenerate" -}}
 {{- $existing := lookup "v1" "Secret" .root.Release.Namespace .secret -}}

@@ -142,3 +142,16 @@ export const DEAD_LETTER_READER = 'query' satisfies AppId;
 export function protectedTopics(): string[] {
   return [...new Set(appIds.flatMap((app) => [...publishableBy(app), ...subscribableBy(app)]))].sort();
 }
+
+/**
+ * Both tables as one plain document, for renderers that cannot import TypeScript (the Helm chart
+ * reads it from charts/reservex/files/access.json; a chart test checks the file equals this).
+ */
+export function accessDocument() {
+  return {
+    accessControl: Object.fromEntries(appIds.map((callee) => [callee, callersOf(callee)])),
+    publishes: Object.fromEntries(appIds.map((app) => [app, publishableBy(app)])),
+    subscribes: Object.fromEntries(appIds.map((app) => [app, subscribableBy(app)])),
+    protectedTopics: protectedTopics(),
+  };
+}
