@@ -158,7 +158,7 @@ describe('every rendered object is valid', () => {
     });
   }
 
-  it('with a read-model rebuild asked for, its Job, its sidecar's Configuration and the pub/sub component are valid too', async () => {
+  it('with a read-model rebuild asked for, its Job, its sidecar’s Configuration and the pub/sub component are valid too', async () => {
     const objects = parseObjects(
       renderYaml(
         [valuesFiles.default],
