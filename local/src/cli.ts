@@ -11,7 +11,7 @@ import { repoRoot, runsDir } from './paths.ts';
 import { elapsed, say } from './progress.ts';
 import { provision } from './provision/index.ts';
 import { isAlive, type Run, reapStaleRuns } from './run.ts';
-import { presentServices, serviceApp } from './services.ts';
+import { LOCAL_ADMIN, presentServices, serviceApp } from './services.ts';
 import { type Supervised, signalGroup } from './supervisor.ts';
 import { type WalkthroughShow, walkthrough } from './walkthrough.ts';
 
@@ -110,16 +110,25 @@ async function up(): Promise<void> {
   row('OTLP/HTTP', info.jaeger.otlpHttpUrl);
   print();
   const inventory = results[services.findIndex((s) => s.appId === 'inventory')];
+  const account = results[services.findIndex((s) => s.appId === 'account')];
   const gateway = results[services.findIndex((s) => s.appId === 'gateway')];
-  if (inventory?.status === 'fulfilled' && gateway?.status === 'fulfilled') {
+  if (
+    inventory?.status === 'fulfilled' &&
+    account?.status === 'fulfilled' &&
+    gateway?.status === 'fulfilled'
+  ) {
     try {
       // Loaded by path, like the services themselves: a package dependency on inventory would make
       // a cycle (inventory's tests depend on this package).
       const seed = pathToFileURL(join(repoRoot, 'services', 'inventory', 'src', 'seed.ts')).href;
       const { seedDemoShow } = (await import(seed)) as {
-        seedDemoShow(options: { inventoryUrl: string }): Promise<WalkthroughShow>;
+        seedDemoShow(options: {
+          gatewayUrl: string;
+          admin: { email: string; password: string };
+        }): Promise<WalkthroughShow>;
       };
-      const show = await seedDemoShow({ inventoryUrl: inventory.value.url });
+      // As an administrator would: signed in through the gateway.
+      const show = await seedDemoShow({ gatewayUrl: gateway.value.url, admin: LOCAL_ADMIN });
       for (const line of walkthrough({
         gatewayUrl: gateway.value.url,
         jaegerUiUrl: info.jaeger.uiUrl,

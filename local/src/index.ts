@@ -27,6 +27,7 @@ export { SENTRY_AUDIENCE, sentryToken, spiffeIdOf } from './infra/sentry.ts';
 export { freePort, waitUntilFree } from './ports.ts';
 export { provision, type Toolchain } from './provision/index.ts';
 export {
+  LOCAL_ADMIN,
   LOCAL_SECRETS,
   presentServices,
   type ServiceDefinition,

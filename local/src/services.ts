@@ -44,9 +44,15 @@ export const LOCAL_SECRETS = {
   TICKET_SIGNING_SECRET: 'local-only-ticket-signing-secret-not-for-deployment',
 } as const;
 
+/** The administrator `npm start` seeds the demo show as, signing in through the gateway. */
+export const LOCAL_ADMIN = {
+  email: 'admin@reservex.local',
+  password: 'local-only-admin-password-not-for-deployment',
+} as const;
+
 export const services: Record<AppId, ServiceDefinition> = {
   gateway: service('gateway', { redis: true }),
-  account: service('account', { database: true }),
+  account: service('account', { database: true, env: { ADMIN_EMAILS: LOCAL_ADMIN.email } }),
   queue: service('queue', {
     database: true,
     redis: true,

@@ -1,7 +1,8 @@
-// The demo show `npm start` puts on sale: created through inventory's own admin API (as an admin the
-// gateway authenticated would), once — a second run finds it and returns it.
+// The demo show `npm start` puts on sale: created through the gateway by an administrator who signs in
+// like anyone else (an account whose email is in account's ADMIN_EMAILS), once — a second run finds it
+// and returns it. Nothing here speaks to a service behind the gateway.
 //
-//   node services/inventory/src/seed.ts http://127.0.0.1:<inventory port>
+//   SEED_ADMIN_EMAIL=… SEED_ADMIN_PASSWORD=… node services/inventory/src/seed.ts http://<gateway>
 //
 // prints the show as JSON; `seedDemoShow` does the same for a caller in-process.
 
@@ -22,11 +23,9 @@ export type DemoShow = {
   }[];
 };
 
-const adminHeaders = {
-  'content-type': 'application/json',
-  'x-user-id': 'seed',
-  'x-user-roles': 'ADMIN',
-};
+const json = { 'content-type': 'application/json' };
+
+export type SeedAdmin = { email: string; password: string };
 
 type ShowBody = {
   id: string;
@@ -36,15 +35,41 @@ type ShowBody = {
   ticketTypes: DemoShow['ticketTypes'];
 };
 
-export async function seedDemoShow(options: { inventoryUrl: string; now?: Date }): Promise<DemoShow> {
-  const base = options.inventoryUrl.replace(/\/+$/, '');
+/** Signs the administrator up (a no-op when the account exists) and in; returns its access token. */
+async function signIn(base: string, admin: SeedAdmin): Promise<string> {
+  const body = JSON.stringify(admin);
+  const signup = await fetch(`${base}/api/v1/auth/signup`, {
+    method: 'POST',
+    headers: json,
+    body,
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (signup.status >= 500) throw new Error(`sign-up: HTTP ${signup.status} ${await signup.text()}`);
+  const session = await request<{ accessToken: string; roles: string[] }>(`${base}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: json,
+    body,
+  });
+  if (!session.roles.includes('ADMIN')) {
+    throw new Error(`${admin.email} is not an administrator: add it to account's ADMIN_EMAILS`);
+  }
+  return session.accessToken;
+}
+
+export async function seedDemoShow(options: {
+  gatewayUrl: string;
+  admin: SeedAdmin;
+  now?: Date;
+}): Promise<DemoShow> {
+  const base = options.gatewayUrl.replace(/\/+$/, '');
   const now = options.now ?? new Date();
   const found = await findByTitle(base, DEMO_SHOW_TITLE);
   if (found) return demoShowOf(found);
 
-  const created = await request<ShowBody>(`${base}/v1/shows`, {
+  const accessToken = await signIn(base, options.admin);
+  const created = await request<ShowBody>(`${base}/api/v1/shows`, {
     method: 'POST',
-    headers: adminHeaders,
+    headers: { ...json, authorization: `Bearer ${accessToken}` },
     body: JSON.stringify({
       title: DEMO_SHOW_TITLE,
       venue: 'Loopback Arena, Hall 1',
@@ -62,9 +87,12 @@ export async function seedDemoShow(options: { inventoryUrl: string; now?: Date }
 async function findByTitle(base: string, title: string): Promise<ShowBody | undefined> {
   const limit = 100;
   for (let offset = 0; offset < 100_000; offset += limit) {
-    const page = await request<{ shows: ShowBody[] }>(`${base}/v1/shows?limit=${limit}&offset=${offset}`, {
-      method: 'GET',
-    });
+    const page = await request<{ shows: ShowBody[] }>(
+      `${base}/api/v1/shows?limit=${limit}&offset=${offset}`,
+      {
+        method: 'GET',
+      },
+    );
     const found = page.shows.find((s) => s.title === title);
     if (found || page.shows.length < limit) return found;
   }
@@ -108,12 +136,15 @@ async function request<T>(url: string, init: RequestInit): Promise<T> {
 }
 
 if (import.meta.main) {
-  const url = process.argv[2] ?? process.env.INVENTORY_URL;
-  if (!url) {
+  const url = process.argv[2] ?? process.env.GATEWAY_URL;
+  const email = process.env.SEED_ADMIN_EMAIL;
+  const password = process.env.SEED_ADMIN_PASSWORD;
+  if (!url || !email || !password) {
     process.stderr.write(
-      'usage: node services/inventory/src/seed.ts <inventory base URL> (or INVENTORY_URL)\n',
+      'usage: SEED_ADMIN_EMAIL=… SEED_ADMIN_PASSWORD=… node services/inventory/src/seed.ts <gateway base URL> (or GATEWAY_URL)\n',
     );
     process.exit(2);
   }
-  process.stdout.write(`${JSON.stringify(await seedDemoShow({ inventoryUrl: url }), null, 2)}\n`);
+  const show = await seedDemoShow({ gatewayUrl: url, admin: { email, password } });
+  process.stdout.write(`${JSON.stringify(show, null, 2)}\n`);
 }
