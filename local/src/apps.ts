@@ -174,6 +174,33 @@ export function sidecarArgs(infra: InfraInfo, appId: string, ports: AppPorts, he
 }
 
 /**
+ * What an app's sidecar sends along when `caller` invokes it: the app API token and the calling app
+ * id. For tests and tools that reach an app's port directly, as its sidecar would.
+ */
+export function deliveredBy(app: Pick<AppHandle, 'tokens'>, caller: string = USER_FACING_CALLER) {
+  return { 'dapr-api-token': app.tokens.app, 'dapr-caller-app-id': caller };
+}
+
+/** Publishes through `app`'s own sidecar with its Dapr API token: as that app would publish. */
+export function publishAs(
+  app: Pick<AppHandle, 'daprUrl' | 'tokens'>,
+  pubsub: string,
+  topic: string,
+  data: unknown,
+  metadata: Record<string, string> = {},
+): Promise<Response> {
+  const query = new URLSearchParams(
+    Object.fromEntries(Object.entries(metadata).map(([key, value]) => [`metadata.${key}`, value])),
+  );
+  return fetch(`${app.daprUrl}/v1.0/publish/${pubsub}/${topic}?${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'dapr-api-token': app.tokens.dapr },
+    body: JSON.stringify(data),
+    signal: AbortSignal.timeout(15_000),
+  });
+}
+
+/**
  * daprd's environment: the token it requires of its app, the token it sends to its app, the run's
  * trust anchors, and the token proving its app id to sentry.
  */

@@ -8,6 +8,8 @@ export {
   type AppSpec,
   type AppTokens,
   appEnv,
+  deliveredBy,
+  publishAs,
   type StartAppsOptions,
   type StartedApps,
   startApps,
