@@ -61,4 +61,4 @@ it('a payment killed between the provider’s answer and its record charges once
   } finally {
     await paymentDb.end();
   }
-});
+}, 360_000);

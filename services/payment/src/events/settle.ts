@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { handleOnce, type InboxKey, type InboxOutcome } from '@reservex/platform/inbox';
 import { enqueue } from '@reservex/platform/outbox';
-import type { Span } from '@reservex/platform/telemetry';
+import { logger, type Span } from '@reservex/platform/telemetry';
 import {
   type Intent,
   insertRefund,
@@ -71,7 +71,13 @@ export async function settleCharge(
   options.span?.setAttribute('payment.outcome', outcome.status === 'captured' ? 'captured' : outcome.reason);
   if (options.fresh && deps.faultPauseAfterChargeMs) await sleep(deps.faultPauseAfterChargeMs);
   const handled = await transact(deps.db, options.inbox, (tx) => recordCharge(tx, intent, outcome));
-  await refundIfOwed(deps, intent.reservationId);
+  // The charge is recorded either way; a refund that fails now is owed, and the resolver pays it.
+  await refundIfOwed(deps, intent.reservationId).catch((error: unknown) =>
+    logger.warn(
+      { err: error, reservationId: intent.reservationId },
+      'payment: refund after a late capture failed',
+    ),
+  );
   return handled;
 }
 
