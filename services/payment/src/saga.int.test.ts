@@ -91,6 +91,14 @@ async function outboxCount(reservationId: string, topic: string): Promise<number
   return row!.n;
 }
 
+/** What a process killed after recording the intent to charge leaves behind. */
+async function leaveIntent(reserved: EventOf<'stock.reserved'>) {
+  const { paymentMethod, unitPriceMinor: _u, occurredAt: _o, schemaVersion: _s, ...booking } = reserved;
+  await db.transaction((tx) =>
+    insertIntent(tx, { ...booking, provider: 'sandbox', paymentToken: paymentMethod.token }),
+  );
+}
+
 type Delivery = { kind: 'reserved' | 'cancelled'; eventId: string };
 
 describe('payment participant (real Postgres)', () => {
@@ -212,19 +220,7 @@ describe('payment participant (real Postgres)', () => {
     const { reservationId } = reserved;
     // What a process killed between the provider's answer and its record leaves: the intent, and a
     // capture at the provider that payment has not recorded.
-    await db.transaction((tx) =>
-      insertIntent(tx, {
-        reservationId,
-        userId: reserved.userId,
-        showId: reserved.showId,
-        ticketTypeId: reserved.ticketTypeId,
-        quantity: reserved.quantity,
-        amountMinor: reserved.amountMinor,
-        currency: reserved.currency,
-        provider: provider.name,
-        paymentToken: 'tok_success',
-      }),
-    );
+    await leaveIntent(reserved);
     const first = await provider.charge(
       {
         idempotencyKey: reservationId,
@@ -252,19 +248,7 @@ describe('payment participant (real Postgres)', () => {
     const deps = { db, provider, retry: { retries: 0, minTimeoutMs: 1, attemptTimeoutMs: 500 } };
     const reserved = stockReserved(randomUUID(), 'tok_success');
     const { reservationId } = reserved;
-    await db.transaction((tx) =>
-      insertIntent(tx, {
-        reservationId,
-        userId: reserved.userId,
-        showId: reserved.showId,
-        ticketTypeId: reserved.ticketTypeId,
-        quantity: reserved.quantity,
-        amountMinor: reserved.amountMinor,
-        currency: reserved.currency,
-        provider: provider.name,
-        paymentToken: 'tok_success',
-      }),
-    );
+    await leaveIntent(reserved);
     await db
       .insert(cancellations)
       .values({ reservationId, reason: 'USER_CANCELLED', cancelledAt: new Date() });

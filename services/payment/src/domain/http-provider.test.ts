@@ -1,6 +1,8 @@
 // How payment reads the provider's HTTP answers: what it sends (key, reference, bearer key), which
 // answers are captures, declines, transient failures (retry) or refusals (final).
+import { parseConfig } from '@reservex/platform/config';
 import { describe, expect, it } from 'vitest';
+import { paymentConfigShape } from '../config.ts';
 import { createHttpProvider } from './http-provider.ts';
 import { ProcessorUnavailableError, ProviderRejectedError } from './provider.ts';
 
@@ -92,5 +94,22 @@ describe('HTTP provider', () => {
       ),
     ).toEqual({ status: 'refunded', refundId: 're_1' });
     expect(seen[0]!.headers.get('idempotency-key')).toBe('refund:r-1');
+  });
+});
+
+describe('payment configuration', () => {
+  const env = { SERVICE_NAME: 'payment', DATABASE_URL: 'postgres://u@127.0.0.1:5432/payment' };
+
+  it('needs the provider’s URL and API key, and names each missing variable', () => {
+    expect(parseConfig(paymentConfigShape, env)).toMatchObject({
+      ok: false,
+      variables: ['PAYMENT_PROVIDER_URL', 'PAYMENT_PROVIDER_API_KEY'],
+    });
+    const malformed = parseConfig(paymentConfigShape, {
+      ...env,
+      PAYMENT_PROVIDER_URL: 'card-sandbox:3000',
+      PAYMENT_PROVIDER_API_KEY: 'k'.repeat(32),
+    });
+    expect(malformed.ok ? '' : malformed.message).toContain('PAYMENT_PROVIDER_URL is malformed');
   });
 });
