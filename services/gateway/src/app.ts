@@ -9,6 +9,7 @@ import type { Context } from 'hono';
 import { cors } from 'hono/cors';
 import type { BlankEnv } from 'hono/types';
 import { bearerToken, TokenRejected } from './auth/access-tokens.ts';
+import { canonicalTarget, uncarriableHeader } from './domain/canonical-target.ts';
 import { clientAddressOf, upstreamRequestHeaders } from './domain/forwarding.ts';
 import { authorize, identityHeaders, type Principal } from './domain/identity.ts';
 import { createRouter, publicRoutes } from './domain/routes.ts';
@@ -30,12 +31,27 @@ export interface GatewayDeps {
 declare module 'hono' {
   interface ContextVariableMap {
     clientAddress: string;
+    /** The request target in its canonical form: what routing and forwarding use. */
+    target: { path: string; search: string };
   }
 }
 
+type NodeIncoming = { url?: string; socket?: { remoteAddress?: string } };
+
+function incomingOf(c: Context): NodeIncoming | undefined {
+  return (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
+}
+
 function socketAddressOf(c: Context): string | undefined {
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  return incoming?.socket?.remoteAddress;
+  return incomingOf(c)?.socket?.remoteAddress;
+}
+
+/** The target as sent: the URL hono hands over has already had its dot segments removed. */
+function rawTargetOf(c: Context): string {
+  const raw = incomingOf(c)?.url;
+  if (raw !== undefined) return raw;
+  const url = new URL(c.req.url);
+  return `${url.pathname}${url.search}`;
 }
 
 function rateLimited(verdict: { retryAfterSeconds: number }, scope: string): never {
@@ -77,6 +93,21 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
     }),
   );
 
+  // Before anything routes on the path, and for every path: what the allow-list approves must be
+  // what the sidecar and the service will decode.
+  app.use('*', async (c, next) => {
+    const target = canonicalTarget(rawTargetOf(c));
+    if (!target.ok) problem(400, 'bad-request', target.detail);
+    const header = uncarriableHeader(c.req.raw.headers);
+    if (header !== undefined) {
+      problem(400, 'bad-request', `the ${header} header may hold visible ASCII characters only`, {
+        header,
+      });
+    }
+    c.set('target', { path: target.path, search: target.search });
+    return next();
+  });
+
   app.use('*', async (c, next) => {
     if (c.req.path === '/healthz' || c.req.path === '/readyz') return next();
     const address = clientAddressOf(
@@ -95,9 +126,9 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
 
   app.all('*', async (c) => {
     const url = new URL(c.req.url);
-    const found = match(c.req.method, url.pathname);
-    if (found.kind === 'not-found')
-      problem(404, 'not-found', `no public route ${c.req.method} ${url.pathname}`);
+    const { path, search } = c.get('target');
+    const found = match(c.req.method, path);
+    if (found.kind === 'not-found') problem(404, 'not-found', `no public route ${c.req.method} ${path}`);
     if (found.kind === 'method-not-allowed') {
       problem(
         405,
@@ -132,9 +163,9 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
     const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
     return deps.forward({
       app: route.app,
-      publicPath: url.pathname,
+      publicPath: path,
       path: upstreamPath,
-      search: url.search,
+      search,
       method: c.req.method,
       headers: upstreamRequestHeaders(c.req.raw.headers, {
         ...identityHeaders(principal),
