@@ -69,6 +69,7 @@ function rateLimited(verdict: { retryAfterSeconds: number }, scope: string): nev
 export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
   const app = createApp<BlankEnv>({
     serviceName: 'gateway',
+    publicEdge: true,
     description: 'Operations endpoints of the gateway; the public API is described at /api/openapi.json.',
     ...(deps.bodyLimitBytes ? { bodyLimitBytes: deps.bodyLimitBytes } : {}),
     ...(deps.readiness ? { readiness: deps.readiness } : {}),

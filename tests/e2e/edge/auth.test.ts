@@ -327,23 +327,27 @@ describe('edge: authentication and identity', () => {
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
     expect(response.headers.get('access-control-allow-methods')).toMatch(/POST/);
   });
-  it('starts the trace at the gateway and carries it through the sidecars to the queue', async () => {
-    const traceId = randomUUID().replaceAll('-', '');
+  it('starts a new trace at the gateway whatever the client sends, links the client context, and carries it through the sidecars to the queue', async () => {
+    const clientTraceId = randomUUID().replaceAll('-', '');
+    const clientSpanId = randomUUID().replaceAll('-', '').slice(0, 16);
     const token = await mintAccessToken(key, { userId: randomUUID() });
+    // A sampled flag of 00: the client asks for no trace at all.
     const joined = await call(gateway, 'POST', `/api/v1/queue/${SHOW}/join`, {
       token,
-      headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` },
+      headers: { traceparent: `00-${clientTraceId}-${clientSpanId}-00` },
     });
     expect(joined.status).toBe(200);
 
     interface JaegerSpan {
+      traceID: string;
       spanID: string;
       operationName: string;
       processID: string;
-      references: { spanID: string }[];
+      references: { refType: string; traceID: string; spanID: string }[];
       tags: { key: string; value: unknown }[];
     }
     interface JaegerTrace {
+      traceID: string;
       spans: JaegerSpan[];
       processes: Record<string, { serviceName: string }>;
     }
@@ -353,26 +357,35 @@ describe('edge: authentication and identity', () => {
           trace.processes[span.processID]?.serviceName === service &&
           span.operationName.startsWith('POST') &&
           span.tags.some((tag) => tag.key === 'span.kind' && tag.value === kind) &&
-          (parent === undefined || span.references[0]?.spanID === parent),
+          (parent === undefined ||
+            span.references.some((ref) => ref.refType === 'CHILD_OF' && ref.spanID === parent)),
       );
+    const linksClient = (span: JaegerSpan | undefined) =>
+      span?.references.some((ref) => ref.traceID === clientTraceId && ref.spanID === clientSpanId) === true;
+    const operation = encodeURIComponent('POST /api/v1/queue/{showId}/join');
     const trace = await eventually(
       async () => {
-        const response = await fetch(`${infra.jaeger.uiUrl}/api/traces/${traceId}`);
+        const response = await fetch(
+          `${infra.jaeger.uiUrl}/api/traces?service=gateway&operation=${operation}&lookback=1h&limit=100`,
+        );
         if (!response.ok) return undefined;
-        const found = ((await response.json()) as { data: JaegerTrace[] }).data[0];
-        return found && spanOf(found, 'gateway', 'server') && spanOf(found, 'queue', 'server')
-          ? found
-          : undefined;
+        const traces = ((await response.json()) as { data: JaegerTrace[] }).data;
+        return traces.find(
+          (found) => linksClient(spanOf(found, 'gateway', 'server')) && spanOf(found, 'queue', 'server'),
+        );
       },
       30_000,
       500,
     );
-    // One trace: the gateway's request span continues the caller's context, its call to the sidecar
-    // is a child of it, and the queue's request span belongs to the same trace, past both sidecars.
+    // The gateway's request span is a root of a trace of its own (sampled, although the client said
+    // 00) with the client's context as a link; its call to the sidecar is a child of it, and the
+    // queue's request span belongs to the same trace, past both sidecars.
+    expect(trace.traceID).not.toBe(clientTraceId);
     const received = spanOf(trace, 'gateway', 'server')!;
-    expect(received.references[0]?.spanID).toBe('b7ad6b7169203331');
+    expect(received.references.filter((ref) => ref.refType === 'CHILD_OF')).toEqual([]);
     expect(received.operationName).toBe('POST /api/v1/queue/{showId}/join');
     expect(spanOf(trace, 'gateway', 'client', received.spanID)).toBeDefined();
     expect(spanOf(trace, 'queue', 'server')!.operationName).toBe('POST /v1/queue/:showId/join');
+    expect((await fetch(`${infra.jaeger.uiUrl}/api/traces/${clientTraceId}`)).status).toBe(404);
   });
 });

@@ -111,6 +111,39 @@ describe('server spans', () => {
   });
 });
 
+describe('server spans at the public edge', () => {
+  const app = createApp({ serviceName: 'telemetry-edge-test', publicEdge: true });
+  app.get('/api/v1/things', async (c) => {
+    await withSpan('work', {}, () => undefined);
+    return c.json({ ok: true });
+  });
+
+  it('start a new sampled trace whatever the client sends, and link the client’s context', async () => {
+    const unsampled = `00-${traceId}-${callerSpanId}-00`;
+    const response = await app.request('/api/v1/things', {
+      headers: { traceparent: unsampled, baggage: 'user=someone-else' },
+    });
+    expect(response.status).toBe(200);
+
+    const server = await named('GET /api/v1/things');
+    expect(server.spanContext().traceId).not.toBe(traceId);
+    expect(server.parentSpanContext).toBeUndefined();
+    expect(server.spanContext().traceFlags & 1).toBe(1);
+    expect(server.links.map((link) => link.context.traceId)).toEqual([traceId]);
+    expect(server.links[0]!.context.spanId).toBe(callerSpanId);
+    const inner = await named('work');
+    expect(inner.spanContext().traceId).toBe(server.spanContext().traceId);
+    expect(inner.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
+  });
+
+  it('have no link when the client sends no context, or a malformed one', async () => {
+    await app.request('/api/v1/things', { headers: { traceparent: '00-zz-yy-01' } });
+    const server = await named('GET /api/v1/things');
+    expect(server.links).toEqual([]);
+    expect(server.spanContext().traceFlags & 1).toBe(1);
+  });
+});
+
 describe('consumer spans', () => {
   it('continue the trace of the CloudEvent’s traceparent', async () => {
     const app = createApp({ serviceName: 'telemetry-test' });

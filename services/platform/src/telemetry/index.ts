@@ -11,6 +11,7 @@ import {
   context,
   metrics,
   propagation,
+  ROOT_CONTEXT,
   type Span,
   SpanKind,
   SpanStatusCode,
@@ -256,28 +257,42 @@ const headerGetter: TextMapGetter<Headers> = {
 /**
  * A server span per request, continuing the caller's `traceparent`. Named `METHOD /route/:pattern`
  * once the route is known; 5xx marks the span as an error.
+ *
+ * With `publicEdge`, the caller is outside and picks nothing: every request starts a new trace,
+ * sampled by this process's own sampler, and the client's context (if any) is only a link of the
+ * first span — a client cannot join its requests to someone else's saga, nor leave a saga untraced
+ * with a sampled flag of 00. Its baggage is not taken either.
  */
-export function traceRequests(options: { serviceName?: string } = {}): MiddlewareHandler {
+export function traceRequests(
+  options: { serviceName?: string; publicEdge?: boolean } = {},
+): MiddlewareHandler {
   const duration = meter().createHistogram('http.server.request.duration', {
     unit: 's',
     description: 'Duration of HTTP server requests.',
   });
   return async function traceRequests(c, next) {
-    const parent = propagation.extract(context.active(), c.req.raw.headers, headerGetter);
     const url = new URL(c.req.url);
-    const span = tracer().startSpan(
-      c.req.method,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          'http.request.method': c.req.method,
-          'url.path': url.pathname,
-          'url.scheme': url.protocol.replace(':', ''),
-          ...(options.serviceName ? { 'service.name': options.serviceName } : {}),
-        },
-      },
-      parent,
-    );
+    const attributes: Attributes = {
+      'http.request.method': c.req.method,
+      'url.path': url.pathname,
+      'url.scheme': url.protocol.replace(':', ''),
+      ...(options.serviceName ? { 'service.name': options.serviceName } : {}),
+    };
+    let parent: Context;
+    let span: Span;
+    if (options.publicEdge) {
+      parent = context.active();
+      const client = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, c.req.raw.headers, headerGetter));
+      const links = client && trace.isSpanContextValid(client) ? [{ context: client }] : [];
+      span = tracer().startSpan(
+        c.req.method,
+        { kind: SpanKind.SERVER, attributes, root: true, links },
+        parent,
+      );
+    } else {
+      parent = propagation.extract(context.active(), c.req.raw.headers, headerGetter);
+      span = tracer().startSpan(c.req.method, { kind: SpanKind.SERVER, attributes }, parent);
+    }
     const started = performance.now();
     try {
       await context.with(trace.setSpan(parent, span), next);
