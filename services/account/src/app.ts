@@ -4,6 +4,7 @@
 
 import { createRoute, z } from '@hono/zod-openapi';
 import { hash, verify } from '@node-rs/argon2';
+import { text } from '@reservex/contracts';
 import type { App } from '@reservex/platform/http';
 import { createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
 import type { BlankEnv } from 'hono/types';
@@ -41,7 +42,7 @@ const LoginCredentials = z
   .strictObject({
     email: Email,
     // Login checks only the bounds: a password from before a policy change must still work.
-    password: z.string().min(1).max(512),
+    password: text({ min: 1, max: 512 }),
   })
   .openapi('LoginCredentials');
 
