@@ -145,6 +145,62 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
 
 // --- logs -----------------------------------------------------------------------------------------
 
+// Secrets, tokens and card tokens never reach a log line, however they got into the logged object:
+// fields by these names are censored at any of the first three levels, and a failed query's
+// parameters (the values a user sent: card tokens, token hashes) are cut from errors, whose message
+// and stack repeat them.
+const secretFields = [
+  'password',
+  'passwordHash',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'passToken',
+  'paymentMethod',
+  'authorization',
+  'cookie',
+  'x-pass-token',
+  'secret',
+  'privateKey',
+  'privateJwk',
+  'JWT_SIGNING_KEYS',
+  'PASS_TOKEN_SECRET',
+  'TICKET_SIGNING_SECRET',
+  'SIGNING_KEY_ENCRYPTION_KEY',
+  'params',
+  'parameters',
+];
+const REDACTED = '[redacted]';
+const quoted = (field: string) => (/^[A-Za-z_$][\w$]*$/.test(field) ? `.${field}` : `["${field}"]`);
+export const redactedPaths = secretFields.flatMap((field) => [
+  quoted(field).replace(/^\./, ''),
+  `*${quoted(field)}`,
+  `*.*${quoted(field)}`,
+]);
+
+type SerializedError = Record<string, unknown> & { message?: string; stack?: string };
+
+/** pino's error serializer, minus the parameters a failed query repeats in its message and stack. */
+export function serializeError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const serialized = pino.stdSerializers.err(error) as SerializedError;
+  for (let cause: unknown = error, depth = 0; cause instanceof Error && depth < 5; depth++) {
+    const parameters =
+      (cause as { params?: unknown; parameters?: unknown }).params ??
+      (cause as { parameters?: unknown }).parameters;
+    if (Array.isArray(parameters) && parameters.length > 0) {
+      const listed = `params: ${String(parameters)}`;
+      for (const field of ['message', 'stack'] as const) {
+        const value = serialized[field];
+        if (typeof value === 'string') serialized[field] = value.replaceAll(listed, `params: ${REDACTED}`);
+      }
+    }
+    cause = cause.cause;
+  }
+  for (const field of ['params', 'parameters']) if (field in serialized) serialized[field] = REDACTED;
+  return serialized;
+}
+
 /**
  * The process logger: JSON lines with `trace_id` and `span_id` of the active span, so a log line
  * leads to its trace. Services log through it (or a child of it), never console.log.
@@ -156,6 +212,8 @@ export function createLogger(options: { level?: string; destination?: Destinatio
   return pino(
     {
       level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+      redact: { paths: redactedPaths, censor: REDACTED },
+      serializers: { err: serializeError },
       base: process.env.SERVICE_NAME ? { service: process.env.SERVICE_NAME } : {},
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
