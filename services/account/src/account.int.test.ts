@@ -97,7 +97,7 @@ describe('account service', () => {
   async function session() {
     const email = `int-${crypto.randomUUID()}@reservex.test`;
     const password = 'correct horse battery';
-    expect((await post('/v1/auth/signup', { email, password })).status).toBe(201);
+    expect((await post('/v1/auth/signup', { email, password })).status).toBe(202);
     const login = await post('/v1/auth/login', { email, password });
     expect(login.status).toBe(200);
     return { email, password, refreshToken: login.body.refreshToken as string };

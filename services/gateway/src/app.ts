@@ -9,6 +9,7 @@ import type { Context } from 'hono';
 import { cors } from 'hono/cors';
 import type { BlankEnv } from 'hono/types';
 import { bearerToken, TokenRejected } from './auth/access-tokens.ts';
+import type { RevokedTokens } from './auth/revoked-tokens.ts';
 import { canonicalTarget, uncarriableHeader } from './domain/canonical-target.ts';
 import { clientAddressOf, upstreamRequestHeaders } from './domain/forwarding.ts';
 import { authorize, identityHeaders, type Principal } from './domain/identity.ts';
@@ -18,6 +19,7 @@ import type { BucketLimit, LimitVerdict } from './proxy/rate-limiter.ts';
 
 export interface GatewayDeps {
   verifyToken: (token: string) => Promise<Principal>;
+  revokedTokens: RevokedTokens;
   forward: (request: UpstreamRequest) => Promise<Response>;
   takeToken: (key: string, limit: BucketLimit) => Promise<LimitVerdict>;
   publicDocument: () => Promise<unknown>;
@@ -157,9 +159,14 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
       problem(decision.status, 'forbidden', decision.detail);
     }
     if (principal) {
-      const verdict = await deps.takeToken(`user:${principal.userId}`, deps.limits.perUser);
+      const [revoked, verdict] = await Promise.all([
+        revocationOf(principal),
+        deps.takeToken(`user:${principal.userId}`, deps.limits.perUser),
+      ]);
+      if (revoked) unauthorized('the token was signed out');
       if (!verdict.allowed) rateLimited(verdict, 'user');
     }
+    if (route.endsSession) await signOut(c.req.header('authorization'));
 
     const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
     return deps.forward({
@@ -188,6 +195,46 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
       {},
       { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } },
     );
+  }
+
+  // A revocation that cannot be checked is not ignored: the token might be signed out.
+  async function revocationOf(principal: Principal): Promise<boolean> {
+    try {
+      return await deps.revokedTokens.isRevoked(principal.tokenId);
+    } catch (error) {
+      problem(
+        503,
+        'service-unavailable',
+        'signed-out tokens cannot be checked right now',
+        {},
+        {
+          headers: { 'retry-after': '5' },
+          cause: error,
+        },
+      );
+    }
+  }
+
+  /** Revokes the access token sent with a sign-out; one that does not verify has nothing to revoke. */
+  async function signOut(authorization: string | undefined) {
+    const token = bearerToken(authorization);
+    if (!token) return;
+    const principal = await deps.verifyToken(token).catch(() => undefined);
+    if (!principal) return;
+    try {
+      await deps.revokedTokens.revoke(principal.tokenId, principal.expiresAt);
+    } catch (error) {
+      problem(
+        503,
+        'service-unavailable',
+        'signing out is not possible right now; try again',
+        {},
+        {
+          headers: { 'retry-after': '5' },
+          cause: error,
+        },
+      );
+    }
   }
 
   async function verified(token: string): Promise<Principal> {

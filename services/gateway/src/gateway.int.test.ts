@@ -26,6 +26,7 @@ describe('gateway', () => {
         .setAudience('reservex')
         .setIssuedAt()
         .setExpirationTime('10m')
+        .setJti(randomUUID())
         .sign(privateKey);
     stack = await startApps({
       infra,

@@ -14,6 +14,7 @@ import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import { createGatewayApp } from './app.ts';
 import { createAccessTokenVerifier } from './auth/access-tokens.ts';
+import { daprRevokedTokens } from './auth/revoked-tokens.ts';
 import { publicRoutes } from './domain/routes.ts';
 import { mergePublicDocument, type OpenApiDocument } from './openapi/public-document.ts';
 import { createForwarder } from './proxy/forward.ts';
@@ -103,6 +104,7 @@ async function publicDocument() {
 
 const app = createGatewayApp({
   verifyToken,
+  revokedTokens: daprRevokedTokens(dapr, { store: config.STATESTORE_NAME }),
   forward: createForwarder({
     daprBaseUrl: dapr.baseUrl,
     timeoutMs: config.UPSTREAM_TIMEOUT,

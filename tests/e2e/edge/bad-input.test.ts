@@ -447,7 +447,7 @@ describe('edge: bad input on every public route', () => {
     const password = 'pässwörd mit Ümläuten ✓ 🎟️';
     const email = `unicode-${randomUUID().slice(0, 8)}@example.com`;
     const signup = await call(gateway, 'POST', '/api/v1/auth/signup', { body: { email, password } });
-    expect(signup.status, signup.text).toBe(201);
+    expect(signup.status, signup.text).toBe(202);
     const login = await call(gateway, 'POST', '/api/v1/auth/login', { body: { email, password } });
     expect(login.status, login.text).toBe(200);
     const created = await call(gateway, 'POST', '/api/v1/shows', {
