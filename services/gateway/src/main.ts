@@ -34,7 +34,26 @@ const config = loadConfig({
   RATE_LIMIT_ADDRESS_BURST: positive.default(100),
   RATE_LIMIT_USER_PER_SECOND: positive.default(10),
   RATE_LIMIT_USER_BURST: positive.default(30),
-  CORS_ORIGINS: z.string().trim().default('*'),
+  // Origins whose pages may call the API from a browser, comma-separated; `*` for any (only the local
+  // stack's default); empty: no cross-origin calls.
+  CORS_ORIGINS: z
+    .string()
+    .trim()
+    .default('')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.union([
+          z.literal('*'),
+          z.string().regex(/^https?:\/\/[^/\s,]+$/, 'origins such as https://tickets.example.com, or *'),
+        ]),
+      ),
+    ),
   TRUSTED_PROXY_HOPS: intFromString({ min: 0, max: 10 }).default(0),
 });
 
@@ -119,9 +138,7 @@ const app = createGatewayApp({
     },
     perUser: { ratePerSecond: config.RATE_LIMIT_USER_PER_SECOND, burst: config.RATE_LIMIT_USER_BURST },
   },
-  corsOrigins: config.CORS_ORIGINS.split(',')
-    .map((origin) => origin.trim())
-    .filter(Boolean),
+  corsOrigins: config.CORS_ORIGINS,
   trustedProxyHops: config.TRUSTED_PROXY_HOPS,
   bodyLimitBytes: config.BODY_LIMIT_BYTES,
   readiness: { dapr: () => dapr.ready(), redis: () => redis.ping() },
