@@ -200,7 +200,7 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
   // A revocation that cannot be checked is not ignored: the token might be signed out.
   async function revocationOf(principal: Principal): Promise<boolean> {
     try {
-      return await deps.revokedTokens.isRevoked(principal.tokenId);
+      return await deps.revokedTokens.isRevoked(principal);
     } catch (error) {
       problem(
         503,
@@ -222,7 +222,7 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
     const principal = await deps.verifyToken(token).catch(() => undefined);
     if (!principal) return;
     try {
-      await deps.revokedTokens.revoke(principal.tokenId, principal.expiresAt);
+      await deps.revokedTokens.revoke(principal);
     } catch (error) {
       problem(
         503,
