@@ -29,8 +29,11 @@ export { SENTRY_AUDIENCE, sentryToken, spiffeIdOf } from './infra/sentry.ts';
 export { freePort, waitUntilFree } from './ports.ts';
 export { provision, type Toolchain } from './provision/index.ts';
 export {
+  cardSandbox,
+  cardSandboxApp,
   LOCAL_ADMIN,
   LOCAL_SECRETS,
+  paymentProviderEnv,
   presentServices,
   type ServiceDefinition,
   type StartedSystem,

@@ -1,3 +1,4 @@
 export * from './access.ts';
 export * from './events.ts';
 export * from './services.ts';
+export * from './text.ts';

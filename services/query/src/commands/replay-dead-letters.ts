@@ -1,17 +1,18 @@
-// `npm run replay-dead-letters -w @reservex/query -- <dead letter id>... | --all | --never-replayed`
+// `node services/query/src/commands/replay-dead-letters.ts <dead letter id>... | --all | --never-replayed`
 // Asks the owner of each dead letter's topic to publish its event again (only the owner may publish
-// it), through the query service's sidecar: run it where query's sidecar is (on Kubernetes, in the
-// query pod, which has DATABASE_URL, DAPR_HTTP_PORT and DAPR_API_TOKEN). Without DATABASE_URL, the
-// running local stack's query database (see local-stack.ts).
+// it) through query's sidecar, so run it beside that sidecar. Takes the query database from
+// DATABASE_URL and the sidecar from DAPR_HTTP_PORT and DAPR_API_TOKEN, as the service does. On
+// Kubernetes, run it in the query pod, which has them:
+//   kubectl -n reservex exec deploy/reservex-query -c query -- \
+//     node services/query/src/commands/replay-dead-letters.ts --never-replayed
+// Against `npm start`'s stack: `npm run replay-dead-letters -w @reservex/query -- ...` (dev/).
 import { parseArgs } from 'node:util';
-import { databaseUrl } from '@reservex/local';
 import { baseConfigShape, databaseConfigShape, loadConfig } from '@reservex/platform/config';
 import { createDapr } from '@reservex/platform/dapr';
 import { createDatabase } from '@reservex/platform/db';
 import { askOwnerThrough } from '@reservex/platform/outbox';
 import { deadLetterIds, replayDeadLetter } from '../db/dead-letters.ts';
 import { schema } from '../db/schema.ts';
-import { runningInfra } from './local-stack.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -25,21 +26,19 @@ if (!values.all && !values['never-replayed'] && positionals.length === 0) {
   process.exit(2);
 }
 
-const url = process.env.DATABASE_URL
-  ? loadConfig(databaseConfigShape).DATABASE_URL
-  : databaseUrl(runningInfra().postgres, 'query');
-const sidecar = loadConfig({
+const config = loadConfig({
+  ...databaseConfigShape,
   DAPR_HOST: baseConfigShape.DAPR_HOST,
   DAPR_HTTP_PORT: baseConfigShape.DAPR_HTTP_PORT,
   DAPR_API_TOKEN: baseConfigShape.DAPR_API_TOKEN,
 });
 const dapr = createDapr({
-  host: sidecar.DAPR_HOST,
-  httpPort: sidecar.DAPR_HTTP_PORT,
-  apiToken: sidecar.DAPR_API_TOKEN,
+  host: config.DAPR_HOST,
+  httpPort: config.DAPR_HTTP_PORT,
+  apiToken: config.DAPR_API_TOKEN,
 });
 const askOwner = askOwnerThrough(dapr.invoke);
-const database = createDatabase(url, schema, { max: 2 });
+const database = createDatabase(config.DATABASE_URL, schema, { max: 2 });
 let failed = 0;
 try {
   const ids =
