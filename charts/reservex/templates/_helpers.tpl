@@ -92,6 +92,12 @@ app.kubernetes.io/name: {{ .name | quote }}
 {{- end -}}
 {{- end -}}
 
+{{/* Secret of a service's Dapr API token ("dapr-api") or app API token ("app-api"), key `token`:
+     (dict "root" $ "name" $name "kind" "dapr-api"). */}}
+{{- define "reservex.tokenSecret" -}}
+{{- printf "%s-%s-%s-token" (include "reservex.fullname" .root) .name .kind -}}
+{{- end -}}
+
 {{/* Name of a service's Dapr Configuration (its access control): (dict "root" $ "name" $name). */}}
 {{- define "reservex.daprConfigName" -}}
 {{- printf "%s-%s" .root.Values.dapr.configName .name -}}

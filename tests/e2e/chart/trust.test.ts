@@ -90,7 +90,7 @@ for (const which of ['default', 'production'] as const) {
 
     it('lets only the gateway call user routes and nobody call the gateway', () => {
       const callersOf = (app: AppId) =>
-        ((configurationOf(objects(), app)?.spec as { accessControl: Acl }).accessControl.policies ?? []).map(
+        ((configurationOf(objects(), app)!.spec as { accessControl: Acl }).accessControl.policies ?? []).map(
           (p) => p.appId,
         );
       expect(callersOf('gateway')).toEqual([]);
@@ -124,6 +124,37 @@ for (const which of ['default', 'production'] as const) {
         expect(readers, topic).toEqual([...consumers].sort());
       }
       expect(metadata.protectedTopics?.split(',').sort()).toEqual([...topics, DEAD_LETTER_TOPIC].sort());
+    });
+
+    it('gives each service and its sidecar their own generated tokens: Dapr API token, and app token but for the gateway', () => {
+      type Env = { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } };
+      const secrets = new Map(
+        objects()
+          .filter((o) => o.kind === 'Secret')
+          .map((o) => [o.metadata.name, (o as unknown as { data?: Record<string, string> }).data ?? {}]),
+      );
+      const seen = new Set<string>();
+      for (const app of appIds) {
+        const deployment = deploymentOf(objects(), app);
+        const a = annotations(deployment);
+        const env = (deployment.spec as { template: { spec: { containers: { env?: Env[] }[] } } }).template
+          .spec.containers[0]!.env!;
+        const fromSecret = (name: string) => env.find((e) => e.name === name)?.valueFrom?.secretKeyRef;
+        for (const [annotation, variable] of [
+          ['dapr.io/api-token-secret', 'DAPR_API_TOKEN'],
+          ['dapr.io/app-token-secret', 'APP_API_TOKEN'],
+        ] as const) {
+          const secret = a[annotation];
+          expect(secret, `${app} ${annotation}`).toBeDefined();
+          const token = secrets.get(secret!)?.token;
+          expect(Buffer.from(token ?? '', 'base64').length, `${app} ${secret}`).toBeGreaterThanOrEqual(32);
+          expect(seen.has(token!), `${app} ${secret} is its own`).toBe(false);
+          seen.add(token!);
+          const ref = fromSecret(variable);
+          if (variable === 'APP_API_TOKEN' && app === 'gateway') expect(ref).toBeUndefined();
+          else expect(ref, `${app} ${variable}`).toEqual({ name: secret, key: 'token' });
+        }
+      }
     });
 
     it('opens no app port to other pods: sidecars meet on 50002, only the gateway’s app port faces the ingress', () => {
@@ -167,6 +198,6 @@ describe('trust boundaries of the read-model rebuild', () => {
     const config = objects.find(
       (o) => o.kind === 'Configuration' && o.metadata.name === annotations(job)['dapr.io/config'],
     );
-    expect((config?.spec as { accessControl: Acl }).accessControl).toMatchObject({ defaultAction: 'deny' });
+    expect((config!.spec as { accessControl: Acl }).accessControl).toMatchObject({ defaultAction: 'deny' });
   });
 });
