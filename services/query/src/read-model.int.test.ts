@@ -3,7 +3,7 @@
 // with the real sidecar and Kafka: details, my reservations, live status over SSE, dead letters.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { DEAD_LETTER_TOPIC } from '@reservex/contracts';
+import { DEAD_LETTER_TOPIC, ownerOf, type Topic } from '@reservex/contracts';
 import { databaseUrl, ensureDatabase, probeApp, type StartedApps, startApps } from '@reservex/local';
 import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
 import fc from 'fast-check';
@@ -80,7 +80,7 @@ describe('projection (real Postgres)', () => {
 
 describe('query service with its sidecar (real daprd, Kafka)', () => {
   // The owners of the topics published here stand in as probes: only an owner may publish its topics.
-  let started: StartedApps<'query' | 'inventory' | 'reservation'>;
+  let started: StartedApps<'query' | 'inventory' | 'reservation' | 'payment' | 'ticket'>;
   let confirmedId: string | undefined;
 
   beforeAll(async () => {
@@ -94,7 +94,7 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
           env: { SSE_HEARTBEAT_MS: '1000' },
           readyTimeoutMs: 120_000,
         },
-        ...(['inventory', 'reservation'] as const).map((appId) => ({
+        ...(['inventory', 'reservation', 'payment', 'ticket'] as const).map((appId) => ({
           appId,
           args: [probeApp],
           readyTimeoutMs: 120_000,
@@ -115,8 +115,9 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
     'x-user-id': userId,
     'x-user-roles': roles,
   });
+  // A consumer may publish the dead-letter topic (its sidecar dead-letters there): inventory here.
   const publisherOf = (topic: string) =>
-    started.apps[topic.startsWith('stock.') || topic === DEAD_LETTER_TOPIC ? 'inventory' : 'reservation'];
+    started.apps[topic === DEAD_LETTER_TOPIC ? 'inventory' : (ownerOf(topic as Topic) as 'inventory')];
 
   async function publish(
     topic: string,

@@ -17,7 +17,7 @@ beforeAll(async () => {
   stack = await startApps({
     infra,
     apps: [
-      ...(['payment', 'query'] as const).map((appId) => ({
+      ...(['ticket', 'query'] as const).map((appId) => ({
         appId,
         args: [services[appId].main],
         database: `${appId}_trust_${suffix}`,
@@ -61,7 +61,7 @@ describe('a compromised app publishing saga events it does not own', () => {
     ['query', 'payment.completed'],
     ['query', 'ticket.issued'],
     ['gateway', 'payment.completed'],
-    ['payment', 'ticket.issued'],
+    ['ticket', 'payment.completed'],
   ])('%s’s sidecar refuses to publish %s, whose owner it is not', async (through, topic) => {
     const answer = await sidecar(through, `/v1.0/publish/${infra.dapr.components.pubsub}/${topic}`, {
       method: 'POST',
@@ -75,25 +75,25 @@ describe('a compromised app publishing saga events it does not own', () => {
 
 describe('a compromised app speaking for a user', () => {
   it('is refused by the callee’s sidecar (403) when it is not the gateway; the gateway gets through', async () => {
-    const payment = `/v1.0/invoke/payment/method/v1/payments/${randomUUID()}`;
+    const ticket = `/v1.0/invoke/ticket/method/v1/tickets/${randomUUID()}`;
     const asUser = { 'x-user-id': `victim-${suffix}`, 'x-user-roles': 'USER,ADMIN' };
-    const fromQuery = await sidecar('query', payment, { headers: asUser });
+    const fromQuery = await sidecar('query', ticket, { headers: asUser });
     expect(fromQuery.status).toBe(403);
-    // Dapr's own refusal (access control), not an answer of the payment service.
+    // Dapr's own refusal (access control), not an answer of the ticket service.
     expect(await fromQuery.json()).toMatchObject({ errorCode: expect.stringMatching(/^ERR_/) });
 
     // The same call with the gateway's identity reaches the service, which answers for itself.
-    const fromGateway = await sidecar('gateway', payment, { headers: asUser });
+    const fromGateway = await sidecar('gateway', ticket, { headers: asUser });
     expect(fromGateway.status).toBe(404);
     expect(fromGateway.headers.get('content-type')).toContain('application/problem+json');
   });
 
   it('cannot reach operations outside the invocation table, even as the gateway', async () => {
-    // Only query may ask payment to publish one of its events again.
-    const answer = await sidecar('gateway', '/v1.0/invoke/payment/method/internal/replay', {
+    // Only query may ask ticket to publish one of its events again.
+    const answer = await sidecar('gateway', '/v1.0/invoke/ticket/method/internal/replay', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ eventId: randomUUID(), topic: 'payment.completed' }),
+      body: JSON.stringify({ eventId: randomUUID(), topic: 'ticket.issued' }),
     });
     expect(answer.status).toBe(403);
     expect(await answer.json()).toMatchObject({ errorCode: expect.stringMatching(/^ERR_/) });
@@ -107,14 +107,14 @@ describe('a process reaching an app port directly', () => {
       'x-user-roles': 'USER',
       'dapr-caller-app-id': 'gateway',
     };
-    for (const id of ['payment', 'query']) {
-      const direct = await fetch(`${app(id).url}/v1/payments/${randomUUID()}`, { headers });
+    for (const id of ['ticket', 'query']) {
+      const direct = await fetch(`${app(id).url}/v1/tickets/${randomUUID()}`, { headers });
       expect(direct.status, id).toBe(401);
       expect(await direct.json()).toMatchObject({ type: expect.stringContaining('unauthorized') });
       expect((await fetch(`${app(id).url}/healthz`)).status, id).toBe(200);
     }
     // Another app's token is no better than none.
-    const borrowed = await fetch(`${app('payment').url}/v1/payments/${randomUUID()}`, {
+    const borrowed = await fetch(`${app('ticket').url}/v1/tickets/${randomUUID()}`, {
       headers: { ...headers, 'dapr-api-token': app('query').tokens.app },
     });
     expect(borrowed.status).toBe(401);
@@ -123,8 +123,8 @@ describe('a process reaching an app port directly', () => {
 
 describe('a process reaching a sidecar’s API', () => {
   it('gets 401 without that sidecar’s Dapr API token, or with another app’s', async () => {
-    const publish = `${app('payment').daprUrl}/v1.0/publish/${infra.dapr.components.pubsub}/payment.completed`;
-    const body = JSON.stringify(forged('payment.completed'));
+    const publish = `${app('ticket').daprUrl}/v1.0/publish/${infra.dapr.components.pubsub}/ticket.issued`;
+    const body = JSON.stringify(forged('ticket.issued'));
     for (const token of [undefined, app('query').tokens.dapr]) {
       const answer = await fetch(publish, {
         method: 'POST',
@@ -134,7 +134,7 @@ describe('a process reaching a sidecar’s API', () => {
       expect(answer.status).toBe(401);
     }
     const invoke = await fetch(
-      `${app('query').daprUrl}/v1.0/invoke/payment/method/v1/payments/${randomUUID()}`,
+      `${app('query').daprUrl}/v1.0/invoke/ticket/method/v1/tickets/${randomUUID()}`,
     );
     expect(invoke.status).toBe(401);
   });
