@@ -17,7 +17,7 @@ describe('generated signing keys', () => {
   beforeAll(async () => {
     const url = await ensureDatabase(infra.postgres, `account_keys_${Date.now()}`);
     database = createDatabase(url, schema);
-    await migrate(database, fileURLToPath(new URL('../drizzle', import.meta.url)));
+    await migrate(url, fileURLToPath(new URL('../drizzle', import.meta.url)));
   });
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 // Placing a reservation: every check a request must pass before the saga starts, in the order that
 // wastes nothing. The pass is verified early but spent last, so a request refused for its quantity
 // or because another reservation is open keeps the user's pass.
-import type { PaymentMethod } from '@reservex/contracts';
+import { type PassKey, type PaymentMethod, verifyPass } from '@reservex/contracts';
 import { type Dapr, StateConflictError } from '@reservex/platform/dapr';
 import { problem } from '@reservex/platform/http';
 import { currentTraceContext, logger } from '@reservex/platform/telemetry';
@@ -12,7 +12,6 @@ import {
   type ReservationDatabase,
   type ReservationWithHistory,
 } from './db/reservations.ts';
-import { type PassKey, verifyPass } from './domain/pass.ts';
 import { holdExpiry, isSaleOpen, quantityProblem } from './domain/reservation.ts';
 
 export type ReservationRequest = {
