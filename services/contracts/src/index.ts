@@ -2,3 +2,4 @@ export * from './events.ts';
 export * from './identity.ts';
 export * from './pass.ts';
 export * from './services.ts';
+export * from './text.ts';

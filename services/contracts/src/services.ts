@@ -30,10 +30,8 @@ export const deployments = {
   query: {
     database: true,
     redis: false,
-    commands: {
-      rebuild: 'services/query/src/commands/rebuild.ts',
-      'replay-dead-letters': 'services/query/src/commands/replay-dead-letters.ts',
-    },
+    // The rebuild is the service itself with QUERY_MODE=rebuild (the chart's queryRebuild Job).
+    commands: { 'replay-dead-letters': 'services/query/src/commands/replay-dead-letters.ts' },
   },
 } as const satisfies Record<AppId, Deployment>;
 

@@ -15,6 +15,25 @@ export const gatewayConfigShape = {
   RATE_LIMIT_ADDRESS_BURST: positive.default(100),
   RATE_LIMIT_USER_PER_SECOND: positive.default(10),
   RATE_LIMIT_USER_BURST: positive.default(30),
-  CORS_ORIGINS: z.string().trim().default('*'),
+  // Origins whose pages may call the API from a browser, comma-separated; `*` for any (only the local
+  // stack's default); empty: no cross-origin calls.
+  CORS_ORIGINS: z
+    .string()
+    .trim()
+    .default('')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.union([
+          z.literal('*'),
+          z.string().regex(/^https?:\/\/[^/\s,]+$/, 'origins such as https://tickets.example.com, or *'),
+        ]),
+      ),
+    ),
   TRUSTED_PROXY_HOPS: intFromString({ min: 0, max: 10 }).default(0),
 };

@@ -3,6 +3,7 @@ import { defineService, runService } from '@reservex/platform/service';
 import type { JSONWebKeySet } from 'jose';
 import { createGatewayApp } from './app.ts';
 import { createAccessTokenVerifier } from './auth/access-tokens.ts';
+import { daprRevokedTokens } from './auth/revoked-tokens.ts';
 import { gatewayConfigShape } from './config.ts';
 import { publicDocumentFrom } from './openapi/service-documents.ts';
 import { createForwarder } from './proxy/forward.ts';
@@ -25,6 +26,7 @@ export const service = defineService({
         maxAgeMs: c.JWKS_MAX_AGE,
         cooldownMs: c.JWKS_REFETCH_COOLDOWN,
       }),
+      revokedTokens: daprRevokedTokens(dapr, { store: c.STATESTORE_NAME }),
       forward: createForwarder({
         daprBaseUrl: dapr.baseUrl,
         timeoutMs: c.UPSTREAM_TIMEOUT,
@@ -39,9 +41,7 @@ export const service = defineService({
         perAddress: { ratePerSecond: c.RATE_LIMIT_ADDRESS_PER_SECOND, burst: c.RATE_LIMIT_ADDRESS_BURST },
         perUser: { ratePerSecond: c.RATE_LIMIT_USER_PER_SECOND, burst: c.RATE_LIMIT_USER_BURST },
       },
-      corsOrigins: c.CORS_ORIGINS.split(',')
-        .map((origin) => origin.trim())
-        .filter(Boolean),
+      corsOrigins: c.CORS_ORIGINS,
       trustedProxyHops: c.TRUSTED_PROXY_HOPS,
       bodyLimitBytes: c.BODY_LIMIT_BYTES,
       readiness,

@@ -3,32 +3,44 @@ import { defineService, runService } from '@reservex/platform/service';
 import { createPaymentApp } from './app.ts';
 import { paymentConfigShape } from './config.ts';
 import { schema } from './db/schema.ts';
-import { createSandboxProvider } from './domain/sandbox-provider.ts';
+import { createHttpProvider } from './domain/http-provider.ts';
 import { refundCancelledReservation } from './events/reservation-cancelled.ts';
 import { chargeReservation } from './events/stock-reserved.ts';
+import { startResolver } from './resolver.ts';
 
 export const service = defineService({
   name: 'payment',
   config: paymentConfigShape,
   database: { schema, migrations: new URL('../drizzle', import.meta.url) },
-  setup: ({ config }) => ({
-    provider: createSandboxProvider({
-      slowResponseMs: config.SANDBOX_SLOW_MS,
-      flakyFailures: config.SANDBOX_FLAKY_FAILURES,
-    }),
-    retry: {
-      retries: config.PAYMENT_PROVIDER_RETRIES,
-      minTimeoutMs: config.PAYMENT_PROVIDER_RETRY_MIN_MS,
-      attemptTimeoutMs: config.PAYMENT_PROVIDER_TIMEOUT_MS,
+  setup: ({ config: c, database }) => ({
+    settle: {
+      db: database.db,
+      provider: createHttpProvider({
+        name: c.PAYMENT_PROVIDER,
+        baseUrl: c.PAYMENT_PROVIDER_URL,
+        apiKey: c.PAYMENT_PROVIDER_API_KEY,
+      }),
+      retry: {
+        retries: c.PAYMENT_PROVIDER_RETRIES,
+        minTimeoutMs: c.PAYMENT_PROVIDER_RETRY_MIN_MS,
+        attemptTimeoutMs: c.PAYMENT_PROVIDER_TIMEOUT_MS,
+      },
+      faultPauseAfterChargeMs: c.PAYMENT_FAULT_PAUSE_AFTER_CHARGE_MS,
     },
   }),
   app: ({ config, database, readiness }) =>
     createPaymentApp({ db: database.db, bodyLimitBytes: config.BODY_LIMIT_BYTES, readiness }),
-  consumes: ({ database: { db }, provider, retry }) => ({
-    'stock.reserved': chargeReservation({ db, provider, retry }),
-    'reservation.cancelled': refundCancelledReservation({ db, provider, retry }),
+  consumes: ({ settle }) => ({
+    'stock.reserved': chargeReservation(settle),
+    'reservation.cancelled': refundCancelledReservation(settle),
   }),
   relay: true,
+  workers: ({ config, settle }) => [
+    startResolver(settle, {
+      intervalMs: config.PAYMENT_RESOLVE_INTERVAL_MS,
+      afterMs: config.PAYMENT_RESOLVE_AFTER_MS,
+    }),
+  ],
 });
 
 await runService(service, import.meta);

@@ -89,6 +89,14 @@ export type ServiceContext<N extends AppId, Shape extends z.ZodRawShape, S exten
 } & (Needs<N>['database'] extends true ? { database: DatabaseHandle<S> } : unknown) &
   (Needs<N>['redis'] extends true ? { redis: Redis } : unknown);
 
+/**
+ * Thrown while a service sets up when what it was configured with cannot work (a malformed key, say):
+ * the process stops with one `invalid configuration` line, as for a malformed variable.
+ */
+export class ConfigurationError extends Error {
+  override name = 'ConfigurationError';
+}
+
 /** Background work started with the service and stopped first on shutdown. */
 export type Worker = { stop(): Promise<unknown> | unknown };
 
@@ -157,6 +165,10 @@ export async function runService(service: Service, entry: ImportMeta): Promise<v
   try {
     await service.run(process.argv.slice(2));
   } catch (error) {
+    if (error instanceof ConfigurationError) {
+      process.stderr.write(`invalid configuration: ${error.message}\n`);
+      process.exit(1);
+    }
     logger.fatal({ err: error }, `${service.name} could not start`);
     process.exit(1);
   }
