@@ -43,11 +43,16 @@ function service(
 export const LOCAL_SECRETS = {
   PASS_TOKEN_SECRET: 'local-only-pass-token-secret-not-for-deployment',
   TICKET_SIGNING_SECRET: 'local-only-ticket-signing-secret-not-for-deployment',
+  SIGNING_KEY_ENCRYPTION_KEY: 'local-only-signing-key-encryption-key-not-for-deployment',
 } as const;
 
 export const services: Record<AppId, ServiceDefinition> = {
-  gateway: service('gateway', { redis: true }),
-  account: service('account', { database: true }),
+  // Any page may call the local API; a deployment lists its origins (CORS_ORIGINS).
+  gateway: service('gateway', { redis: true, env: { CORS_ORIGINS: '*' } }),
+  account: service('account', {
+    database: true,
+    env: { SIGNING_KEY_ENCRYPTION_KEY: LOCAL_SECRETS.SIGNING_KEY_ENCRYPTION_KEY },
+  }),
   queue: service('queue', {
     database: true,
     redis: true,
