@@ -353,7 +353,8 @@ for (const which of valuesSets) {
     });
 
     it('gives each service with a database its own database and login role', () => {
-      const cluster = objects().find((o) => o.kind === 'Cluster')!;
+      // The services' cluster (the card sandbox's ledger has a Postgres of its own).
+      const cluster = objects().find((o) => o.kind === 'Cluster' && o.metadata.name.endsWith('-postgres'))!;
       const roles = (cluster.spec as { managed: { roles: { name: string }[] } }).managed.roles.map(
         (r) => r.name,
       );
