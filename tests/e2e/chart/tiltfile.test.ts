@@ -53,7 +53,8 @@ describe('Tiltfile', () => {
     const [helm] = callsOf('helm');
     expect(helm?.args.paths).toBe('charts/reservex');
     expect(helm?.args.values).toEqual(['charts/reservex/values.yaml', 'tilt/values-dev.yaml']);
-    expect(objects.filter((o) => o.kind === 'Deployment').length).toBe(appIds.length + 1);
+    // The services, Jaeger and the card sandbox.
+    expect(objects.filter((o) => o.kind === 'Deployment').length).toBe(appIds.length + 2);
     // Hooks would be applied as plain objects under Tilt: they are switched off.
     expect(objects.filter((o) => o.metadata.annotations?.['helm.sh/hook'])).toEqual([]);
   });
