@@ -7,6 +7,7 @@ import { withMigratedDatabase } from '@reservex/platform/testing';
 import { afterAll, beforeAll, describe, expect, inject, vi } from 'vitest';
 import * as schema from './db/schema.ts';
 import { signingKeys } from './db/schema.ts';
+import { createKeySealer, isSealed } from './keys/key-encryption.ts';
 import { generatedKeySource } from './keys/signing-keys.ts';
 
 const infra = inject('infra');
@@ -21,6 +22,7 @@ describe('generated signing keys', () => {
     database,
   }) => {
     const options = {
+      sealer: createKeySealer('account-int-test-key-encryption-secret-0123'),
       accessTokenTtlSeconds: 2,
       rotationIntervalMs: 1500,
       refreshIntervalMs: 100,
@@ -33,7 +35,11 @@ describe('generated signing keys', () => {
     try {
       const first = await a.signingKey();
       expect((await b.signingKey()).kid).toBe(first.kid);
-      expect(await database.db.select().from(signingKeys)).toHaveLength(1);
+      const stored = await database.db.select().from(signingKeys);
+      expect(stored).toHaveLength(1);
+      // At rest the private key is sealed: the row holds no JWK member of it.
+      expect(isSealed(stored[0]!.privateJwk)).toBe(true);
+      expect(stored[0]!.privateJwk).not.toHaveProperty('d');
 
       const nextA = await vi.waitFor(
         async () => {
@@ -72,7 +78,11 @@ describe('account service', () => {
           appId: 'account',
           args: ['services/account/src/main.ts'],
           database: 'account_int',
-          env: { LOGIN_MAX_FAILURES: '2', LOGIN_LOCK_BASE: '2s' },
+          env: {
+            LOGIN_MAX_FAILURES: '2',
+            LOGIN_LOCK_BASE: '2s',
+            SIGNING_KEY_ENCRYPTION_KEY: 'account-int-test-key-encryption-secret-0123',
+          },
         },
       ],
     });
@@ -100,7 +110,7 @@ describe('account service', () => {
   async function session() {
     const email = `int-${crypto.randomUUID()}@reservex.test`;
     const password = 'correct horse battery';
-    expect((await post('/v1/auth/signup', { email, password })).status).toBe(201);
+    expect((await post('/v1/auth/signup', { email, password })).status).toBe(202);
     const login = await post('/v1/auth/login', { email, password });
     expect(login.status).toBe(200);
     return { email, password, refreshToken: login.body.refreshToken as string };

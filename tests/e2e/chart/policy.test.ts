@@ -7,6 +7,7 @@ import {
   type AppId,
   appIds,
   DEAD_LETTER_TOPIC,
+  migrateCommandOf,
   streamingApps,
   type Topic,
   topics,
@@ -378,7 +379,7 @@ for (const which of valuesSets) {
         expect(job.metadata.annotations?.['helm.sh/hook']).toContain('pre-upgrade');
         const [c] = pod(job).containers;
         const appId = job.metadata.labels?.['app.kubernetes.io/name'];
-        expect(c?.command).toEqual(['node', `services/${appId}/src/migrate.ts`]);
+        expect(c?.command).toEqual(migrateCommandOf(appId as AppId));
         // No sidecar: it would keep the Job from completing.
         expect(
           (job.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template.metadata

@@ -27,9 +27,9 @@ export function withMigratedDatabase<S extends Schema>(options: MigratedDatabase
       async ({}, use) => {
         const name = `${options.name}_${randomUUID().slice(0, 8)}`;
         const url = await ensureDatabase(inject('infra').postgres, name);
+        await migrate(url, options.migrations);
         const database = createDatabase(url, options.schema, { max: options.max ?? 8 });
         try {
-          await migrate(database, options.migrations);
           await use(database);
         } finally {
           await database.close();
