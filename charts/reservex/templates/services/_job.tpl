@@ -25,7 +25,10 @@ spec:
   template:
     metadata:
       labels:
-        {{- include "reservex.selectorLabels" $ctx | nindent 8 }}
+        {{- /* Not the service's selector labels: the Deployment, its PodDisruptionBudget and its Service
+               must not count or route to a hook's pod. */}}
+        app.kubernetes.io/instance: {{ $.Release.Name | quote }}
+        app.kubernetes.io/name: {{ printf "%s-%s" $name .job | quote }}
         app.kubernetes.io/part-of: reservex
         app.kubernetes.io/component: {{ .job }}
     spec:
