@@ -1,5 +1,6 @@
 // The read model: reservation details and timelines from saga events, live status, dead letters.
-// Run by the platform (`runService`); QUERY_MODE=rebuild runs it as a one-off replay (see rebuild.ts).
+// Run by the platform (`runService`); QUERY_MODE=rebuild runs it as a one-off replay (the chart's
+// queryRebuild Job; locally dev/rebuild-read-model.ts).
 import { topology } from '@reservex/contracts';
 import { defineService, eachTopic, runService } from '@reservex/platform/service';
 import { createQueryApp } from './app.ts';
