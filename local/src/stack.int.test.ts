@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { type AppHandle, ensureDatabase, type StartedApps, startApps } from './index.ts';
 import { ping } from './infra/redis.ts';
 
@@ -21,20 +21,6 @@ interface Received {
 async function received(app: AppHandle, run: string): Promise<Received[]> {
   const response = await fetch(`${app.url}/received`, { signal: AbortSignal.timeout(5000) });
   return ((await response.json()) as Received[]).filter((event) => event.data.run === run);
-}
-
-async function eventually<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    value = await read().catch(() => value);
-  }
-  return value;
 }
 
 async function publish(app: AppHandle, topic: string, data: unknown): Promise<number> {
@@ -88,9 +74,13 @@ describe('apps with their own sidecar', () => {
   it('publish through one sidecar reaches the other app through Kafka, with a trace context', async () => {
     const run = randomUUID();
     expect(await publish(started.apps.sender, topic, { n: 1, run })).toBe(204);
-    const events = await eventually(
-      () => received(started.apps.receiver, run),
-      (list) => list.length > 0,
+    const events = await vi.waitFor(
+      async () => {
+        const list = await received(started.apps.receiver, run);
+        expect(list.length).toBeGreaterThan(0);
+        return list;
+      },
+      { timeout: 30_000, interval: 250 },
     );
     expect(events).toHaveLength(1);
     expect(events[0]?.topic).toBe(topic);
@@ -121,10 +111,13 @@ describe('apps with their own sidecar', () => {
     await receiver.restart();
     expect(receiver.running()).toBe(true);
 
-    const events = await eventually(
-      () => received(receiver, run),
-      (list) => list.length >= 3,
-      45_000,
+    const events = await vi.waitFor(
+      async () => {
+        const list = await received(receiver, run);
+        expect(list.length).toBeGreaterThanOrEqual(3);
+        return list;
+      },
+      { timeout: 45_000, interval: 250 },
     );
     expect(events.map((e) => e.data.n).sort()).toEqual([1, 2, 3]);
     expect(receiver.logs()).toContain('restart of receiver');
@@ -141,10 +134,13 @@ describe('apps with their own sidecar', () => {
     await sidecar.restart();
 
     // The killed sidecar never left its consumer group: delivery resumes once its session expires.
-    const events = await eventually(
-      () => received(receiver, run),
-      (list) => list.length >= 2,
-      60_000,
+    const events = await vi.waitFor(
+      async () => {
+        const list = await received(receiver, run);
+        expect(list.length).toBeGreaterThanOrEqual(2);
+        return list;
+      },
+      { timeout: 60_000, interval: 250 },
     );
     expect(events.map((e) => e.data.n).sort()).toEqual([1, 2]);
   });

@@ -2,30 +2,25 @@
 // replicas and rotated once, retired keys published until their tokens expire; concurrent use of one
 // refresh token (only one wins, the family dies); and the failed-login throttle in Dapr state.
 import { fileURLToPath } from 'node:url';
-import { deliveredBy, ensureDatabase, type StartedApps, startApps } from '@reservex/local';
-import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { deliveredBy, type StartedApps, startApps } from '@reservex/local';
+import { withMigratedDatabase } from '@reservex/platform/testing';
+import { afterAll, beforeAll, describe, expect, inject, vi } from 'vitest';
 import * as schema from './db/schema.ts';
 import { signingKeys } from './db/schema.ts';
 import { createKeySealer, isSealed } from './keys/key-encryption.ts';
 import { generatedKeySource } from './keys/signing-keys.ts';
 
 const infra = inject('infra');
+const it = withMigratedDatabase({
+  name: 'account_keys',
+  schema,
+  migrations: fileURLToPath(new URL('../drizzle', import.meta.url)),
+});
 
 describe('generated signing keys', () => {
-  let database: DatabaseHandle<typeof schema>;
-
-  beforeAll(async () => {
-    const url = await ensureDatabase(infra.postgres, `account_keys_${Date.now()}`);
-    database = createDatabase(url, schema);
-    await migrate(database, fileURLToPath(new URL('../drizzle', import.meta.url)));
-  });
-
-  afterAll(async () => {
-    await database?.close();
-  });
-
-  it('replicas starting together create one key; a rotation keeps the old key published for a token lifetime', async () => {
+  it('replicas starting together create one key; a rotation keeps the old key published for a token lifetime', async ({
+    database,
+  }) => {
     const options = {
       sealer: createKeySealer('account-int-test-key-encryption-secret-0123'),
       accessTokenTtlSeconds: 2,
@@ -46,16 +41,24 @@ describe('generated signing keys', () => {
       expect(isSealed(stored[0]!.privateJwk)).toBe(true);
       expect(stored[0]!.privateJwk).not.toHaveProperty('d');
 
-      await new Promise((resolve) => setTimeout(resolve, 1700));
-      const [nextA, nextB] = await Promise.all([a.signingKey(), b.signingKey()]);
-      expect(nextA.kid).not.toBe(first.kid);
+      const nextA = await vi.waitFor(
+        async () => {
+          const key = await a.signingKey();
+          expect(key.kid).not.toBe(first.kid);
+          return key;
+        },
+        { timeout: 10_000, interval: 100 },
+      );
+      const nextB = await b.signingKey();
       expect(nextB.kid).toBe(nextA.kid);
       expect((await a.jwks()).keys.map((key) => key.kid).sort()).toEqual([first.kid, nextA.kid].sort());
       expect((await a.jwks()).keys.every((key) => key.d === undefined)).toBe(true);
 
       // Two seconds after its retirement no token it signed is alive: it is no longer published.
-      await new Promise((resolve) => setTimeout(resolve, 2200));
-      expect((await b.jwks()).keys.map((key) => key.kid)).not.toContain(first.kid);
+      await vi.waitFor(
+        async () => expect((await b.jwks()).keys.map((key) => key.kid)).not.toContain(first.kid),
+        { timeout: 10_000, interval: 100 },
+      );
     } finally {
       a.close();
       b.close();
@@ -136,6 +139,8 @@ describe('account service', () => {
     expect(
       (await post('/v1/auth/login', { email, password }, { 'x-forwarded-for': '198.51.100.4' })).status,
     ).toBe(200);
+    // Waits out the lock (retry-after 2 s) rather than polling: each poll would be a login attempt
+    // against the throttle under test.
     await new Promise((resolve) => setTimeout(resolve, 2100));
     expect((await post('/v1/auth/login', { email, password }, from)).status).toBe(200);
   });

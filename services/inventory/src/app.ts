@@ -3,7 +3,7 @@
 // sets (it strips any a client sends); the service is never exposed without it.
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { wellFormedText } from '@reservex/contracts';
-import { type AppOptions, createApp, problem, problemResponses } from '@reservex/platform/http';
+import { type AppOptions, callerOf, createApp, problem, problemResponses } from '@reservex/platform/http';
 import { createInsertSchema, createSelectSchema } from 'drizzle-zod';
 import type { MiddlewareHandler } from 'hono';
 import type { BlankEnv } from 'hono/types';
@@ -134,11 +134,9 @@ const body = <T extends z.ZodType>(schema: T) => ({
   content: { 'application/json': { schema } },
 });
 
-/** Only the gateway sets these; they name the caller it authenticated. */
+/** The gateway names the caller it authenticated (see contracts' identity headers). */
 const requireAdmin: MiddlewareHandler = async (c, next) => {
-  if (!c.req.header('x-user-id')) problem(401, 'unauthorized', 'no authenticated user');
-  const roles = (c.req.header('x-user-roles') ?? '').split(',').map((r) => r.trim());
-  if (!roles.includes('ADMIN')) problem(403, 'forbidden', 'this route needs the ADMIN role');
+  if (!callerOf(c).roles.has('ADMIN')) problem(403, 'forbidden', 'this route needs the ADMIN role');
   await next();
 };
 const adminOnly = {

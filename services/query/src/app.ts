@@ -159,7 +159,7 @@ const replayRoute = createRoute({
   request: { params: z.object({ id: z.uuid() }) },
   responses: {
     202: {
-      description: 'Queued for publication (through the outbox)',
+      description: "Queued for publication again by the topic's owner (from its outbox)",
       content: {
         'application/json': {
           schema: z.object({

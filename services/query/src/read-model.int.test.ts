@@ -4,36 +4,29 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DEAD_LETTER_TOPIC, ownerOf, type Topic } from '@reservex/contracts';
-import { databaseUrl, ensureDatabase, probeApp, type StartedApps, startApps } from '@reservex/local';
-import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
+import { probeApp, type StartedApps, startApps } from '@reservex/local';
+import { withMigratedDatabase } from '@reservex/platform/testing';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, vi } from 'vitest';
 import { rebuildReadModel } from '../dev/rebuild-read-model.ts';
-import { findDetails, type QueryDb } from './db/read-model.ts';
+import { findDetails } from './db/read-model.ts';
 import { schema } from './db/schema.ts';
 import { type SagaPath, sagaEvents, sagaPaths } from './domain/projection.fixtures.ts';
 import { project, type RecordedEvent } from './domain/projection.ts';
 import { projectSagaEvent } from './events/saga-event.ts';
 
 const infra = inject('infra');
-const migrations = fileURLToPath(new URL('../drizzle', import.meta.url));
-let database: DatabaseHandle<typeof schema>;
-let db: QueryDb;
-
-beforeAll(async () => {
-  const name = `query_int_${Date.now()}`;
-  await ensureDatabase(infra.postgres, name);
-  database = createDatabase(databaseUrl(infra.postgres, name), schema, { max: 8 });
-  await migrate(database, migrations);
-  db = database.db;
-});
-
-afterAll(async () => {
-  await database?.close();
+const it = withMigratedDatabase({
+  name: 'query_int',
+  schema,
+  migrations: fileURLToPath(new URL('../drizzle', import.meta.url)),
 });
 
 describe('projection (real Postgres)', () => {
-  it('stores the same details whatever the arrival order, duplicates and concurrency', async () => {
+  it('stores the same details whatever the arrival order, duplicates and concurrency', async ({
+    database,
+  }) => {
+    const { db } = database;
     const projectEvent = projectSagaEvent({ db, consumer: 'query.project' });
     await fc.assert(
       fc.asyncProperty(
@@ -144,18 +137,7 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
   const publishEvent = (event: RecordedEvent, id = event.eventId) =>
     publish(event.topic, event.data, { id, partitionKey: event.data.reservationId });
 
-  async function eventually<T>(
-    read: () => Promise<T>,
-    done: (value: T) => boolean,
-    timeoutMs = 30_000,
-  ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (done(value) || Date.now() > deadline) return value;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
+  const poll = { timeout: 30_000, interval: 250 };
 
   type Details = {
     status?: string;
@@ -174,10 +156,12 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
     confirmedId = reservationId;
     const [created, ...later] = events;
     await publishEvent(created!);
-    await eventually(
-      () => fetch(url(`/v1/reservations/${reservationId}`), { headers: as('user-1') }),
-      (response) => response.status === 200,
-    );
+    await expect
+      .poll(
+        async () => (await fetch(url(`/v1/reservations/${reservationId}`), { headers: as('user-1') })).status,
+        poll,
+      )
+      .toBe(200);
 
     // Live status: the current state first, then every change until CONFIRMED.
     const abort = new AbortController();
@@ -213,10 +197,11 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
     expect(statuses[0]).toBe('PENDING');
     expect(statuses.at(-1)).toBe('CONFIRMED');
 
-    const confirmed = await eventually(
-      () => details(reservationId),
-      (body) => body.timeline?.length === 5,
-    );
+    const confirmed = await vi.waitFor(async () => {
+      const body = await details(reservationId);
+      expect(body.timeline).toHaveLength(5);
+      return body;
+    }, poll);
     expect(confirmed).toMatchObject({ status: 'CONFIRMED', payment: { status: 'CAPTURED' } });
     expect(confirmed.timeline).toHaveLength(5);
     expect(confirmed.traceId).toMatch(/^[\da-f]{32}$/);
@@ -245,26 +230,23 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
       await publishEvent(event);
     }
     const seen: string[] = [];
-    await eventually(
-      async () => {
-        seen.length = 0;
-        let cursor: string | null = null;
-        for (let page = 0; page < 10; page++) {
-          const query: string = cursor ? `limit=2&cursor=${cursor}` : 'limit=2';
-          const body = (await (
-            await fetch(url(`/v1/reservations?${query}`), { headers: as(userId) })
-          ).json()) as {
-            items: { reservationId: string }[];
-            nextCursor: string | null;
-          };
-          seen.push(...body.items.map((item) => item.reservationId));
-          cursor = body.nextCursor;
-          if (!cursor) break;
-        }
-        return seen;
-      },
-      (all) => all.length === 5,
-    );
+    await vi.waitFor(async () => {
+      seen.length = 0;
+      let cursor: string | null = null;
+      for (let page = 0; page < 10; page++) {
+        const query: string = cursor ? `limit=2&cursor=${cursor}` : 'limit=2';
+        const body = (await (
+          await fetch(url(`/v1/reservations?${query}`), { headers: as(userId) })
+        ).json()) as {
+          items: { reservationId: string }[];
+          nextCursor: string | null;
+        };
+        seen.push(...body.items.map((item) => item.reservationId));
+        cursor = body.nextCursor;
+        if (!cursor) break;
+      }
+      expect(seen).toHaveLength(5);
+    }, poll);
     expect([...seen].sort()).toEqual([...ids].sort());
     expect((await fetch(url('/v1/reservations?cursor=nonsense'), { headers: as(userId) })).status).toBe(400);
     expect((await fetch(url('/v1/reservations?limit=0'), { headers: as(userId) })).status).toBe(422);
@@ -302,9 +284,13 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
           items: Letter[];
         }
       ).items;
-    const letters = await eventually(list, (items) =>
-      [poisonId, givenUpId].every((id) => items.some((letter) => letter.cloudEventId === id)),
-    );
+    const letters = await vi.waitFor(async () => {
+      const items = await list();
+      expect(items.map((letter) => letter.cloudEventId)).toEqual(
+        expect.arrayContaining([poisonId, givenUpId]),
+      );
+      return items;
+    }, poll);
     const poison = letters.find((letter) => letter.cloudEventId === poisonId)!;
     const givenUp = letters.find((letter) => letter.cloudEventId === givenUpId)!;
     expect(poison.originalTopic).toBe('stock.failed');

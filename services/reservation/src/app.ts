@@ -5,7 +5,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { PaymentMethod, text } from '@reservex/contracts';
 import { DaprError } from '@reservex/platform/dapr';
 import type { Executor } from '@reservex/platform/db';
-import { type AppOptions, createApp, problem, problemResponses } from '@reservex/platform/http';
+import { type AppOptions, callerOf, createApp, problem, problemResponses } from '@reservex/platform/http';
 import { sagaAttributes, traceIdOf, withSpan } from '@reservex/platform/telemetry';
 import { createSelectSchema } from 'drizzle-zod';
 import type { Context } from 'hono';
@@ -100,9 +100,7 @@ export function reservationView(r: ReservationWithHistory): View {
 
 /** The authenticated user, as the gateway named them. */
 function userOf(c: Context): string {
-  const userId = c.req.header('x-user-id')?.trim();
-  if (!userId || userId.length > 128) problem(401, 'unauthorized', 'no authenticated user');
-  return userId;
+  return callerOf(c).userId;
 }
 
 async function ownReservation(db: Executor, id: string, userId: string): Promise<ReservationWithHistory> {

@@ -1,13 +1,14 @@
 // The pass a failed booking spent comes back. The database failure is simulated (it cannot be
 // provoked on demand from a real Postgres); the pass, its verification and the state semantics
 // (first write wins, a conflict is StateConflictError) are the real ones.
+
+import { passKey } from '@reservex/contracts';
 import { DaprError, StateConflictError } from '@reservex/platform/dapr';
 import { isProblemError } from '@reservex/platform/http';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { type BookingOptions, createBooking, type ReservationRequest } from './booking.ts';
 import type { ReservationDatabase } from './db/reservations.ts';
-import { passKey } from './domain/pass.ts';
 
 const key = passKey('booking-test-pass-secret-0123456789abcdef');
 const userId = '6f9d8a3e-1c2b-4d5e-8f70-9a1b2c3d4e5f';

@@ -3,7 +3,7 @@
 // or because another reservation is open keeps the user's pass; and a pass spent for a reservation
 // that was then not written (a database failure, a concurrent reservation) is given back, so no
 // failure of ours locks the user out of the show until the pass expires.
-import type { PaymentMethod } from '@reservex/contracts';
+import { type PassKey, type PaymentMethod, verifyPass } from '@reservex/contracts';
 import { type Dapr, StateConflictError } from '@reservex/platform/dapr';
 import { problem } from '@reservex/platform/http';
 import { currentTraceContext, logger } from '@reservex/platform/telemetry';
@@ -14,7 +14,6 @@ import {
   type ReservationDatabase,
   type ReservationWithHistory,
 } from './db/reservations.ts';
-import { type PassKey, verifyPass } from './domain/pass.ts';
 import { holdExpiry, isSaleOpen, quantityProblem } from './domain/reservation.ts';
 
 export type ReservationRequest = {

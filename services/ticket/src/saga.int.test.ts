@@ -6,40 +6,23 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { EventOf } from '@reservex/contracts';
 import { ownerOf, type Topic } from '@reservex/contracts';
-import {
-  databaseUrl,
-  deliveredBy,
-  ensureDatabase,
-  probeApp,
-  publishAs,
-  type StartedApps,
-  startApps,
-} from '@reservex/local';
-import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
+import { databaseUrl, deliveredBy, probeApp, publishAs, type StartedApps, startApps } from '@reservex/local';
+import { createDatabase } from '@reservex/platform/db';
 import { outbox } from '@reservex/platform/outbox';
+import { withMigratedDatabase } from '@reservex/platform/testing';
 import { and, eq, sql } from 'drizzle-orm';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, vi } from 'vitest';
 import { schema, tickets } from './db/schema.ts';
 import { lockShowForIssuing, type TicketDb } from './db/tickets.ts';
 import { issueTickets } from './events/payment-completed.ts';
 import { voidCancelledTickets } from './events/reservation-cancelled.ts';
 
 const infra = inject('infra');
-const migrations = fileURLToPath(new URL('../drizzle', import.meta.url));
-let database: DatabaseHandle<typeof schema>;
-let db: TicketDb;
-
-beforeAll(async () => {
-  const name = `ticket_int_${Date.now()}`;
-  await ensureDatabase(infra.postgres, name);
-  database = createDatabase(databaseUrl(infra.postgres, name), schema, { max: 8 });
-  await migrate(database, migrations);
-  db = database.db;
-});
-
-afterAll(async () => {
-  await database?.close();
+const it = withMigratedDatabase({
+  name: 'ticket_int',
+  schema,
+  migrations: fileURLToPath(new URL('../drizzle', import.meta.url)),
 });
 
 function paymentCompleted(
@@ -66,11 +49,11 @@ function reservationCancelled(of: EventOf<'payment.completed'>): EventOf<'reserv
   return { ...booking, occurredAt: new Date().toISOString(), reason: 'USER_CANCELLED', failedStep: 'user' };
 }
 
-async function ticketsOf(reservationId: string) {
+async function ticketsOf(db: TicketDb, reservationId: string) {
   return db.select().from(tickets).where(eq(tickets.reservationId, reservationId));
 }
 
-async function published(reservationId: string, topic: string): Promise<number> {
+async function published(db: TicketDb, reservationId: string, topic: string): Promise<number> {
   const [row] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(outbox)
@@ -81,7 +64,8 @@ async function published(reservationId: string, topic: string): Promise<number> 
 type Delivery = { kind: 'paid' | 'cancelled'; eventId: string };
 
 describe('ticket participant (real Postgres)', () => {
-  it('keeps its invariants under any interleaving and duplication of its events', async () => {
+  it('keeps its invariants under any interleaving and duplication of its events', async ({ database }) => {
+    const { db } = database;
     const issue = issueTickets({ db, lockedShows: new Set() });
     const voidTickets = voidCancelledTickets({ db });
     await fc.assert(
@@ -123,17 +107,17 @@ describe('ticket participant (real Postgres)', () => {
             if (batch.some((d) => d.kind === 'cancelled')) cancelDone = true;
           }
 
-          const issued = await ticketsOf(paid.reservationId);
+          const issued = await ticketsOf(db, paid.reservationId);
           const everIssued = deliveries.some((d) => d.kind === 'paid') && issued.length > 0;
           // One ticket per seat, issued at most once.
           expect(issued.length === 0 || issued.length === quantity).toBe(true);
           expect(new Set(issued.map((t) => t.seat)).size).toBe(issued.length);
-          expect(await published(paid.reservationId, 'ticket.issued')).toBe(everIssued ? 1 : 0);
+          expect(await published(db, paid.reservationId, 'ticket.issued')).toBe(everIssued ? 1 : 0);
           if (withCancel) {
             // No valid ticket of a cancelled reservation, and none issued after the cancel.
             expect(issued.filter((t) => t.status !== 'voided')).toEqual([]);
             if (!issueBeganBeforeCancel) expect(issued).toEqual([]);
-            expect(await published(paid.reservationId, 'ticket.voided')).toBe(everIssued ? 1 : 0);
+            expect(await published(db, paid.reservationId, 'ticket.voided')).toBe(everIssued ? 1 : 0);
           } else {
             expect(issued.every((t) => t.status === 'valid')).toBe(true);
             expect(issued.length).toBe(quantity);
@@ -144,21 +128,23 @@ describe('ticket participant (real Postgres)', () => {
     );
   });
 
-  it('refuses to issue for a show locked for issuing, once', async () => {
+  it('refuses to issue for a show locked for issuing, once', async ({ database }) => {
+    const { db } = database;
     const showId = randomUUID();
     await lockShowForIssuing(db, showId, 'ops');
     const issue = issueTickets({ db, lockedShows: new Set() });
     const paid = paymentCompleted(randomUUID(), showId);
     await issue(paid, { id: randomUUID() });
     await issue(paid, { id: randomUUID() });
-    expect(await ticketsOf(paid.reservationId)).toEqual([]);
-    expect(await published(paid.reservationId, 'ticket.issue.failed')).toBe(1);
+    expect(await ticketsOf(db, paid.reservationId)).toEqual([]);
+    expect(await published(db, paid.reservationId, 'ticket.issue.failed')).toBe(1);
   });
 
-  it('refuses to issue for a show locked by configuration', async () => {
+  it('refuses to issue for a show locked by configuration', async ({ database }) => {
+    const { db } = database;
     const paid = paymentCompleted(randomUUID());
     await issueTickets({ db, lockedShows: new Set([paid.showId]) })(paid, { id: randomUUID() });
-    expect(await published(paid.reservationId, 'ticket.issue.failed')).toBe(1);
+    expect(await published(db, paid.reservationId, 'ticket.issue.failed')).toBe(1);
   });
 });
 
@@ -214,18 +200,7 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
     expect(response.status).toBe(204);
   }
 
-  async function eventually<T>(
-    read: () => Promise<T>,
-    done: (value: T) => boolean,
-    timeoutMs = 30_000,
-  ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (done(value) || Date.now() > deadline) return value;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
+  const poll = { timeout: 30_000, interval: 250 };
 
   const staff = { 'content-type': 'application/json', 'x-user-id': 'door-1', 'x-user-roles': 'STAFF' };
   const scan = (code: unknown, headers: Record<string, string> = staff) =>
@@ -240,10 +215,15 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
 
     const check = createDatabase(databaseUrl(infra.postgres, dbName), schema, { max: 1 });
     try {
-      const issued = await eventually(
-        () => check.db.select().from(tickets).where(eq(tickets.reservationId, paid.reservationId)),
-        (rows) => rows.length > 0,
-      );
+      const issued = await vi.waitFor(async () => {
+        const rows = await check.db
+          .select()
+          .from(tickets)
+          .where(eq(tickets.reservationId, paid.reservationId));
+        expect(rows.length).toBeGreaterThan(0);
+        return rows;
+      }, poll);
+      // Proves that no later delivery issues again: nothing may change within this window.
       await new Promise((resolve) => setTimeout(resolve, 2000));
       expect(
         await check.db.select().from(tickets).where(eq(tickets.reservationId, paid.reservationId)),
@@ -272,14 +252,18 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
       const cancelId = randomUUID();
       await publish('reservation.cancelled', cancelled, cancelId);
       await publish('reservation.cancelled', cancelled, cancelId);
-      await eventually(
-        () => check.db.select().from(tickets).where(eq(tickets.reservationId, paid.reservationId)),
-        (rows) => rows.every((row) => row.status === 'voided'),
-      );
+      await vi.waitFor(async () => {
+        const rows = await check.db
+          .select()
+          .from(tickets)
+          .where(eq(tickets.reservationId, paid.reservationId));
+        expect(rows.every((row) => row.status === 'voided')).toBe(true);
+      }, poll);
       const second = issued[1]!;
       const voided = await scan(second.code);
       expect(voided.status).toBe(409);
       expect(await voided.json()).toMatchObject({ type: expect.stringContaining('ticket-voided') });
+      // Proves that the repeated cancel publishes nothing more: nothing may appear within this window.
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const events = await check.db
         .select({ topic: outbox.topic })
@@ -296,15 +280,18 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
     await publish('payment.completed', paid, randomUUID());
     const check = createDatabase(databaseUrl(infra.postgres, dbName), schema, { max: 1 });
     try {
-      const events = await eventually(
-        () =>
-          check.db
-            .select({ topic: outbox.topic })
-            .from(outbox)
-            .where(eq(outbox.partitionKey, paid.reservationId)),
-        (rows) => rows.length > 0,
-      );
-      expect(events.map((e) => e.topic)).toEqual(['ticket.issue.failed']);
+      await expect
+        .poll(
+          async () =>
+            (
+              await check.db
+                .select({ topic: outbox.topic })
+                .from(outbox)
+                .where(eq(outbox.partitionKey, paid.reservationId))
+            ).map((e) => e.topic),
+          poll,
+        )
+        .toEqual(['ticket.issue.failed']);
     } finally {
       await check.close();
     }

@@ -11,14 +11,7 @@ import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  type AppId,
-  appIds,
-  DEAD_LETTER_TOPIC,
-  type EventOf,
-  SCHEMA_VERSION,
-  type Topic,
-} from '@reservex/contracts';
+import { appIds, DEAD_LETTER_TOPIC, type EventOf, SCHEMA_VERSION, type Topic } from '@reservex/contracts';
 import { type AppHandle, ensureDatabase, type StartedApps, startApps } from '@reservex/local';
 import postgres from 'postgres';
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
@@ -60,7 +53,7 @@ interface ImageSteps {
 }
 
 /** The steps of services/Dockerfile this test replays, for one service (--build-arg SERVICE). */
-function imageSteps(appId: AppId): ImageSteps {
+function imageSteps(appId: string): ImageSteps {
   const dockerfile = readDockerfile();
   const build = { SERVICE: appId };
   const matchIn = (stage: string, pattern: RegExp) =>
@@ -78,7 +71,11 @@ function imageSteps(appId: AppId): ImageSteps {
 /** Development tools that must not reach an image. */
 const devTooling = ['typescript', 'vitest', '@biomejs/biome', 'turbo', 'drizzle-kit', 'fast-check', 'tsx'];
 
-const present = appIds.filter((id) => existsSync(join(repoRoot, 'services', id, 'src/main.ts')));
+/** The service whose image a workload runs (`<registry>/reservex-<service>:<tag>`). */
+const serviceOfImage = (workload: K8sObject) =>
+  /\/reservex-([a-z-]+):[^/]+$/.exec(
+    (podSpecOf(workload)?.containers as { image: string }[] | undefined)?.[0]?.image ?? '',
+  )?.[1];
 
 interface ChartContainer {
   command?: string[];
@@ -181,14 +178,14 @@ async function runToEnd(argv: string[], cwd: string, env: Record<string, string>
 }
 
 interface Image {
-  appId: AppId;
+  appId: string;
   /** The pruned production install: the image's /app. */
   dir: string;
   steps: ImageSteps;
 }
 
 /** The prune and install stages, replayed into a scratch directory. */
-async function installImage(appId: AppId): Promise<Image> {
+async function installImage(appId: string): Promise<Image> {
   const steps = imageSteps(appId);
   work = scratchDir(`image-${appId}`);
   rmSync(work, { recursive: true, force: true });
@@ -226,7 +223,7 @@ async function appliedMigrations(databaseUrl: string): Promise<number> {
   }
 }
 
-function journalEntries(appId: AppId): number {
+function journalEntries(appId: string): number {
   const journal = JSON.parse(
     readFileSync(join(repoRoot, 'services', appId, 'drizzle/meta/_journal.json'), 'utf8'),
   );
@@ -245,7 +242,14 @@ afterEach(async () => {
 /** Starts an app from the image with its sidecar; it is stopped after the test. */
 async function startFromImage(
   image: Image,
-  app: { appId: string; argv: string[]; env: Record<string, string>; database?: string; redis?: boolean },
+  app: {
+    appId: string;
+    argv: string[];
+    env: Record<string, string>;
+    database?: string;
+    redis?: boolean;
+    sidecar?: boolean;
+  },
   onExit?: (name: string, exit: Promise<{ code: number | null; signal: string | null }>) => void,
 ): Promise<AppHandle> {
   const [command, ...args] = app.argv;
@@ -264,6 +268,7 @@ async function startFromImage(
         },
         ...(app.database ? { database: app.database } : {}),
         redis: app.redis ?? false,
+        sidecar: app.sidecar ?? true,
         readyTimeoutMs: 120_000,
       },
     ],
@@ -274,7 +279,15 @@ async function startFromImage(
 }
 
 describe('service images, run the way services/Dockerfile and the chart run them', () => {
-  for (const appId of present) {
+  // Every service with an entry point: the Dapr apps of the contracts, and the card sandbox.
+  const services = readdirSync(join(repoRoot, 'services')).filter((s) =>
+    existsSync(join(repoRoot, 'services', s, 'src/main.ts')),
+  );
+  it('include every service of the contracts', () => {
+    expect(services).toEqual(expect.arrayContaining([...appIds]));
+  });
+
+  for (const appId of services) {
     it(`${appId}: from the pruned production install, its migration Job and operator commands run, its CMD answers /healthz`, async () => {
       const image = await installImage(appId);
       const workspaces = readdirSync(join(image.dir, 'services')).sort();
@@ -284,15 +297,20 @@ describe('service images, run the way services/Dockerfile and the chart run them
         expect(existsSync(join(image.dir, 'node_modules', tool)), tool).toBe(false);
 
       const objects = render('default');
-      const deployment = objects.find((o) => o.kind === 'Deployment' && labelled(appId, 'service')(o));
-      if (!deployment) throw new Error(`the chart renders no Deployment for ${appId}`);
+      const deployment = objects.find((o) => o.kind === 'Deployment' && serviceOfImage(o) === appId);
+      if (!deployment) throw new Error(`the chart runs the image of ${appId} in no Deployment`);
+      const annotations = (
+        deployment.spec as { template: { metadata: { annotations?: Record<string, string> } } }
+      ).template.metadata.annotations;
       const settings = chartSettings(containerOf(deployment));
       const database = settings.database ? `chart_image_${appId}` : undefined;
 
       const migration = objects.find((o) => o.kind === 'Job' && labelled(appId, 'migrate')(o));
-      expect(migration !== undefined, 'a migration Job exactly for the services with a database').toBe(
-        settings.database,
-      );
+      if ((appIds as readonly string[]).includes(appId)) {
+        expect(migration !== undefined, 'a migration Job exactly for the apps with a database').toBe(
+          settings.database,
+        );
+      }
       if (migration && database) {
         const databaseUrl = await ensureDatabase(infra.postgres, database);
         const job = containerOf(migration);
@@ -312,6 +330,7 @@ describe('service images, run the way services/Dockerfile and the chart run them
         env: settings.env,
         ...(database ? { database } : {}),
         redis: settings.redis,
+        sidecar: annotations?.['dapr.io/enabled'] === 'true',
       });
       const health = await fetch(`${service.url}/healthz`, { signal: AbortSignal.timeout(5000) });
       expect(health.status).toBe(200);

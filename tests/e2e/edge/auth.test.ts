@@ -33,6 +33,9 @@ describe('edge: authentication and identity', () => {
       signingKey: key,
       env: {
         account: { ADMIN_EMAILS: 'root@reservex.test', LOGIN_MAX_FAILURES: '3', LOGIN_LOCK_BASE: '30s' },
+        // A budget a burst of 150 exceeds however slowly a loaded machine lets the gateway take them;
+        // no other test here spends more than a few requests per user.
+        gateway: { RATE_LIMIT_USER_PER_SECOND: '5', RATE_LIMIT_USER_BURST: '30' },
       },
     });
     gateway = stack.apps.gateway.url;

@@ -1,11 +1,10 @@
-// Who is calling. The gateway is the single public entry: it authenticates the user and sets these
-// headers (dropping any a client sent), so a service reads the caller from them and nowhere else.
-
-import { USER_FACING_CALLER } from '@reservex/contracts';
+// Who is calling: the identity the gateway set, read by contracts' `callerFrom`; a request without
+// one is answered 401.
+import { type Caller, callerFrom, USER_FACING_CALLER } from '@reservex/contracts';
 import type { Context } from 'hono';
 import { problem } from './problem.ts';
 
-export type Caller = { userId: string; roles: ReadonlySet<string> };
+export type { Caller };
 
 export function callerOf(c: Context): Caller {
   // Set by the calling sidecar. The callee sidecar's access control already refuses other apps on
@@ -14,13 +13,7 @@ export function callerOf(c: Context): Caller {
   if (via !== undefined && via !== USER_FACING_CALLER) {
     problem(403, 'forbidden', `user routes are called through the ${USER_FACING_CALLER} only, not by ${via}`);
   }
-  const userId = c.req.header('x-user-id')?.trim();
-  if (!userId) problem(401, 'unauthorized', 'no authenticated user (x-user-id is set by the gateway)');
-  const roles = new Set(
-    (c.req.header('x-user-roles') ?? '')
-      .split(',')
-      .map((role) => role.trim().toUpperCase())
-      .filter(Boolean),
-  );
-  return { userId, roles };
+  const caller = callerFrom((name) => c.req.header(name));
+  if (!caller) problem(401, 'unauthorized', 'no authenticated user (x-user-id is set by the gateway)');
+  return caller;
 }

@@ -1,5 +1,5 @@
-// Dead letters: stored as they arrive, listed for operators, replayed to their original topic through
-// this service's outbox (so a replay is as durable as any other publish).
+// Dead letters: stored as they arrive, listed for operators, replayed to their original topic by the
+// topic's owner, from its own outbox (so a replay is as durable as any other publish).
 import { type AppId, events, isTopic, ownerOf, type Topic } from '@reservex/contracts';
 import type { DeadLetter } from '@reservex/platform/events';
 import { and, desc, eq, lt, or, sql } from 'drizzle-orm';

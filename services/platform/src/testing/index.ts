@@ -1,0 +1,41 @@
+// Test harness for the services' integration tests (never imported by production code): a database
+// of the test file's own on the stack's Postgres, migrated once, as a file-scoped vitest fixture.
+//
+//   const it = withMigratedDatabase({ name: 'ticket_int', schema, migrations });
+//   it('…', async ({ database }) => { … database.db … });
+import { randomUUID } from 'node:crypto';
+import { ensureDatabase } from '@reservex/local';
+import { inject, test } from 'vitest';
+import { createDatabase, type DatabaseHandle, migrate, type Schema } from '../db/index.ts';
+
+export interface MigratedDatabaseOptions<S extends Schema> {
+  /** Prefix of the database's name; a random suffix keeps reruns and files apart. */
+  name: string;
+  schema: S;
+  /** The service's drizzle migrations folder. */
+  migrations: string;
+  /** Pool size; 8 unless the file runs more concurrent work. */
+  max?: number;
+}
+
+/** `test` with a `database` fixture: created and migrated for the file's first test that asks for it,
+ *  closed after its last. */
+export function withMigratedDatabase<S extends Schema>(options: MigratedDatabaseOptions<S>) {
+  return test.extend<{ database: DatabaseHandle<S> }>({
+    database: [
+      // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern
+      async ({}, use) => {
+        const name = `${options.name}_${randomUUID().slice(0, 8)}`;
+        const url = await ensureDatabase(inject('infra').postgres, name);
+        await migrate(url, options.migrations);
+        const database = createDatabase(url, options.schema, { max: options.max ?? 8 });
+        try {
+          await use(database);
+        } finally {
+          await database.close();
+        }
+      },
+      { scope: 'file' },
+    ],
+  });
+}
