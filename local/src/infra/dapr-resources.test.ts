@@ -150,7 +150,7 @@ describe('topic scopes', () => {
       const consumes = topology[app].consumes as readonly string[];
       const expected = [...topology[app].publishes, ...(consumes.length > 0 ? [DEAD_LETTER_TOPIC] : [])];
       expect(publishing[app]?.sort(), app).toEqual(expected.sort());
-      const reads = [...consumes, ...(app === 'query' ? [DEAD_LETTER_TOPIC] : [])];
+      const reads = [...consumes, ...(app === 'query' || app === 'reservation' ? [DEAD_LETTER_TOPIC] : [])];
       expect(subscribing[app]?.sort(), app).toEqual(reads.sort());
     }
     // …and from the topics' side: every topic's publishers are exactly its topology owner.

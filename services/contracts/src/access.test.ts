@@ -56,10 +56,10 @@ describe('topic scopes', () => {
     }
   });
 
-  it('lets every consumer publish the dead-letter topic and only query read it', () => {
+  it('lets every consumer publish the dead-letter topic and only its readers (query, reservation) read it', () => {
     for (const app of appIds) {
       expect(publishableBy(app).includes(DEAD_LETTER_TOPIC)).toBe(topology[app].consumes.length > 0);
-      expect(subscribableBy(app).includes(DEAD_LETTER_TOPIC)).toBe(app === 'query');
+      expect(subscribableBy(app).includes(DEAD_LETTER_TOPIC)).toBe(app === 'query' || app === 'reservation');
     }
   });
 

@@ -132,11 +132,19 @@ export function publishableBy(app: AppId): string[] {
 
 /** Topics an app may subscribe to. */
 export function subscribableBy(app: AppId): string[] {
-  return [...topology[app].consumes, ...(app === DEAD_LETTER_READER ? [DEAD_LETTER_TOPIC] : [])];
+  return [...topology[app].consumes, ...(readsDeadLetters(app) ? [DEAD_LETTER_TOPIC] : [])];
 }
 
-/** The service that lists dead letters for operators (and asks owners to replay them). */
-export const DEAD_LETTER_READER = 'query' satisfies AppId;
+/**
+ * The services that subscribe to the dead-letter topic: query lists dead letters for operators (and
+ * asks owners to replay them); reservation ends the saga of an event no consumer could take
+ * (CANCELLED, REJECTED_EVENT). A service declaring a dead-letter handler must be listed here.
+ */
+export const deadLetterReaders = ['query', 'reservation'] as const satisfies readonly AppId[];
+
+export function readsDeadLetters(app: AppId): boolean {
+  return (deadLetterReaders as readonly AppId[]).includes(app);
+}
 
 /** Every topic the pub/sub carries: the saga's topics and the dead-letter topic. */
 export function protectedTopics(): string[] {

@@ -105,7 +105,7 @@ for (const which of ['default', 'production'] as const) {
         const consumes = topology[app].consumes as readonly string[];
         const publishes = [...topology[app].publishes, ...(consumes.length > 0 ? [DEAD_LETTER_TOPIC] : [])];
         expect(publishing[app]?.sort(), app).toEqual(publishes.sort());
-        const reads = [...consumes, ...(app === 'query' ? [DEAD_LETTER_TOPIC] : [])];
+        const reads = [...consumes, ...(app === 'query' || app === 'reservation' ? [DEAD_LETTER_TOPIC] : [])];
         expect(subscribing[app]?.sort(), app).toEqual(reads.sort());
       }
       for (const topic of topics) {

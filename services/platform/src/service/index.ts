@@ -9,7 +9,7 @@
 // must name exactly the topics `topology[name].consumes` lists.
 import { fileURLToPath } from 'node:url';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { type AppId, deployments, type Topic, topology } from '@reservex/contracts';
+import { type AppId, deployments, readsDeadLetters, type Topic, topology } from '@reservex/contracts';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { z } from 'zod';
 import {
@@ -276,7 +276,14 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
     else subscriber.on(topic as Topic, consumer);
   }
   const deadLetters = declaration.deadLetters?.(context);
-  if (deadLetters) subscriber.onDeadLetter(deadLetters);
+  if (deadLetters) {
+    // The pub/sub scopes let only the contracts' dead-letter readers subscribe to that topic.
+    if (!readsDeadLetters(declaration.name))
+      throw new Error(
+        `${declaration.name} handles dead letters but is not among the contracts' deadLetterReaders`,
+      );
+    subscriber.onDeadLetter(deadLetters);
+  }
 
   const stopping: ShutdownHook[] = [];
   const relayWanted =
