@@ -92,6 +92,11 @@ app.kubernetes.io/name: {{ .name | quote }}
 {{- end -}}
 {{- end -}}
 
+{{/* "true" when the seed Job runs (it needs inventory, and the gateway and account it signs in through). */}}
+{{- define "reservex.seedEnabled" -}}
+{{- if and .Values.seed.enabled .Values.services.inventory.enabled .Values.services.gateway.enabled .Values.services.account.enabled -}}true{{- end -}}
+{{- end -}}
+
 {{/* Secret of a service's Dapr API token ("dapr-api") or app API token ("app-api"), key `token`:
      (dict "root" $ "name" $name "kind" "dapr-api"). */}}
 {{- define "reservex.tokenSecret" -}}

@@ -76,6 +76,10 @@
       key: api-key
 {{- end }}
 {{- range $key, $value := .svc.env }}
+{{- if and (eq $key "ADMIN_EMAILS") (eq $.name "account") (include "reservex.seedEnabled" $root) }}
+{{- /* The seed Job's administrator (values seed.adminEmail). */}}
+{{- $value = join "," (compact (list $value $root.Values.seed.adminEmail)) }}
+{{- end }}
 - name: {{ $key }}
   value: {{ $value | quote }}
 {{- end }}
