@@ -171,7 +171,7 @@ describe('every rendered object is valid', () => {
     expect(objects.map((o) => o.kind).sort()).toEqual(['Component', 'Configuration', 'Job']);
     const resources = await kubeconform(objects, 'query-rebuild');
     expect(describeFailures(resources)).toBe('');
-    expect(resources.length).toBe(2);
+    expect(resources.length).toBe(3);
   });
 
   // The validators must have teeth: a broken object of each family is rejected.
