@@ -1,8 +1,10 @@
-// `npm start` as a user runs it: it brings the stack up and prints the URLs; Ctrl-C (SIGINT to the
+// `npm start` as a user runs it: it brings the stack up and prints the URLs, a demo administrator
+// and a walkthrough that, pasted as printed, books a ticket to CONFIRMED; Ctrl-C (SIGINT to the
 // whole foreground process group) stops everything, leaving no process and no listening port.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from './paths.ts';
 import { canBind } from './ports.ts';
@@ -73,6 +75,22 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<string> {
   });
 }
 
+/** The commands of the printed walkthrough: the indented block after "paste into another terminal:". */
+function walkthroughOf(stdout: string): string {
+  const lines = stdout.split('\n');
+  const start = lines.findIndex((line) => line.endsWith('paste into another terminal:'));
+  expect(start).toBeGreaterThan(-1);
+  const block: string[] = [];
+  for (const line of lines.slice(start + 2)) {
+    if (!line.startsWith('  ')) break;
+    block.push(line.slice(2));
+  }
+  return block.join('\n');
+}
+
+const runScript = (script: string, timeoutMs: number) =>
+  promisify(execFile)('bash', ['-c', script], { encoding: 'utf8', timeout: timeoutMs });
+
 describe('npm start', () => {
   it('brings the stack up, prints its URLs, and Ctrl-C leaves nothing running', {
     timeout: 400_000,
@@ -108,6 +126,23 @@ describe('npm start', () => {
     }
     expect(stdout).not.toContain('FAILED TO START');
     expect(processesOf(runDir!).length).toBeGreaterThan(4);
+
+    // The demo administrator it prints signs in through the gateway with the ADMIN role.
+    const gateway = /gateway\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
+    const admin = /Admin\s+(\S+) \/ (.+?) {3}/.exec(stdout);
+    expect(admin).not.toBeNull();
+    const login = await fetch(`${gateway}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: admin![1], password: admin![2] }),
+    });
+    expect(login.status).toBe(200);
+    expect(((await login.json()) as { roles: string[] }).roles).toContain('ADMIN');
+
+    // The walkthrough, pasted as printed into a shell, books the demo show and ends CONFIRMED.
+    const booked = await runScript(walkthroughOf(stdout), 120_000);
+    expect(booked.stderr).toBe('');
+    expect(booked.stdout).toMatch(/"status": "CONFIRMED"/);
 
     // A process dying on its own is announced, loudly, while the rest keeps running.
     const jaeger = processesOf(runDir!).find((pid) => commandOf(pid).includes('jaeger.yaml'));
