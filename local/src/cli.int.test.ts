@@ -120,7 +120,7 @@ describe('npm start', () => {
     expect(runDir).toBeDefined();
     const urls = [...stdout.matchAll(/http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
     const ports = [...urls, ...[...stdout.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]))];
-    expect(stdout).toMatch(/Jaeger UI\s+http:\/\/127\.0\.0\.1:\d+/);
+    expect(stdout).toMatch(/Traces\s+http:\/\/127\.0\.0\.1:\d+/);
     for (const service of presentServices()) {
       expect(stdout).toMatch(new RegExp(`${service.appId}\\s+http://127\\.0\\.0\\.1:\\d+`));
     }

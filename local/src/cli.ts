@@ -14,6 +14,7 @@ import { provision } from './provision/index.ts';
 import { isAlive, type Run, reapStaleRuns } from './run.ts';
 import { presentServices, serviceApp } from './services.ts';
 import { type Supervised, signalGroup } from './supervisor.ts';
+import { printTrace } from './trace.ts';
 import { walkthrough } from './walkthrough.ts';
 
 const USAGE = `usage: node local/src/cli.ts <command>
@@ -21,6 +22,7 @@ const USAGE = `usage: node local/src/cli.ts <command>
   up          start the whole system on this machine; Ctrl-C stops everything
               (--verbose: follow every log line, not only warnings, errors and saga milestones)
   walkthrough print the running system's copy-paste booking again
+  trace <id>  print a trace (by reservation id or trace id) of the running system as a waterfall
   down        stop whatever a previous run left behind`;
 
 /** Run directories of `npm start` are named up-…, those of test runs stack-…. */
@@ -113,7 +115,10 @@ async function up(verbose: boolean): Promise<void> {
   }
   if (services.length === 0) print('  (no service has a src/main.ts yet: infrastructure only)');
   print();
-  row('Jaeger UI', info.jaeger.uiUrl);
+  row(
+    'Traces',
+    `${info.jaeger.uiUrl}   (a trace page over Jaeger's API; npm run trace -- <id> in the terminal)`,
+  );
   row('Postgres', info.postgres.url);
   row('Redis', info.redis.url);
   row('Kafka', info.kafka.brokers);
@@ -158,6 +163,32 @@ function liveUpRuns(): { dir: string; owner: number }[] {
     .reverse()
     .map((name) => ({ dir: join(root, name), owner: Number(readFileSafe(join(root, name, 'owner'))) }))
     .filter(({ owner }) => Number.isInteger(owner) && owner > 0 && isAlive(owner));
+}
+
+/** The Jaeger of the running `npm start` (or RESERVEX_JAEGER_URL). */
+function runningJaegerUrl(): string | undefined {
+  if (process.env.RESERVEX_JAEGER_URL) return process.env.RESERVEX_JAEGER_URL.replace(/\/+$/, '');
+  for (const { dir } of liveUpRuns()) {
+    const infra = readFileSafe(join(dir, 'infra.json'));
+    if (infra) return (JSON.parse(infra) as { jaeger: { uiUrl: string } }).jaeger.uiUrl;
+  }
+  return undefined;
+}
+
+async function traceCommand(id: string | undefined): Promise<void> {
+  if (!id) {
+    console.error('usage: npm run trace -- <reservation id | trace id>');
+    process.exit(2);
+  }
+  const jaegerUrl = runningJaegerUrl();
+  if (!jaegerUrl) {
+    console.error('No running npm start here (or set RESERVEX_JAEGER_URL): start one with `npm start`.');
+    process.exit(1);
+  }
+  if (!(await printTrace(jaegerUrl, id, print))) {
+    console.error(`No trace for ${id} in ${jaegerUrl} (yet: spans arrive within a second or two).`);
+    process.exit(1);
+  }
 }
 
 /** The walkthrough of the running `npm start`, printed again. */
@@ -214,6 +245,9 @@ try {
       break;
     case 'walkthrough':
       printWalkthrough();
+      break;
+    case 'trace':
+      await traceCommand(process.argv[3]);
       break;
     case 'down':
       await down();

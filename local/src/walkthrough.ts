@@ -41,8 +41,9 @@ export function walkthrough(options: {
     `  for i in $(seq 60); do DETAILS=$(curl -s $GW/api/v1/reservations/$ID -H "authorization: Bearer $TOKEN"); \\`,
     `    case $(echo "$DETAILS" | ${field('j.status')}) in CONFIRMED|CANCELLED) break;; esac; sleep 1; done`,
     `  echo "$DETAILS" | ${field('JSON.stringify(j, null, 2)')}`,
+    `  echo "trace: ${jaegerUiUrl}/trace/$(echo "$DETAILS" | ${field('j.traceId')})   or: npm run trace -- $ID"`,
     '',
-    `The details show status, tickets, the timeline and traceId: open ${jaegerUiUrl}/trace/<traceId> to follow`,
-    'the saga across every service. Try paymentMethod token tok_declined to watch the compensations.',
+    'The details show status, tickets and the timeline; the trace follows the saga across every service',
+    '(every span with its attributes and events). Try paymentMethod token tok_declined to watch the compensations.',
   ];
 }
