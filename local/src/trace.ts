@@ -35,7 +35,8 @@ const ms = (us: number) => `${(us / 1000).toFixed(1)} ms`;
 /** The waterfall as text: start offset, a bar on a `barWidth`-column time axis, service, span, duration. */
 export function formatWaterfall(view: Waterfall, barWidth = 40): string[] {
   const total = Math.max(view.durationUs, 1);
-  const serviceWidth = Math.max(...view.services.map((s) => s.length), 7);
+  const who = (row: Waterfall['rows'][number]) => (row.sidecar ? `${row.service} daprd` : row.service);
+  const serviceWidth = Math.max(...view.rows.map((row) => who(row).length), 7);
   const lines = [
     `trace ${view.traceId}: ${view.rows.length} spans, ${view.services.length} services (${view.services.join(', ')}), ${ms(view.durationUs)}`,
     '',
@@ -46,7 +47,7 @@ export function formatWaterfall(view: Waterfall, barWidth = 40): string[] {
     const bar = `${' '.repeat(from)}${'█'.repeat(Math.min(length, barWidth - from))}`.padEnd(barWidth);
     const name = `${'  '.repeat(row.depth)}${row.name}${row.error ? '  ✗ error' : ''}`;
     lines.push(
-      `${ms(row.offsetUs).padStart(10)} |${bar}| ${row.service.padEnd(serviceWidth)} ${name}  ${ms(row.durationUs)}`,
+      `${ms(row.offsetUs).padStart(10)} |${bar}| ${who(row).padEnd(serviceWidth)} ${name}  ${ms(row.durationUs)}`,
     );
   }
   return lines;

@@ -28,6 +28,8 @@ export interface WaterfallRow {
   spanId: string;
   depth: number;
   service: string;
+  /** A span of the service's Dapr sidecar (daprd), not of the service itself. */
+  sidecar: boolean;
   name: string;
   /** Microseconds from the trace's first span. */
   offsetUs: number;

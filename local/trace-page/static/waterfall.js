@@ -35,6 +35,8 @@ export function waterfall(trace) {
       spanId: span.spanID,
       depth,
       service: process?.serviceName ?? span.processID,
+      // daprd names its spans after its app; its instrumentation scope tells them apart.
+      sidecar: tags.some((t) => t.key === 'otel.scope.name' && t.value === 'dapr-diagnostics'),
       name: span.operationName,
       offsetUs: span.startTime - start,
       durationUs: span.duration,
