@@ -81,27 +81,42 @@ async function up(verbose: boolean): Promise<void> {
     process.stderr.write(`\n${bar}\n${line}\n${bar}\n\n`);
   };
 
+  // Where the time to ready goes, printed once everything is up.
+  const phases: [string, string][] = [];
+  let phaseStarted = performance.now();
+  const phaseDone = (name: string) => {
+    phases.push([name, elapsed(phaseStarted)]);
+    phaseStarted = performance.now();
+  };
+
   await provision();
+  phaseDone('provisioning check');
   const infra = await startInfra({ label: UP_LABEL });
   runs.push(infra.run);
   infra.run.onUnexpectedExit(loud);
   const info = infra.info;
+  phaseDone('infrastructure (Postgres, Redis, Kafka, Jaeger)');
   if (stopping) return;
 
   // Each service on its own: one that fails to start is reported, the others keep running.
   const services = presentServices();
+  const appTimes: [string, number][] = [];
   const results = await Promise.allSettled(
     services.map(async (definition) => {
+      const appStarted = performance.now();
       const started = await startApps({
         infra: info,
         apps: [serviceApp(definition, envOf(definition.appId))],
         onUnexpectedExit: loud,
       });
+      appTimes.push([definition.appId, performance.now() - appStarted]);
       runs.push(started.run);
       appStops.push(started.stop);
       return started.apps[definition.appId];
     }),
   );
+  const slowest = appTimes.sort(([, a], [, b]) => b - a)[0];
+  phaseDone(`services with their sidecars${slowest ? ` (slowest: ${slowest[0]})` : ''}`);
 
   const width = 14;
   const row = (name: string, value: string) => print(`  ${name.padEnd(width)} ${value}`);
@@ -136,6 +151,7 @@ async function up(verbose: boolean): Promise<void> {
         '\n',
       );
       writeFileSync(join(info.runDir, WALKTHROUGH_FILE), `${text}\n`);
+      phaseDone('demo administrator and show');
       print(text);
       print();
       print('Print this again: npm run walkthrough');
@@ -144,6 +160,7 @@ async function up(verbose: boolean): Promise<void> {
     }
     print();
   }
+  print(`Time to ready: ${phases.map(([name, time]) => `${name} ${time}`).join(', ')}`);
   print(`Logs: ${info.runDir} (one file per process), followed below. Ctrl-C stops everything.`);
   print(
     verbose
