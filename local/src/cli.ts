@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppId } from '@reservex/contracts';
-import { startApps } from './apps.ts';
+import { type AppHandle, startApps } from './apps.ts';
 import { adminEmails, DEMO_ADMIN, seedDemoShow, signInDemoAdmin } from './demo.ts';
 import { startInfra } from './infra/index.ts';
 import { tailLogs } from './log-tail.ts';
@@ -12,7 +12,7 @@ import { runsDir } from './paths.ts';
 import { elapsed, say } from './progress.ts';
 import { provision } from './provision/index.ts';
 import { isAlive, type Run, reapStaleRuns } from './run.ts';
-import { presentServices, serviceApp } from './services.ts';
+import { cardSandbox, cardSandboxApp, paymentProviderEnv, presentServices, serviceApp } from './services.ts';
 import { type Supervised, signalGroup } from './supervisor.ts';
 import { printTrace } from './trace.ts';
 import { walkthrough } from './walkthrough.ts';
@@ -43,9 +43,14 @@ async function provisionCommand(): Promise<void> {
   say(`provisioning checked in ${elapsed(started)}`);
 }
 
-/** What `npm start` adds to a service's environment: the account service makes the demo administrator ADMIN. */
-function envOf(appId: AppId): Record<string, string> {
-  return appId === 'account' ? { ADMIN_EMAILS: adminEmails(process.env.ADMIN_EMAILS) } : {};
+/**
+ * What `npm start` adds to a service's environment: payment is pointed at the card sandbox, and the
+ * account service makes the demo administrator ADMIN.
+ */
+function envOf(appId: AppId, sandbox: AppHandle): Record<string, string> {
+  if (appId === 'payment') return paymentProviderEnv(sandbox);
+  if (appId === 'account') return { ADMIN_EMAILS: adminEmails(process.env.ADMIN_EMAILS) };
+  return {};
 }
 
 async function up(verbose: boolean): Promise<void> {
@@ -98,7 +103,12 @@ async function up(verbose: boolean): Promise<void> {
   phaseDone('infrastructure (Postgres, Redis, Kafka, Jaeger)');
   if (stopping) return;
 
-  // Each service on its own: one that fails to start is reported, the others keep running.
+  // The card provider first (payment is configured with its address), then each service on its own:
+  // one that fails to start is reported, the others keep running.
+  const provider = await startApps({ infra: info, apps: [cardSandboxApp()], onUnexpectedExit: loud });
+  runs.push(provider.run);
+  appStops.push(provider.stop);
+  const sandbox = provider.apps[cardSandbox.appId];
   const services = presentServices();
   const appTimes: [string, number][] = [];
   const results = await Promise.allSettled(
@@ -106,7 +116,7 @@ async function up(verbose: boolean): Promise<void> {
       const appStarted = performance.now();
       const started = await startApps({
         infra: info,
-        apps: [serviceApp(definition, envOf(definition.appId))],
+        apps: [serviceApp(definition, envOf(definition.appId, sandbox))],
         onUnexpectedExit: loud,
       });
       appTimes.push([definition.appId, performance.now() - appStarted]);
@@ -129,6 +139,7 @@ async function up(verbose: boolean): Promise<void> {
     else row(id, `FAILED TO START: ${String(result.reason).split('\n')[0]}`);
   }
   if (services.length === 0) print('  (no service has a src/main.ts yet: infrastructure only)');
+  row(cardSandbox.appId, `${sandbox.url}   (card provider's test mode; no sidecar)`);
   print();
   row(
     'Traces',

@@ -8,12 +8,12 @@ import { databaseUrl, ensureDatabase, type StartedApps, startApps } from '@reser
 import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { rebuildReadModel } from '../dev/rebuild-read-model.ts';
 import { findDetails, type QueryDb } from './db/read-model.ts';
 import { schema } from './db/schema.ts';
 import { type SagaPath, sagaEvents, sagaPaths } from './domain/projection.fixtures.ts';
 import { project, type RecordedEvent } from './domain/projection.ts';
 import { projectSagaEvent } from './events/saga-event.ts';
-import { rebuildReadModel } from './rebuild.ts';
 
 const infra = inject('infra');
 const migrations = fileURLToPath(new URL('../drizzle', import.meta.url));
