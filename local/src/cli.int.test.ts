@@ -134,7 +134,7 @@ async function tracePageServices(url: string, screenshot: string): Promise<strin
     expect(await page.$eval('body', (body) => body.dataset.loaded)).toBe('true');
     expect((await page.$$('.row')).length).toBeGreaterThan(20);
     await page.screenshot({ path: screenshot as `${string}.png`, fullPage: true });
-    return page.$$eval('#services span', (chips) => chips.map((chip) => chip.textContent ?? ''));
+    return await page.$$eval('#services span', (chips) => chips.map((chip) => chip.textContent ?? ''));
   } finally {
     await browser.close();
   }
