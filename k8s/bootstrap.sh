@@ -15,6 +15,8 @@ DAPR_VERSION=1.18.2
 STRIMZI_VERSION=0.49.1
 CNPG_VERSION=1.27.1
 NAMESPACE=${RESERVEX_NAMESPACE:-reservex}
+# The release name Tilt and the README use; the secrets seed is named after it.
+RELEASE=reservex
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -27,16 +29,28 @@ if [[ "${1:-}" == "--kind" ]]; then
   kubectl config use-context kind-reservex
 fi
 
+# helm installs a chart's CRDs only on the first install and never updates them: apply the pinned
+# versions' CRDs first, every run, so an upgrade of an operator gets its new schemas too.
+crds() { # chart-ref args...
+  helm show crds "$@" | kubectl apply --server-side --force-conflicts -f -
+}
+
 step "Dapr $DAPR_VERSION"
+crds dapr --repo https://dapr.github.io/helm-charts --version "$DAPR_VERSION"
+# ReserveX uses no actors, workflows or jobs: without the scheduler (three replicas, hard-coded) and
+# the placement service, the control plane fits a small node.
 helm upgrade --install dapr dapr \
   --repo https://dapr.github.io/helm-charts --version "$DAPR_VERSION" \
   --namespace dapr-system --create-namespace \
   --set global.ha.enabled=false \
+  --set global.scheduler.enabled=false \
+  --set global.actors.enabled=false \
   --set global.logAsJson=true \
   --set dapr_sidecar_injector.sidecarDropALLCapabilities=true \
   --wait --timeout 10m
 
 step "Strimzi $STRIMZI_VERSION"
+crds oci://quay.io/strimzi-helm/strimzi-kafka-operator --version "$STRIMZI_VERSION"
 helm upgrade --install strimzi oci://quay.io/strimzi-helm/strimzi-kafka-operator \
   --version "$STRIMZI_VERSION" \
   --namespace strimzi --create-namespace \
@@ -50,6 +64,30 @@ kubectl -n cnpg-system rollout status deployment/cnpg-controller-manager --timeo
 
 step "namespace $NAMESPACE"
 kubectl create namespace "$NAMESPACE" --dry-run=client -o yaml | kubectl apply -f -
+
+step "secrets seed"
+# Every password and key of the release derives from one random seed (charts/reservex/README.md,
+# "Secrets"), kept in the Secret the chart renders. Generated here once per cluster, with a copy in
+# .reservex/secrets-seed for Tilt (helm template cannot read the cluster). The cluster's seed wins;
+# a cluster without one gets the copy's, so a new kind cluster keeps the passwords Tilt renders.
+seed_secret=$RELEASE-secrets-seed
+seed_file=$here/../.reservex/secrets-seed
+seed=$(kubectl -n "$NAMESPACE" get secret "$seed_secret" -o jsonpath='{.data.seed}' 2>/dev/null | base64 -d || true)
+if [[ -z $seed ]]; then
+  if [[ -s $seed_file ]]; then
+    seed=$(cat "$seed_file")
+  else
+    seed=$(head -c 36 /dev/urandom | base64 | tr '+/' '-_')
+  fi
+  # Labelled as the release's own, so that a later `helm install` adopts it.
+  kubectl -n "$NAMESPACE" create secret generic "$seed_secret" --from-literal=seed="$seed" --dry-run=client -o yaml |
+    kubectl label --local -f - -o yaml app.kubernetes.io/managed-by=Helm |
+    kubectl annotate --local -f - -o yaml meta.helm.sh/release-name="$RELEASE" \
+      meta.helm.sh/release-namespace="$NAMESPACE" helm.sh/resource-policy=keep |
+    kubectl apply -f -
+fi
+mkdir -p "$(dirname "$seed_file")"
+(umask 077 && printf '%s\n' "$seed" >"$seed_file")
 
 cat <<DONE
 

@@ -1,10 +1,12 @@
-// The registry of ReserveX services as the local stack runs them: app id, entry point, which shared
-// infrastructure each one gets, and service-specific environment. Every service also receives the
-// common environment of apps.ts (SERVICE_NAME, PORT, DAPR_*, OTEL_EXPORTER_OTLP_ENDPOINT, LOG_LEVEL).
+// The registry of ReserveX services as the local stack runs them: app id, entry point and the shared
+// infrastructure each one gets come from the contracts' deployments (which each service's
+// declaration is checked against); the service-specific environment of a local run is added here.
+// Every service also receives the common environment of apps.ts (SERVICE_NAME, PORT, DAPR_*,
+// OTEL_EXPORTER_OTLP_ENDPOINT, LOG_LEVEL).
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AppId, appIds } from '@reservex/contracts';
+import { type AppId, appIds, deployments, mainOf } from '@reservex/contracts';
 import { type AppHandle, type AppSpec, type StartedApps, startApps } from './apps.ts';
 import { type StartedInfra, type StartInfraOptions, startInfra } from './infra/index.ts';
 import { repoRoot } from './paths.ts';
@@ -22,17 +24,10 @@ export interface ServiceDefinition {
   env: Record<string, string>;
 }
 
-function service(
-  appId: AppId,
-  uses: { database?: boolean; redis?: boolean; env?: Record<string, string> },
-): ServiceDefinition {
-  return {
-    appId,
-    main: `services/${appId}/src/main.ts`,
-    database: uses.database ?? false,
-    redis: uses.redis ?? false,
-    env: uses.env ?? {},
-  };
+/** A service as its declaration describes it (the contracts' deployments), with a local run's env. */
+function service(appId: AppId, env: Record<string, string> = {}): ServiceDefinition {
+  const { database, redis } = deployments[appId];
+  return { appId, main: mainOf(appId), database, redis, env };
 }
 
 /**
@@ -43,27 +38,19 @@ function service(
 export const LOCAL_SECRETS = {
   PASS_TOKEN_SECRET: 'local-only-pass-token-secret-not-for-deployment',
   TICKET_SIGNING_SECRET: 'local-only-ticket-signing-secret-not-for-deployment',
+  SIGNING_KEY_ENCRYPTION_KEY: 'local-only-signing-key-encryption-key-not-for-deployment',
 } as const;
 
 export const services: Record<AppId, ServiceDefinition> = {
-  gateway: service('gateway', { redis: true }),
-  account: service('account', { database: true }),
-  queue: service('queue', {
-    database: true,
-    redis: true,
-    env: { PASS_TOKEN_SECRET: LOCAL_SECRETS.PASS_TOKEN_SECRET },
-  }),
-  inventory: service('inventory', { database: true }),
-  reservation: service('reservation', {
-    database: true,
-    env: { PASS_TOKEN_SECRET: LOCAL_SECRETS.PASS_TOKEN_SECRET },
-  }),
-  payment: service('payment', { database: true }),
-  ticket: service('ticket', {
-    database: true,
-    env: { TICKET_SIGNING_SECRET: LOCAL_SECRETS.TICKET_SIGNING_SECRET },
-  }),
-  query: service('query', { database: true }),
+  // Any page may call the local API; a deployment lists its origins (CORS_ORIGINS).
+  gateway: service('gateway', { CORS_ORIGINS: '*' }),
+  account: service('account', { SIGNING_KEY_ENCRYPTION_KEY: LOCAL_SECRETS.SIGNING_KEY_ENCRYPTION_KEY }),
+  queue: service('queue', { PASS_TOKEN_SECRET: LOCAL_SECRETS.PASS_TOKEN_SECRET }),
+  inventory: service('inventory'),
+  reservation: service('reservation', { PASS_TOKEN_SECRET: LOCAL_SECRETS.PASS_TOKEN_SECRET }),
+  payment: service('payment'),
+  ticket: service('ticket', { TICKET_SIGNING_SECRET: LOCAL_SECRETS.TICKET_SIGNING_SECRET }),
+  query: service('query'),
 };
 
 /**

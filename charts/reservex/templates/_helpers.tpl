@@ -92,16 +92,43 @@ app.kubernetes.io/name: {{ .name | quote }}
 {{- end -}}
 {{- end -}}
 
-{{/* Password of a generated secret: the value given, else the one already in the cluster, else random. */}}
-{{- define "reservex.keepOrGenerate" -}}
-{{- $existing := lookup "v1" "Secret" .root.Release.Namespace .secret -}}
-{{- if .value -}}
-{{- .value | b64enc -}}
-{{- else if and $existing (hasKey $existing.data .key) -}}
-{{- index $existing.data .key -}}
+{{/* Generated secrets. Every password and key the release generates (database and Redis passwords, the
+     app keys, ...) derives from one random seed: sha256(seed + "/" + purpose). The seed is
+     secrets.seed when given (Tilt passes the one k8s/bootstrap.sh generated), else the one an earlier
+     install kept in the seed Secret (lookup; helm install/upgrade), else a new random one. A render
+     therefore gives the same secrets as the last one, so an upgrade or a Tilt reload rolls nothing.
+     To add a secret: (include "reservex.generatedSecret" (dict "root" $ "purpose" "<unique-name>"))
+     where its value is needed, in a Secret the chart renders; nothing else to set up. */}}
+{{- define "reservex.seedSecret" -}}{{ include "reservex.fullname" . }}-secrets-seed{{- end -}}
+
+{{- define "reservex.secretsSeed" -}}
+{{- if not .Values.secrets.seed -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "reservex.seedSecret" .) -}}
+{{- $seed := "" -}}
+{{- if and $existing $existing.data (hasKey $existing.data "seed") -}}
+{{- $seed = index $existing.data "seed" | b64dec -}}
 {{- else -}}
-{{- randAlphaNum 32 | b64enc -}}
+{{- $seed = randAlphaNum 48 -}}
 {{- end -}}
+{{- /* Kept in the values so that every template of this render derives from the same seed. */}}
+{{- $_ := set .Values.secrets "seed" $seed -}}
+{{- end -}}
+{{- .Values.secrets.seed -}}
+{{- end -}}
+
+{{/* One generated secret (plain text): the value given, else derived from the seed and its purpose.
+     Call with (dict "root" $ "purpose" "redis-password" "value" .Values.redis.password). */}}
+{{- define "reservex.generatedSecret" -}}
+{{- .value | default (printf "%s/%s" (include "reservex.secretsSeed" .root) .purpose | sha256sum) -}}
+{{- end -}}
+
+{{/* Database password of a service (CloudNativePG role). Call with (dict "root" $ "name" $name). */}}
+{{- define "reservex.databasePassword" -}}
+{{- include "reservex.generatedSecret" (dict "root" .root "purpose" (printf "database/%s" .name)) -}}
+{{- end -}}
+
+{{- define "reservex.redisPassword" -}}
+{{- include "reservex.generatedSecret" (dict "root" . "purpose" "redis-password" "value" .Values.redis.password) -}}
 {{- end -}}
 
 {{/* App-ids of the enabled services that use a Dapr component, as a YAML list. */}}
@@ -130,4 +157,96 @@ query-rebuild-{{ required "queryRebuild.id is required when queryRebuild.enabled
 {{- end -}}
 {{- define "reservex.securityContext" -}}
 {{- toYaml (merge (deepCopy (.svc.securityContext | default dict)) .root.Values.serviceDefaults.securityContext) -}}
+{{- end -}}
+
+
+{{/* Checksum of the secrets one service reads. Call with (dict "root" $ "name" $name "svc" $svc). */}}
+{{- define "reservex.secretsChecksum" -}}
+{{- $parts := list (include (print .root.Template.BasePath "/services/secret.yaml") .root) -}}
+{{- if and .svc.database (eq .root.Values.postgres.mode "cloudnative-pg") -}}
+{{- $parts = append $parts (include "reservex.databasePassword" .) -}}
+{{- end -}}
+{{- if and .svc.redis (eq .root.Values.redis.mode "deployed") -}}
+{{- $parts = append $parts (include "reservex.redisPassword" .root) -}}
+{{- end -}}
+{{- join "\n" $parts | sha256sum | trunc 16 -}}
+{{- end -}}
+
+{{/* Annotations that give a pod its Dapr sidecar. Call with (dict "root" $ "svc" $svc "appId" $appId). */}}
+{{- define "reservex.daprAnnotations" -}}
+{{- $ := .root -}}
+{{- $sidecar := $.Values.dapr.sidecar -}}
+dapr.io/enabled: "true"
+dapr.io/app-id: {{ .appId | quote }}
+dapr.io/app-port: {{ .svc.port | quote }}
+dapr.io/app-protocol: http
+dapr.io/config: {{ $.Values.dapr.configName | quote }}
+dapr.io/log-level: {{ $sidecar.logLevel | quote }}
+dapr.io/log-as-json: "true"
+dapr.io/enable-app-health-check: "true"
+dapr.io/app-health-check-path: /healthz
+{{- if not $.Values.serviceAccount.automountToken }}
+{{- /* In Kubernetes mode daprd loads its built-in Kubernetes secret store first, with the pod's
+       service account token, and exits when it cannot. Without a token it must not try: the
+       components' secretKeyRef are resolved by the Dapr operator, not by the sidecar. */}}
+dapr.io/disable-builtin-k8s-secret-store: "true"
+{{- end }}
+{{- /* After SIGTERM the sidecar keeps serving (invocation, publishing: the outbox flushes) until the
+       app has drained and stops answering its health check, at most blockShutdownSeconds; then its
+       own graceful shutdown. */}}
+dapr.io/block-shutdown-duration: {{ printf "%ds" (int $sidecar.blockShutdownSeconds) | quote }}
+dapr.io/graceful-shutdown-seconds: {{ $sidecar.gracefulShutdownSeconds | quote }}
+dapr.io/sidecar-cpu-request: {{ $sidecar.resources.requests.cpu | quote }}
+dapr.io/sidecar-memory-request: {{ $sidecar.resources.requests.memory | quote }}
+dapr.io/sidecar-cpu-limit: {{ $sidecar.resources.limits.cpu | quote }}
+dapr.io/sidecar-memory-limit: {{ $sidecar.resources.limits.memory | quote }}
+{{- /* The Go runtime of daprd collects before it reaches the container's memory limit. */}}
+dapr.io/env: {{ printf "GOMEMLIMIT=%s" $sidecar.goMemLimit | quote }}
+dapr.io/enable-metrics: "true"
+dapr.io/metrics-port: {{ $sidecar.metricsPort | quote }}
+dapr.io/sidecar-seccomp-profile-type: RuntimeDefault
+{{- end -}}
+
+{{/* Secret (and key) holding the Kafka password the pubsub component reads; empty without one. */}}
+{{- define "reservex.kafkaPasswordSecret" -}}
+{{- if eq .Values.kafka.mode "strimzi" -}}
+{{- include "reservex.kafkaUser" . -}}
+{{- else if eq .Values.kafka.external.authType "password" -}}
+{{- .Values.kafka.external.passwordSecret -}}
+{{- end -}}
+{{- end -}}
+{{- define "reservex.kafkaPasswordKey" -}}
+{{- if eq .Values.kafka.mode "strimzi" }}password{{ else }}{{ .Values.kafka.external.passwordKey }}{{ end -}}
+{{- end -}}
+
+{{/* For a pod with a Dapr sidecar that loads the pubsub component: an init container that needs the
+     Kafka password Secret as a volume. daprd exits when a component's secretKeyRef is missing, and
+     Strimzi writes the KafkaUser's Secret only once the user is ready; the kubelet starts no container
+     of a pod before its Secret volumes exist, so the pod waits for it instead of crash-looping.
+     Call with (dict "root" $ "name" $name "svc" $svc); "reservex.kafkaPasswordVolume" is its volume. */}}
+{{- define "reservex.waitForKafkaPassword" -}}
+{{- if include "reservex.kafkaPasswordSecret" .root -}}
+- name: wait-for-kafka-user
+  image: {{ include "reservex.image" . | quote }}
+  imagePullPolicy: {{ .root.Values.global.imagePullPolicy }}
+  command: ["node", "-e", "require('node:fs').accessSync('/kafka-user/password')"]
+  resources:
+    requests: { cpu: 5m, memory: 16Mi }
+    limits: { cpu: 100m, memory: 64Mi }
+  securityContext:
+    {{- include "reservex.securityContext" . | nindent 4 }}
+  volumeMounts:
+    - name: kafka-user
+      mountPath: /kafka-user
+      readOnly: true
+{{- end }}
+{{- end -}}
+{{- define "reservex.kafkaPasswordVolume" -}}
+{{- with include "reservex.kafkaPasswordSecret" . -}}
+- name: kafka-user
+  secret:
+    secretName: {{ . }}
+    items:
+      - { key: {{ include "reservex.kafkaPasswordKey" $ }}, path: password }
+{{- end }}
 {{- end -}}

@@ -1,96 +1,51 @@
-// Wiring only: config → telemetry → database → keys → app → listen.
-import { fileURLToPath } from 'node:url';
-import {
-  baseConfigShape,
-  databaseConfigShape,
-  durationFromString,
-  intFromString,
-  loadConfig,
-} from '@reservex/platform/config';
-import { createDapr } from '@reservex/platform/dapr';
-import { createDatabase, databaseReady, migrate } from '@reservex/platform/db';
-import { serve } from '@reservex/platform/http';
-import { logger, startTelemetry } from '@reservex/platform/telemetry';
-import { z } from 'zod';
+// Accounts, sessions and the keys that sign access tokens. Run by the platform (`runService`).
+import { ConfigurationError, defineService, runService } from '@reservex/platform/service';
 import { createAccountApp } from './app.ts';
+import { accountConfigShape, keySourceRule } from './config.ts';
 import * as schema from './db/schema.ts';
-import { defaultThrottlePolicy } from './domain/login-throttle.ts';
 import { parseAdminEmails } from './domain/roles.ts';
+import { createKeySealer } from './keys/key-encryption.ts';
 import { configuredKeySource, generatedKeySource } from './keys/signing-keys.ts';
 import { daprLoginThrottle } from './login-throttle-store.ts';
 
-const config = loadConfig({
-  ...baseConfigShape,
-  ...databaseConfigShape,
-  ACCESS_TOKEN_TTL_SECONDS: intFromString({ min: 30, max: 86_400 }).default(900),
-  REFRESH_TOKEN_TTL_SECONDS: intFromString({ min: 60, max: 90 * 86_400 }).default(30 * 86_400),
-  JWT_ISSUER: z.string().trim().min(1).default('reservex-account'),
-  JWT_AUDIENCE: z.string().trim().min(1).default('reservex'),
-  /** JSON array of private JWKs from a secret; unset → generated keys kept in the database. */
-  JWT_SIGNING_KEYS: z.string().trim().min(2).optional(),
-  SIGNING_KEY_ROTATION_INTERVAL: durationFromString().default(7 * 24 * 3_600_000),
-  /** How often a replica re-reads generated keys (and checks whether a rotation is due). */
-  SIGNING_KEY_REFRESH_INTERVAL: durationFromString().default(60_000),
-  ADMIN_EMAILS: z.string().optional(),
-  LOGIN_MAX_FAILURES: intFromString({ min: 1, max: 1000 }).default(defaultThrottlePolicy.maxFailures),
-  LOGIN_FAILURE_WINDOW: durationFromString().default(defaultThrottlePolicy.windowMs),
-  LOGIN_LOCK_BASE: durationFromString().default(defaultThrottlePolicy.baseLockMs),
-  LOGIN_LOCK_MAX: durationFromString().default(defaultThrottlePolicy.maxLockMs),
-});
-
-const telemetry = startTelemetry({
-  serviceName: config.SERVICE_NAME,
-  otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
-  logLevel: config.LOG_LEVEL,
-});
-
-const database = createDatabase(config.DATABASE_URL, schema, { applicationName: config.SERVICE_NAME });
-await migrate(database, fileURLToPath(new URL('../drizzle', import.meta.url)));
-
-const dapr = createDapr({
-  host: config.DAPR_HOST,
-  httpPort: config.DAPR_HTTP_PORT,
-  timeoutMs: config.DAPR_TIMEOUT_MS,
-});
-
-let keys: Awaited<ReturnType<typeof configuredKeySource>>;
-try {
-  keys = config.JWT_SIGNING_KEYS
-    ? await configuredKeySource(config.JWT_SIGNING_KEYS)
-    : await generatedKeySource(database.db, {
-        accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
-        rotationIntervalMs: config.SIGNING_KEY_ROTATION_INTERVAL,
-        refreshIntervalMs: config.SIGNING_KEY_REFRESH_INTERVAL,
-      });
-} catch (error) {
-  process.stderr.write(`invalid configuration: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-}
-logger.info({ source: config.JWT_SIGNING_KEYS ? 'JWT_SIGNING_KEYS' : 'database' }, 'signing keys loaded');
-
-const app = createAccountApp({
-  db: database.db,
-  keys,
-  throttle: daprLoginThrottle(dapr, config.STATESTORE_NAME, {
-    maxFailures: config.LOGIN_MAX_FAILURES,
-    windowMs: config.LOGIN_FAILURE_WINDOW,
-    baseLockMs: config.LOGIN_LOCK_BASE,
-    maxLockMs: config.LOGIN_LOCK_MAX,
-  }),
-  accessToken: {
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-    ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+export const service = defineService({
+  name: 'account',
+  config: accountConfigShape,
+  checkConfig: keySourceRule,
+  database: { schema, migrations: new URL('../drizzle', import.meta.url) },
+  setup: async ({ config: c, database, log, onShutdown }) => {
+    const keys = await (c.JWT_SIGNING_KEYS
+      ? configuredKeySource(c.JWT_SIGNING_KEYS)
+      : generatedKeySource(database.db, {
+          sealer: createKeySealer(c.SIGNING_KEY_ENCRYPTION_KEY ?? ''),
+          accessTokenTtlSeconds: c.ACCESS_TOKEN_TTL_SECONDS,
+          rotationIntervalMs: c.SIGNING_KEY_ROTATION_INTERVAL,
+          refreshIntervalMs: c.SIGNING_KEY_REFRESH_INTERVAL,
+        })
+    ).catch((error: unknown) => {
+      throw new ConfigurationError(error instanceof Error ? error.message : String(error));
+    });
+    onShutdown(() => keys.close());
+    log.info({ source: c.JWT_SIGNING_KEYS ? 'JWT_SIGNING_KEYS' : 'database' }, 'signing keys loaded');
+    return { keys };
   },
-  refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
-  adminEmails: parseAdminEmails(config.ADMIN_EMAILS),
-  bodyLimitBytes: config.BODY_LIMIT_BYTES,
-  readiness: { db: () => databaseReady(database.sql), dapr: () => dapr.ready() },
+  app: ({ config: c, database, dapr, keys, readiness }) =>
+    createAccountApp({
+      db: database.db,
+      keys,
+      throttle: daprLoginThrottle(dapr, c.STATESTORE_NAME, {
+        maxFailures: c.LOGIN_MAX_FAILURES,
+        windowMs: c.LOGIN_FAILURE_WINDOW,
+        baseLockMs: c.LOGIN_LOCK_BASE,
+        maxLockMs: c.LOGIN_LOCK_MAX,
+      }),
+      accessToken: { issuer: c.JWT_ISSUER, audience: c.JWT_AUDIENCE, ttlSeconds: c.ACCESS_TOKEN_TTL_SECONDS },
+      refreshTokenTtlSeconds: c.REFRESH_TOKEN_TTL_SECONDS,
+      adminEmails: parseAdminEmails(c.ADMIN_EMAILS),
+      bodyLimitBytes: c.BODY_LIMIT_BYTES,
+      readiness,
+    }),
+  consumes: () => ({}),
 });
 
-serve(app, {
-  port: config.PORT,
-  host: config.HOST,
-  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  onShutdown: [() => keys.close(), () => database.close(), () => telemetry.shutdown()],
-});
+await runService(service, import.meta);

@@ -18,7 +18,7 @@ beforeAll(async () => {
   const name = `card_sandbox_int_${Date.now()}`;
   await ensureDatabase(infra.postgres, name);
   database = createDatabase(databaseUrl(infra.postgres, name), schema, { max: 4 });
-  await migrate(database, fileURLToPath(new URL('../drizzle', import.meta.url)));
+  await migrate(databaseUrl(infra.postgres, name), fileURLToPath(new URL('../drizzle', import.meta.url)));
   app = createCardSandboxApp({ db: database.db, apiKey, slowResponseMs: 50, flakyFailures: 2 });
 });
 

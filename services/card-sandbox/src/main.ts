@@ -17,7 +17,7 @@ const telemetry = startTelemetry({
 });
 
 const database = createDatabase(config.DATABASE_URL, schema, { applicationName: config.SERVICE_NAME });
-await migrate(database, fileURLToPath(new URL('../drizzle', import.meta.url)));
+await migrate(config.DATABASE_URL, fileURLToPath(new URL('../drizzle', import.meta.url)));
 
 const app = createCardSandboxApp({
   db: database.db,

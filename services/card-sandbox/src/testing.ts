@@ -22,7 +22,7 @@ export async function inProcessSandbox(options: {
   flakyFailures?: number;
 }): Promise<InProcessSandbox> {
   const database = createDatabase(options.databaseUrl, schema, { max: 4 });
-  await migrate(database, fileURLToPath(new URL('../drizzle', import.meta.url)));
+  await migrate(options.databaseUrl, fileURLToPath(new URL('../drizzle', import.meta.url)));
   const apiKey = 'in-process-sandbox-key-for-tests';
   const app = createCardSandboxApp({
     db: database.db,

@@ -1,2 +1,5 @@
 export * from './events.ts';
+export * from './identity.ts';
+export * from './pass.ts';
 export * from './services.ts';
+export * from './text.ts';

@@ -15,6 +15,46 @@ export const appIds = [
 export type AppId = (typeof appIds)[number];
 
 /**
+ * What each service needs around it, read by the services' declarations (platform's defineService
+ * requires a database schema exactly where this says `database`), by the local stack and by the
+ * chart and image checks. A service with a database also has a `migrate` command.
+ */
+export const deployments = {
+  gateway: { database: false, redis: true, commands: {} },
+  account: { database: true, redis: false, commands: {} },
+  queue: { database: true, redis: true, commands: {} },
+  inventory: { database: true, redis: false, commands: {} },
+  reservation: { database: true, redis: false, commands: {} },
+  payment: { database: true, redis: false, commands: {} },
+  ticket: { database: true, redis: false, commands: {} },
+  query: {
+    database: true,
+    redis: false,
+    // The rebuild is the service itself with QUERY_MODE=rebuild (the chart's queryRebuild Job).
+    commands: { 'replay-dead-letters': 'services/query/src/commands/replay-dead-letters.ts' },
+  },
+} as const satisfies Record<AppId, Deployment>;
+
+export type Deployment = {
+  /** Owns a Postgres database (DATABASE_URL) and migrates it. */
+  database: boolean;
+  /** Uses Redis directly (REDIS_URL) for what Dapr cannot do: sorted sets, Lua rate limiting. */
+  redis: boolean;
+  /** Operator commands besides the service and its migration: name → script, from the repository root. */
+  commands: Record<string, string>;
+};
+
+/** The service's entry point, from the repository root. */
+export function mainOf(appId: AppId): string {
+  return `services/${appId}/src/main.ts`;
+}
+
+/** How the service's migrations are applied and nothing else: its entry point with `migrate`. */
+export function migrateCommandOf(appId: AppId): readonly string[] {
+  return ['node', mainOf(appId), 'migrate'];
+}
+
+/**
  * Services that answer some requests with server-sent events through service invocation (the
  * gateway's stream routes): a stream outlives any ordinary invocation timeout, so their sidecar
  * policy gives invocation a timeout longer than their longest stream.

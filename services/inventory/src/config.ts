@@ -1,5 +1,5 @@
 // Inventory's configuration: the platform's settings plus how stock is allocated.
-import { baseConfigShape, databaseConfigShape, intFromString, loadConfig } from '@reservex/platform/config';
+import { baseConfigShape, databaseConfigShape, intFromString } from '@reservex/platform/config';
 import { z } from 'zod';
 import { allocationStrategies } from './db/holds.ts';
 
@@ -19,7 +19,3 @@ export const inventoryConfigShape = {
   /** batched: how long the sidecar waits to fill a bulk delivery before sending what it has. */
   INVENTORY_BATCH_WAIT_MS: intFromString({ min: 1, max: 1000 }).default(10),
 };
-
-export function loadInventoryConfig() {
-  return loadConfig(inventoryConfigShape);
-}

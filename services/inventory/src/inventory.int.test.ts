@@ -30,7 +30,7 @@ beforeAll(async () => {
   logger.level = 'warn';
   const url = await ensureDatabase(infra.postgres, `inventory_int_${randomUUID().slice(0, 8)}`);
   database = createDatabase(url, schema, { max: 12 });
-  await migrate(database, migrationsFolder);
+  await migrate(url, migrationsFolder);
   app = createInventoryApp({ db: database.db, bodyLimitBytes: 4096 });
 });
 afterAll(() => database?.close());

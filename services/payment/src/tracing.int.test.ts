@@ -28,7 +28,7 @@ beforeAll(async () => {
   const name = `payment_trace_${Date.now()}`;
   await ensureDatabase(infra.postgres, name);
   database = createDatabase(databaseUrl(infra.postgres, name), schema, { max: 2 });
-  await migrate(database, fileURLToPath(new URL('../drizzle', import.meta.url)));
+  await migrate(databaseUrl(infra.postgres, name), fileURLToPath(new URL('../drizzle', import.meta.url)));
   sandbox = await inProcessSandbox({ databaseUrl: await ensureDatabase(infra.postgres, `${name}_sandbox`) });
 });
 

@@ -2,6 +2,7 @@
 // platform's dead letters.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { text } from '@reservex/contracts';
 import { callerOf, createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
@@ -79,7 +80,7 @@ const DeadLetter = z
 
 const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional().openapi({ description: 'The `nextCursor` of the previous page.' }),
+  cursor: text({ max: 200 }).optional().openapi({ description: 'The `nextCursor` of the previous page.' }),
 });
 
 const reservationParams = z.object({ reservationId: z.uuid() });
@@ -117,7 +118,7 @@ const listReservations = createRoute({
         },
       },
     },
-    ...problemResponses(401, 422),
+    ...problemResponses(400, 401, 422),
   },
 });
 
@@ -150,7 +151,7 @@ const listDeadLettersRoute = createRoute({
         },
       },
     },
-    ...problemResponses(401, 403, 422),
+    ...problemResponses(400, 401, 403, 422),
   },
 });
 
@@ -188,7 +189,7 @@ function cursorOf(text: string | undefined) {
   if (text === undefined) return undefined;
   const cursor = decodeCursor(text);
   if (!cursor) {
-    problem(422, 'validation-failed', 'invalid query: cursor', {
+    problem(400, 'invalid-cursor', 'the cursor is not one this API issued: pass a nextCursor unchanged', {
       in: 'query',
       errors: [{ path: 'cursor', message: 'not a cursor this API issued' }],
     });

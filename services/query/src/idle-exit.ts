@@ -42,3 +42,28 @@ export function watchIdle(options: IdleWatchOptions): IdleWatch {
     stop: () => clearInterval(timer),
   };
 }
+
+/**
+ * A rebuild process's end: once no event has been projected for `idleMs`, it stops its sidecar (so
+ * a Kubernetes Job completes) and then itself.
+ */
+export function exitWhenIdle(options: {
+  idleMs: number;
+  dapr: { shutdown(): Promise<unknown> };
+  log: { info(fields: object, message: string): void; error(fields: object, message: string): void };
+}): IdleWatch {
+  return watchIdle({
+    idleMs: options.idleMs,
+    firstEventWithinMs: Math.max(options.idleMs, 60_000),
+    onIdle: (projected) => {
+      options.log.info({ projected }, 'rebuild done: no event for a while; stopping the sidecar and exiting');
+      options.dapr.shutdown().then(
+        () => process.kill(process.pid, 'SIGTERM'),
+        (error: unknown) => {
+          options.log.error({ err: error }, 'the sidecar did not take the shutdown; exiting anyway');
+          process.kill(process.pid, 'SIGTERM');
+        },
+      );
+    },
+  });
+}

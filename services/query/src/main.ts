@@ -1,13 +1,7 @@
-// Wiring only: config → telemetry → database → app → listen → subscribe.
-import { fileURLToPath } from 'node:url';
+// The read model: reservation details and timelines from saga events, live status, dead letters.
+// Run by the platform (`runService`); QUERY_MODE=rebuild runs it as a one-off replay (see rebuild.ts).
 import { topology } from '@reservex/contracts';
-import { loadConfig } from '@reservex/platform/config';
-import { createDapr } from '@reservex/platform/dapr';
-import { createDatabase, databaseReady, migrate } from '@reservex/platform/db';
-import { createSubscriber } from '@reservex/platform/events';
-import { serve } from '@reservex/platform/http';
-import { startRelay } from '@reservex/platform/outbox';
-import { configureLogger, logger, startTelemetry } from '@reservex/platform/telemetry';
+import { defineService, eachTopic, runService } from '@reservex/platform/service';
 import { createQueryApp } from './app.ts';
 import { queryConfigShape } from './config.ts';
 import { startDetailsFeed } from './db/details-feed.ts';
@@ -15,81 +9,44 @@ import { truncateReadModel } from './db/read-model.ts';
 import { schema } from './db/schema.ts';
 import { collectDeadLetter } from './events/dead-letter.ts';
 import { projectSagaEvent } from './events/saga-event.ts';
-import { type IdleWatch, watchIdle } from './idle-exit.ts';
+import { exitWhenIdle } from './idle-exit.ts';
 
-const config = loadConfig(queryConfigShape);
-configureLogger({ serviceName: config.SERVICE_NAME, level: config.LOG_LEVEL });
-const telemetry = startTelemetry({
-  serviceName: config.SERVICE_NAME,
-  otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+export const service = defineService({
+  name: 'query',
+  config: queryConfigShape,
+  database: { schema, migrations: new URL('../drizzle', import.meta.url) },
+  setup: async ({ config: c, database, dapr, log, onShutdown }) => {
+    const rebuild = c.QUERY_MODE === 'rebuild';
+    // Before serving: the sidecar subscribes only once the app answers.
+    if (rebuild && c.REBUILD_TRUNCATE) await truncateReadModel(database.db);
+    const feed = await startDetailsFeed(database.sql);
+    onShutdown(() => feed.close());
+    const idle =
+      rebuild && c.REBUILD_EXIT_IDLE_MS > 0
+        ? exitWhenIdle({ idleMs: c.REBUILD_EXIT_IDLE_MS, dapr, log })
+        : undefined;
+    return { feed, idle, serving: !rebuild };
+  },
+  app: ({ config: c, database, feed, readiness }) =>
+    createQueryApp({
+      db: database.db,
+      feed,
+      bodyLimitBytes: c.BODY_LIMIT_BYTES,
+      readiness,
+      appearWaitMs: c.SSE_APPEAR_WAIT_MS,
+      heartbeatMs: c.SSE_HEARTBEAT_MS,
+      streamMaxMs: c.SSE_MAX_MS,
+    }),
+  consumes: ({ config, database, idle }) => {
+    const project = projectSagaEvent({ db: database.db, consumer: config.PROJECTION_CONSUMER });
+    return eachTopic(topology.query.consumes, (topic) => async (event, delivery) => {
+      await project(topic, event, delivery);
+      idle?.record();
+    });
+  },
+  // Dead letters are listed and replayed (through the relay) by the serving process only.
+  deadLetters: ({ database, serving }) => (serving ? collectDeadLetter({ db: database.db }) : undefined),
+  relay: (config) => config.QUERY_MODE === 'serve',
 });
 
-const database = createDatabase(config.DATABASE_URL, schema, { applicationName: config.SERVICE_NAME });
-await migrate(database, fileURLToPath(new URL('../drizzle', import.meta.url)));
-
-const dapr = createDapr({
-  host: config.DAPR_HOST,
-  httpPort: config.DAPR_HTTP_PORT,
-  timeoutMs: config.DAPR_TIMEOUT_MS,
-});
-const feed = await startDetailsFeed(database.sql);
-
-const app = createQueryApp({
-  db: database.db,
-  feed,
-  bodyLimitBytes: config.BODY_LIMIT_BYTES,
-  readiness: { db: () => databaseReady(database.sql), dapr: () => dapr.ready() },
-  appearWaitMs: config.SSE_APPEAR_WAIT_MS,
-  heartbeatMs: config.SSE_HEARTBEAT_MS,
-  streamMaxMs: config.SSE_MAX_MS,
-});
-
-if (config.QUERY_MODE === 'rebuild' && config.REBUILD_TRUNCATE) {
-  // Before serving: the sidecar subscribes only once the app answers.
-  await truncateReadModel(database.db);
-  logger.info('read model emptied for the rebuild');
-}
-let idle: IdleWatch | undefined;
-if (config.QUERY_MODE === 'rebuild' && config.REBUILD_EXIT_IDLE_MS > 0) {
-  idle = watchIdle({
-    idleMs: config.REBUILD_EXIT_IDLE_MS,
-    firstEventWithinMs: Math.max(config.REBUILD_EXIT_IDLE_MS, 60_000),
-    onIdle: (projected) => {
-      logger.info({ projected }, 'rebuild done: no event for a while; stopping the sidecar and exiting');
-      dapr.shutdown().then(
-        () => process.kill(process.pid, 'SIGTERM'),
-        (error: unknown) => {
-          logger.error({ err: error }, 'the sidecar did not take the shutdown; exiting anyway');
-          process.kill(process.pid, 'SIGTERM');
-        },
-      );
-    },
-  });
-}
-
-const subscriber = createSubscriber(app, { pubsubName: config.PUBSUB_NAME, consumer: config.SERVICE_NAME });
-const projectEvent = projectSagaEvent({ db: database.db, consumer: config.PROJECTION_CONSUMER });
-for (const topic of topology.query.consumes) {
-  subscriber.on(topic, async (event, delivery) => {
-    await projectEvent(topic, event, delivery);
-    idle?.record();
-  });
-}
-
-const shutdown: (() => Promise<unknown>)[] = [() => subscriber.drain()];
-if (config.QUERY_MODE === 'serve') {
-  const storeDeadLetter = collectDeadLetter({ db: database.db });
-  subscriber.onDeadLetter(async (letter) => {
-    await storeDeadLetter(letter);
-  });
-  // Publishes replayed dead letters.
-  const relay = startRelay({ db: database.db, sql: database.sql, dapr, pubsubName: config.PUBSUB_NAME });
-  shutdown.push(() => relay.stop());
-}
-
-serve(app, {
-  port: config.PORT,
-  host: config.HOST,
-  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  onShutdown: [...shutdown, () => feed.close(), () => database.close(), () => telemetry.shutdown()],
-});
+await runService(service, import.meta);

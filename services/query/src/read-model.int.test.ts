@@ -24,7 +24,7 @@ beforeAll(async () => {
   const name = `query_int_${Date.now()}`;
   await ensureDatabase(infra.postgres, name);
   database = createDatabase(databaseUrl(infra.postgres, name), schema, { max: 8 });
-  await migrate(database, migrations);
+  await migrate(databaseUrl(infra.postgres, name), migrations);
   db = database.db;
 });
 
@@ -246,7 +246,7 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
       (all) => all.length === 5,
     );
     expect([...seen].sort()).toEqual([...ids].sort());
-    expect((await fetch(url('/v1/reservations?cursor=nonsense'), { headers: as(userId) })).status).toBe(422);
+    expect((await fetch(url('/v1/reservations?cursor=nonsense'), { headers: as(userId) })).status).toBe(400);
     expect((await fetch(url('/v1/reservations?limit=0'), { headers: as(userId) })).status).toBe(422);
     expect((await fetch(url('/v1/reservations'))).status).toBe(401);
   });

@@ -1,13 +1,14 @@
 // Waiting-room routes, reached through the gateway (`/api/v1/queue/...`), which has verified the
 // caller and set `x-user-id`. Join, read the position, or stream it until admission.
 import { createRoute, z } from '@hono/zod-openapi';
+import { signPass } from '@reservex/contracts';
 import type { App } from '@reservex/platform/http';
-import { createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
+import { callerOf, createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { BlankEnv } from 'hono/types';
 import { type Standing, sameStanding } from './domain/admission.ts';
-import { passClaimsOf, signPass } from './domain/pass-token.ts';
+import { passClaimsOf } from './domain/pass-token.ts';
 import type { WaitingRoom } from './waiting-room/waiting-room.ts';
 
 export interface QueueDeps {
@@ -82,9 +83,7 @@ const eventsRoute = createRoute({
 });
 
 function userOf(c: Context): string {
-  const userId = c.req.header('x-user-id');
-  if (!userId || userId.length > 128) problem(401, 'unauthorized', 'no verified user on this request');
-  return userId;
+  return callerOf(c).userId;
 }
 
 export function createQueueApp(deps: QueueDeps): App<BlankEnv> {

@@ -298,7 +298,7 @@ describe('operations', () => {
       expect.arrayContaining(['/v1/reservations', '/v1/reservations/{id}', '/v1/reservations/{id}/cancel']),
     );
     const ready = await http(`${reservationUrl}/readyz`);
-    expect(ready.body).toMatchObject({ status: 'ready', checks: { database: 'ok', dapr: 'ok' } });
+    expect(ready.body).toMatchObject({ status: 'ready', checks: { db: 'ok', dapr: 'ok' } });
   });
 });
 

@@ -5,7 +5,6 @@ import {
   databaseConfigShape,
   durationFromString,
   intFromString,
-  loadConfig,
 } from '@reservex/platform/config';
 import { z } from 'zod';
 
@@ -26,13 +25,9 @@ export const reservationConfigShape = {
   INVENTORY_APP_ID: z.string().trim().min(1).default('inventory'),
 };
 
-export function loadReservationConfig() {
-  const config = loadConfig(reservationConfigShape);
-  if (config.REQUIRE_PASS && !config.PASS_TOKEN_SECRET) {
-    process.stderr.write(
-      'invalid configuration: PASS_TOKEN_SECRET is missing (expected a secret of at least 32 characters, since REQUIRE_PASS is true)\n',
-    );
-    process.exit(1);
-  }
-  return config;
+/** A pass can only be checked with the secret it was signed with. */
+export function passRequirement(config: { REQUIRE_PASS: boolean; PASS_TOKEN_SECRET?: string | undefined }) {
+  return config.REQUIRE_PASS && !config.PASS_TOKEN_SECRET
+    ? 'PASS_TOKEN_SECRET is missing (expected a secret of at least 32 characters, since REQUIRE_PASS is true)'
+    : undefined;
 }

@@ -1,18 +1,12 @@
-// Wiring only: config → telemetry → database → app → listen → subscribe → relay → expiry sweeper.
+// The reservation service: the saga's owner. Run by the platform (`runService`).
 import { hostname } from 'node:os';
-import { createDapr } from '@reservex/platform/dapr';
-import { createDatabase, databaseReady, migrate } from '@reservex/platform/db';
-import { createSubscriber } from '@reservex/platform/events';
-import { serve } from '@reservex/platform/http';
-import { startRelay } from '@reservex/platform/outbox';
-import { logger, startTelemetry } from '@reservex/platform/telemetry';
+import { passKey } from '@reservex/contracts';
+import { defineService, runService } from '@reservex/platform/service';
 import { createReservationApp } from './app.ts';
 import { createBooking } from './booking.ts';
 import { createCatalogue } from './catalogue.ts';
-import { loadReservationConfig } from './config.ts';
+import { passRequirement, reservationConfigShape } from './config.ts';
 import * as schema from './db/schema.ts';
-import { passKey } from './domain/pass.ts';
-import type { HandlerContext } from './events/apply.ts';
 import { onDeadLetter } from './events/dead-letter.ts';
 import { onPaymentCompleted } from './events/payment-completed.ts';
 import { onPaymentFailed } from './events/payment-failed.ts';
@@ -22,82 +16,61 @@ import { onTicketIssueFailed } from './events/ticket-issue-failed.ts';
 import { onTicketIssued } from './events/ticket-issued.ts';
 import { startExpirySweeper } from './expiry.ts';
 import { createIdempotency } from './idempotency.ts';
-import { migrationsFolder } from './migrations.ts';
 
-const config = loadReservationConfig();
-const telemetry = startTelemetry({
-  serviceName: config.SERVICE_NAME,
-  otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
-  logLevel: config.LOG_LEVEL,
-});
-const database = createDatabase(config.DATABASE_URL, schema, { applicationName: config.SERVICE_NAME });
-await migrate(database, migrationsFolder);
-const dapr = createDapr({
-  host: config.DAPR_HOST,
-  httpPort: config.DAPR_HTTP_PORT,
-  timeoutMs: config.DAPR_TIMEOUT_MS,
-});
-const instanceId = `${config.SERVICE_NAME}-${hostname()}-${process.pid}`;
-
-const booking = createBooking({
-  db: database.db,
-  dapr,
-  catalogue: createCatalogue({
-    invoke: dapr.invoke,
-    inventoryAppId: config.INVENTORY_APP_ID,
-    cacheMs: config.CATALOGUE_CACHE_MS,
+export const service = defineService({
+  name: 'reservation',
+  config: reservationConfigShape,
+  checkConfig: passRequirement,
+  database: { schema, migrations: new URL('../drizzle', import.meta.url) },
+  setup: ({ config, database }) => ({
+    handlers: { db: database.db, now: () => new Date() },
+    instanceId: `${config.SERVICE_NAME}-${hostname()}-${process.pid}`,
   }),
-  stateStore: config.STATESTORE_NAME,
-  lockStore: config.LOCKSTORE_NAME,
-  passKey: config.REQUIRE_PASS && config.PASS_TOKEN_SECRET ? passKey(config.PASS_TOKEN_SECRET) : undefined,
-  holdTtlSeconds: config.HOLD_TTL_SECONDS,
-  instanceId,
-});
-
-const app = createReservationApp({
-  db: database.db,
-  booking,
-  idempotency: createIdempotency({
-    state: dapr.state,
-    store: config.STATESTORE_NAME,
-    ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+  app: ({ config: c, database: { db }, dapr, readiness, instanceId }) =>
+    createReservationApp({
+      db,
+      booking: createBooking({
+        db,
+        dapr,
+        catalogue: createCatalogue({
+          invoke: dapr.invoke,
+          inventoryAppId: c.INVENTORY_APP_ID,
+          cacheMs: c.CATALOGUE_CACHE_MS,
+        }),
+        stateStore: c.STATESTORE_NAME,
+        lockStore: c.LOCKSTORE_NAME,
+        passKey: c.REQUIRE_PASS && c.PASS_TOKEN_SECRET ? passKey(c.PASS_TOKEN_SECRET) : undefined,
+        holdTtlSeconds: c.HOLD_TTL_SECONDS,
+        instanceId,
+      }),
+      idempotency: createIdempotency({
+        state: dapr.state,
+        store: c.STATESTORE_NAME,
+        ttlSeconds: c.IDEMPOTENCY_TTL_SECONDS,
+      }),
+      bodyLimitBytes: c.BODY_LIMIT_BYTES,
+      readiness,
+    }),
+  consumes: ({ handlers }) => ({
+    'stock.reserved': onStockReserved(handlers),
+    'stock.failed': onStockFailed(handlers),
+    'payment.completed': onPaymentCompleted(handlers),
+    'payment.failed': onPaymentFailed(handlers),
+    'ticket.issued': onTicketIssued(handlers),
+    'ticket.issue.failed': onTicketIssueFailed(handlers),
   }),
-  bodyLimitBytes: config.BODY_LIMIT_BYTES,
-  readiness: { database: () => databaseReady(database.sql), dapr: () => dapr.ready() },
-});
-
-const handlers: HandlerContext = { db: database.db, now: () => new Date() };
-const subscriber = createSubscriber(app, { pubsubName: config.PUBSUB_NAME, consumer: config.SERVICE_NAME })
-  .on('stock.reserved', onStockReserved(handlers))
-  .on('stock.failed', onStockFailed(handlers))
-  .on('payment.completed', onPaymentCompleted(handlers))
-  .on('payment.failed', onPaymentFailed(handlers))
-  .on('ticket.issued', onTicketIssued(handlers))
-  .on('ticket.issue.failed', onTicketIssueFailed(handlers))
-  .onDeadLetter(onDeadLetter(handlers));
-
-const relay = startRelay({ db: database.db, sql: database.sql, dapr, pubsubName: config.PUBSUB_NAME });
-const sweeper = startExpirySweeper({
-  db: database.db,
-  lock: dapr.lock,
-  lockStore: config.LOCKSTORE_NAME,
-  instanceId,
-  intervalMs: config.EXPIRY_SWEEP_INTERVAL_MS,
-});
-
-serve(app, {
-  port: config.PORT,
-  host: config.HOST,
-  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  onShutdown: [
-    () => sweeper.stop(),
-    () => subscriber.drain(),
-    () => relay.stop(),
-    () => database.close(),
-    () => telemetry.shutdown(),
+  deadLetters: ({ handlers }) => onDeadLetter(handlers),
+  relay: true,
+  workers: ({ config, database, dapr, instanceId }) => [
+    startExpirySweeper({
+      db: database.db,
+      lock: dapr.lock,
+      lockStore: config.LOCKSTORE_NAME,
+      instanceId,
+      intervalMs: config.EXPIRY_SWEEP_INTERVAL_MS,
+    }),
   ],
+  started: (config) => ({ hold_ttl_seconds: config.HOLD_TTL_SECONDS, require_pass: config.REQUIRE_PASS }),
 });
-logger.info(
-  { hold_ttl_seconds: config.HOLD_TTL_SECONDS, require_pass: config.REQUIRE_PASS },
-  'reservation started',
-);
+
+await runService(service, import.meta);

@@ -34,7 +34,7 @@ beforeAll(async () => {
   logger.level = 'warn';
   const url = await ensureDatabase(infra.postgres, `reservation_int_${randomUUID().slice(0, 8)}`);
   database = createDatabase(url, schema, { max: 12 });
-  await migrate(database, migrationsFolder);
+  await migrate(url, migrationsFolder);
   deps = { db: database.db, now: () => new Date() };
 });
 afterAll(() => database?.close());

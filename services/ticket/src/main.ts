@@ -1,13 +1,6 @@
-// Wiring only: config → telemetry → database → app → listen → subscribe.
+// The ticket service: issues, voids and scans tickets. Run by the platform (`runService`).
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { loadConfig } from '@reservex/platform/config';
-import { createDapr } from '@reservex/platform/dapr';
-import { createDatabase, databaseReady, migrate } from '@reservex/platform/db';
-import { createSubscriber } from '@reservex/platform/events';
-import { serve } from '@reservex/platform/http';
-import { startRelay } from '@reservex/platform/outbox';
-import { configureLogger, logger, startTelemetry } from '@reservex/platform/telemetry';
+import { defineService, runService } from '@reservex/platform/service';
 import { createTicketApp } from './app.ts';
 import { ticketConfigShape } from './config.ts';
 import { schema } from './db/schema.ts';
@@ -16,56 +9,25 @@ import { createTicketSigner } from './domain/ticket-code.ts';
 import { issueTickets } from './events/payment-completed.ts';
 import { voidCancelledTickets } from './events/reservation-cancelled.ts';
 
-const config = loadConfig(ticketConfigShape);
-configureLogger({ serviceName: config.SERVICE_NAME, level: config.LOG_LEVEL });
-const telemetry = startTelemetry({
-  serviceName: config.SERVICE_NAME,
-  otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+export const service = defineService({
+  name: 'ticket',
+  config: ticketConfigShape,
+  database: { schema, migrations: new URL('../drizzle', import.meta.url) },
+  app: ({ config, database, readiness, log }) => {
+    if (!config.TICKET_SIGNING_SECRET)
+      log.warn('TICKET_SIGNING_SECRET is not set: QR payloads are signed with a per-process key');
+    const secret = config.TICKET_SIGNING_SECRET ?? randomBytes(32).toString('base64url');
+    const signQr = createTicketSigner(secret).sign;
+    return createTicketApp({ db: database.db, signQr, bodyLimitBytes: config.BODY_LIMIT_BYTES, readiness });
+  },
+  consumes: ({ config, database: { db } }) => ({
+    'payment.completed': issueTickets({
+      db,
+      lockedShows: parseLockedShows(config.TICKET_ISSUING_LOCKED_SHOWS),
+    }),
+    'reservation.cancelled': voidCancelledTickets({ db }),
+  }),
+  relay: true,
 });
 
-const database = createDatabase(config.DATABASE_URL, schema, { applicationName: config.SERVICE_NAME });
-await migrate(database, fileURLToPath(new URL('../drizzle', import.meta.url)));
-
-const dapr = createDapr({
-  host: config.DAPR_HOST,
-  httpPort: config.DAPR_HTTP_PORT,
-  timeoutMs: config.DAPR_TIMEOUT_MS,
-});
-if (!config.TICKET_SIGNING_SECRET) {
-  logger.warn('TICKET_SIGNING_SECRET is not set: QR payloads are signed with a per-process key');
-}
-const signer = createTicketSigner(config.TICKET_SIGNING_SECRET ?? randomBytes(32).toString('base64url'));
-
-const app = createTicketApp({
-  db: database.db,
-  signQr: signer.sign,
-  bodyLimitBytes: config.BODY_LIMIT_BYTES,
-  readiness: { db: () => databaseReady(database.sql), dapr: () => dapr.ready() },
-});
-
-const issue = issueTickets({
-  db: database.db,
-  lockedShows: parseLockedShows(config.TICKET_ISSUING_LOCKED_SHOWS),
-});
-const voidTickets = voidCancelledTickets({ db: database.db });
-const subscriber = createSubscriber(app, { pubsubName: config.PUBSUB_NAME, consumer: config.SERVICE_NAME })
-  .on('payment.completed', async (event, delivery) => {
-    await issue(event, delivery);
-  })
-  .on('reservation.cancelled', async (event, delivery) => {
-    await voidTickets(event, delivery);
-  });
-
-const relay = startRelay({ db: database.db, sql: database.sql, dapr, pubsubName: config.PUBSUB_NAME });
-
-serve(app, {
-  port: config.PORT,
-  host: config.HOST,
-  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  onShutdown: [
-    () => subscriber.drain(),
-    () => relay.stop(),
-    () => database.close(),
-    () => telemetry.shutdown(),
-  ],
-});
+await runService(service, import.meta);

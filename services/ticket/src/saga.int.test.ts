@@ -25,7 +25,7 @@ beforeAll(async () => {
   const name = `ticket_int_${Date.now()}`;
   await ensureDatabase(infra.postgres, name);
   database = createDatabase(databaseUrl(infra.postgres, name), schema, { max: 8 });
-  await migrate(database, migrations);
+  await migrate(databaseUrl(infra.postgres, name), migrations);
   db = database.db;
 });
 

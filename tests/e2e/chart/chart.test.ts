@@ -232,6 +232,20 @@ describe('values.schema.json', () => {
     );
   });
 
+  it('rejects an external Kafka without a bootstrap address, and accepts one with it', () => {
+    const missing = renderWith({ kafka: { mode: 'external' } });
+    expect(missing.ok).toBe(false);
+    expect(missing.message).toContain('/kafka/external/brokers');
+    expect(
+      renderWith({ kafka: { mode: 'external', external: { brokers: 'not an address' } } }).message,
+    ).toContain('/kafka/external/brokers');
+    expect(
+      renderWith({
+        kafka: { mode: 'external', external: { brokers: 'kafka-0.kafka:9092,kafka-1.kafka:9092' } },
+      }),
+    ).toEqual({ ok: true, message: '' });
+  });
+
   it('rejects an unknown key (a typo would otherwise be ignored silently)', () => {
     const result = renderWith({ services: { gateway: { replica: 2 } } });
     expect(result.ok).toBe(false);

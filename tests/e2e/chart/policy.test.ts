@@ -7,6 +7,7 @@ import {
   type AppId,
   appIds,
   DEAD_LETTER_TOPIC,
+  migrateCommandOf,
   streamingApps,
   type Topic,
   topics,
@@ -14,6 +15,7 @@ import {
 } from '@reservex/contracts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { argsOf, cmdOf, envOf, readDockerfile, stageOf } from './dockerfile.ts';
+import { kindNode, operatorMadeRequests, quantity, reservedRequests } from './node.ts';
 import {
   chartDir,
   type K8sObject,
@@ -24,6 +26,7 @@ import {
   readYamlFile,
   render,
   renderYaml,
+  renderYamlAsync,
   repoRoot,
   valuesFiles,
 } from './tools.ts';
@@ -48,10 +51,23 @@ interface Container {
 }
 interface PodSpec {
   containers: Container[];
+  initContainers?: Container[];
+  automountServiceAccountToken?: boolean;
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
   serviceAccountName?: string;
   terminationGracePeriodSeconds?: number;
-  volumes?: { name: string; emptyDir?: unknown }[];
+  volumes?: {
+    name: string;
+    emptyDir?: unknown;
+    secret?: { secretName: string; items?: { key: string }[] };
+  }[];
+  affinity?: {
+    podAntiAffinity?: {
+      preferredDuringSchedulingIgnoredDuringExecution?: {
+        podAffinityTerm: { topologyKey: string; labelSelector: { matchLabels: Record<string, string> } };
+      }[];
+    };
+  };
 }
 interface DaprComponent extends K8sObject {
   spec: {
@@ -72,6 +88,27 @@ const pod = (o: K8sObject) => podSpecOf(o) as unknown as PodSpec;
 const serviceDeployments = (objects: K8sObject[]) =>
   objects.filter(
     (o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/component'] === 'service',
+  );
+/** Metadata of a workload's pods (a Pod's own). */
+const templateOf = (
+  o: K8sObject,
+): { annotations?: Record<string, string>; labels?: Record<string, string> } =>
+  o.kind === 'Pod'
+    ? o.metadata
+    : (
+        o.spec as {
+          template: { metadata: { annotations?: Record<string, string>; labels?: Record<string, string> } };
+        }
+      ).template.metadata;
+const selectorOf = (o: K8sObject) =>
+  (o.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels;
+const matches = (selector: Record<string, string>, labels: Record<string, string> | undefined) =>
+  Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+/** Seconds of a Go duration such as 12s or 1m30s. */
+const seconds = (d: string) =>
+  [...d.matchAll(/(\d+)(h|m|s)/g)].reduce(
+    (sum, [, n, unit]) => sum + Number(n) * (unit === 'h' ? 3600 : unit === 'm' ? 60 : 1),
+    0,
   );
 const appIdOf = (o: K8sObject) =>
   (o.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata
@@ -316,7 +353,8 @@ for (const which of valuesSets) {
     });
 
     it('gives each service with a database its own database and login role', () => {
-      const cluster = objects().find((o) => o.kind === 'Cluster')!;
+      // The services' cluster (the card sandbox's ledger has a Postgres of its own).
+      const cluster = objects().find((o) => o.kind === 'Cluster' && o.metadata.name.endsWith('-postgres'))!;
       const roles = (cluster.spec as { managed: { roles: { name: string }[] } }).managed.roles.map(
         (r) => r.name,
       );
@@ -378,7 +416,7 @@ for (const which of valuesSets) {
         expect(job.metadata.annotations?.['helm.sh/hook']).toContain('pre-upgrade');
         const [c] = pod(job).containers;
         const appId = job.metadata.labels?.['app.kubernetes.io/name'];
-        expect(c?.command).toEqual(['node', `services/${appId}/src/migrate.ts`]);
+        expect(c?.command).toEqual(migrateCommandOf(appId as AppId));
         // No sidecar: it would keep the Job from completing.
         expect(
           (job.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template.metadata
@@ -386,6 +424,154 @@ for (const which of valuesSets) {
         ).toBeUndefined();
       }
     });
+
+    it("turns off the sidecar's built-in Kubernetes secret store in every Dapr pod without a token", () => {
+      // daprd loads that store first with the pod's service account token and exits without one.
+      const daprPods = workloads(objects()).filter(
+        (w) => templateOf(w).annotations?.['dapr.io/enabled'] === 'true',
+      );
+      expect(daprPods.length).toBeGreaterThan(0);
+      for (const w of daprPods) {
+        if (pod(w).automountServiceAccountToken === false) {
+          expect(
+            templateOf(w).annotations?.['dapr.io/disable-builtin-k8s-secret-store'],
+            w.metadata.name,
+          ).toBe('true');
+        }
+      }
+    });
+
+    it("keeps the sidecar serving while the app drains, all within the pod's grace period", () => {
+      for (const deployment of serviceDeployments(objects())) {
+        const a = templateOf(deployment).annotations ?? {};
+        const where = deployment.metadata.name;
+        const block = seconds(a['dapr.io/block-shutdown-duration'] ?? '');
+        const graceful = Number(a['dapr.io/graceful-shutdown-seconds']);
+        const drain =
+          Number(pod(deployment).containers[0]?.env?.find((e) => e.name === 'SHUTDOWN_TIMEOUT_MS')?.value) /
+          1000;
+        expect(drain, where).toBeGreaterThan(0);
+        expect(block, where).toBeGreaterThan(drain);
+        expect(pod(deployment).terminationGracePeriodSeconds ?? 30, where).toBeGreaterThan(block + graceful);
+      }
+    });
+
+    it('tells each sidecar a Go memory limit below its container limit, and opens its metrics port to monitoring', () => {
+      const policies = objects().filter((o) => o.kind === 'NetworkPolicy');
+      for (const deployment of serviceDeployments(objects())) {
+        const a = templateOf(deployment).annotations ?? {};
+        const where = deployment.metadata.name;
+        const goMemLimit = /^GOMEMLIMIT=(\d+)(MiB|GiB)$/.exec(a['dapr.io/env'] ?? '');
+        expect(goMemLimit, where).not.toBeNull();
+        const bytes = Number(goMemLimit?.[1]) * (goMemLimit?.[2] === 'GiB' ? 2 ** 30 : 2 ** 20);
+        const limit = quantity(a['dapr.io/sidecar-memory-limit']);
+        expect(bytes, where).toBeLessThan(limit);
+        expect(bytes, where).toBeGreaterThan(limit * 0.75);
+        const metricsPort = Number(a['dapr.io/metrics-port']);
+        const policy = policies.find((p) => p.metadata.name === deployment.metadata.name);
+        const ingress =
+          (
+            policy?.spec as
+              | {
+                  ingress: {
+                    from?: { namespaceSelector?: { matchLabels: Record<string, string> } }[];
+                    ports: { port: number }[];
+                  }[];
+                }
+              | undefined
+          )?.ingress ?? [];
+        expect(
+          ingress.some(
+            (rule) =>
+              rule.ports.some((p) => p.port === metricsPort) &&
+              rule.from?.some(
+                (f) => f.namespaceSelector?.matchLabels['kubernetes.io/metadata.name'] === 'monitoring',
+              ),
+          ),
+          where,
+        ).toBe(true);
+      }
+    });
+
+    it('starts no sidecar that loads the pubsub component before the Kafka password Secret exists', () => {
+      const pubsub = component(objects(), 'pubsub')!;
+      const secret = metadataValue(pubsub, 'saslPassword')?.secretKeyRef;
+      expect(secret?.name).toBeTruthy();
+      for (const deployment of serviceDeployments(objects())) {
+        const spec = pod(deployment);
+        const usesPubsub = pubsub.scopes?.includes(appIdOf(deployment) ?? '');
+        const volume = spec.volumes?.find((v) => v.secret?.secretName === secret?.name);
+        if (!usesPubsub) {
+          expect(volume, deployment.metadata.name).toBeUndefined();
+          continue;
+        }
+        // A Secret volume the kubelet must mount before it starts any container of the pod.
+        expect(
+          volume?.secret?.items?.map((i) => i.key),
+          deployment.metadata.name,
+        ).toEqual([secret?.key]);
+        const mounted = [...(spec.initContainers ?? []), ...spec.containers].some((c) =>
+          c.volumeMounts?.some((m) => m.name === volume?.name),
+        );
+        expect(mounted, deployment.metadata.name).toBe(true);
+      }
+    });
+
+    it('gives no Job pod labels that a Deployment, PodDisruptionBudget or Service selects', () => {
+      const selecting = objects().filter((o) => ['Deployment', 'PodDisruptionBudget'].includes(o.kind));
+      const services = objects().filter((o) => o.kind === 'Service');
+      const jobs = objects().filter((o) => o.kind === 'Job');
+      expect(jobs.length).toBeGreaterThan(0);
+      for (const job of jobs) {
+        const labels = templateOf(job).labels;
+        for (const o of selecting) {
+          const selector = selectorOf(o);
+          expect(selector, o.metadata.name).toBeDefined();
+          expect(
+            matches(selector ?? {}, labels),
+            `${job.metadata.name} vs ${o.kind}/${o.metadata.name}`,
+          ).toBe(false);
+        }
+        for (const service of services) {
+          const selector = (service.spec as { selector?: Record<string, string> }).selector ?? {};
+          expect(matches(selector, labels), `${job.metadata.name} vs Service/${service.metadata.name}`).toBe(
+            false,
+          );
+        }
+      }
+    });
+
+    // Once, with the default values: each render takes a while.
+    if (which === 'default')
+      it('restarts a service when a secret it reads changes, and only then (checksums)', async () => {
+        const seeded = async (extra: string[]) =>
+          parseObjects(
+            await renderYamlAsync(
+              which === 'default' ? [valuesFiles.default] : [valuesFiles.default, valuesFiles.production],
+              ['--set', `secrets.seed=${'s'.repeat(40)}`, ...extra],
+            ),
+          );
+        const checksums = (objs: K8sObject[]) =>
+          new Map(
+            serviceDeployments(objs).map((d) => [
+              appIdOf(d),
+              templateOf(d).annotations?.['checksum/secrets'],
+            ]),
+          );
+        const base = checksums(await seeded([]));
+        for (const value of base.values()) expect(value).toMatch(/^[0-9a-f]{16}$/);
+        const otherSeed = checksums(await seeded(['--set', `secrets.seed=${'t'.repeat(40)}`]));
+        for (const [app, value] of otherSeed) expect(value, app).not.toBe(base.get(app));
+        // A new Redis password restarts Redis's clients, and nothing else.
+        const redisObjects = await seeded(['--set', `redis.password=${'r'.repeat(40)}`]);
+        const redis = checksums(redisObjects);
+        for (const deployment of serviceDeployments(redisObjects)) {
+          const app = appIdOf(deployment);
+          const usesRedis = pod(deployment).containers[0]?.env?.some((e) => e.name === 'REDIS_URL');
+          if (usesRedis) expect(redis.get(app), app).not.toBe(base.get(app));
+          else expect(redis.get(app), app).toBe(base.get(app));
+        }
+      });
 
     it('pins every image', () => {
       for (const workload of workloads(objects())) {
@@ -400,6 +586,52 @@ for (const which of valuesSets) {
     });
   });
 }
+
+describe('production placement', () => {
+  it('spreads the replicas of each service apart, not the services from each other', () => {
+    for (const deployment of serviceDeployments(render('production'))) {
+      const terms =
+        pod(deployment).affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+      expect(terms.length, deployment.metadata.name).toBeGreaterThan(0);
+      for (const { podAffinityTerm } of terms) {
+        expect(podAffinityTerm.labelSelector.matchLabels, deployment.metadata.name).toEqual(
+          selectorOf(deployment),
+        );
+      }
+    }
+  });
+});
+
+describe('requests of the default install on a 2-CPU kind node', () => {
+  it("fit next to Kubernetes' own pods and the operators, with room for a rolling update", () => {
+    const objects = render('default');
+    let cpu = 0;
+    let memory = 0;
+    for (const w of workloads(objects).filter((o) => o.kind !== 'Job')) {
+      const replicas = (w.spec as { replicas?: number }).replicas ?? 1;
+      for (const c of pod(w).containers) {
+        cpu += quantity(c.resources?.requests?.cpu) * replicas;
+        memory += quantity(c.resources?.requests?.memory) * replicas;
+      }
+    }
+    const made = operatorMadeRequests(objects);
+    const reserved = reservedRequests();
+    const free = {
+      cpu: quantity(kindNode.cpu) - reserved.cpu - made.cpu - cpu,
+      memory: quantity(kindNode.memory) - reserved.memory - made.memory - memory,
+    };
+    // The largest service pod (app and sidecar) must fit once more: maxSurge 1 during a rollout.
+    const surge = Math.max(
+      ...serviceDeployments(objects).map(
+        (d) =>
+          quantity(pod(d).containers[0]?.resources?.requests?.cpu) +
+          quantity(templateOf(d).annotations?.['dapr.io/sidecar-cpu-request']),
+      ),
+    );
+    expect(free.cpu, `CPU left on the node: ${free.cpu.toFixed(3)}`).toBeGreaterThanOrEqual(surge);
+    expect(free.memory, 'memory left on the node').toBeGreaterThan(0);
+  });
+});
 
 describe('the read-model rebuild Job (queryRebuild)', () => {
   const rebuildValues = ['--set', 'queryRebuild.enabled=true', '--set', 'queryRebuild.id=r20261121'];
@@ -451,6 +683,12 @@ describe('the read-model rebuild Job (queryRebuild)', () => {
     expect(component(objects, 'pubsub')?.scopes).toContain('query-rebuild-r20261121');
     expect(metadataValue(component(objects, 'pubsub')!, 'consumerGroup')?.value).toBe('{appID}');
     expect(component(objects, 'statestore')?.scopes).not.toContain('query-rebuild-r20261121');
+
+    // Its sidecar gets the same delivery retries as query's, and starts without a service account token.
+    const resiliency = objects.find((o) => o.kind === 'Resiliency') as { scopes?: string[] } | undefined;
+    expect(resiliency?.scopes).toContain('query-rebuild-r20261121');
+    expect(pod(job!).automountServiceAccountToken).toBe(false);
+    expect(template.annotations['dapr.io/disable-builtin-k8s-secret-store']).toBe('true');
   });
 
   it('refuses to render without an id, with a bad id, or when a fresh group would start at the newest event', () => {
@@ -490,7 +728,9 @@ describe('pinned versions outside the chart', () => {
       /^DAPR_VERSION=(.+)$/m.exec(readFileSync(join(import.meta.dirname, 'tools/provision.sh'), 'utf8'))?.[1],
     );
     const kind = readYamlFile<{ nodes: { image: string }[] }>(join(repoRoot, 'k8s/kind-config.yaml'));
-    for (const node of kind.nodes) expect(isPinnedImage(node.image), node.image).toBe(true);
+    // By digest: a tag of kind's node image can be pushed again.
+    for (const node of kind.nodes)
+      expect(node.image, node.image).toMatch(/^kindest\/node:v[\d.]+@sha256:[a-f0-9]{64}$/);
   });
 
   /** How the Dockerfile refers to an argument or variable: ${NAME}. */
@@ -561,5 +801,85 @@ describe('pinned versions outside the chart', () => {
     const tiltfile = readFileSync(join(repoRoot, 'Tiltfile'), 'utf8');
     for (const topic of [...topics, DEAD_LETTER_TOPIC] as (Topic | string)[])
       expect(tiltfile).toContain(`'${topic}'`);
+  });
+});
+
+describe('k8s/bootstrap.sh', () => {
+  const bootstrap = () => readFileSync(join(repoRoot, 'k8s/bootstrap.sh'), 'utf8');
+
+  it('installs Dapr without the scheduler and placement, which ReserveX does not use', () => {
+    expect(bootstrap()).toContain('--set global.scheduler.enabled=false');
+    expect(bootstrap()).toContain('--set global.actors.enabled=false');
+  });
+
+  it("applies the pinned operators' CRDs on every run, before their charts (helm never updates CRDs)", () => {
+    const text = bootstrap();
+    for (const chart of ['dapr --repo', 'oci://quay.io/strimzi-helm/strimzi-kafka-operator']) {
+      const crds = text.indexOf(`crds ${chart}`);
+      expect(crds, chart).toBeGreaterThan(0);
+      expect(text.indexOf(`helm upgrade --install`, crds), chart).toBeGreaterThan(crds);
+    }
+  });
+
+  it('keeps the Strimzi CRDs the API-server check installs at the version it installs', () => {
+    const version = /^STRIMZI_VERSION=(.+)$/m.exec(bootstrap())?.[1];
+    expect(existsSync(join(import.meta.dirname, `testdata/strimzi-crds-${version}/SOURCE.md`))).toBe(true);
+  });
+});
+
+describe('generated secrets', () => {
+  const seed = 'x'.repeat(48);
+  const secretData = (objects: K8sObject[], name: string) =>
+    (
+      objects.find((o) => o.kind === 'Secret' && o.metadata.name === name) as
+        | { data?: Record<string, string> }
+        | undefined
+    )?.data;
+
+  it('renders the same Secrets from the same seed, whatever renders them (helm template, Tilt)', async () => {
+    const a = await renderYamlAsync([valuesFiles.default], ['--set', `secrets.seed=${seed}`]);
+    const b = await renderYamlAsync([valuesFiles.default], ['--set', `secrets.seed=${seed}`]);
+    expect(b).toBe(a);
+    const objects = parseObjects(a);
+    expect(Buffer.from(secretData(objects, 'reservex-secrets-seed')?.seed ?? '', 'base64').toString()).toBe(
+      seed,
+    );
+  });
+
+  it('derives every generated password and key from the seed, each different', async () => {
+    const objects = parseObjects(
+      await renderYamlAsync([valuesFiles.default], ['--set', `secrets.seed=${seed}`]),
+    );
+    const values = [
+      secretData(objects, 'reservex-redis')?.['redis-password'],
+      secretData(objects, 'reservex-app')?.['pass-token-secret'],
+      secretData(objects, 'reservex-app')?.['ticket-signing-secret'],
+      ...objects
+        .filter((o) => o.kind === 'Secret' && o.metadata.name.startsWith('reservex-db-'))
+        .map((o) => (o as { data?: Record<string, string> }).data?.password),
+    ];
+    expect(values.length).toBe(3 + appIds.filter((id) => id !== 'gateway').length);
+    const plain = values.map((v) => Buffer.from(v ?? '', 'base64').toString());
+    for (const value of plain) expect(value).toMatch(/^[0-9a-f]{64}$/);
+    expect(new Set(plain).size).toBe(plain.length);
+    // Another seed, other secrets.
+    const other = parseObjects(
+      await renderYamlAsync([valuesFiles.default], ['--set', `secrets.seed=${'y'.repeat(48)}`]),
+    );
+    expect(secretData(other, 'reservex-redis')?.['redis-password']).not.toBe(values[0]);
+  });
+
+  it('keeps the seed across an uninstall, and a value given explicitly wins', async () => {
+    const objects = parseObjects(
+      await renderYamlAsync(
+        [valuesFiles.default],
+        ['--set', `secrets.seed=${seed}`, '--set', `redis.password=${'p'.repeat(32)}`],
+      ),
+    );
+    const seedSecret = objects.find((o) => o.metadata.name === 'reservex-secrets-seed');
+    expect(seedSecret?.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+    expect(
+      Buffer.from(secretData(objects, 'reservex-redis')?.['redis-password'] ?? '', 'base64').toString(),
+    ).toBe('p'.repeat(32));
   });
 });

@@ -2,7 +2,7 @@
 // Starlark interpreter Tilt embeds and Tilt's built-ins declared with their parameters: a syntax error,
 // an unknown built-in or keyword argument fails here. helm() runs the real helm, so the checks below
 // see exactly what Tilt would apply.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appIds } from '@reservex/contracts';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,9 @@ import {
   podSpecOf,
   provisionTools,
   repoRoot,
-  run,
+  runAsync,
+  scratchDir,
+  tools,
 } from './tools.ts';
 
 interface Call {
@@ -36,9 +38,22 @@ let calls: Call[];
 let objects: K8sObject[];
 const callsOf = (builtin: string) => calls.filter((c) => c.builtin === builtin);
 
+// The seed k8s/bootstrap.sh would have written for Tilt.
+const seedFile = join(scratchDir('tilt'), 'secrets-seed');
+const evaluate = (env: string[] = [`RESERVEX_SECRETS_SEED_FILE=${seedFile}`]) => {
+  const t = tools();
+  return runAsync(t.tiltfileEval, [
+    '--helm',
+    t.helm,
+    ...env.flatMap((e) => ['--env', e]),
+    join(repoRoot, 'Tiltfile'),
+  ]);
+};
+
 beforeAll(async () => {
-  const t = await provisionTools();
-  const result = run(t.tiltfileEval, ['--helm', t.helm, join(repoRoot, 'Tiltfile')]);
+  await provisionTools();
+  writeFileSync(seedFile, `${'k'.repeat(48)}\n`);
+  const result = await evaluate();
   expect(result.status, result.stderr).toBe(0);
   calls = (JSON.parse(result.stdout) as { calls: Call[] }).calls;
   objects = callsOf('k8s_yaml').flatMap((c) => parseObjects(String(c.args.yaml)));
@@ -57,6 +72,24 @@ describe('Tiltfile', () => {
     expect(objects.filter((o) => o.kind === 'Deployment').length).toBe(appIds.length + 2);
     // Hooks would be applied as plain objects under Tilt: they are switched off.
     expect(objects.filter((o) => o.metadata.annotations?.['helm.sh/hook'])).toEqual([]);
+  });
+
+  it('renders the same Secrets at every reload, from the seed k8s/bootstrap.sh keeps (nothing rolls)', async () => {
+    const again = await evaluate();
+    expect(again.status, again.stderr).toBe(0);
+    const yaml = (out: string) =>
+      (JSON.parse(out) as { calls: Call[] }).calls
+        .filter((c) => c.builtin === 'k8s_yaml')
+        .map((c) => c.args.yaml);
+    expect(yaml(again.stdout)).toEqual(callsOf('k8s_yaml').map((c) => c.args.yaml));
+    const seed = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'reservex-secrets-seed') as
+      | { data: { seed: string } }
+      | undefined;
+    expect(Buffer.from(seed?.data.seed ?? '', 'base64').toString()).toBe('k'.repeat(48));
+    // Without the seed file, Tilt stops with the step to take instead of rendering new passwords.
+    const missing = await evaluate([`RESERVEX_SECRETS_SEED_FILE=${join(scratchDir('tilt'), 'absent')}`]);
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toContain('k8s/bootstrap.sh');
   });
 
   it('builds every service image the chart runs, from the dev stage of the one Dockerfile', () => {

@@ -49,6 +49,24 @@ export async function provisionTools(): Promise<Tools> {
   return provisioned;
 }
 
+/** Provisions the tools and the control plane of the API-server check (builds Kubernetes when cold). */
+export async function provisionControlPlaneTools<T extends Tools>(): Promise<T> {
+  const started = Date.now();
+  const { stdout } = await execFileAsync(
+    'bash',
+    [join(import.meta.dirname, 'tools/provision.sh'), '--control-plane'],
+    { encoding: 'utf8', timeout: CONTROL_PLANE_PROVISION_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
+  );
+  const result = JSON.parse(stdout) as T;
+  provisioned ??= result;
+  console.warn(`control plane tools ready in ${Math.round((Date.now() - started) / 1000)}s`);
+  return result;
+}
+
+/** A cold build of kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and etcd: ~10 min
+ *  on 2 cores, more while the machine is busy. */
+export const CONTROL_PLANE_PROVISION_TIMEOUT_MS = 2_700_000;
+
 export function tools(): Tools {
   if (!provisioned) throw new Error('chart tools are not provisioned: await provisionTools() in beforeAll');
   return provisioned;
@@ -115,6 +133,18 @@ export function renderYaml(values: readonly string[], extraArgs: readonly string
   const args = ['template', 'reservex', chartDir, '--namespace', 'reservex'];
   for (const file of values) args.push('--values', file);
   const result = run(tools().helm, [...args, ...extraArgs]);
+  if (result.status !== 0) throw new Error(`helm template failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** Like renderYaml, without blocking the test worker (for a test that renders several times). */
+export async function renderYamlAsync(
+  values: readonly string[],
+  extraArgs: readonly string[] = [],
+): Promise<string> {
+  const args = ['template', 'reservex', chartDir, '--namespace', 'reservex'];
+  for (const file of values) args.push('--values', file);
+  const result = await runAsync(tools().helm, [...args, ...extraArgs]);
   if (result.status !== 0) throw new Error(`helm template failed: ${result.stderr}`);
   return result.stdout;
 }

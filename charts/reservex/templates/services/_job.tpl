@@ -1,6 +1,7 @@
 {{/* A one-shot Job running a script of a service's image, as a Helm hook, without a Dapr sidecar (a
      sidecar would keep the Job from completing). Call with (dict "root" $ "name" $name "svc" $svc
-     "job" "migrate" "script" "src/migrate.ts" "hook" "post-install,pre-upgrade" "weight" "0"). */}}
+     "job" "migrate" "script" "src/main.ts" "args" (list "migrate") "hook" "post-install,pre-upgrade"
+     "weight" "0"); "args" is optional. */}}
 {{- define "reservex.serviceJob" -}}
 {{- $ := .root -}}
 {{- $name := .name -}}
@@ -24,7 +25,10 @@ spec:
   template:
     metadata:
       labels:
-        {{- include "reservex.selectorLabels" $ctx | nindent 8 }}
+        {{- /* Not the service's selector labels: the Deployment, its PodDisruptionBudget and its Service
+               must not count or route to a hook's pod. */}}
+        app.kubernetes.io/instance: {{ $.Release.Name | quote }}
+        app.kubernetes.io/name: {{ printf "%s-%s" $name .job | quote }}
         app.kubernetes.io/part-of: reservex
         app.kubernetes.io/component: {{ .job }}
     spec:
@@ -42,7 +46,7 @@ spec:
           image: {{ include "reservex.image" $ctx | quote }}
           imagePullPolicy: {{ $.Values.global.imagePullPolicy }}
           # What the service's npm script runs; the image carries no npm.
-          command: ["node", "services/{{ $name }}/{{ .script }}"]
+          command: ["node", "services/{{ $name }}/{{ .script }}"{{ range .args }}, {{ . | quote }}{{ end }}]
           env:
             {{- include "reservex.serviceEnv" $ctx | nindent 12 }}
           resources:

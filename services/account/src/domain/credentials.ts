@@ -2,6 +2,7 @@
 // a password is normalised (NFKC) so the same characters typed on different keyboards match, and
 // bounded above because argon2 would otherwise hash megabytes on request.
 import { z } from '@hono/zod-openapi';
+import { wellFormedText } from '@reservex/contracts';
 
 export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 128;
@@ -10,6 +11,7 @@ export const EMAIL_MAX_LENGTH = 254;
 export const Email = z
   .string()
   .max(EMAIL_MAX_LENGTH, `at most ${EMAIL_MAX_LENGTH} characters`)
+  .refine(...wellFormedText)
   .transform((text) => text.trim().toLowerCase())
   .pipe(z.email('an email address such as ada@example.com'))
   .openapi({ example: 'ada@example.com' });
@@ -17,6 +19,7 @@ export const Email = z
 export const Password = z
   .string()
   .max(PASSWORD_MAX_LENGTH * 4, `at most ${PASSWORD_MAX_LENGTH} characters`)
+  .refine(...wellFormedText)
   .transform((text) => text.normalize('NFKC'))
   .pipe(
     z

@@ -15,6 +15,8 @@ export interface PublicRoute {
   access: Access;
   /** Server-sent events: the response is a long-lived stream, exempt from the upstream timeout. */
   stream?: boolean;
+  /** Signing out: the bearer access token sent with it, if valid, is revoked before forwarding. */
+  endsSession?: boolean;
 }
 
 const route = (
@@ -35,7 +37,7 @@ export const publicRoutes: readonly PublicRoute[] = [
   route('POST', '/api/v1/auth/signup', 'account', 'public'),
   route('POST', '/api/v1/auth/login', 'account', 'public'),
   route('POST', '/api/v1/auth/refresh', 'account', 'public'),
-  route('POST', '/api/v1/auth/logout', 'account', 'public'),
+  { ...route('POST', '/api/v1/auth/logout', 'account', 'public'), endsSession: true },
   route('GET', '/.well-known/jwks.json', 'account', 'public'),
   route('GET', '/api/v1/shows', 'inventory', 'public'),
   route('GET', '/api/v1/shows/{showId}', 'inventory', 'public'),

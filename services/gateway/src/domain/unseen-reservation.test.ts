@@ -83,7 +83,8 @@ describe('the gateway for a reservation the read model has not seen', () => {
   function gateway(owner: (request: UpstreamRequest) => Response) {
     const calls: { app: string; path: string; user: string | null }[] = [];
     const app = createGatewayApp({
-      verifyToken: async () => ({ userId: 'u1', roles: ['USER'] }),
+      verifyToken: async () => ({ userId: 'u1', roles: ['USER'], tokenId: 't1', expiresAt: 4_000_000_000 }),
+      revokedTokens: { revoke: async () => undefined, isRevoked: async () => false },
       forward: async (request) => {
         calls.push({ app: request.app, path: request.path, user: request.headers.get('x-user-id') });
         return request.app === 'query' ? notFound() : owner(request);

@@ -25,8 +25,9 @@ beforeAll(async () => {
     spanProcessors: [new SimpleSpanProcessor({ exporter })],
   });
   databaseName = `platform_tracing_${randomBytes(4).toString('hex')}`;
-  database = createDatabase(await ensureDatabase(infra.postgres, databaseName), schema, { max: 3 });
-  await migrate(database, fileURLToPath(new URL('../testing/drizzle', import.meta.url)));
+  const url = await ensureDatabase(infra.postgres, databaseName);
+  await migrate(url, fileURLToPath(new URL('../testing/drizzle', import.meta.url)));
+  database = createDatabase(url, schema, { max: 3 });
 });
 afterAll(async () => {
   await database?.close();

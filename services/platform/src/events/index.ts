@@ -69,7 +69,8 @@ export type DeliveryContext = {
   log: Logger;
 };
 
-export type EventHandler<T extends Topic> = (event: EventOf<T>, ctx: DeliveryContext) => Promise<void> | void;
+/** A handler's result is ignored (an inbox outcome, say); a throw decides the delivery's fate. */
+export type EventHandler<T extends Topic> = (event: EventOf<T>, ctx: DeliveryContext) => unknown;
 
 /** A dead-lettered CloudEvent: what failed, where it was headed, and its raw payload. */
 export type DeadLetter = {
@@ -81,7 +82,7 @@ export type DeadLetter = {
   cloudEvent: CloudEvent;
 };
 
-export type DeadLetterHandler = (letter: DeadLetter, ctx: DeliveryContext) => Promise<void> | void;
+export type DeadLetterHandler = (letter: DeadLetter, ctx: DeliveryContext) => unknown;
 
 export type DeliveryStatus = 'SUCCESS' | 'RETRY' | 'DROP';
 

@@ -1,19 +1,13 @@
-// Who is calling. The gateway is the single public entry: it authenticates the user and sets these
-// headers (dropping any a client sent), so a service reads the caller from them and nowhere else.
-
+// Who is calling: the identity the gateway set, read by contracts' `callerFrom`; a request without
+// one is answered 401.
+import { type Caller, callerFrom } from '@reservex/contracts';
 import type { Context } from 'hono';
 import { problem } from './problem.ts';
 
-export type Caller = { userId: string; roles: ReadonlySet<string> };
+export type { Caller };
 
 export function callerOf(c: Context): Caller {
-  const userId = c.req.header('x-user-id')?.trim();
-  if (!userId) problem(401, 'unauthorized', 'no authenticated user (x-user-id is set by the gateway)');
-  const roles = new Set(
-    (c.req.header('x-user-roles') ?? '')
-      .split(',')
-      .map((role) => role.trim().toUpperCase())
-      .filter(Boolean),
-  );
-  return { userId, roles };
+  const caller = callerFrom((name) => c.req.header(name));
+  if (!caller) problem(401, 'unauthorized', 'no authenticated user (x-user-id is set by the gateway)');
+  return caller;
 }

@@ -21,7 +21,7 @@ beforeAll(async () => {
   const url = await ensureDatabase(infra.postgres, 'platform_inbox_int');
   first = createDatabase(url, schema);
   second = createDatabase(url, schema);
-  await migrate(first, migrations);
+  await migrate(url, migrations);
 });
 afterAll(async () => {
   await first?.close();

@@ -74,7 +74,7 @@ describe('outbox relay', () => {
   beforeAll(async () => {
     databaseUrl = await ensureDatabase(infra.postgres, 'platform_outbox_int');
     database = createDatabase(databaseUrl, schema);
-    await migrate(database, migrations);
+    await migrate(databaseUrl, migrations);
     stack = await startApps({
       infra,
       apps: [{ appId: 'platform-relay-probe', args: [probe], env: { PROBE_TOPICS: 'ticket.voided' } }],

@@ -11,6 +11,11 @@
 #   CRD validators  @kubernetes-models/strimzi-kafka-operator and @kubernetes-models/cloudnative-pg (npm),
 #                   lock file beside this script
 #   tiltfile-eval   the Starlark interpreter Tilt embeds with Tilt's built-ins declared (../tiltfile-eval)
+# With --control-plane, also what the API-server check (../apiserver.test.ts) runs:
+#   control plane   etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kubectl, built from
+#                   the wrapper module local/provision/kubernetes (k8s.io/kubernetes at a pinned patch)
+#   kwok            sigs.k8s.io/kwok (Go module): a node without a kubelet, its pods driven by stages
+#   CNPG CRDs       config/crd/bases of the CloudNativePG Go module github.com/cloudnative-pg/cloudnative-pg
 set -euo pipefail
 
 HELM_VERSION=v3.22.0
@@ -23,6 +28,18 @@ HELM_LDFLAGS="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION
   -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37
   -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37"
 DAPR_VERSION=v1.18.2
+# The control plane of the API-server check: the patch release the wrapper module pins, stamped the way
+# Kubernetes' own build does (otherwise it reports v0.0.0-master and helm's kubeVersion check fails).
+KUBERNETES_RELEASE=v1.34.4
+KUBE_LDFLAGS="-s -w
+  -X k8s.io/component-base/version.gitVersion=$KUBERNETES_RELEASE -X k8s.io/component-base/version.gitMajor=1
+  -X k8s.io/component-base/version.gitMinor=34 -X k8s.io/component-base/version.gitTreeState=clean
+  -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_RELEASE -X k8s.io/client-go/pkg/version.gitMajor=1
+  -X k8s.io/client-go/pkg/version.gitMinor=34 -X k8s.io/client-go/pkg/version.gitTreeState=clean"
+KWOK_VERSION=v0.7.0
+CNPG_VERSION=v1.27.1
+control_plane=false
+[[ ${1:-} == --control-plane ]] && control_plane=true
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 tools=${RESERVEX_CACHE:-$HOME/.cache/reservex}/tools
@@ -91,6 +108,26 @@ crd_validators() { # dest
   mv "$1.partial" "$1"
 }
 
+control_plane() { # dest-dir
+  local tmp module
+  module=$here/../../../../local/provision/kubernetes
+  tmp=$(mktemp -d "$tools/.go.XXXXXX")
+  (cd "$module" && go build -trimpath -ldflags "$KUBE_LDFLAGS" -o "$tmp/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl ./etcd)
+  mv "$tmp" "$1"
+}
+
+cnpg_crds() { # dest
+  local dir
+  dir=$(cd "$here" && go mod download -json "github.com/cloudnative-pg/cloudnative-pg@$CNPG_VERSION" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  mkdir -p "$1.partial"
+  cp "$dir"/config/crd/bases/*.yaml "$1.partial/"
+  chmod -R u+w "$1.partial"
+  mv "$1.partial" "$1"
+}
+
 tiltfile_eval() { # dest
   local tmp
   tmp=$(mktemp -d "$tools/.go.XXXXXX")
@@ -107,6 +144,11 @@ validators_hash=$(cat "$here/npm/package-lock.json" | sha256sum | cut -c1-12)
 validators=$tools/crd-validators-$validators_hash
 eval_hash=$(cat "$here/../tiltfile-eval/"{go.mod,go.sum,main.go} | sha256sum | cut -c1-12)
 tilt_eval=$tools/tiltfile-eval-$eval_hash/tiltfile-eval
+kube_module=$here/../../../../local/provision/kubernetes
+kube_hash=$( (cat "$kube_module/"{go.mod,go.sum,etcd/main.go}; echo "$KUBE_LDFLAGS") | sha256sum | cut -c1-12)
+kube=$tools/kubernetes-$KUBERNETES_RELEASE-$kube_hash
+kwok=$tools/kwok-$KWOK_VERSION/kwok
+cnpg=$tools/cnpg-crds-$CNPG_VERSION
 
 (
   flock 9
@@ -116,6 +158,11 @@ tilt_eval=$tools/tiltfile-eval-$eval_hash/tiltfile-eval
   [[ -d $dapr ]] || timed "Dapr $DAPR_VERSION CRDs" dapr_crds "$dapr"
   [[ -d $validators ]] || timed "Strimzi and CloudNativePG validators" crd_validators "$validators"
   [[ -x $tilt_eval ]] || { mkdir -p "$(dirname "$tilt_eval")" && timed "tiltfile-eval" tiltfile_eval "$tilt_eval"; }
+  if $control_plane; then
+    [[ -d $kube ]] || timed "Kubernetes $KUBERNETES_RELEASE control plane and etcd" control_plane "$kube"
+    [[ -x $kwok ]] || { mkdir -p "$(dirname "$kwok")" && timed "kwok $KWOK_VERSION" go_install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "$kwok"; }
+    [[ -d $cnpg ]] || timed "CloudNativePG $CNPG_VERSION CRDs" cnpg_crds "$cnpg"
+  fi
 ) 9>"$tools/.provision.lock"
 
 cat <<JSON
@@ -129,6 +176,11 @@ cat <<JSON
   "daprCrds": "$dapr",
   "daprVersion": "$DAPR_VERSION",
   "crdValidators": "$validators/node_modules",
-  "tiltfileEval": "$tilt_eval"
+  "tiltfileEval": "$tilt_eval",
+  "kubernetesRelease": "$KUBERNETES_RELEASE",
+  "controlPlane": "$kube",
+  "kwok": "$kwok",
+  "cnpgCrds": "$cnpg",
+  "cnpgVersion": "$CNPG_VERSION"
 }
 JSON

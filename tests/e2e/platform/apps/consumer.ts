@@ -20,7 +20,7 @@ const telemetry = startTelemetry({
   logLevel: config.LOG_LEVEL,
 });
 const database = createDatabase(config.DATABASE_URL, schema, { applicationName: config.SERVICE_NAME });
-await migrate(database, fileURLToPath(new URL('./drizzle', import.meta.url)));
+await migrate(config.DATABASE_URL, fileURLToPath(new URL('./drizzle', import.meta.url)));
 const dapr = createDapr({
   host: config.DAPR_HOST,
   httpPort: config.DAPR_HTTP_PORT,

@@ -1,0 +1,39 @@
+// The gateway's configuration: the platform's settings plus token checks, limits, CORS and proxies.
+import { durationFromString, intFromString } from '@reservex/platform/config';
+import { z } from 'zod';
+
+const positive = z.coerce.number().positive();
+
+export const gatewayConfigShape = {
+  JWT_ISSUER: z.string().trim().min(1).default('reservex-account'),
+  JWT_AUDIENCE: z.string().trim().min(1).default('reservex'),
+  ACCOUNT_APP_ID: z.string().trim().min(1).default('account'),
+  JWKS_MAX_AGE: durationFromString().default(300_000),
+  JWKS_REFETCH_COOLDOWN: durationFromString().default(10_000),
+  UPSTREAM_TIMEOUT: durationFromString().default(10_000),
+  RATE_LIMIT_ADDRESS_PER_SECOND: positive.default(50),
+  RATE_LIMIT_ADDRESS_BURST: positive.default(100),
+  RATE_LIMIT_USER_PER_SECOND: positive.default(10),
+  RATE_LIMIT_USER_BURST: positive.default(30),
+  // Origins whose pages may call the API from a browser, comma-separated; `*` for any (only the local
+  // stack's default); empty: no cross-origin calls.
+  CORS_ORIGINS: z
+    .string()
+    .trim()
+    .default('')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.union([
+          z.literal('*'),
+          z.string().regex(/^https?:\/\/[^/\s,]+$/, 'origins such as https://tickets.example.com, or *'),
+        ]),
+      ),
+    ),
+  TRUSTED_PROXY_HOPS: intFromString({ min: 0, max: 10 }).default(0),
+};

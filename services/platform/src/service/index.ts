@@ -1,0 +1,321 @@
+// A service is a declaration: its name, configuration, database, hono app, the topics it consumes,
+// its relay and its background workers. `runService` runs one: configuration, telemetry, the
+// migration, the database pool, Dapr (and Redis where the service needs it), the app, the
+// subscriptions, the relay, the workers, then listening; on SIGTERM the reverse. The same entry point
+// with `migrate` (`node services/<name>/src/main.ts migrate`) applies the migrations and exits.
+//
+// What a service consumes is checked against the contracts' topology at compile time: `consumes`
+// must name exactly the topics `topology[name].consumes` lists.
+import { fileURLToPath } from 'node:url';
+import { type AppId, deployments, type Topic, type topology } from '@reservex/contracts';
+import type { Hono } from 'hono';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { z } from 'zod';
+import {
+  baseConfigShape,
+  type ConfigOf,
+  databaseConfigShape,
+  loadConfig,
+  parseConfig,
+  urlFromString,
+} from '../config/index.ts';
+import { createDapr, type Dapr } from '../dapr/index.ts';
+import { createDatabase, type DatabaseHandle, databaseReady, migrate, type Schema } from '../db/index.ts';
+import {
+  type BatchHandler,
+  type BatchOptions,
+  createSubscriber,
+  type DeadLetterHandler,
+  type EventHandler,
+} from '../events/index.ts';
+import type { ReadinessCheck, ShutdownHook } from '../http/index.ts';
+import { serve } from '../http/serve.ts';
+import { startRelay } from '../outbox/relay.ts';
+import { type Logger, logger, startTelemetry } from '../telemetry/index.ts';
+
+/** The topics `N` consumes, as the contracts' topology says. */
+export type ConsumedBy<N extends AppId> = (typeof topology)[N]['consumes'][number];
+
+/** A topic handled in bulk deliveries (see the subscriber's `onBatch`). */
+export type Batched<T extends Topic> = { readonly batch: BatchHandler<T>; readonly options: BatchOptions };
+
+/** Handles `topic` in bulk deliveries of up to `options.maxMessages` events. */
+export function inBatches<T extends Topic>(batch: BatchHandler<T>, options: BatchOptions = {}): Batched<T> {
+  return { batch, options };
+}
+
+export type Consumer<T extends Topic> = EventHandler<T> | Batched<T>;
+
+/**
+ * Exactly the topics of `N`: a topic topology lists and the map lacks is a missing property, a key
+ * the topology does not list is typed `never` (excess-property checks alone miss it whenever the map
+ * is not a fresh object literal).
+ */
+export type Consumers<N extends AppId, C = unknown> = { [T in ConsumedBy<N>]: Consumer<T> } & {
+  [K in Exclude<keyof C, ConsumedBy<N>>]: never;
+};
+
+/** Consumes each of `topics` with a handler of any of their events (a projection, say). */
+export function eachTopic<const Ts extends readonly Topic[]>(
+  topics: Ts,
+  handlerOf: (topic: Ts[number]) => EventHandler<Ts[number]>,
+): { [T in Ts[number]]: Consumer<T> } {
+  return Object.fromEntries(topics.map((topic) => [topic, handlerOf(topic)])) as {
+    [T in Ts[number]]: Consumer<T>;
+  };
+}
+
+const redisConfigShape = { REDIS_URL: urlFromString(['redis', 'rediss']) };
+
+type Needs<N extends AppId> = (typeof deployments)[N];
+type PlatformShape<N extends AppId> = typeof baseConfigShape &
+  (Needs<N>['database'] extends true ? typeof databaseConfigShape : unknown) &
+  (Needs<N>['redis'] extends true ? typeof redisConfigShape : unknown);
+
+export type ServiceConfig<N extends AppId, Shape extends z.ZodRawShape> = ConfigOf<PlatformShape<N> & Shape>;
+
+/** What the platform has set up for a service when its own parts are built. */
+export type ServiceContext<N extends AppId, Shape extends z.ZodRawShape, S extends Schema> = {
+  config: ServiceConfig<N, Shape>;
+  dapr: Dapr;
+  log: Logger;
+  /** The checks `/readyz` runs: `db`, `redis`, `dapr` as the service has them. */
+  readiness: Record<string, ReadinessCheck>;
+  /**
+   * Runs `hook` on shutdown, after the workers, the subscriptions and the relay have stopped and
+   * before Redis and the database close (hooks run in the reverse order of registration).
+   */
+  onShutdown(hook: ShutdownHook): void;
+} & (Needs<N>['database'] extends true ? { database: DatabaseHandle<S> } : unknown) &
+  (Needs<N>['redis'] extends true ? { redis: Redis } : unknown);
+
+/**
+ * Thrown while a service sets up when what it was configured with cannot work (a malformed key, say):
+ * the process stops with one `invalid configuration` line, as for a malformed variable.
+ */
+export class ConfigurationError extends Error {
+  override name = 'ConfigurationError';
+}
+
+/** Background work started with the service and stopped first on shutdown. */
+export type Worker = { stop(): Promise<unknown> | unknown };
+
+export type DatabaseDeclaration<S extends Schema> = {
+  schema: S;
+  /** The drizzle-kit migrations folder, e.g. `new URL('../drizzle', import.meta.url)`. */
+  migrations: URL;
+  /** Pool size. Default 10. */
+  poolSize?: number;
+};
+
+export type ServiceDeclaration<
+  N extends AppId,
+  Shape extends z.ZodRawShape,
+  S extends Schema,
+  D extends object,
+  C,
+> = {
+  name: N;
+  /**
+   * The service's own variables. SERVICE_NAME, PORT, DAPR_*, LOG_LEVEL… come with the platform, and
+   * DATABASE_URL and REDIS_URL where the contracts' deployments say the service needs them.
+   */
+  config: Shape;
+  /** A rule across variables: a message stops the process as a malformed variable would. */
+  checkConfig?: (config: ServiceConfig<N, Shape>) => string | undefined;
+  /** The service's own parts (stores, clients, caches), built once the platform's are up. */
+  setup?: (context: ServiceContext<N, Shape, S>) => D | Promise<D>;
+  // biome-ignore lint/suspicious/noExplicitAny: any app, whatever its env and routes.
+  app: (context: ServiceContext<N, Shape, S> & D) => Hono<any, any, any>;
+  /** One handler per topic the topology says this service consumes; each runs in its consumer span. */
+  consumes: (context: ServiceContext<N, Shape, S> & D) => C & Consumers<N, C>;
+  /** Consumes the dead-letter topic (undefined: not in this configuration). */
+  deadLetters?: (context: ServiceContext<N, Shape, S> & D) => DeadLetterHandler | undefined;
+  /** Publishes what the service's outbox holds. A function decides by configuration. */
+  relay?: boolean | ((config: ServiceConfig<N, Shape>) => boolean);
+  workers?: (context: ServiceContext<N, Shape, S> & D) => Worker[];
+  /** Fields of the "started" log line, e.g. the settings an operator wants to see. */
+  started?: (config: ServiceConfig<N, Shape>) => Record<string, unknown>;
+} & (Needs<N>['database'] extends true ? { database: DatabaseDeclaration<S> } : { database?: never }) &
+  (Needs<N>['redis'] extends true ? { redis?: RedisOptions } : { redis?: never });
+
+export type Service = {
+  name: AppId;
+  /** Starts the service, or applies its migrations and exits when `argv` says `migrate`. */
+  run(argv?: readonly string[]): Promise<void>;
+};
+
+/** A service declaration, checked against the contracts. `runService` runs it. */
+export function defineService<
+  N extends AppId,
+  Shape extends z.ZodRawShape,
+  S extends Schema,
+  D extends object = Record<never, never>,
+  C = unknown,
+>(declaration: ServiceDeclaration<N, Shape, S, D, C>): Service {
+  return { name: declaration.name, run: (argv) => run(declaration as AnyDeclaration, argv) };
+}
+
+/**
+ * Runs a service from its entry point: `runService(service, import.meta)` starts it (or migrates)
+ * only when that module is the one node was asked to run, so importing it starts nothing.
+ */
+export async function runService(service: Service, entry: ImportMeta): Promise<void> {
+  if (!entry.main) return;
+  try {
+    await service.run(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof ConfigurationError) {
+      process.stderr.write(`invalid configuration: ${error.message}\n`);
+      process.exit(1);
+    }
+    logger.fatal({ err: error }, `${service.name} could not start`);
+    process.exit(1);
+  }
+}
+
+// The declaration with its types erased, as the runner handles it.
+type AnyContext = ServiceContext<AppId, z.ZodRawShape, Schema> & {
+  config: Record<string, unknown> & ConfigOf<typeof baseConfigShape>;
+  database?: DatabaseHandle<Schema>;
+  redis?: Redis;
+};
+type AnyDeclaration = {
+  name: AppId;
+  config: z.ZodRawShape;
+  checkConfig?: (config: never) => string | undefined;
+  database?: DatabaseDeclaration<Schema>;
+  redis?: RedisOptions;
+  setup?: (context: never) => object | Promise<object>;
+  // biome-ignore lint/suspicious/noExplicitAny: any app, whatever its env and routes.
+  app: (context: never) => Hono<any, any, any>;
+  consumes: (context: never) => Record<string, Consumer<Topic>>;
+  deadLetters?: (context: never) => DeadLetterHandler | undefined;
+  relay?: boolean | ((config: never) => boolean);
+  workers?: (context: never) => Worker[];
+  started?: (config: never) => Record<string, unknown>;
+};
+
+async function run(declaration: AnyDeclaration, argv: readonly string[] = []): Promise<void> {
+  const needs = deployments[declaration.name];
+  const [command] = argv;
+  if (command === 'migrate') return migrateOnly(declaration);
+  if (command !== undefined) throw new Error(`unknown command ${command} (expected none, or migrate)`);
+
+  const shape = {
+    ...baseConfigShape,
+    ...(needs.database ? databaseConfigShape : {}),
+    ...(needs.redis ? redisConfigShape : {}),
+    ...declaration.config,
+  };
+  const config = loadConfig(shape) as AnyContext['config'];
+  const invalid = declaration.checkConfig?.(config as never);
+  if (invalid) {
+    process.stderr.write(`invalid configuration: ${invalid}\n`);
+    process.exit(1);
+  }
+
+  const telemetry = startTelemetry({
+    serviceName: config.SERVICE_NAME,
+    otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+    logLevel: config.LOG_LEVEL,
+  });
+  // Reverse order of creation: what was built last stops first.
+  const closing: ShutdownHook[] = [() => telemetry.shutdown()];
+  const readiness: Record<string, ReadinessCheck> = {};
+
+  let database: DatabaseHandle<Schema> | undefined;
+  if (declaration.database) {
+    const url = config.DATABASE_URL as string;
+    await migrate(url, fileURLToPath(declaration.database.migrations), {
+      applicationName: `${config.SERVICE_NAME}-migrate`,
+    });
+    const handle = createDatabase(url, declaration.database.schema, {
+      applicationName: config.SERVICE_NAME,
+      ...(declaration.database.poolSize ? { max: declaration.database.poolSize } : {}),
+    });
+    database = handle;
+    readiness.db = () => databaseReady(handle.sql);
+    closing.unshift(() => handle.close());
+  }
+
+  let redis: Redis | undefined;
+  if (needs.redis) {
+    const client = new Redis(config.REDIS_URL as string, declaration.redis ?? {});
+    client.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+    redis = client;
+    readiness.redis = () => client.ping();
+    closing.unshift(() => client.quit());
+  }
+
+  const dapr = createDapr({
+    host: config.DAPR_HOST,
+    httpPort: config.DAPR_HTTP_PORT,
+    timeoutMs: config.DAPR_TIMEOUT_MS,
+  });
+  readiness.dapr = () => dapr.ready();
+
+  const platform = {
+    config,
+    dapr,
+    log: logger,
+    readiness,
+    onShutdown: (hook: ShutdownHook) => closing.unshift(hook),
+    ...(database ? { database } : {}),
+    ...(redis ? { redis } : {}),
+  };
+  const context = { ...platform, ...((await declaration.setup?.(platform as never)) ?? {}) } as never;
+
+  const app = declaration.app(context);
+  const subscriber = createSubscriber(app, { pubsubName: config.PUBSUB_NAME, consumer: config.SERVICE_NAME });
+  for (const [topic, consumer] of Object.entries(declaration.consumes(context))) {
+    if ('batch' in consumer) subscriber.onBatch(topic as Topic, consumer.batch, consumer.options);
+    else subscriber.on(topic as Topic, consumer);
+  }
+  const deadLetters = declaration.deadLetters?.(context);
+  if (deadLetters) subscriber.onDeadLetter(deadLetters);
+
+  const stopping: ShutdownHook[] = [];
+  const relayWanted =
+    typeof declaration.relay === 'function' ? declaration.relay(config as never) : declaration.relay;
+  if (relayWanted) {
+    if (!database) throw new Error(`${declaration.name}: a relay needs the service's database`);
+    const relay = startRelay({ sql: database.sql, dapr, pubsubName: config.PUBSUB_NAME });
+    stopping.push(() => relay.stop());
+  }
+  const workers = declaration.workers?.(context) ?? [];
+
+  serve(app, {
+    port: config.PORT,
+    host: config.HOST,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    onShutdown: [
+      ...workers.map((worker) => () => worker.stop()),
+      () => subscriber.drain(),
+      ...stopping,
+      ...closing,
+    ],
+  });
+  logger.info(
+    {
+      subscriptions: subscriber.subscriptions().map((s) => s.topic),
+      relay: Boolean(relayWanted),
+      workers: workers.length,
+      ...declaration.started?.(config as never),
+    },
+    `${declaration.name} started`,
+  );
+}
+
+/** Applies the migrations and returns: the image's migrate command. Needs DATABASE_URL only. */
+async function migrateOnly(declaration: AnyDeclaration): Promise<void> {
+  if (!declaration.database) throw new Error(`${declaration.name} has no database to migrate`);
+  const parsed = parseConfig(databaseConfigShape);
+  if (!parsed.ok) {
+    process.stderr.write(`${parsed.message}\n`);
+    process.exit(1);
+  }
+  await migrate(parsed.config.DATABASE_URL, fileURLToPath(declaration.database.migrations), {
+    applicationName: `${declaration.name}-migrate`,
+  });
+}
