@@ -8,7 +8,6 @@ import type { EventOf, PaymentMethod, Topic } from '@reservex/contracts';
 import { ensureDatabase } from '@reservex/local';
 import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
 import type { BatchEntry, DeliveryContext } from '@reservex/platform/events';
-import { serve } from '@reservex/platform/http';
 import { logger, tracer } from '@reservex/platform/telemetry';
 import { and, eq, inArray } from 'drizzle-orm';
 import fc from 'fast-check';
@@ -22,7 +21,6 @@ import { releaseHeldStock } from './events/reservation-cancelled.ts';
 import { sellStock } from './events/reservation-confirmed.ts';
 import { holdStock, holdStockInBatches } from './events/reservation-created.ts';
 import { migrationsFolder } from './migrations.ts';
-import { DEMO_SHOW_TITLE, seedDemoShow } from './seed.ts';
 
 const infra = inject('infra');
 let database: DatabaseHandle<typeof schema>;
@@ -203,25 +201,6 @@ describe('catalogue API', () => {
         '/v1/shows/{showId}/stock',
       ]),
     );
-  });
-});
-
-describe('demo seed', () => {
-  it('puts the demo show on sale once, however often it runs', async () => {
-    const server = serve(app, { port: 0, host: '127.0.0.1', signals: [], exitOnSignal: false });
-    try {
-      const { port } = await server.listening;
-      const inventoryUrl = `http://127.0.0.1:${port}`;
-      const first = await seedDemoShow({ inventoryUrl });
-      const second = await seedDemoShow({ inventoryUrl });
-      expect(second).toEqual(first);
-      expect(first.title).toBe(DEMO_SHOW_TITLE);
-      expect(first.ticketTypes.map((t) => t.name)).toEqual(['Standing', 'Seated', 'VIP lounge']);
-      const read = await call('GET', `/v1/shows/${first.showId}`, undefined, {});
-      expect(read.body.ticketTypes.every((t: { onSale: boolean }) => t.onSale)).toBe(true);
-    } finally {
-      await server.shutdown();
-    }
   });
 });
 

@@ -91,7 +91,11 @@ const getReservation = createRoute({
   tags: ['reservations'],
   summary: 'Details of one of my reservations, with its timeline and trace id',
   description:
-    'Reads the caller from `x-user-id` (set by the gateway only). Another user’s reservation is 404.',
+    'Reads the caller from `x-user-id` (set by the gateway only). Another user’s reservation is 404. ' +
+    'Right after the booking the read model may not have seen the reservation yet: then the gateway ' +
+    'answers for its owner from the reservation service, with the status it knows there (PENDING ' +
+    'until the saga has run), no stock, payment or tickets yet and an empty timeline. Ask again (or ' +
+    'follow `/events`) until the status is CONFIRMED or CANCELLED.',
   request: { params: reservationParams },
   responses: {
     200: { description: 'The reservation', content: { 'application/json': { schema: ReservationDetails } } },
