@@ -43,13 +43,13 @@ export function adminEmails(operatorList: string | undefined): string {
     .join(',');
 }
 
-/** Signs the demo administrator up (once) and in; the access token carries the ADMIN role. */
+/** Signs the demo administrator up (a taken email is answered the same) and in; the token carries ADMIN. */
 export async function signInDemoAdmin(gatewayUrl: string): Promise<string> {
   const api = `${gatewayUrl.replace(/\/+$/, '')}/api/v1`;
   const credentials = JSON.stringify(DEMO_ADMIN);
   const headers = { 'content-type': 'application/json' };
   const signup = await send(`${api}/auth/signup`, { method: 'POST', headers, body: credentials });
-  if (signup.status !== 201 && signup.status !== 409) throw unexpected('POST /auth/signup', signup);
+  if (signup.status !== 202) throw unexpected('POST /auth/signup', signup);
   const login = await send(`${api}/auth/login`, { method: 'POST', headers, body: credentials });
   if (login.status !== 200) throw unexpected('POST /auth/login', login);
   const session = JSON.parse(login.text) as { accessToken: string; roles: string[] };
