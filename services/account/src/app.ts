@@ -19,10 +19,11 @@ import {
 } from './db/accounts.ts';
 import { Email, Password, passwordProblem } from './domain/credentials.ts';
 import { decideRefresh, REFRESH_TOKEN_PATTERN } from './domain/refresh-token.ts';
-import { type Role, roles, rolesFor } from './domain/roles.ts';
+import { type Role, RoleSchema, rolesFor } from './domain/roles.ts';
 import { type AccessTokenSettings, issueAccessToken } from './keys/access-token.ts';
 import type { KeySource } from './keys/signing-keys.ts';
 import type { LoginThrottle } from './login-throttle-store.ts';
+import { registerStaffRoutes } from './staff.ts';
 
 export interface AccountDeps {
   db: AccountDb;
@@ -52,13 +53,13 @@ const RefreshRequest = z
   .openapi('RefreshRequest');
 
 const Account = z
-  .object({ userId: z.uuid(), email: z.string(), roles: z.array(z.enum(roles)) })
+  .object({ userId: z.uuid(), email: z.string(), roles: z.array(RoleSchema) })
   .openapi('Account');
 
 const Session = z
   .object({
     userId: z.uuid(),
-    roles: z.array(z.enum(roles)),
+    roles: z.array(RoleSchema),
     accessToken: z.string().openapi({ description: 'JWT (EdDSA/ES256); send as `Authorization: Bearer …`.' }),
     tokenType: z.literal('Bearer'),
     expiresIn: z.number().int().openapi({ description: 'Seconds until the access token expires.' }),
@@ -275,6 +276,8 @@ export function createAccountApp(deps: AccountDeps): App<BlankEnv> {
     if (stored) await revokeFamily(deps.db, stored.familyId);
     return c.body(null, 204);
   });
+
+  registerStaffRoutes(app, deps.db);
 
   app.openapi(jwksRoute, async (c) => {
     c.header('cache-control', 'public, max-age=60');

@@ -1,2 +1,3 @@
 export * from './events.ts';
+export * from './roles.ts';
 export * from './services.ts';

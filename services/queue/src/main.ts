@@ -21,6 +21,7 @@ import * as schema from './db/schema.ts';
 import { validPolicy } from './domain/leadership.ts';
 import { passKeyOf } from './domain/pass-token.ts';
 import { freeSlotOnReservationEnd } from './events/reservation-ended.ts';
+import { createShowSales } from './shows/show-sales.ts';
 import { createWaitingRoom } from './waiting-room/waiting-room.ts';
 
 const config = loadConfig({
@@ -42,6 +43,9 @@ const config = loadConfig({
   SSE_POLL_INTERVAL: durationFromString().default(1000),
   SSE_HEARTBEAT: durationFromString().default(15_000),
   SSE_MAX_DURATION: durationFromString().default(600_000),
+  INVENTORY_APP_ID: z.string().min(1).default('inventory'),
+  /** How long a show's sale windows, as inventory answered, are reused for joins. */
+  SHOW_CACHE: durationFromString().default(2000),
 });
 
 const lease = {
@@ -79,6 +83,11 @@ const room = createWaitingRoom(redis);
 
 const app = createQueueApp({
   room,
+  shows: createShowSales({
+    invoke: dapr.invoke,
+    inventoryAppId: config.INVENTORY_APP_ID,
+    cacheMs: config.SHOW_CACHE,
+  }),
   passKey: passKeyOf(config.PASS_TOKEN_SECRET),
   stream: {
     pollMs: config.SSE_POLL_INTERVAL,

@@ -65,7 +65,49 @@ export function edgeApp(appId: AppId, options: EdgeOptions): AppSpec<AppId> {
   return serviceApp(services[appId], env);
 }
 
+/** The edge: account, gateway, queue, and inventory (a waiting room opens only for a show on sale). */
 export async function startEdge(infra: InfraInfo, options: EdgeOptions): Promise<StartedApps<AppId>> {
-  const ids: AppId[] = ['account', 'gateway', 'queue', ...(options.with ?? [])];
+  const ids = [...new Set<AppId>(['account', 'gateway', 'queue', 'inventory', ...(options.with ?? [])])];
   return startApps({ infra, apps: ids.map((id) => edgeApp(id, options)) });
+}
+
+/**
+ * A show on sale now, created through the gateway as an administrator (a token minted with the
+ * ADMIN role), with one ticket type: its waiting room can be joined.
+ */
+export async function openShow(
+  gateway: string,
+  key: Pick<SigningKey, 'kid' | 'privateKey'>,
+  ticketType: { capacity?: number; perOrderLimit?: number; perUserLimit?: number } = {},
+): Promise<{ showId: string; ticketTypeId: string }> {
+  const token = await mintAccessToken(key, {
+    userId: `box-office-${randomUUID()}`,
+    roles: ['USER', 'ADMIN'],
+  });
+  const now = Date.now();
+  const response = await fetch(`${gateway}/api/v1/shows`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      title: `Edge night ${randomUUID().slice(0, 8)}`,
+      venue: 'Main hall',
+      startsAt: new Date(now + 30 * 86_400_000).toISOString(),
+      ticketTypes: [
+        {
+          name: 'Standing',
+          priceMinor: 4500,
+          currency: 'EUR',
+          capacity: ticketType.capacity ?? 100,
+          saleStartsAt: new Date(now - 60_000).toISOString(),
+          perOrderLimit: ticketType.perOrderLimit ?? 4,
+          ...(ticketType.perUserLimit === undefined ? {} : { perUserLimit: ticketType.perUserLimit }),
+        },
+      ],
+    }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await response.text();
+  if (response.status !== 201) throw new Error(`creating a show answered ${response.status}: ${text}`);
+  const show = JSON.parse(text) as { id: string; ticketTypes: { id: string }[] };
+  return { showId: show.id, ticketTypeId: show.ticketTypes[0]!.id };
 }
