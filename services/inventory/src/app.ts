@@ -37,6 +37,12 @@ const TicketTypeSchema = createInsertSchema(ticketTypes, {
   saleStartsAt: () => instant,
   saleEndsAt: () => instant.nullable(),
   perOrderLimit: (s) => s.min(1).max(100),
+  perUserLimit: (s) =>
+    s
+      .min(1)
+      .max(1000)
+      .nullable()
+      .openapi({ description: 'Tickets one user may hold across orders (default: perOrderLimit)' }),
 })
   .pick({
     name: true,
@@ -46,6 +52,7 @@ const TicketTypeSchema = createInsertSchema(ticketTypes, {
     saleStartsAt: true,
     saleEndsAt: true,
     perOrderLimit: true,
+    perUserLimit: true,
   })
   .extend({ saleEndsAt: instant.nullable().optional() });
 const saleEndsAfterItStarts = (t: {
@@ -81,6 +88,12 @@ const TicketTypeView = createSelectSchema(ticketTypes, {
     saleStartsAt: true,
     saleEndsAt: true,
     perOrderLimit: true,
+  })
+  .extend({
+    perUserLimit: z
+      .number()
+      .int()
+      .openapi({ description: 'Tickets one user may hold across orders (the per-order limit unless set)' }),
   })
   .extend({ onSale: z.boolean().openapi({ description: 'Whether the sale window is open now' }) })
   .openapi('TicketType');
@@ -153,6 +166,7 @@ function ticketTypeView(t: TicketTypeRow, now: Date): z.infer<typeof TicketTypeV
     saleStartsAt: t.saleStartsAt.toISOString(),
     saleEndsAt: t.saleEndsAt?.toISOString() ?? null,
     perOrderLimit: t.perOrderLimit,
+    perUserLimit: t.perUserLimit ?? t.perOrderLimit,
     onSale: isOnSale(t, now),
   };
 }

@@ -12,7 +12,8 @@ export type ShowFields = Pick<ShowRow, 'title' | 'venue' | 'startsAt'>;
 export type TicketTypeFields = Pick<
   TicketTypeRow,
   'name' | 'priceMinor' | 'currency' | 'capacity' | 'saleStartsAt' | 'saleEndsAt' | 'perOrderLimit'
->;
+> &
+  Partial<Pick<TicketTypeRow, 'perUserLimit'>>;
 
 /** Shows in start order, each with its ticket types (cheapest first among those added together). */
 export async function listShows(
