@@ -98,7 +98,11 @@ const app = createQueueApp({
   readiness: { db: () => databaseReady(database.sql), redis: () => redis.ping(), dapr: () => dapr.ready() },
 });
 
-const freeSlot = freeSlotOnReservationEnd({ db: database.db, room });
+const freeSlot = freeSlotOnReservationEnd({
+  db: database.db,
+  room,
+  pass: { ttlMs: config.PASS_TTL_SECONDS * 1000, minMs: 10_000 },
+});
 const subscriber = createSubscriber(app, { pubsubName: config.PUBSUB_NAME, consumer: config.SERVICE_NAME })
   .on('reservation.confirmed', freeSlot)
   .on('reservation.cancelled', freeSlot);

@@ -112,4 +112,30 @@ describe('waiting room in Redis', () => {
     expect(await room.join(show, 'a', Infinity)).toEqual({ status: 'waiting', position: 2 });
     expect(await room.admit(show, 0, far(), 'owner-a', settings)).toEqual({ admitted: 0, expired: 0 });
   });
+
+  it('after a failed booking the visit goes on with a fresh pass; a later visit is left alone', async () => {
+    const show = randomUUID();
+    await room.join(show, 'u', Infinity);
+    await room.admit(show, 1, far(), 'owner-a', settings);
+    const before = await room.standing(show, 'u');
+    if (before.status !== 'admitted') throw new Error('not admitted');
+    const pass = { ttlMs: 30_000, minMs: 1000 };
+
+    // A cancellation older than this admission belongs to an earlier visit.
+    expect(await room.renew(show, 'u', before.admission.admittedAtMs - 1, pass)).toBe('unchanged');
+    expect(await room.renew(show, 'u', Date.now() + 10, pass)).toBe('renewed');
+    const after = await room.standing(show, 'u');
+    if (after.status !== 'admitted') throw new Error('not admitted after the renewal');
+    expect(after.admission.jti).not.toBe(before.admission.jti);
+    expect(after.admission.number).toBe(before.admission.number);
+    expect(await room.counts(show)).toEqual({ waiting: 0, active: 1 });
+    // The same cancellation again (a late copy) renews nothing.
+    expect(await room.renew(show, 'u', Date.now() - 5000, pass)).toBe('unchanged');
+
+    // Too little of the visit left: the slot is freed instead.
+    const short = { ttlMs: 30_000, minMs: settings.slotLeaseMs + 1 };
+    expect(await room.renew(show, 'u', Date.now() + 10, short)).toBe('released');
+    expect(await room.standing(show, 'u')).toEqual({ status: 'absent' });
+    expect(await room.counts(show)).toEqual({ waiting: 0, active: 0 });
+  });
 });

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientContext, Redis, Result } from 'ioredis';
 import { type Standing, standingOf } from '../domain/admission.ts';
-import { admitScript, joinScript, releaseScript } from './scripts.ts';
+import { admitScript, joinScript, releaseScript, renewScript } from './scripts.ts';
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
@@ -28,6 +28,15 @@ declare module 'ioredis' {
       admitted: string,
       user: string,
       endedAtMs: number,
+    ): Result<number, Context>;
+    rxQueueRenew(
+      active: string,
+      admitted: string,
+      user: string,
+      endedAtMs: number,
+      jti: string,
+      passTtlMs: number,
+      minPassMs: number,
     ): Result<number, Context>;
   }
 }
@@ -67,6 +76,7 @@ export function createWaitingRoom(redis: Redis, prefix = DEFAULT_PREFIX) {
     redis.defineCommand('rxQueueJoin', { numberOfKeys: 4, lua: joinScript });
     redis.defineCommand('rxQueueAdmit', { numberOfKeys: 5, lua: admitScript });
     redis.defineCommand('rxQueueRelease', { numberOfKeys: 2, lua: releaseScript });
+    redis.defineCommand('rxQueueRenew', { numberOfKeys: 2, lua: renewScript });
   }
 
   return {
@@ -136,6 +146,29 @@ export function createWaitingRoom(redis: Redis, prefix = DEFAULT_PREFIX) {
     async release(showId: string, userId: string, endedAtMs: number): Promise<boolean> {
       const k = keysOf(showId, prefix);
       return (await redis.rxQueueRelease(k.active, k.admitted, userId, endedAtMs)) === 1;
+    },
+
+    /**
+     * After the user's booking failed: a fresh pass for the rest of the visit (`renewed`), or the
+     * slot freed when too little of the visit is left (`released`), or nothing to do (`unchanged`).
+     */
+    async renew(
+      showId: string,
+      userId: string,
+      endedAtMs: number,
+      pass: { ttlMs: number; minMs: number },
+    ): Promise<'renewed' | 'released' | 'unchanged'> {
+      const k = keysOf(showId, prefix);
+      const outcome = await redis.rxQueueRenew(
+        k.active,
+        k.admitted,
+        userId,
+        endedAtMs,
+        randomUUID(),
+        pass.ttlMs,
+        pass.minMs,
+      );
+      return outcome === 1 ? 'renewed' : outcome === -1 ? 'released' : 'unchanged';
     },
 
     async counts(showId: string): Promise<{ waiting: number; active: number }> {
