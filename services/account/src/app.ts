@@ -17,7 +17,7 @@ import {
   rotateRefreshToken,
   storeRefreshToken,
 } from './db/accounts.ts';
-import { Email, Password, passwordProblem } from './domain/credentials.ts';
+import { Email, Password, passwordProblem, textOfLength } from './domain/credentials.ts';
 import { decideRefresh, REFRESH_TOKEN_PATTERN } from './domain/refresh-token.ts';
 import { type Role, RoleSchema, rolesFor } from './domain/roles.ts';
 import { type AccessTokenSettings, issueAccessToken } from './keys/access-token.ts';
@@ -42,7 +42,7 @@ const LoginCredentials = z
   .strictObject({
     email: Email,
     // Login checks only the bounds: a password from before a policy change must still work.
-    password: z.string().min(1).max(512),
+    password: textOfLength(1, 512),
   })
   .openapi('LoginCredentials');
 

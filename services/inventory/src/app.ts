@@ -13,6 +13,7 @@ import {
   type InventoryDatabase,
   listShows,
   type ShowWithTicketTypes,
+  saleWindowValid,
   type TicketTypeFields,
   updateShow,
   updateTicketType,
@@ -35,7 +36,10 @@ const TicketTypeSchema = createInsertSchema(ticketTypes, {
   currency: (s) => s.regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR').openapi({ example: 'EUR' }),
   capacity: (s) => s.min(0).max(1_000_000),
   saleStartsAt: () => instant,
-  saleEndsAt: () => instant.nullable(),
+  saleEndsAt: () =>
+    instant.nullable().openapi({
+      description: 'When the sale closes; after saleStartsAt (409 `sale-window-invalid` otherwise)',
+    }),
   perOrderLimit: (s) => s.min(1).max(100),
   perUserLimit: (s) =>
     s
@@ -54,24 +58,23 @@ const TicketTypeSchema = createInsertSchema(ticketTypes, {
     perOrderLimit: true,
     perUserLimit: true,
   })
-  .extend({ saleEndsAt: instant.nullable().optional() });
-const saleEndsAfterItStarts = (t: {
-  saleStartsAt?: string | undefined;
-  saleEndsAt?: string | null | undefined;
-}) => !t.saleEndsAt || !t.saleStartsAt || Date.parse(t.saleEndsAt) > Date.parse(t.saleStartsAt);
-const saleWindowError = { path: ['saleEndsAt'], message: 'must be after saleStartsAt' };
+  .extend({
+    saleEndsAt: instant.nullable().optional().openapi({
+      description: 'When the sale closes; after saleStartsAt (409 `sale-window-invalid` otherwise)',
+    }),
+  });
 
-const TicketTypeInput = TicketTypeSchema.refine(saleEndsAfterItStarts, saleWindowError).openapi(
-  'TicketTypeInput',
-);
+// A window that ends before it starts is refused with 409 (JSON Schema cannot compare two fields).
+const saleWindowInvalid = (): never =>
+  problem(409, 'sale-window-invalid', 'saleEndsAt must be after saleStartsAt');
+
+const TicketTypeInput = TicketTypeSchema.openapi('TicketTypeInput');
 
 const CreateShowInput = ShowInput.extend({
   ticketTypes: z.array(TicketTypeInput).max(20).default([]),
 }).openapi('CreateShowInput');
 const ShowPatch = ShowInput.partial().openapi('ShowPatch');
-const TicketTypePatch = TicketTypeSchema.partial()
-  .refine(saleEndsAfterItStarts, saleWindowError)
-  .openapi('TicketTypePatch');
+const TicketTypePatch = TicketTypeSchema.partial().openapi('TicketTypePatch');
 
 const TicketTypeView = createSelectSchema(ticketTypes, {
   saleStartsAt: () => instant,
@@ -185,11 +188,13 @@ function ticketTypeChanges<T extends TicketTypeTimes>(input: T) {
 
 /** A new ticket type's fields; without an end the sale stays open. */
 function newTicketType(input: z.infer<typeof TicketTypeInput>): TicketTypeFields {
-  return {
+  const fields = {
     ...ticketTypeChanges(input),
     saleStartsAt: new Date(input.saleStartsAt),
     saleEndsAt: input.saleEndsAt ? new Date(input.saleEndsAt) : null,
   };
+  if (!saleWindowValid(fields.saleStartsAt, fields.saleEndsAt)) saleWindowInvalid();
+  return fields;
 }
 
 export type InventoryAppOptions = Pick<AppOptions, 'bodyLimitBytes' | 'readiness'> & {
@@ -248,7 +253,7 @@ export function createInventoryApp(options: InventoryAppOptions): OpenAPIHono<Bl
       summary: 'Create a show, optionally with its ticket types',
       ...adminOnly,
       request: { body: body(CreateShowInput) },
-      responses: { 201: json(ShowView, 'Created'), ...problemResponses(400, 401, 403, 413, 422) },
+      responses: { 201: json(ShowView, 'Created'), ...problemResponses(400, 401, 403, 409, 413, 422) },
     }),
     async (c) => {
       const { ticketTypes: types, startsAt, ...show } = c.req.valid('json');
@@ -289,7 +294,10 @@ export function createInventoryApp(options: InventoryAppOptions): OpenAPIHono<Bl
       summary: 'Add a ticket type to a show',
       ...adminOnly,
       request: { params: ShowIdParam, body: body(TicketTypeInput) },
-      responses: { 201: json(TicketTypeView, 'Created'), ...problemResponses(400, 401, 403, 404, 413, 422) },
+      responses: {
+        201: json(TicketTypeView, 'Created'),
+        ...problemResponses(400, 401, 403, 404, 409, 413, 422),
+      },
     }),
     async (c) => {
       const { showId } = c.req.valid('param');
@@ -321,6 +329,8 @@ export function createInventoryApp(options: InventoryAppOptions): OpenAPIHono<Bl
           return c.json(ticketTypeView(result.ticketType, now()), 200);
         case 'not-found':
           return problem(404, 'not-found', `no ticket type ${ticketTypeId} in show ${showId}`);
+        case 'sale-window-invalid':
+          return saleWindowInvalid();
         case 'capacity-too-low':
           return problem(
             409,

@@ -48,6 +48,7 @@ export const ticketTypes = pgTable(
     check('ticket_types_stock_non_negative', sql`${t.available} >= 0 AND ${t.held} >= 0 AND ${t.sold} >= 0`),
     check('ticket_types_price_non_negative', sql`${t.priceMinor} >= 0`),
     check('ticket_types_per_order_limit_positive', sql`${t.perOrderLimit} >= 1`),
+    check('ticket_types_sale_window', sql`${t.saleEndsAt} IS NULL OR ${t.saleEndsAt} > ${t.saleStartsAt}`),
     check('ticket_types_per_user_limit_positive', sql`${t.perUserLimit} IS NULL OR ${t.perUserLimit} >= 1`),
     check('ticket_types_currency_iso', sql`${t.currency} ~ '^[A-Z]{3}$'`),
   ],
