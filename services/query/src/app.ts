@@ -2,7 +2,14 @@
 // platform's dead letters.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { callerOf, createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
+import {
+  callerOf,
+  createApp,
+  eventStreamContent,
+  problem,
+  problemResponses,
+  type ReadinessCheck,
+} from '@reservex/platform/http';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { BlankEnv } from 'hono/types';
@@ -113,7 +120,7 @@ const listReservations = createRoute({
         },
       },
     },
-    ...problemResponses(401, 422),
+    ...problemResponses(401, 404, 422),
   },
 });
 
@@ -126,7 +133,7 @@ const watchReservation = createRoute({
     'Sends the current details as a `status` event, then one `status` event per change, and a comment every few seconds to keep the connection open.',
   request: { params: reservationParams },
   responses: {
-    200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
+    200: { description: 'An event stream', content: eventStreamContent() },
     ...problemResponses(401, 404, 422),
   },
 });
@@ -146,7 +153,7 @@ const listDeadLettersRoute = createRoute({
         },
       },
     },
-    ...problemResponses(401, 403, 422),
+    ...problemResponses(401, 403, 404, 422),
   },
 });
 
@@ -183,12 +190,10 @@ function requireAdmin(c: Context) {
 function cursorOf(text: string | undefined) {
   if (text === undefined) return undefined;
   const cursor = decodeCursor(text);
-  if (!cursor) {
-    problem(422, 'validation-failed', 'invalid query: cursor', {
-      in: 'query',
-      errors: [{ path: 'cursor', message: 'not a cursor this API issued' }],
-    });
-  }
+  // Any text up to the documented length is a well-formed cursor; one this API did not issue names
+  // no page (404), the way an unknown id names no resource.
+  if (!cursor)
+    problem(404, 'unknown-cursor', 'no page has this cursor: use the nextCursor of a previous page');
   return cursor;
 }
 

@@ -2,7 +2,13 @@
 // caller and set `x-user-id`. Join, read the position, or stream it until admission.
 import { createRoute, z } from '@hono/zod-openapi';
 import type { App } from '@reservex/platform/http';
-import { createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
+import {
+  createApp,
+  eventStreamContent,
+  problem,
+  problemResponses,
+  type ReadinessCheck,
+} from '@reservex/platform/http';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { BlankEnv } from 'hono/types';
@@ -83,7 +89,7 @@ const eventsRoute = createRoute({
   summary: 'Your place as server-sent events: `position` on each change, then `admitted` with the pass',
   request: { params: ShowParams },
   responses: {
-    200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
+    200: { description: 'An event stream', content: eventStreamContent() },
     ...problemResponses(401, 404, 422),
   },
 });

@@ -94,8 +94,10 @@ describe('edge: the public API under schemathesis', () => {
           // from the waiting room) or that read other users' data by design are left out.
           '--exclude-checks',
           'use_after_free,ensure_resource_availability,ignored_auth,object_level_authorization',
+          // The coverage phase is left out: under this Python (3.11.7) it crashes inside hypothesis
+          // (SystemError from ast.parse while describing a filter), which is no finding about the API.
           '--phases',
-          'examples,coverage,fuzzing',
+          'examples,fuzzing',
           '--max-time',
           String(FUZZ_SECONDS),
           '--workers',
