@@ -114,7 +114,8 @@ describe('edge: the public API under schemathesis', () => {
           '--output-sanitize',
           'true',
         ],
-        { encoding: 'utf8', timeout: (FUZZ_SECONDS + 120) * 1000, maxBuffer: 64 * 1024 * 1024 },
+        // In the run's own directory: schemathesis keeps a cache of crashes where it runs.
+        { cwd: work, encoding: 'utf8', timeout: (FUZZ_SECONDS + 120) * 1000, maxBuffer: 64 * 1024 * 1024 },
       );
       output = run.stdout + run.stderr;
     } catch (error) {
