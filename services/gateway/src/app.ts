@@ -11,7 +11,7 @@ import type { BlankEnv } from 'hono/types';
 import { bearerToken, TokenRejected } from './auth/access-tokens.ts';
 import { clientAddressOf, upstreamRequestHeaders } from './domain/forwarding.ts';
 import { authorize, identityHeaders, type Principal } from './domain/identity.ts';
-import { createRouter, publicRoutes } from './domain/routes.ts';
+import { createRouter, publicRoutes, unfitParameter } from './domain/routes.ts';
 import type { UpstreamRequest } from './proxy/forward.ts';
 import type { BucketLimit, LimitVerdict } from './proxy/rate-limiter.ts';
 
@@ -110,6 +110,13 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
       );
     }
     const { route, upstreamPath } = found;
+    const unfit = unfitParameter(found.params);
+    if (unfit) {
+      problem(422, 'validation-failed', `invalid path: ${unfit}`, {
+        in: 'path',
+        errors: [{ path: unfit, message: 'no control characters, and valid percent-encoding' }],
+      });
+    }
     // Name the request span after the public route, not the catch-all that serves it.
     trace.getActiveSpan()?.updateName(`${c.req.method} ${route.path}`).setAttribute('http.route', route.path);
 

@@ -123,6 +123,25 @@ export function createRouter(routes: readonly PublicRoute[] = publicRoutes) {
   };
 }
 
+/**
+ * The first path parameter whose text the hop to the owning service cannot carry: not valid
+ * percent-encoding, or control characters once decoded (the sidecar refuses those, which would
+ * otherwise come back as a 502 although nothing is down).
+ */
+export function unfitParameter(params: Record<string, string>): string | undefined {
+  for (const [name, raw] of Object.entries(params)) {
+    let text: string;
+    try {
+      text = decodeURIComponent(raw);
+    } catch {
+      return name;
+    }
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused.
+    if (/[\u0000-\u001f\u007f-\u009f]/.test(text)) return name;
+  }
+  return undefined;
+}
+
 /** The owning service serves the public path without the `/api` prefix (`/api/v1/shows` → `/v1/shows`). */
 export function upstreamPathOf(publicPath: string): string {
   return publicPath.startsWith('/api/') ? publicPath.slice('/api'.length) : publicPath;
