@@ -11,7 +11,7 @@ import { repoRoot, runsDir } from './paths.ts';
 import { elapsed, say } from './progress.ts';
 import { provision } from './provision/index.ts';
 import { isAlive, type Run, reapStaleRuns } from './run.ts';
-import { presentServices, serviceApp } from './services.ts';
+import { cardSandbox, cardSandboxApp, paymentProviderEnv, presentServices, serviceApp } from './services.ts';
 import { type Supervised, signalGroup } from './supervisor.ts';
 import { type WalkthroughShow, walkthrough } from './walkthrough.ts';
 
@@ -76,13 +76,18 @@ async function up(): Promise<void> {
   const info = infra.info;
   if (stopping) return;
 
-  // Each service on its own: one that fails to start is reported, the others keep running.
+  // The card provider first (payment is configured with its address), then each service on its own:
+  // one that fails to start is reported, the others keep running.
+  const provider = await startApps({ infra: info, apps: [cardSandboxApp()], onUnexpectedExit: loud });
+  runs.push(provider.run);
+  appStops.push(provider.stop);
+  const sandbox = provider.apps[cardSandbox.appId];
   const services = presentServices();
   const results = await Promise.allSettled(
     services.map(async (definition) => {
       const started = await startApps({
         infra: info,
-        apps: [serviceApp(definition)],
+        apps: [serviceApp(definition, definition.appId === 'payment' ? paymentProviderEnv(sandbox) : {})],
         onUnexpectedExit: loud,
       });
       runs.push(started.run);
@@ -102,6 +107,7 @@ async function up(): Promise<void> {
     else row(id, `FAILED TO START: ${String(result.reason).split('\n')[0]}`);
   }
   if (services.length === 0) print('  (no service has a src/main.ts yet: infrastructure only)');
+  row(cardSandbox.appId, `${sandbox.url}   (card provider's test mode; no sidecar)`);
   print();
   row('Jaeger UI', info.jaeger.uiUrl);
   row('Postgres', info.postgres.url);

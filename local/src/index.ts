@@ -23,7 +23,10 @@ export { TOPIC_PARTITIONS } from './infra/kafka.ts';
 export { freePort, waitUntilFree } from './ports.ts';
 export { provision, type Toolchain } from './provision/index.ts';
 export {
+  cardSandbox,
+  cardSandboxApp,
   LOCAL_SECRETS,
+  paymentProviderEnv,
   presentServices,
   type ServiceDefinition,
   type StartedSystem,

@@ -1,10 +1,11 @@
 // The registry of ReserveX services as the local stack runs them: app id, entry point, which shared
 // infrastructure each one gets, and service-specific environment. Every service also receives the
 // common environment of apps.ts (SERVICE_NAME, PORT, DAPR_*, OTEL_EXPORTER_OTLP_ENDPOINT, LOG_LEVEL).
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AppId, appIds } from '@reservex/contracts';
-import { type AppSpec, type StartedApps, startApps } from './apps.ts';
+import { type AppHandle, type AppSpec, type StartedApps, startApps } from './apps.ts';
 import { type StartedInfra, type StartInfraOptions, startInfra } from './infra/index.ts';
 import { repoRoot } from './paths.ts';
 import type { Supervised } from './supervisor.ts';
@@ -42,11 +43,16 @@ function service(
 export const LOCAL_SECRETS = {
   PASS_TOKEN_SECRET: 'local-only-pass-token-secret-not-for-deployment',
   TICKET_SIGNING_SECRET: 'local-only-ticket-signing-secret-not-for-deployment',
+  SIGNING_KEY_ENCRYPTION_KEY: 'local-only-signing-key-encryption-key-not-for-deployment',
 } as const;
 
 export const services: Record<AppId, ServiceDefinition> = {
-  gateway: service('gateway', { redis: true }),
-  account: service('account', { database: true }),
+  // Any page may call the local API; a deployment lists its origins (CORS_ORIGINS).
+  gateway: service('gateway', { redis: true, env: { CORS_ORIGINS: '*' } }),
+  account: service('account', {
+    database: true,
+    env: { SIGNING_KEY_ENCRYPTION_KEY: LOCAL_SECRETS.SIGNING_KEY_ENCRYPTION_KEY },
+  }),
   queue: service('queue', {
     database: true,
     redis: true,
@@ -64,6 +70,34 @@ export const services: Record<AppId, ServiceDefinition> = {
   }),
   query: service('query', { database: true }),
 };
+
+/**
+ * The card sandbox: a stand-in for an external card provider, not a ReserveX service. It runs without
+ * a sidecar (payment reaches a provider over plain HTTP(S), not through Dapr), with its own ledger
+ * database and an API key made up for each run.
+ */
+export const cardSandbox = { appId: 'card-sandbox', main: 'services/card-sandbox/src/main.ts' } as const;
+
+export function cardSandboxApp(
+  options: { database?: string; env?: Record<string, string> } = {},
+): AppSpec<typeof cardSandbox.appId> {
+  return {
+    appId: cardSandbox.appId,
+    args: [cardSandbox.main],
+    database: options.database ?? 'card_sandbox',
+    sidecar: false,
+    env: { SANDBOX_API_KEY: randomBytes(24).toString('base64url'), ...options.env },
+    readyTimeoutMs: 120_000,
+  };
+}
+
+/** What payment needs to reach a running card sandbox. */
+export function paymentProviderEnv(sandbox: Pick<AppHandle, 'url' | 'env'>): Record<string, string> {
+  return {
+    PAYMENT_PROVIDER_URL: sandbox.url,
+    PAYMENT_PROVIDER_API_KEY: sandbox.env.SANDBOX_API_KEY ?? '',
+  };
+}
 
 /** How a service runs as an app of the local stack. */
 export function serviceApp(definition: ServiceDefinition, env: Record<string, string> = {}): AppSpec<AppId> {
@@ -85,6 +119,8 @@ export function presentServices(root = repoRoot): ServiceDefinition[] {
 export interface StartedSystem {
   infra: StartedInfra;
   apps: StartedApps<AppId>;
+  /** The card provider payment talks to. */
+  cardSandbox: AppHandle;
   services: ServiceDefinition[];
   stop(): Promise<void>;
 }
@@ -100,22 +136,31 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Sta
   const infra = await startInfra(options);
   if (options.onUnexpectedExit) infra.run.onUnexpectedExit(options.onUnexpectedExit);
   const chosen = presentServices().filter((s) => !options.only || options.only.includes(s.appId));
+  const onExit = options.onUnexpectedExit ? { onUnexpectedExit: options.onUnexpectedExit } : {};
+  let provider: StartedApps<typeof cardSandbox.appId> | undefined;
   try {
+    // The provider first: payment is configured with its address.
+    provider = await startApps({ infra: infra.info, apps: [cardSandboxApp()], ...onExit });
+    const sandbox = provider.apps[cardSandbox.appId];
     const apps = await startApps({
       infra: infra.info,
-      apps: chosen.map((s) => serviceApp(s)),
-      ...(options.onUnexpectedExit ? { onUnexpectedExit: options.onUnexpectedExit } : {}),
+      apps: chosen.map((s) => serviceApp(s, s.appId === 'payment' ? paymentProviderEnv(sandbox) : {})),
+      ...onExit,
     });
+    const started = provider;
     return {
       infra,
       apps,
+      cardSandbox: sandbox,
       services: chosen,
       async stop() {
         await apps.stop();
+        await started.stop();
         await infra.stop();
       },
     };
   } catch (error) {
+    await provider?.stop();
     await infra.stop();
     throw error;
   }

@@ -7,6 +7,7 @@ import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import * as schema from './db/schema.ts';
 import { signingKeys } from './db/schema.ts';
+import { createKeySealer, isSealed } from './keys/key-encryption.ts';
 import { generatedKeySource } from './keys/signing-keys.ts';
 
 const infra = inject('infra');
@@ -26,6 +27,7 @@ describe('generated signing keys', () => {
 
   it('replicas starting together create one key; a rotation keeps the old key published for a token lifetime', async () => {
     const options = {
+      sealer: createKeySealer('account-int-test-key-encryption-secret-0123'),
       accessTokenTtlSeconds: 2,
       rotationIntervalMs: 1500,
       refreshIntervalMs: 100,
@@ -38,7 +40,11 @@ describe('generated signing keys', () => {
     try {
       const first = await a.signingKey();
       expect((await b.signingKey()).kid).toBe(first.kid);
-      expect(await database.db.select().from(signingKeys)).toHaveLength(1);
+      const stored = await database.db.select().from(signingKeys);
+      expect(stored).toHaveLength(1);
+      // At rest the private key is sealed: the row holds no JWK member of it.
+      expect(isSealed(stored[0]!.privateJwk)).toBe(true);
+      expect(stored[0]!.privateJwk).not.toHaveProperty('d');
 
       await new Promise((resolve) => setTimeout(resolve, 1700));
       const [nextA, nextB] = await Promise.all([a.signingKey(), b.signingKey()]);
@@ -69,7 +75,11 @@ describe('account service', () => {
           appId: 'account',
           args: ['services/account/src/main.ts'],
           database: 'account_int',
-          env: { LOGIN_MAX_FAILURES: '2', LOGIN_LOCK_BASE: '2s' },
+          env: {
+            LOGIN_MAX_FAILURES: '2',
+            LOGIN_LOCK_BASE: '2s',
+            SIGNING_KEY_ENCRYPTION_KEY: 'account-int-test-key-encryption-secret-0123',
+          },
         },
       ],
     });
@@ -97,7 +107,7 @@ describe('account service', () => {
   async function session() {
     const email = `int-${crypto.randomUUID()}@reservex.test`;
     const password = 'correct horse battery';
-    expect((await post('/v1/auth/signup', { email, password })).status).toBe(201);
+    expect((await post('/v1/auth/signup', { email, password })).status).toBe(202);
     const login = await post('/v1/auth/login', { email, password });
     expect(login.status).toBe(200);
     return { email, password, refreshToken: login.body.refreshToken as string };

@@ -4,6 +4,7 @@
 
 import { createRoute, z } from '@hono/zod-openapi';
 import { hash, verify } from '@node-rs/argon2';
+import { text } from '@reservex/contracts';
 import type { App } from '@reservex/platform/http';
 import { createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
 import type { BlankEnv } from 'hono/types';
@@ -52,10 +53,6 @@ const RefreshRequest = z
   })
   .openapi('RefreshRequest');
 
-const Account = z
-  .object({ userId: z.uuid(), email: z.string(), roles: z.array(RoleSchema) })
-  .openapi('Account');
-
 const Session = z
   .object({
     userId: z.uuid(),
@@ -76,15 +73,21 @@ const Jwks = z
 
 const json = <S extends z.ZodType>(schema: S) => ({ content: { 'application/json': { schema } } });
 
+const SignupAccepted = z
+  .object({ email: z.string().openapi({ example: 'ada@example.com' }) })
+  .openapi('SignupAccepted');
+
 const signupRoute = createRoute({
   method: 'post',
   path: '/v1/auth/signup',
   tags: ['auth'],
   summary: 'Create an account',
+  description:
+    'The answer is the same whether or not the email already has an account, so sign-up cannot be used to find out who has one: log in with the email and password to use the account.',
   request: { body: { ...json(Credentials), required: true } },
   responses: {
-    201: { description: 'Created', ...json(Account) },
-    ...problemResponses(400, 409, 413, 415, 422),
+    202: { description: 'Accepted', ...json(SignupAccepted) },
+    ...problemResponses(400, 413, 415, 422),
   },
 });
 
@@ -183,10 +186,11 @@ export function createAccountApp(deps: AccountDeps): App<BlankEnv> {
         errors: [{ path: 'password', message: weakness }],
       });
     }
+    // A taken email costs the same (the hash is made either way) and answers the same: the existing
+    // account is left as it was, and only its owner's password logs into it.
     const userRoles = rolesFor(email, [], deps.adminEmails);
-    const user = await createUser(deps.db, { email, passwordHash: await hash(password), roles: userRoles });
-    if (!user) problem(409, 'email-taken', 'an account with this email already exists');
-    return c.json({ userId: user.id, email: user.email, roles: userRoles }, 201);
+    await createUser(deps.db, { email, passwordHash: await hash(password), roles: userRoles });
+    return c.json({ email }, 202);
   });
 
   app.openapi(loginRoute, async (c) => {

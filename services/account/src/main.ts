@@ -16,6 +16,7 @@ import { createAccountApp } from './app.ts';
 import * as schema from './db/schema.ts';
 import { defaultThrottlePolicy } from './domain/login-throttle.ts';
 import { parseAdminEmails } from './domain/roles.ts';
+import { createKeySealer, MIN_SECRET_LENGTH } from './keys/key-encryption.ts';
 import { configuredKeySource, generatedKeySource } from './keys/signing-keys.ts';
 import { daprLoginThrottle } from './login-throttle-store.ts';
 
@@ -28,6 +29,11 @@ const config = loadConfig({
   JWT_AUDIENCE: z.string().trim().min(1).default('reservex'),
   /** JSON array of private JWKs from a secret; unset → generated keys kept in the database. */
   JWT_SIGNING_KEYS: z.string().trim().min(2).optional(),
+  /** Seals generated keys in the database (32+ characters, from a Secret); needed without JWT_SIGNING_KEYS. */
+  SIGNING_KEY_ENCRYPTION_KEY: z
+    .string()
+    .min(MIN_SECRET_LENGTH, `at least ${MIN_SECRET_LENGTH} characters`)
+    .optional(),
   SIGNING_KEY_ROTATION_INTERVAL: durationFromString().default(7 * 24 * 3_600_000),
   /** How often a replica re-reads generated keys (and checks whether a rotation is due). */
   SIGNING_KEY_REFRESH_INTERVAL: durationFromString().default(60_000),
@@ -53,11 +59,19 @@ const dapr = createDapr({
   timeoutMs: config.DAPR_TIMEOUT_MS,
 });
 
+function fail(message: string): never {
+  throw new Error(message);
+}
+
 let keys: Awaited<ReturnType<typeof configuredKeySource>>;
 try {
   keys = config.JWT_SIGNING_KEYS
     ? await configuredKeySource(config.JWT_SIGNING_KEYS)
     : await generatedKeySource(database.db, {
+        sealer: createKeySealer(
+          config.SIGNING_KEY_ENCRYPTION_KEY ??
+            fail('SIGNING_KEY_ENCRYPTION_KEY is required when JWT_SIGNING_KEYS is not set'),
+        ),
         accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
         rotationIntervalMs: config.SIGNING_KEY_ROTATION_INTERVAL,
         refreshIntervalMs: config.SIGNING_KEY_REFRESH_INTERVAL,

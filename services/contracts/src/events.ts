@@ -2,6 +2,7 @@
 // and consumer. A payload carries `schemaVersion`; a consumer accepts the versions it knows and
 // dead-letters the rest. Money is an integer amount of the currency's minor unit (cents).
 import { z } from 'zod';
+import { text } from './text.ts';
 
 export const SCHEMA_VERSION = 1 as const;
 
@@ -31,7 +32,7 @@ export const CancelReason = z.enum([
 export type CancelReason = z.infer<typeof CancelReason>;
 
 /** The card the buyer chose; the sandbox provider reads its behaviour from the token. */
-export const PaymentMethod = z.object({ token: z.string().min(1).max(64) });
+export const PaymentMethod = z.object({ token: text({ min: 1, max: 64 }) });
 export type PaymentMethod = z.infer<typeof PaymentMethod>;
 
 /** Fields every event of one saga carries so each consumer can act on its own. */

@@ -1,3 +1,4 @@
 export * from './events.ts';
 export * from './roles.ts';
 export * from './services.ts';
+export * from './text.ts';

@@ -9,14 +9,17 @@ import type { Context } from 'hono';
 import { cors } from 'hono/cors';
 import type { BlankEnv } from 'hono/types';
 import { bearerToken, TokenRejected } from './auth/access-tokens.ts';
+import type { RevokedTokens } from './auth/revoked-tokens.ts';
+import { canonicalTarget, uncarriableHeader } from './domain/canonical-target.ts';
 import { clientAddressOf, upstreamRequestHeaders } from './domain/forwarding.ts';
 import { authorize, identityHeaders, type Principal } from './domain/identity.ts';
-import { createRouter, publicRoutes, unfitParameter } from './domain/routes.ts';
+import { createRouter, publicRoutes } from './domain/routes.ts';
 import type { UpstreamRequest } from './proxy/forward.ts';
 import type { BucketLimit, LimitVerdict } from './proxy/rate-limiter.ts';
 
 export interface GatewayDeps {
   verifyToken: (token: string) => Promise<Principal>;
+  revokedTokens: RevokedTokens;
   forward: (request: UpstreamRequest) => Promise<Response>;
   takeToken: (key: string, limit: BucketLimit) => Promise<LimitVerdict>;
   publicDocument: () => Promise<unknown>;
@@ -30,12 +33,27 @@ export interface GatewayDeps {
 declare module 'hono' {
   interface ContextVariableMap {
     clientAddress: string;
+    /** The request target in its canonical form: what routing and forwarding use. */
+    target: { path: string; search: string };
   }
 }
 
+type NodeIncoming = { url?: string; socket?: { remoteAddress?: string } };
+
+function incomingOf(c: Context): NodeIncoming | undefined {
+  return (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
+}
+
 function socketAddressOf(c: Context): string | undefined {
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  return incoming?.socket?.remoteAddress;
+  return incomingOf(c)?.socket?.remoteAddress;
+}
+
+/** The target as sent: the URL hono hands over has already had its dot segments removed. */
+function rawTargetOf(c: Context): string {
+  const raw = incomingOf(c)?.url;
+  if (raw !== undefined) return raw;
+  const url = new URL(c.req.url);
+  return `${url.pathname}${url.search}`;
 }
 
 function rateLimited(verdict: { retryAfterSeconds: number }, scope: string): never {
@@ -53,6 +71,7 @@ function rateLimited(verdict: { retryAfterSeconds: number }, scope: string): nev
 export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
   const app = createApp<BlankEnv>({
     serviceName: 'gateway',
+    publicEdge: true,
     description: 'Operations endpoints of the gateway; the public API is described at /api/openapi.json.',
     ...(deps.bodyLimitBytes ? { bodyLimitBytes: deps.bodyLimitBytes } : {}),
     ...(deps.readiness ? { readiness: deps.readiness } : {}),
@@ -77,6 +96,21 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
     }),
   );
 
+  // Before anything routes on the path, and for every path: what the allow-list approves must be
+  // what the sidecar and the service will decode.
+  app.use('*', async (c, next) => {
+    const target = canonicalTarget(rawTargetOf(c));
+    if (!target.ok) problem(400, 'bad-request', target.detail);
+    const header = uncarriableHeader(c.req.raw.headers);
+    if (header !== undefined) {
+      problem(400, 'bad-request', `the ${header} header may hold visible ASCII characters only`, {
+        header,
+      });
+    }
+    c.set('target', { path: target.path, search: target.search });
+    return next();
+  });
+
   app.use('*', async (c, next) => {
     if (c.req.path === '/healthz' || c.req.path === '/readyz') return next();
     const address = clientAddressOf(
@@ -95,9 +129,9 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
 
   app.all('*', async (c) => {
     const url = new URL(c.req.url);
-    const found = match(c.req.method, url.pathname);
-    if (found.kind === 'not-found')
-      problem(404, 'not-found', `no public route ${c.req.method} ${url.pathname}`);
+    const { path, search } = c.get('target');
+    const found = match(c.req.method, path);
+    if (found.kind === 'not-found') problem(404, 'not-found', `no public route ${c.req.method} ${path}`);
     if (found.kind === 'method-not-allowed') {
       problem(
         405,
@@ -110,13 +144,6 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
       );
     }
     const { route, upstreamPath } = found;
-    const unfit = unfitParameter(found.params);
-    if (unfit) {
-      problem(422, 'validation-failed', `invalid path: ${unfit}`, {
-        in: 'path',
-        errors: [{ path: unfit, message: 'no control characters, and valid percent-encoding' }],
-      });
-    }
     // Name the request span after the public route, not the catch-all that serves it.
     trace.getActiveSpan()?.updateName(`${c.req.method} ${route.path}`).setAttribute('http.route', route.path);
 
@@ -132,16 +159,21 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
       problem(decision.status, 'forbidden', decision.detail);
     }
     if (principal) {
-      const verdict = await deps.takeToken(`user:${principal.userId}`, deps.limits.perUser);
+      const [revoked, verdict] = await Promise.all([
+        revocationOf(principal),
+        deps.takeToken(`user:${principal.userId}`, deps.limits.perUser),
+      ]);
+      if (revoked) unauthorized('the token was signed out');
       if (!verdict.allowed) rateLimited(verdict, 'user');
     }
+    if (route.endsSession) await signOut(c.req.header('authorization'));
 
     const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
     return deps.forward({
       app: route.app,
-      publicPath: url.pathname,
+      publicPath: path,
       path: upstreamPath,
-      search: url.search,
+      search,
       method: c.req.method,
       headers: upstreamRequestHeaders(c.req.raw.headers, {
         ...identityHeaders(principal),
@@ -163,6 +195,46 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
       {},
       { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } },
     );
+  }
+
+  // A revocation that cannot be checked is not ignored: the token might be signed out.
+  async function revocationOf(principal: Principal): Promise<boolean> {
+    try {
+      return await deps.revokedTokens.isRevoked(principal);
+    } catch (error) {
+      problem(
+        503,
+        'service-unavailable',
+        'signed-out tokens cannot be checked right now',
+        {},
+        {
+          headers: { 'retry-after': '5' },
+          cause: error,
+        },
+      );
+    }
+  }
+
+  /** Revokes the access token sent with a sign-out; one that does not verify has nothing to revoke. */
+  async function signOut(authorization: string | undefined) {
+    const token = bearerToken(authorization);
+    if (!token) return;
+    const principal = await deps.verifyToken(token).catch(() => undefined);
+    if (!principal) return;
+    try {
+      await deps.revokedTokens.revoke(principal);
+    } catch (error) {
+      problem(
+        503,
+        'service-unavailable',
+        'signing out is not possible right now; try again',
+        {},
+        {
+          headers: { 'retry-after': '5' },
+          cause: error,
+        },
+      );
+    }
   }
 
   async function verified(token: string): Promise<Principal> {

@@ -14,6 +14,7 @@ import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import { createGatewayApp } from './app.ts';
 import { createAccessTokenVerifier } from './auth/access-tokens.ts';
+import { daprRevokedTokens } from './auth/revoked-tokens.ts';
 import { publicRoutes } from './domain/routes.ts';
 import { mergePublicDocument, type OpenApiDocument } from './openapi/public-document.ts';
 import { createForwarder } from './proxy/forward.ts';
@@ -33,7 +34,26 @@ const config = loadConfig({
   RATE_LIMIT_ADDRESS_BURST: positive.default(100),
   RATE_LIMIT_USER_PER_SECOND: positive.default(10),
   RATE_LIMIT_USER_BURST: positive.default(30),
-  CORS_ORIGINS: z.string().trim().default('*'),
+  // Origins whose pages may call the API from a browser, comma-separated; `*` for any (only the local
+  // stack's default); empty: no cross-origin calls.
+  CORS_ORIGINS: z
+    .string()
+    .trim()
+    .default('')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.union([
+          z.literal('*'),
+          z.string().regex(/^https?:\/\/[^/\s,]+$/, 'origins such as https://tickets.example.com, or *'),
+        ]),
+      ),
+    ),
   TRUSTED_PROXY_HOPS: intFromString({ min: 0, max: 10 }).default(0),
 });
 
@@ -103,6 +123,7 @@ async function publicDocument() {
 
 const app = createGatewayApp({
   verifyToken,
+  revokedTokens: daprRevokedTokens(dapr, { store: config.STATESTORE_NAME }),
   forward: createForwarder({
     daprBaseUrl: dapr.baseUrl,
     timeoutMs: config.UPSTREAM_TIMEOUT,
@@ -117,9 +138,7 @@ const app = createGatewayApp({
     },
     perUser: { ratePerSecond: config.RATE_LIMIT_USER_PER_SECOND, burst: config.RATE_LIMIT_USER_BURST },
   },
-  corsOrigins: config.CORS_ORIGINS.split(',')
-    .map((origin) => origin.trim())
-    .filter(Boolean),
+  corsOrigins: config.CORS_ORIGINS,
   trustedProxyHops: config.TRUSTED_PROXY_HOPS,
   bodyLimitBytes: config.BODY_LIMIT_BYTES,
   readiness: { dapr: () => dapr.ready(), redis: () => redis.ping() },

@@ -2,6 +2,7 @@
 // admin routes that create and change them. Admin routes trust `x-user-roles`, which only the gateway
 // sets (it strips any a client sends); the service is never exposed without it.
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { wellFormedText } from '@reservex/contracts';
 import { type AppOptions, createApp, problem, problemResponses } from '@reservex/platform/http';
 import { createInsertSchema, createSelectSchema } from 'drizzle-zod';
 import type { MiddlewareHandler } from 'hono';
@@ -25,13 +26,28 @@ const instant = z.iso.datetime({ offset: true }).openapi({ example: '2026-12-31T
 
 // Validators derived from the tables, narrowed to what a client may send.
 const ShowInput = createInsertSchema(shows, {
-  title: (s) => s.trim().min(1).max(200),
-  venue: (s) => s.trim().min(1).max(200),
+  title: (s) =>
+    s
+      .trim()
+      .min(1)
+      .max(200)
+      .refine(...wellFormedText),
+  venue: (s) =>
+    s
+      .trim()
+      .min(1)
+      .max(200)
+      .refine(...wellFormedText),
   startsAt: () => instant,
 }).pick({ title: true, venue: true, startsAt: true });
 
 const TicketTypeSchema = createInsertSchema(ticketTypes, {
-  name: (s) => s.trim().min(1).max(100),
+  name: (s) =>
+    s
+      .trim()
+      .min(1)
+      .max(100)
+      .refine(...wellFormedText),
   priceMinor: (s) => s.min(0).max(100_000_000).openapi({ description: 'Price in the minor unit (cents)' }),
   currency: (s) => s.regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR').openapi({ example: 'EUR' }),
   capacity: (s) => s.min(0).max(1_000_000),

@@ -10,9 +10,10 @@ import { configureLogger, startTelemetry } from '@reservex/platform/telemetry';
 import { createPaymentApp } from './app.ts';
 import { paymentConfigShape } from './config.ts';
 import { schema } from './db/schema.ts';
-import { createSandboxProvider } from './domain/sandbox-provider.ts';
+import { createHttpProvider } from './domain/http-provider.ts';
 import { refundCancelledReservation } from './events/reservation-cancelled.ts';
 import { chargeReservation } from './events/stock-reserved.ts';
+import { startResolver } from './resolver.ts';
 
 const config = loadConfig(paymentConfigShape);
 configureLogger({ serviceName: config.SERVICE_NAME, level: config.LOG_LEVEL });
@@ -29,9 +30,10 @@ const dapr = createDapr({
   httpPort: config.DAPR_HTTP_PORT,
   timeoutMs: config.DAPR_TIMEOUT_MS,
 });
-const provider = createSandboxProvider({
-  slowResponseMs: config.SANDBOX_SLOW_MS,
-  flakyFailures: config.SANDBOX_FLAKY_FAILURES,
+const provider = createHttpProvider({
+  name: config.PAYMENT_PROVIDER,
+  baseUrl: config.PAYMENT_PROVIDER_URL,
+  apiKey: config.PAYMENT_PROVIDER_API_KEY,
 });
 const retry = {
   retries: config.PAYMENT_PROVIDER_RETRIES,
@@ -45,8 +47,18 @@ const app = createPaymentApp({
   readiness: { db: () => databaseReady(database.sql), dapr: () => dapr.ready() },
 });
 
-const charge = chargeReservation({ db: database.db, provider, retry });
-const refund = refundCancelledReservation({ db: database.db, provider, retry });
+const settle = {
+  db: database.db,
+  provider,
+  retry,
+  faultPauseAfterChargeMs: config.PAYMENT_FAULT_PAUSE_AFTER_CHARGE_MS,
+};
+const charge = chargeReservation(settle);
+const refund = refundCancelledReservation(settle);
+const resolver = startResolver(settle, {
+  intervalMs: config.PAYMENT_RESOLVE_INTERVAL_MS,
+  afterMs: config.PAYMENT_RESOLVE_AFTER_MS,
+});
 const subscriber = createSubscriber(app, { pubsubName: config.PUBSUB_NAME, consumer: config.SERVICE_NAME })
   .on('stock.reserved', async (event, delivery) => {
     await charge(event, delivery);
@@ -63,6 +75,7 @@ serve(app, {
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   onShutdown: [
     () => subscriber.drain(),
+    () => resolver.stop(),
     () => relay.stop(),
     () => database.close(),
     () => telemetry.shutdown(),

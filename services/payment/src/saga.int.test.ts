@@ -4,23 +4,33 @@
 // with the real sidecar and Kafka, an event delivered twice charges once.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { type InProcessSandbox, inProcessSandbox } from '@reservex/card-sandbox/testing';
 import type { EventOf } from '@reservex/contracts';
-import { databaseUrl, ensureDatabase, type StartedApps, startApps } from '@reservex/local';
+import {
+  cardSandboxApp,
+  databaseUrl,
+  ensureDatabase,
+  paymentProviderEnv,
+  type StartedApps,
+  startApps,
+} from '@reservex/local';
 import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
 import { outbox } from '@reservex/platform/outbox';
 import { eq, sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { findPayment, type PaymentDb } from './db/payments.ts';
-import { payments, refunds, schema } from './db/schema.ts';
-import { createSandboxProvider } from './domain/sandbox-provider.ts';
+import { findPayment, insertIntent, type PaymentDb } from './db/payments.ts';
+import { cancellations, payments, refunds, schema } from './db/schema.ts';
+import { createHttpProvider } from './domain/http-provider.ts';
 import { refundCancelledReservation } from './events/reservation-cancelled.ts';
 import { chargeReservation } from './events/stock-reserved.ts';
+import { resolveUnfinished } from './resolver.ts';
 
 const infra = inject('infra');
 const migrations = fileURLToPath(new URL('../drizzle', import.meta.url));
 let database: DatabaseHandle<typeof schema>;
 let db: PaymentDb;
+const sandboxes: InProcessSandbox[] = [];
 
 beforeAll(async () => {
   const name = `payment_int_${Date.now()}`;
@@ -31,8 +41,26 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await Promise.all(sandboxes.map((sandbox) => sandbox.close()));
   await database?.close();
 });
+
+/** The card sandbox (its own ledger database) and payment's provider talking to it. */
+async function sandbox(options: { slowResponseMs: number; flakyFailures: number }) {
+  const name = `payment_int_sandbox_${Date.now()}_${sandboxes.length}`;
+  const started = await inProcessSandbox({
+    databaseUrl: await ensureDatabase(infra.postgres, name),
+    ...options,
+  });
+  sandboxes.push(started);
+  const provider = createHttpProvider({
+    name: 'sandbox',
+    baseUrl: started.baseUrl,
+    apiKey: started.apiKey,
+    fetch: started.fetch,
+  });
+  return { provider, ledger: started.ledger };
+}
 
 function stockReserved(reservationId: string, token: string): EventOf<'stock.reserved'> {
   return {
@@ -63,11 +91,19 @@ async function outboxCount(reservationId: string, topic: string): Promise<number
   return row!.n;
 }
 
+/** What a process killed after recording the intent to charge leaves behind. */
+async function leaveIntent(reserved: EventOf<'stock.reserved'>) {
+  const { paymentMethod, unitPriceMinor: _u, occurredAt: _o, schemaVersion: _s, ...booking } = reserved;
+  await db.transaction((tx) =>
+    insertIntent(tx, { ...booking, provider: 'sandbox', paymentToken: paymentMethod.token }),
+  );
+}
+
 type Delivery = { kind: 'reserved' | 'cancelled'; eventId: string };
 
 describe('payment participant (real Postgres)', () => {
   it('keeps its invariants under any interleaving and duplication of its events', async () => {
-    const provider = createSandboxProvider({ slowResponseMs: 5, flakyFailures: 1 });
+    const { provider, ledger } = await sandbox({ slowResponseMs: 5, flakyFailures: 1 });
     const retry = { retries: 2, minTimeoutMs: 1, attemptTimeoutMs: 500 };
     const charge = chargeReservation({ db, provider, retry });
     const refund = refundCancelledReservation({ db, provider, retry });
@@ -137,6 +173,10 @@ describe('payment participant (real Postgres)', () => {
             payment?.status === 'failed' ? 1 : 0,
           );
           expect(await outboxCount(reservationId, 'payment.refunded')).toBe(refundRows.length);
+          // The provider's own ledger agrees: at most one capture, refunded when payment says so.
+          const charged = (await ledger(reservationId)).filter((entry) => entry.status === 'captured');
+          expect(charged.length).toBe(captured ? 1 : 0);
+          expect(charged.filter((entry) => entry.refund).length).toBe(refundRows.length);
         },
       ),
       { numRuns: 40 },
@@ -144,7 +184,7 @@ describe('payment participant (real Postgres)', () => {
   });
 
   it('never charges a reservation whose cancel was handled first (tombstone)', async () => {
-    const provider = createSandboxProvider({ slowResponseMs: 5, flakyFailures: 0 });
+    const { provider, ledger } = await sandbox({ slowResponseMs: 5, flakyFailures: 0 });
     const retry = { retries: 0, minTimeoutMs: 1, attemptTimeoutMs: 500 };
     const charge = chargeReservation({ db, provider, retry });
     const refund = refundCancelledReservation({ db, provider, retry });
@@ -152,11 +192,11 @@ describe('payment participant (real Postgres)', () => {
     await refund(reservationCancelled(reserved), { id: randomUUID() });
     expect(await charge(reserved, { id: randomUUID() })).toBe('handled');
     expect(await findPayment(db, reserved.reservationId)).toBeUndefined();
-    expect(provider.ledger()).toEqual({ captures: 0, refunds: 0 });
+    expect(await ledger(reserved.reservationId)).toEqual([]);
   });
 
   it('refunds a capture whose cancel raced it, exactly once', async () => {
-    const provider = createSandboxProvider({ slowResponseMs: 150, flakyFailures: 0 });
+    const { provider, ledger } = await sandbox({ slowResponseMs: 150, flakyFailures: 0 });
     const retry = { retries: 0, minTimeoutMs: 1, attemptTimeoutMs: 2000 };
     const charge = chargeReservation({ db, provider, retry });
     const refund = refundCancelledReservation({ db, provider, retry });
@@ -167,11 +207,64 @@ describe('payment participant (real Postgres)', () => {
     const payment = await findPayment(db, reserved.reservationId);
     expect(payment?.status).toBe('refunded');
     expect(payment?.refund?.amountMinor).toBe(5000);
-    expect(provider.ledger()).toEqual({ captures: 1, refunds: 1 });
+    expect(await ledger(reserved.reservationId)).toMatchObject([
+      { status: 'captured', amountMinor: 5000, refund: { amountMinor: 5000 } },
+    ]);
+  });
+
+  it('resolves an intent a crash left behind with the provider’s original charge, once', async () => {
+    const { provider, ledger } = await sandbox({ slowResponseMs: 5, flakyFailures: 0 });
+    const retry = { retries: 0, minTimeoutMs: 1, attemptTimeoutMs: 500 };
+    const charge = chargeReservation({ db, provider, retry });
+    const reserved = stockReserved(randomUUID(), 'tok_success');
+    const { reservationId } = reserved;
+    // What a process killed between the provider's answer and its record leaves: the intent, and a
+    // capture at the provider that payment has not recorded.
+    await leaveIntent(reserved);
+    const first = await provider.charge(
+      {
+        idempotencyKey: reservationId,
+        amountMinor: 5000,
+        currency: 'EUR',
+        paymentToken: 'tok_success',
+        reference: reservationId,
+      },
+      AbortSignal.timeout(1000),
+    );
+    expect(await findPayment(db, reservationId)).toBeUndefined();
+
+    await charge(reserved, { id: randomUUID() });
+    expect(await findPayment(db, reservationId)).toMatchObject({
+      status: 'captured',
+      providerChargeId: first.status === 'captured' ? first.chargeId : 'not captured',
+      paymentToken: null,
+    });
+    expect(await ledger(reservationId)).toHaveLength(1);
+    expect(await outboxCount(reservationId, 'payment.completed')).toBe(1);
+  });
+
+  it('settles in the background what no delivery comes back for: an intent, an owed refund', async () => {
+    const { provider, ledger } = await sandbox({ slowResponseMs: 5, flakyFailures: 0 });
+    const deps = { db, provider, retry: { retries: 0, minTimeoutMs: 1, attemptTimeoutMs: 500 } };
+    const reserved = stockReserved(randomUUID(), 'tok_success');
+    const { reservationId } = reserved;
+    await leaveIntent(reserved);
+    await db
+      .insert(cancellations)
+      .values({ reservationId, reason: 'USER_CANCELLED', cancelledAt: new Date() });
+
+    const settled = await resolveUnfinished(deps, { afterMs: 0, batch: 1000 });
+    expect(settled.charges).toBeGreaterThanOrEqual(1);
+    expect(await findPayment(db, reservationId)).toMatchObject({ status: 'refunded' });
+    expect(await ledger(reservationId)).toMatchObject([
+      { status: 'captured', refund: { amountMinor: 5000 } },
+    ]);
+    expect(await outboxCount(reservationId, 'payment.completed')).toBe(1);
+    expect(await outboxCount(reservationId, 'payment.refunded')).toBe(1);
   });
 
   it('ends a processor that never answers in payment.failed PROCESSOR_ERROR', async () => {
-    const provider = createSandboxProvider({ slowResponseMs: 5, flakyFailures: 0 });
+    const { provider } = await sandbox({ slowResponseMs: 5, flakyFailures: 0 });
     const charge = chargeReservation({
       db,
       provider,
@@ -189,9 +282,14 @@ describe('payment participant (real Postgres)', () => {
 
 describe('payment service with its sidecar (real daprd, Kafka)', () => {
   let started: StartedApps<'payment'>;
+  let provider: StartedApps<'card-sandbox'>;
   const dbName = 'payment_int_dapr';
 
   beforeAll(async () => {
+    provider = await startApps({
+      infra,
+      apps: [cardSandboxApp({ database: 'payment_int_dapr_sandbox', env: { SANDBOX_SLOW_MS: '50' } })],
+    });
     started = await startApps({
       infra,
       apps: [
@@ -199,7 +297,7 @@ describe('payment service with its sidecar (real daprd, Kafka)', () => {
           appId: 'payment',
           args: ['services/payment/src/main.ts'],
           database: dbName,
-          env: { SANDBOX_SLOW_MS: '50' },
+          env: paymentProviderEnv(provider.apps['card-sandbox']),
           readyTimeoutMs: 120_000,
         },
       ],
@@ -208,6 +306,7 @@ describe('payment service with its sidecar (real daprd, Kafka)', () => {
 
   afterAll(async () => {
     await started?.stop();
+    await provider?.stop();
   });
 
   async function publish(topic: string, data: unknown, eventId: string) {

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { type InProcessSandbox, inProcessSandbox } from '@reservex/card-sandbox/testing';
 import { databaseUrl, ensureDatabase } from '@reservex/local';
 import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
 import { outbox } from '@reservex/platform/outbox';
@@ -10,12 +11,13 @@ import { startTelemetry, type Telemetry, traceIdOf, withSpan } from '@reservex/p
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { schema } from './db/schema.ts';
-import { createSandboxProvider } from './domain/sandbox-provider.ts';
+import { createHttpProvider } from './domain/http-provider.ts';
 import { chargeReservation } from './events/stock-reserved.ts';
 
 const exporter = new InMemorySpanExporter();
 let telemetry: Telemetry;
 let database: DatabaseHandle<typeof schema>;
+let sandbox: InProcessSandbox;
 
 beforeAll(async () => {
   telemetry = startTelemetry({
@@ -27,9 +29,11 @@ beforeAll(async () => {
   await ensureDatabase(infra.postgres, name);
   database = createDatabase(databaseUrl(infra.postgres, name), schema, { max: 2 });
   await migrate(database, fileURLToPath(new URL('../drizzle', import.meta.url)));
+  sandbox = await inProcessSandbox({ databaseUrl: await ensureDatabase(infra.postgres, `${name}_sandbox`) });
 });
 
 afterAll(async () => {
+  await sandbox?.close();
   await database?.close();
   await telemetry?.shutdown();
 });
@@ -38,7 +42,7 @@ it('charges inside a span with saga.step and reservation.id, and carries the tra
   const reservationId = randomUUID();
   const charge = chargeReservation({
     db: database.db,
-    provider: createSandboxProvider({ slowResponseMs: 1, flakyFailures: 0 }),
+    provider: createHttpProvider({ name: 'sandbox', ...sandbox }),
     retry: { retries: 0, minTimeoutMs: 1, attemptTimeoutMs: 500 },
   });
   const traceId = await withSpan('stock.reserved process', {}, async (span) => {

@@ -31,7 +31,7 @@ describe('query API', () => {
   it('refuses anonymous callers, non-admins and malformed input', async () => {
     expect((await app.request('/v1/reservations')).status).toBe(401);
     expect((await app.request('/v1/reservations?limit=1000', { headers: user })).status).toBe(422);
-    expect((await app.request('/v1/reservations?cursor=garbage', { headers: user })).status).toBe(404);
+    expect((await app.request('/v1/reservations?cursor=garbage', { headers: user })).status).toBe(400);
     expect((await app.request('/v1/reservations/nope', { headers: user })).status).toBe(422);
     expect((await app.request('/v1/admin/dead-letters', { headers: user })).status).toBe(403);
     const replay = await app.request('/v1/admin/dead-letters/3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b/replay', {

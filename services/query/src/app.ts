@@ -2,6 +2,7 @@
 // platform's dead letters.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { text } from '@reservex/contracts';
 import {
   callerOf,
   createApp,
@@ -86,7 +87,7 @@ const DeadLetter = z
 
 const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional().openapi({ description: 'The `nextCursor` of the previous page.' }),
+  cursor: text({ max: 200 }).optional().openapi({ description: 'The `nextCursor` of the previous page.' }),
 });
 
 const reservationParams = z.object({ reservationId: z.uuid() });
@@ -120,7 +121,7 @@ const listReservations = createRoute({
         },
       },
     },
-    ...problemResponses(401, 404, 422),
+    ...problemResponses(400, 401, 422),
   },
 });
 
@@ -153,7 +154,7 @@ const listDeadLettersRoute = createRoute({
         },
       },
     },
-    ...problemResponses(401, 403, 404, 422),
+    ...problemResponses(400, 401, 403, 422),
   },
 });
 
@@ -190,10 +191,12 @@ function requireAdmin(c: Context) {
 function cursorOf(text: string | undefined) {
   if (text === undefined) return undefined;
   const cursor = decodeCursor(text);
-  // Any text up to the documented length is a well-formed cursor; one this API did not issue names
-  // no page (404), the way an unknown id names no resource.
-  if (!cursor)
-    problem(404, 'unknown-cursor', 'no page has this cursor: use the nextCursor of a previous page');
+  if (!cursor) {
+    problem(400, 'invalid-cursor', 'the cursor is not one this API issued: pass a nextCursor unchanged', {
+      in: 'query',
+      errors: [{ path: 'cursor', message: 'not a cursor this API issued' }],
+    });
+  }
   return cursor;
 }
 

@@ -8,12 +8,12 @@ import { databaseUrl, ensureDatabase, type StartedApps, startApps } from '@reser
 import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { rebuildReadModel } from '../dev/rebuild-read-model.ts';
 import { findDetails, type QueryDb } from './db/read-model.ts';
 import { schema } from './db/schema.ts';
 import { type SagaPath, sagaEvents, sagaPaths } from './domain/projection.fixtures.ts';
 import { project, type RecordedEvent } from './domain/projection.ts';
 import { projectSagaEvent } from './events/saga-event.ts';
-import { rebuildReadModel } from './rebuild.ts';
 
 const infra = inject('infra');
 const migrations = fileURLToPath(new URL('../drizzle', import.meta.url));
@@ -246,7 +246,7 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
       (all) => all.length === 5,
     );
     expect([...seen].sort()).toEqual([...ids].sort());
-    expect((await fetch(url('/v1/reservations?cursor=nonsense'), { headers: as(userId) })).status).toBe(404);
+    expect((await fetch(url('/v1/reservations?cursor=nonsense'), { headers: as(userId) })).status).toBe(400);
     expect((await fetch(url('/v1/reservations?limit=0'), { headers: as(userId) })).status).toBe(422);
     expect((await fetch(url('/v1/reservations'))).status).toBe(401);
   });

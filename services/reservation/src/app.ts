@@ -2,7 +2,7 @@
 // is the user in `x-user-id`, which only the gateway sets (it strips any a client sends); a user
 // sees and cancels only their own reservations, and anyone else's answer 404.
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { PaymentMethod } from '@reservex/contracts';
+import { PaymentMethod, text } from '@reservex/contracts';
 import { DaprError } from '@reservex/platform/dapr';
 import type { Executor } from '@reservex/platform/db';
 import { type AppOptions, createApp, problem, problemResponses } from '@reservex/platform/http';
@@ -70,11 +70,7 @@ const CreateHeaders = z.object({
     .max(255)
     .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
     .openapi({ description: 'Same key and same body → same reply; same key, other body → 422' }),
-  'x-pass-token': z
-    .string()
-    .max(4096)
-    .optional()
-    .openapi({ description: 'The pass the waiting room issued' }),
+  'x-pass-token': text({ max: 4096 }).optional().openapi({ description: 'The pass the waiting room issued' }),
 });
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({

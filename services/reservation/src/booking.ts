@@ -1,6 +1,8 @@
 // Placing a reservation: every check a request must pass before the saga starts, in the order that
 // wastes nothing. The pass is verified early but spent last, so a request refused for its quantity
-// or because another reservation is open keeps the user's pass.
+// or because another reservation is open keeps the user's pass; and a pass spent for a reservation
+// that was then not written (a database failure, a concurrent reservation) is given back, so no
+// failure of ours locks the user out of the show until the pass expires.
 import type { PaymentMethod } from '@reservex/contracts';
 import { type Dapr, StateConflictError } from '@reservex/platform/dapr';
 import { problem } from '@reservex/platform/http';
@@ -78,20 +80,28 @@ export function createBooking(options: BookingOptions) {
     const lease = await dapr.lock.withLock(options.lockStore, resource, options.instanceId, 15, async () => {
       if (await hasOpenReservation(db, request.userId, request.showId)) return undefined;
       if (pass) await spendPass(pass.jti, pass.expiresAt, at);
-      const created = await createReservation(db, {
-        id: crypto.randomUUID(),
-        userId: request.userId,
-        showId: request.showId,
-        ticketTypeId: request.ticketTypeId,
-        quantity: request.quantity,
-        paymentMethod: request.paymentMethod,
-        holdExpiresAt: holdExpiry(at, options.holdTtlSeconds),
-        traceparent: currentTraceContext()?.traceparent,
-        now: at,
-        perUserLimit: limit,
-      });
+      let created: Awaited<ReturnType<typeof createReservation>>;
+      try {
+        created = await createReservation(db, {
+          id: crypto.randomUUID(),
+          userId: request.userId,
+          showId: request.showId,
+          ticketTypeId: request.ticketTypeId,
+          quantity: request.quantity,
+          paymentMethod: request.paymentMethod,
+          holdExpiresAt: holdExpiry(at, options.holdTtlSeconds),
+          traceparent: currentTraceContext()?.traceparent,
+          now: at,
+          perUserLimit: limit,
+        });
+      } catch (error) {
+        if (pass) await givePassBack(pass.jti);
+        throw error;
+      }
+      if (created.kind === 'created') return created.reservation;
+      if (pass) await givePassBack(pass.jti);
       if (created.kind === 'over-user-limit') overLimit(created.held);
-      return created.kind === 'created' ? created.reservation : undefined;
+      return undefined;
     });
     if (!lease.acquired) {
       problem(409, 'reservation-in-progress', 'another reservation for this show is being placed for you');
@@ -131,6 +141,15 @@ export function createBooking(options: BookingOptions) {
         problem(403, 'pass-spent', 'this pass has already been used');
       }
       throw error;
+    }
+  }
+
+  /** Undoes `spendPass` for a reservation that was not written; a failure here only costs the pass. */
+  async function givePassBack(jti: string) {
+    try {
+      await dapr.state.delete(options.stateStore, `pass:${jti}`);
+    } catch (error) {
+      logger.warn({ err: error, pass_jti: jti }, 'a spent pass could not be given back');
     }
   }
 

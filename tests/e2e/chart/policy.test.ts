@@ -13,6 +13,7 @@ import {
   topology,
 } from '@reservex/contracts';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { argsOf, cmdOf, envOf, readDockerfile, stageOf } from './dockerfile.ts';
 import {
   chartDir,
   type K8sObject,
@@ -492,27 +493,68 @@ describe('pinned versions outside the chart', () => {
     for (const node of kind.nodes) expect(isPinnedImage(node.image), node.image).toBe(true);
   });
 
-  it('builds every service image from a pinned Node 24 and a pinned turbo, and runs it as uid 1000', () => {
-    const nvmrc = readFileSync(join(repoRoot, '.nvmrc'), 'utf8').trim();
+  /** How the Dockerfile refers to an argument or variable: ${NAME}. */
+  const ref = (name: string) => `\${${name}}`;
+
+  it('builds every service image from one Dockerfile, the service chosen by a build argument', () => {
+    const dockerfile = readDockerfile();
+    for (const entry of readdirSync(join(repoRoot, 'services')))
+      expect(existsSync(join(repoRoot, 'services', entry, 'Dockerfile')), `services/${entry}`).toBe(false);
     for (const appId of appIds) {
-      const dockerfile = readFileSync(join(repoRoot, 'services', appId, 'Dockerfile'), 'utf8');
-      expect(dockerfile, appId).toContain(`ARG NODE_IMAGE=node:${nvmrc}-`);
-      expect(dockerfile, appId).toMatch(/turbo@\d+\.\d+\.\d+/);
-      expect(dockerfile, appId).toContain(`turbo prune @reservex/${appId} --docker`);
-      const stages = dockerfile.split(/^FROM /m).slice(1);
-      const runtime = stages.at(-1) ?? '';
-      expect(runtime, appId).toMatch(/^\$\{NODE_IMAGE\} AS runtime/);
-      expect(runtime, appId).toMatch(/^USER 1000:1000$/m);
-      expect(runtime, appId).toContain(`CMD ["node", "services/${appId}/src/main.ts"]`);
-      expect(runtime, appId).toMatch(/rm -rf \/usr\/local\/lib\/node_modules/);
+      const manifest = JSON.parse(readFileSync(join(repoRoot, 'services', appId, 'package.json'), 'utf8'));
+      expect(manifest.name, 'the package SERVICE names').toBe(`@reservex/${appId}`);
+    }
+    expect(argsOf(stageOf(dockerfile, 'prune'), 'RUN')).toContain(
+      `turbo prune "@reservex/${ref('SERVICE')}" --docker --out-dir /pruned`,
+    );
+    // A build argument is visible only in the stages that declare it.
+    for (const stage of dockerfile.stages) {
+      if (!stage.instructions.some((i) => i.args.includes(ref('SERVICE')))) continue;
+      expect(argsOf(stage, 'ARG'), stage.name).toContain('SERVICE');
+    }
+    for (const name of ['dev', 'runtime']) {
+      const stage = stageOf(dockerfile, name);
+      expect(envOf(stage).RESERVEX_SERVICE, name).toBe(ref('SERVICE'));
+      expect(cmdOf(stage).join(' '), name).toContain(`services/${ref('RESERVEX_SERVICE')}/src/main.ts`);
     }
   });
 
-  it('keeps the eight Dockerfiles identical but for the service name (no drift between images)', () => {
-    const normalised = appIds.map((appId) =>
-      readFileSync(join(repoRoot, 'services', appId, 'Dockerfile'), 'utf8').replaceAll(appId, '<service>'),
+  it('builds the images with any OCI builder: no BuildKit frontend or BuildKit-only syntax', () => {
+    const { text } = readDockerfile();
+    // A `# syntax=` line makes BuildKit download a frontend image before it builds anything.
+    expect(text).not.toMatch(/^#\s*syntax\s*=/im);
+    expect(text).not.toMatch(/^RUN\s+--(mount|network|security)/m);
+    expect(text).not.toMatch(/<<\s*-?["']?[A-Z]+/);
+  });
+
+  it('builds from a pinned Node 24 and a pinned turbo, and runs the image as uid 1000 without npm', () => {
+    const nvmrc = readFileSync(join(repoRoot, '.nvmrc'), 'utf8').trim();
+    const dockerfile = readDockerfile();
+    expect(dockerfile.globalArgs.map((a) => a.args)).toContainEqual(
+      expect.stringMatching(new RegExp(`^NODE_IMAGE=node:${nvmrc.replaceAll('.', '\\.')}-`)),
     );
-    for (const [i, text] of normalised.entries()) expect(text, appIds[i]).toBe(normalised[0]);
+    expect(argsOf(stageOf(dockerfile, 'prune'), 'RUN').join('\n')).toMatch(/turbo@\d+\.\d+\.\d+/);
+    const runtime = dockerfile.stages.at(-1)!;
+    expect(runtime.name, 'the default target is the last stage').toBe('runtime');
+    expect(runtime.base).toBe(ref('NODE_IMAGE'));
+    expect(argsOf(runtime, 'USER')).toEqual(['1000:1000']);
+    expect(argsOf(runtime, 'RUN').join('\n')).toMatch(/rm -rf \/usr\/local\/lib\/node_modules/);
+  });
+
+  it("gives the dev stage's working directory to the runtime user, so live update syncs instead of rebuilding", () => {
+    const dev = stageOf(readDockerfile(), 'dev');
+    const [user] = argsOf(dev, 'USER');
+    const [workdir] = argsOf(dev, 'WORKDIR');
+    expect(user).toBe('1000:1000');
+    const [uid, gid] = user!.split(':');
+    // WORKDIR creates a missing directory as root: it must exist, owned by the user, before it.
+    const index = (keyword: string) => dev.instructions.findIndex((i) => i.keyword === keyword);
+    const created = dev.instructions.findIndex(
+      (i) => i.keyword === 'RUN' && i.args === `install -d -o ${uid} -g ${gid} ${workdir}`,
+    );
+    expect(created, `RUN install -d -o ${uid} -g ${gid} ${workdir}`).toBeGreaterThanOrEqual(0);
+    expect(created).toBeLessThan(index('WORKDIR'));
+    for (const copy of argsOf(dev, 'COPY')) expect(copy).toContain(`--chown=${user}`);
   });
 
   it('documents the topics whose names the chart lists in the Tiltfile as the chart renders them', () => {

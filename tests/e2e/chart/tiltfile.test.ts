@@ -2,10 +2,11 @@
 // Starlark interpreter Tilt embeds and Tilt's built-ins declared with their parameters: a syntax error,
 // an unknown built-in or keyword argument fails here. helm() runs the real helm, so the checks below
 // see exactly what Tilt would apply.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { appIds } from '@reservex/contracts';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DOCKERFILE, readDockerfile } from './dockerfile.ts';
 import {
   type K8sObject,
   PROVISION_TIMEOUT_MS,
@@ -52,12 +53,13 @@ describe('Tiltfile', () => {
     const [helm] = callsOf('helm');
     expect(helm?.args.paths).toBe('charts/reservex');
     expect(helm?.args.values).toEqual(['charts/reservex/values.yaml', 'tilt/values-dev.yaml']);
-    expect(objects.filter((o) => o.kind === 'Deployment').length).toBe(appIds.length + 1);
+    // The services, Jaeger and the card sandbox.
+    expect(objects.filter((o) => o.kind === 'Deployment').length).toBe(appIds.length + 2);
     // Hooks would be applied as plain objects under Tilt: they are switched off.
     expect(objects.filter((o) => o.metadata.annotations?.['helm.sh/hook'])).toEqual([]);
   });
 
-  it('builds every service image the chart runs, from its Dockerfile dev stage', () => {
+  it('builds every service image the chart runs, from the dev stage of the one Dockerfile', () => {
     const builds = callsOf('docker_build');
     const images = objects.flatMap(
       (o) => (podSpecOf(o)?.containers as { image: string }[] | undefined) ?? [],
@@ -71,8 +73,17 @@ describe('Tiltfile', () => {
         appId,
       ).toBe(true);
       expect(build?.args.target).toBe('dev');
-      const dockerfile = String(build?.args.dockerfile);
-      expect(readFileSync(join(repoRoot, dockerfile), 'utf8')).toMatch(/^FROM \S+ AS dev$/m);
+      expect(build?.args.dockerfile).toBe(DOCKERFILE);
+      expect(build?.args.build_args, appId).toEqual({ SERVICE: appId });
+      expect(build?.args.context).toBe('.');
+    }
+    expect(readDockerfile().stages.map((s) => s.name)).toContain('dev');
+  });
+
+  it('rebuilds an image only for what live update cannot sync: the workspace layout', () => {
+    for (const build of callsOf('docker_build')) {
+      const [fallBack] = (build.args.live_update as Step[]).filter((s) => s.kind === 'fall_back_on');
+      expect(fallBack?.files).toEqual(['package.json', 'turbo.json']);
     }
   });
 

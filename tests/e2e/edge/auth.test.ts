@@ -50,7 +50,7 @@ describe('edge: authentication and identity', () => {
     password = 'correct horse battery',
   ) {
     const signup = await call(gateway, 'POST', '/api/v1/auth/signup', { body: { email, password } });
-    expect(signup.status, signup.text).toBe(201);
+    expect(signup.status, signup.text).toBe(202);
     const login = await call(gateway, 'POST', '/api/v1/auth/login', { body: { email, password } });
     expect(login.status, login.text).toBe(200);
     return { email, password, ...login.body } as {
@@ -71,15 +71,39 @@ describe('edge: authentication and identity', () => {
     expect(joined.body).toMatchObject({ status: expect.stringMatching(/waiting|admitted/) });
   });
 
-  it('refuses a second account with the same email, whatever its case (409)', async () => {
-    const email = `dup-${randomUUID()}@reservex.test`;
-    await call(gateway, 'POST', '/api/v1/auth/signup', {
-      body: { email, password: 'correct horse battery' },
-    });
+  it('answers a sign-up with a taken email exactly as a new one, and leaves the account as it was', async () => {
+    const taken = await signUpAndLogIn();
+    const fresh = `new-${randomUUID()}@reservex.test`;
     const again = await call(gateway, 'POST', '/api/v1/auth/signup', {
-      body: { email: email.toUpperCase(), password: 'another long password' },
+      body: { email: taken.email.toUpperCase(), password: 'another long password' },
     });
-    expectProblem(again, 409, 'email-taken');
+    const first = await call(gateway, 'POST', '/api/v1/auth/signup', {
+      body: { email: fresh.toUpperCase(), password: 'another long password' },
+    });
+    // Same status, same headers, same body with only the (echoed, normalised) email differing.
+    expect(again.status, again.text).toBe(202);
+    expect(first.status, first.text).toBe(202);
+    expect(again.body).toEqual({ email: taken.email });
+    expect(first.body).toEqual({ email: fresh });
+    const shape = (response: typeof again) =>
+      [...response.headers.keys()].filter(
+        (name) => !['date', 'x-request-id', 'content-length'].includes(name),
+      );
+    expect(shape(again)).toEqual(shape(first));
+    expect(again.text.length - taken.email.length).toBe(first.text.length - fresh.length);
+    // The owner's password still opens the account; the newcomer's does not.
+    const owner = await call(gateway, 'POST', '/api/v1/auth/login', {
+      body: { email: taken.email, password: taken.password },
+    });
+    expect(owner.status).toBe(200);
+    expect(owner.body.userId).toBe(taken.userId);
+    expectProblem(
+      await call(gateway, 'POST', '/api/v1/auth/login', {
+        body: { email: taken.email, password: 'another long password' },
+      }),
+      401,
+      'invalid-credentials',
+    );
   });
 
   it('publishes the signing key in the JWKS, public part only', async () => {
@@ -274,15 +298,31 @@ describe('edge: authentication and identity', () => {
     expect(fresh.status).toBe(200);
   });
 
-  it('logs out: the refresh token no longer works', async () => {
+  it('logs out: neither the refresh token nor the access token works afterwards, another session does', async () => {
     const user = await signUpAndLogIn();
+    const other = await call(gateway, 'POST', '/api/v1/auth/login', {
+      body: { email: user.email, password: user.password },
+    });
+    const position = `/api/v1/queue/${SHOW}/position`;
+    expectProblem(await call(gateway, 'GET', position, { token: user.accessToken }), 404, 'not-in-queue');
+
     const logout = await call(gateway, 'POST', '/api/v1/auth/logout', {
+      token: user.accessToken,
       body: { refreshToken: user.refreshToken },
     });
     expect(logout.status).toBe(204);
     expectProblem(
       await call(gateway, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: user.refreshToken } }),
       401,
+    );
+    const reused = await call(gateway, 'GET', position, { token: user.accessToken });
+    expectProblem(reused, 401);
+    expect(reused.body).toMatchObject({ detail: 'the token was signed out' });
+    // The session of the other login is not affected.
+    expectProblem(
+      await call(gateway, 'GET', position, { token: other.body.accessToken }),
+      404,
+      'not-in-queue',
     );
   });
 
@@ -330,23 +370,27 @@ describe('edge: authentication and identity', () => {
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
     expect(response.headers.get('access-control-allow-methods')).toMatch(/POST/);
   });
-  it('starts the trace at the gateway and carries it through the sidecars to the queue', async () => {
-    const traceId = randomUUID().replaceAll('-', '');
+  it('starts a new trace at the gateway whatever the client sends, links the client context, and carries it through the sidecars to the queue', async () => {
+    const clientTraceId = randomUUID().replaceAll('-', '');
+    const clientSpanId = randomUUID().replaceAll('-', '').slice(0, 16);
     const token = await mintAccessToken(key, { userId: randomUUID() });
+    // A sampled flag of 00: the client asks for no trace at all.
     const joined = await call(gateway, 'POST', `/api/v1/queue/${SHOW}/join`, {
       token,
-      headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` },
+      headers: { traceparent: `00-${clientTraceId}-${clientSpanId}-00` },
     });
     expect(joined.status).toBe(200);
 
     interface JaegerSpan {
+      traceID: string;
       spanID: string;
       operationName: string;
       processID: string;
-      references: { spanID: string }[];
+      references: { refType: string; traceID: string; spanID: string }[];
       tags: { key: string; value: unknown }[];
     }
     interface JaegerTrace {
+      traceID: string;
       spans: JaegerSpan[];
       processes: Record<string, { serviceName: string }>;
     }
@@ -356,26 +400,35 @@ describe('edge: authentication and identity', () => {
           trace.processes[span.processID]?.serviceName === service &&
           span.operationName.startsWith('POST') &&
           span.tags.some((tag) => tag.key === 'span.kind' && tag.value === kind) &&
-          (parent === undefined || span.references[0]?.spanID === parent),
+          (parent === undefined ||
+            span.references.some((ref) => ref.refType === 'CHILD_OF' && ref.spanID === parent)),
       );
+    const linksClient = (span: JaegerSpan | undefined) =>
+      span?.references.some((ref) => ref.traceID === clientTraceId && ref.spanID === clientSpanId) === true;
+    const operation = encodeURIComponent('POST /api/v1/queue/{showId}/join');
     const trace = await eventually(
       async () => {
-        const response = await fetch(`${infra.jaeger.uiUrl}/api/traces/${traceId}`);
+        const response = await fetch(
+          `${infra.jaeger.uiUrl}/api/traces?service=gateway&operation=${operation}&lookback=1h&limit=100`,
+        );
         if (!response.ok) return undefined;
-        const found = ((await response.json()) as { data: JaegerTrace[] }).data[0];
-        return found && spanOf(found, 'gateway', 'server') && spanOf(found, 'queue', 'server')
-          ? found
-          : undefined;
+        const traces = ((await response.json()) as { data: JaegerTrace[] }).data;
+        return traces.find(
+          (found) => linksClient(spanOf(found, 'gateway', 'server')) && spanOf(found, 'queue', 'server'),
+        );
       },
       30_000,
       500,
     );
-    // One trace: the gateway's request span continues the caller's context, its call to the sidecar
-    // is a child of it, and the queue's request span belongs to the same trace, past both sidecars.
+    // The gateway's request span is a root of a trace of its own (sampled, although the client said
+    // 00) with the client's context as a link; its call to the sidecar is a child of it, and the
+    // queue's request span belongs to the same trace, past both sidecars.
+    expect(trace.traceID).not.toBe(clientTraceId);
     const received = spanOf(trace, 'gateway', 'server')!;
-    expect(received.references[0]?.spanID).toBe('b7ad6b7169203331');
+    expect(received.references.filter((ref) => ref.refType === 'CHILD_OF')).toEqual([]);
     expect(received.operationName).toBe('POST /api/v1/queue/{showId}/join');
     expect(spanOf(trace, 'gateway', 'client', received.spanID)).toBeDefined();
     expect(spanOf(trace, 'queue', 'server')!.operationName).toBe('POST /v1/queue/:showId/join');
+    expect((await fetch(`${infra.jaeger.uiUrl}/api/traces/${clientTraceId}`)).status).toBe(404);
   });
 });

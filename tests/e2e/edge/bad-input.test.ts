@@ -4,12 +4,14 @@
 import { randomUUID } from 'node:crypto';
 import type { AppId } from '@reservex/contracts';
 import type { StartedApps } from '@reservex/local';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import {
   type ApiResponse,
   call,
+  expectProblem,
   mintAccessToken,
   newSigningKey,
+  rawCall,
   type SigningKey,
   startEdge,
 } from './support.ts';
@@ -447,7 +449,7 @@ describe('edge: bad input on every public route', () => {
     const password = 'pässwörd mit Ümläuten ✓ 🎟️';
     const email = `unicode-${randomUUID().slice(0, 8)}@example.com`;
     const signup = await call(gateway, 'POST', '/api/v1/auth/signup', { body: { email, password } });
-    expect(signup.status, signup.text).toBe(201);
+    expect(signup.status, signup.text).toBe(202);
     const login = await call(gateway, 'POST', '/api/v1/auth/login', { body: { email, password } });
     expect(login.status, login.text).toBe(200);
     const created = await call(gateway, 'POST', '/api/v1/shows', {
@@ -467,6 +469,203 @@ describe('edge: bad input on every public route', () => {
     expect(document.body.paths['/api/v1/shows']?.post?.responses).toHaveProperty('403');
     const operations = Object.values(document.body.paths).flatMap((item) => Object.keys(item));
     expect(operations).toHaveLength(24);
+  });
+
+  describe('one canonical form of paths and headers', () => {
+    it.each([
+      ['..%2F towards the internal OpenAPI document', '/api/v1/shows/..%2F..%2Fopenapi.json'],
+      ['..%2F towards the subscriptions', '/api/v1/shows/..%2F..%2F..%2Fdapr%2Fsubscribe'],
+      ['%2e%2e dot segments', '/api/v1/shows/%2e%2e/%2e%2e/openapi.json'],
+      ['plain dot segments', '/api/v1/shows/../../../dapr/subscribe'],
+      ['NUL in a show id', '/api/v1/shows/%00'],
+      ['NUL in a reservation id', '/api/v1/reservations/%00'],
+      ['an encoded backslash', '/api/v1/shows/a%5Cb'],
+      ['an encoded question mark', '/api/v1/shows/a%3Fb'],
+      ['bytes that are not UTF-8', '/api/v1/shows/%FF%FE'],
+      ['NUL in the query', '/api/v1/shows?limit=%00'],
+    ])('%s → 400', async (_name, target) => {
+      const response = await rawCall(gateway, 'GET', target);
+      expectProblem(response, 400, 'bad-request');
+      expect(response.text).not.toMatch(/"openapi"|pubsubname/i);
+    });
+
+    it.each([
+      ['idempotency-key', 'POST', '/api/v1/reservations'],
+      ['x-pass-token', 'POST', '/api/v1/reservations'],
+      ['accept-language', 'GET', '/api/v1/shows'],
+    ])('a %s value the sidecar cannot carry → 400 naming it', async (header, method, target) => {
+      // Node sends these characters as single bytes (latin1): not UTF-8, not ASCII.
+      const response = await rawCall(gateway, method, target, {
+        authorization: `Bearer ${tokens.user}`,
+        [header]: 'caf\u00e9-\u00ff',
+      });
+      expectProblem(response, 400, 'bad-request');
+      expect((response.body as { header?: string }).header).toBe(header);
+    });
+  });
+
+  // A show on sale, created once for the tests that book.
+  let onSale: Promise<{ showId: string; ticketTypeId: string }> | undefined;
+  function showOnSale() {
+    onSale ??= call(gateway, 'POST', '/api/v1/shows', {
+      token: tokens.admin,
+      body: {
+        ...show,
+        title: `Edge ${randomUUID().slice(0, 8)}`,
+        ticketTypes: [{ ...ticketType, saleStartsAt: new Date(Date.now() - 60_000).toISOString() }],
+      },
+    }).then((created) => {
+      expect(created.status, created.text).toBe(201);
+      return { showId: created.body.id as string, ticketTypeId: created.body.ticketTypes[0].id as string };
+    });
+    return onSale;
+  }
+
+  /** Joins the show's waiting room and waits (bounded) for the pass it hands out. */
+  async function passFor(token: string, showId: string): Promise<string> {
+    const joined = await call(gateway, 'POST', `/api/v1/queue/${showId}/join`, { token });
+    expect(joined.status, joined.text).toBe(200);
+    return vi.waitFor(
+      async () => {
+        const position = await call(gateway, 'GET', `/api/v1/queue/${showId}/position`, { token });
+        if (position.body.status !== 'admitted') throw new Error(`not admitted yet: ${position.text}`);
+        return position.body.passToken as string;
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+  }
+
+  it('refuses NUL and unpaired surrogates in any text with 422 naming the field, and the pass still works', async () => {
+    for (const [field, body] of [
+      ['title', { ...show, title: 'Night\u0000' }],
+      ['title', { ...show, title: 'Night \ud800' }],
+      ['venue', { ...show, venue: '\udfffHall' }],
+      ['name', { ...show, ticketTypes: [{ ...ticketType, name: 'Seat\u0000ed' }] }],
+    ] as const) {
+      const response = await call(gateway, 'POST', '/api/v1/shows', { token: tokens.admin, body });
+      expectProblem(response, 422, 'validation-failed');
+      expect(response.text, field).toContain(field);
+    }
+    for (const credentials of [
+      { email: 'nul\u0000@example.com', password: 'correct horse battery' },
+      { email: 'ada@example.com', password: 'correct horse \ud83c battery' },
+    ]) {
+      expectProblem(await call(gateway, 'POST', '/api/v1/auth/signup', { body: credentials }), 422);
+    }
+
+    const { showId, ticketTypeId } = await showOnSale();
+    const buyer = await mintAccessToken(key, { userId: randomUUID() });
+    const pass = await passFor(buyer, showId);
+    const book = (cardToken: string) =>
+      call(gateway, 'POST', '/api/v1/reservations', {
+        token: buyer,
+        headers: { 'idempotency-key': randomUUID(), 'x-pass-token': pass },
+        body: { showId, ticketTypeId, quantity: 1, paymentMethod: { token: cardToken } },
+      });
+    for (const cardToken of ['tok_\u0000success', 'tok_success\ud800', '\udc00']) {
+      const refused = await book(cardToken);
+      expectProblem(refused, 422, 'validation-failed');
+      expect(refused.body.errors).toEqual([expect.objectContaining({ path: 'paymentMethod.token' })]);
+    }
+    const placed = await book('tok_success');
+    expect(placed.status, placed.text).toBe(201);
+  });
+
+  it('refuses a forged list cursor with 400', async () => {
+    const forged = [
+      Buffer.from(JSON.stringify(['1', '-'.repeat(36)])).toString('base64url'),
+      Buffer.from(JSON.stringify(['2026-02-30 10:00:00+00', randomUUID()])).toString('base64url'),
+      'not-a-cursor',
+    ];
+    for (const cursor of forged) {
+      const mine = await call(gateway, 'GET', `/api/v1/reservations?cursor=${cursor}`, {
+        token: tokens.user,
+      });
+      expectProblem(mine, 400, 'invalid-cursor');
+      const letters = await call(gateway, 'GET', `/api/v1/admin/dead-letters?cursor=${cursor}`, {
+        token: tokens.admin,
+      });
+      expectProblem(letters, 400, 'invalid-cursor');
+    }
+  });
+
+  it('writes no password, token, pass or card token to any log', async () => {
+    const email = `redaction-${randomUUID().slice(0, 8)}@example.com`;
+    const password = `redaction password ${randomUUID()}`;
+    const cardToken = `tok_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
+    expect((await call(gateway, 'POST', '/api/v1/auth/signup', { body: { email, password } })).status).toBe(
+      202,
+    );
+    const login = await call(gateway, 'POST', '/api/v1/auth/login', { body: { email, password } });
+    expect(login.status, login.text).toBe(200);
+    const wrong = await call(gateway, 'POST', '/api/v1/auth/login', {
+      body: { email, password: `${password}!` },
+    });
+    expectProblem(wrong, 401);
+    const refreshed = await call(gateway, 'POST', '/api/v1/auth/refresh', {
+      body: { refreshToken: login.body.refreshToken },
+    });
+    expect(refreshed.status, refreshed.text).toBe(200);
+    const { showId, ticketTypeId } = await showOnSale();
+    const pass = await passFor(refreshed.body.accessToken, showId);
+    const placed = await call(gateway, 'POST', '/api/v1/reservations', {
+      token: refreshed.body.accessToken,
+      headers: { 'idempotency-key': randomUUID(), 'x-pass-token': pass },
+      body: { showId, ticketTypeId, quantity: 1, paymentMethod: { token: cardToken } },
+    });
+    expect(placed.status, placed.text).toBe(201);
+    // The same pass again (spent), and a request the gateway refuses, each carrying the secrets.
+    const again = await call(gateway, 'POST', '/api/v1/reservations', {
+      token: refreshed.body.accessToken,
+      headers: { 'idempotency-key': randomUUID(), 'x-pass-token': pass },
+      body: { showId, ticketTypeId, quantity: 1, paymentMethod: { token: cardToken } },
+    });
+    expect(again.status).toBeGreaterThanOrEqual(400);
+    expect(again.status).toBeLessThan(500);
+    const logout = await call(gateway, 'POST', '/api/v1/auth/logout', {
+      token: refreshed.body.accessToken,
+      body: { refreshToken: refreshed.body.refreshToken },
+    });
+    expect(logout.status).toBe(204);
+    expectProblem(
+      await call(gateway, 'GET', `/api/v1/reservations/${placed.body.id}`, {
+        token: refreshed.body.accessToken,
+      }),
+      401,
+    );
+
+    const secrets = {
+      password,
+      cardToken,
+      pass,
+      accessToken: login.body.accessToken as string,
+      refreshedAccessToken: refreshed.body.accessToken as string,
+      refreshToken: login.body.refreshToken as string,
+      nextRefreshToken: refreshed.body.refreshToken as string,
+      mintedUserToken: tokens.user!,
+      mintedAdminToken: tokens.admin!,
+      signingKey: key.privateJwk.d!,
+    };
+    // Give the saga a moment to carry the card token through payment, whose logs are read too.
+    await vi.waitFor(
+      async () => {
+        const details = await call(gateway, 'GET', `/api/v1/reservations/${placed.body.id}`, {
+          token: await mintAccessToken(key, { userId: placed.body.userId }),
+        });
+        if (details.status !== 200 || details.body.status === 'PENDING')
+          throw new Error('saga still running');
+      },
+      { timeout: 30_000, interval: 250 },
+    );
+    const logs = Object.values(stack.apps)
+      .flatMap((app) => [app.logs(), app.sidecar?.logs() ?? ''])
+      .join('\n');
+    // The logs do record these requests (so the search below looks at something).
+    expect(logs).toContain('"path":"/v1/auth/refresh"');
+    expect(logs).toContain('"path":"/v1/reservations"');
+    for (const [name, secret] of Object.entries(secrets)) {
+      expect(logs.includes(secret), `${name} appears in a log`).toBe(false);
+    }
   });
 
   // Last: the server stops reading an oversized body and closes that connection shortly after its

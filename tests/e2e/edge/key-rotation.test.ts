@@ -42,7 +42,7 @@ describe('edge: signing-key rotation', () => {
     const email = `rotation-${randomUUID()}@reservex.test`;
     const password = 'correct horse battery';
     expect((await call(gateway, 'POST', '/api/v1/auth/signup', { body: { email, password } })).status).toBe(
-      201,
+      202,
     );
     const login = async () => {
       const response = await call(gateway, 'POST', '/api/v1/auth/login', { body: { email, password } });

@@ -47,7 +47,7 @@ describe('edge: product rules', () => {
     const signup = await call(gateway, 'POST', '/api/v1/auth/signup', {
       body: { email, password: PASSWORD },
     });
-    expect(signup.status, signup.text).toBe(201);
+    expect(signup.status, signup.text).toBe(202);
     return logIn(email);
   }
 

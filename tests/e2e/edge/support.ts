@@ -1,4 +1,5 @@
 // Calls to the public API and what the edge acceptance tests assert about the answers.
+import { request as httpRequest } from 'node:http';
 import { expect } from 'vitest';
 
 export * from './stack.ts';
@@ -46,6 +47,41 @@ export function expectProblem(response: ApiResponse, status: number, type?: stri
   expect(body.status).toBe(status);
   expect(typeof body.title).toBe('string');
   if (type) expect(body.type).toMatch(new RegExp(`/${type}$`));
+}
+
+/**
+ * A request whose target and header bytes go out exactly as given: fetch would normalise the path
+ * (`%2e%2e` becomes a dot segment and is removed) and refuse header bytes above 0x7f.
+ */
+export function rawCall(
+  base: string,
+  method: string,
+  target: string,
+  headers: Record<string, string> = {},
+): Promise<ApiResponse> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      { host: url.hostname, port: url.port, method, path: target, headers, timeout: 30_000 },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const responseHeaders = new Headers();
+          for (const [name, value] of Object.entries(response.headers)) {
+            if (typeof value === 'string') responseHeaders.set(name, value);
+          }
+          let body: unknown = text;
+          if (/json/.test(responseHeaders.get('content-type') ?? '') && text) body = JSON.parse(text);
+          resolve({ status: response.statusCode ?? 0, headers: responseHeaders, body, text });
+        });
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`${method} ${target}: no answer`)));
+    request.on('error', reject);
+    request.end();
+  });
 }
 
 export interface ServerSentEvent {

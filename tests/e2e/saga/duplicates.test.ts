@@ -20,7 +20,8 @@ let saga: SagaStack;
 beforeAll(async () => {
   saga = await startSagaStack({
     infra,
-    env: { reservation: { HOLD_TTL_SECONDS: '120' }, payment: { SANDBOX_SLOW_MS: '2000' } },
+    env: { reservation: { HOLD_TTL_SECONDS: '120' } },
+    cardSandboxEnv: { SANDBOX_SLOW_MS: '2000' },
     extraApps: [{ appId: 'saga-duplicator', args: [duplicator], logLevel: 'warn', readyTimeoutMs: 180_000 }],
   });
   await saga.warmUp();

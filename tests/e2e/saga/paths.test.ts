@@ -32,8 +32,9 @@ beforeAll(async () => {
       },
       // The slow card answers well within the provider timeout: a saga paying with it stays in
       // AWAITING_PAYMENT for a few seconds, long enough for a dead letter to overtake it.
-      payment: { SANDBOX_SLOW_MS: '3000', PAYMENT_PROVIDER_TIMEOUT_MS: '10000' },
+      payment: { PAYMENT_PROVIDER_TIMEOUT_MS: '10000' },
     },
+    cardSandboxEnv: { SANDBOX_SLOW_MS: '3000' },
   });
   await saga.warmUp();
 });

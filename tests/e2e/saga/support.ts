@@ -2,7 +2,15 @@
 // real Kafka, Redis, Postgres and Jaeger — and what a buyer, an admin and an operator do with them.
 // Every call goes to a service directly, with the identity headers the gateway would set.
 import { randomUUID } from 'node:crypto';
-import { type AppSpec, type InfraInfo, type StartedApps, services, startApps } from '@reservex/local';
+import {
+  type AppSpec,
+  cardSandboxApp,
+  type InfraInfo,
+  paymentProviderEnv,
+  type StartedApps,
+  services,
+  startApps,
+} from '@reservex/local';
 import { SignJWT } from 'jose';
 import { expect } from 'vitest';
 
@@ -16,6 +24,8 @@ export type SagaStackOptions = {
   infra: InfraInfo;
   /** Service-specific environment on top of the registry's. */
   env?: Partial<Record<SagaApp, Record<string, string>>>;
+  /** Environment of the card sandbox payment charges (e.g. SANDBOX_SLOW_MS for the slow test card). */
+  cardSandboxEnv?: Record<string, string>;
   /** Further apps started alongside (e.g. a test's own subscriber). */
   extraApps?: AppSpec[];
 };
@@ -25,6 +35,17 @@ export type SagaStack = Awaited<ReturnType<typeof startSagaStack>>;
 export async function startSagaStack(options: SagaStackOptions) {
   // Databases of their own, so nothing another suite left behind is seen here.
   const suffix = randomUUID().slice(0, 8);
+  // The card provider first: payment is configured with its address and API key.
+  const provider = await startApps({
+    infra: options.infra,
+    apps: [
+      cardSandboxApp({
+        database: `card_sandbox_${suffix}`,
+        env: { LOG_LEVEL: 'warn', ...options.cardSandboxEnv },
+      }),
+    ],
+  });
+  const cardSandbox = provider.apps['card-sandbox'];
   const specs: AppSpec[] = sagaApps.map((appId) => ({
     appId,
     args: [services[appId].main],
@@ -34,17 +55,30 @@ export async function startSagaStack(options: SagaStackOptions) {
     env: {
       ...services[appId].env,
       ...(appId === 'reservation' ? { PASS_TOKEN_SECRET, REQUIRE_PASS: 'true' } : {}),
+      ...(appId === 'payment' ? paymentProviderEnv(cardSandbox) : {}),
       ...options.env?.[appId],
     },
   }));
-  const stack: StartedApps<string> = await startApps({
-    infra: options.infra,
-    apps: [...specs, ...(options.extraApps ?? [])],
-  });
+  let stack: StartedApps<string>;
+  try {
+    stack = await startApps({ infra: options.infra, apps: [...specs, ...(options.extraApps ?? [])] });
+  } catch (error) {
+    await provider.stop();
+    throw error;
+  }
   const url = (app: SagaApp) => stack.apps[app]!.url;
   const admin = adminOf(url);
   return {
     stack,
+    cardSandbox,
+    /** The card sandbox's ledger of one reservation: every charge recorded for it, with its refund. */
+    async providerLedger(reservationId: string) {
+      const answer = await http(`${cardSandbox.url}/v1/charges?reference=${reservationId}`, {
+        headers: { authorization: `Bearer ${cardSandbox.env.SANDBOX_API_KEY}` },
+      });
+      expect(answer.status).toBe(200);
+      return answer.body.items as { id: string; status: string; amountMinor: number; refund: unknown }[];
+    },
     url,
     daprUrl: (app: string) => stack.apps[app]!.daprUrl,
     admin,
@@ -63,7 +97,10 @@ export async function startSagaStack(options: SagaStackOptions) {
         if (Date.now() > deadline) throw new Error(`no saga confirmed within ${timeoutMs} ms of start-up`);
       }
     },
-    stop: () => stack.stop(),
+    async stop() {
+      await stack.stop();
+      await provider.stop();
+    },
   };
 }
 

@@ -52,6 +52,16 @@
 - name: REDIS_URL
   value: {{ printf "redis://:$(REDIS_PASSWORD)@%s:%s" (include "reservex.redisHost" $root) (include "reservex.redisPort" $root) | quote }}
 {{- end }}
+{{- if and (eq .name "payment") $root.Values.cardSandbox.enabled }}
+{{- /* Payment charges the chart's card sandbox (templates/card-sandbox.yaml). */}}
+- name: PAYMENT_PROVIDER_URL
+  value: {{ printf "http://%s-card-sandbox:%v" (include "reservex.fullname" $root) $root.Values.cardSandbox.port | quote }}
+- name: PAYMENT_PROVIDER_API_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ printf "%s-card-sandbox" (include "reservex.fullname" $root) }}
+      key: api-key
+{{- end }}
 {{- range $key, $value := .svc.env }}
 - name: {{ $key }}
   value: {{ $value | quote }}

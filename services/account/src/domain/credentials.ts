@@ -4,6 +4,7 @@
 // document states: the email's pattern, and lengths in characters (code points, as JSON Schema
 // counts them) of the text as sent.
 import { z } from '@hono/zod-openapi';
+import { WELL_FORMED_TEXT_MESSAGE, wellFormedText } from '@reservex/contracts';
 
 export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 128;
@@ -20,11 +21,17 @@ export const Email = z
   .transform((text) => text.toLowerCase())
   .openapi({ example: 'ada@example.com' });
 
-/** A string of `min`..`max` characters counted as code points, as the document's lengths are. */
+/**
+ * A string of `min`..`max` characters counted as code points, as the document's lengths are, under
+ * the shared text rule (its NUL part stated as a pattern).
+ */
 export function textOfLength(min: number, max: number) {
   return z
     .string()
     .max(max * 2, `at most ${max} characters`)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is the character the rule refuses.
+    .regex(/^[^\u0000]*$/, WELL_FORMED_TEXT_MESSAGE)
+    .refine(...wellFormedText)
     .refine((text) => {
       const length = [...text].length;
       return length >= min && length <= max;

@@ -3,16 +3,18 @@
 // they signed verify until they expire; rotate by prepending a new key, drop the old one a token
 // lifetime later). Without configuration — a local run, a test — the service generates an Ed25519
 // key itself, keeps it in its database so every replica and restart signs with the same key, and
-// rotates it on a schedule, keeping retired keys published until their tokens have expired.
+// rotates it on a schedule, keeping retired keys published until their tokens have expired. The
+// private part of a generated key is stored sealed (key-encryption.ts) under a key from a Secret.
 import { randomUUID } from 'node:crypto';
 import type { Database } from '@reservex/platform/db';
 import { logger } from '@reservex/platform/telemetry';
-import { inArray, isNull, sql } from 'drizzle-orm';
+import { eq, inArray, isNull, sql } from 'drizzle-orm';
 import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { z } from 'zod';
 import type * as schema from '../db/schema.ts';
 import { signingKeys } from '../db/schema.ts';
 import { expiredKeysOf, needsRotation, publishedKeysOf, signingKeyOf } from '../domain/keyring.ts';
+import type { KeySealer } from './key-encryption.ts';
 
 export type SigningAlgorithm = 'EdDSA' | 'ES256';
 
@@ -78,6 +80,8 @@ export async function configuredKeySource(text: string): Promise<KeySource> {
 }
 
 export interface GeneratedKeyOptions {
+  /** Seals private keys before they are stored, and opens them when read. */
+  sealer: KeySealer;
   accessTokenTtlSeconds: number;
   rotationIntervalMs: number;
   /** How often a replica re-reads the keys (another replica may have rotated). */
@@ -112,7 +116,7 @@ export async function generatedKeySource(
       await tx.insert(signingKeys).values({
         kid,
         alg: 'EdDSA',
-        privateJwk: { ...(await exportJWK(privateKey)) },
+        privateJwk: { ...options.sealer.seal(kid, { ...(await exportJWK(privateKey)) }) },
         publicJwk: { ...publicJwkOf(await exportJWK(publicKey), kid, 'EdDSA') },
         createdAt: now,
       });
@@ -137,10 +141,19 @@ export async function generatedKeySource(
     if (!signing) throw new Error('no signing key after rotation');
     if (active?.kid !== signing.kid) {
       const alg = signing.alg as SigningAlgorithm;
+      const opened = options.sealer.open(signing.kid, signing.privateJwk);
+      if (opened.legacy) {
+        // Stored in the clear before keys were sealed: seal it now.
+        await db
+          .update(signingKeys)
+          .set({ privateJwk: { ...options.sealer.seal(signing.kid, opened.jwk) } })
+          .where(eq(signingKeys.kid, signing.kid));
+        logger.info({ kid: signing.kid }, 'signing key sealed at rest');
+      }
       active = {
         kid: signing.kid,
         alg,
-        privateKey: (await importJWK(signing.privateJwk as JWK, alg)) as CryptoKey,
+        privateKey: (await importJWK(opened.jwk as JWK, alg)) as CryptoKey,
       };
     }
     loadedAt = Date.now();

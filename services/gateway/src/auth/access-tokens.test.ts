@@ -20,6 +20,7 @@ async function sign(key: Awaited<ReturnType<typeof keyPair>>, claims: Record<str
     .setAudience(audience)
     .setIssuedAt(iat)
     .setExpirationTime(iat + 900)
+    .setJti('token-1')
     .sign(key.privateKey);
 }
 
@@ -71,6 +72,8 @@ describe('access token verification', () => {
     expect(await verify(await sign(current, { roles: ['USER', 'ADMIN'] }))).toEqual({
       userId: 'u1',
       roles: ['USER', 'ADMIN'],
+      tokenId: 'token-1',
+      expiresAt: Math.floor(T0 / 1000) + 900,
     });
   });
 
@@ -138,12 +141,26 @@ describe('access token verification', () => {
       .setAudience('someone-else')
       .setIssuedAt(T0 / 1000)
       .setExpirationTime(T0 / 1000 + 900)
+      .setJti('token-2')
       .sign(current.privateKey);
     expect(await rejection(verify(other))).toMatchObject({
       kind: 'invalid',
       detail: 'the token claim aud is invalid',
     });
     expect(await rejection(verify(await sign(current, { roles: [] })))).toMatchObject({ kind: 'invalid' });
+  });
+
+  it('refuses a token without an id: signing out could not revoke it', async () => {
+    const { current, verify } = await setup();
+    const anonymous = await new SignJWT({ roles: ['USER'] })
+      .setProtectedHeader({ alg: 'EdDSA', kid: 'k1' })
+      .setSubject('u1')
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setIssuedAt(T0 / 1000)
+      .setExpirationTime(T0 / 1000 + 900)
+      .sign(current.privateKey);
+    expect(await rejection(verify(anonymous))).toMatchObject({ kind: 'invalid' });
   });
 
   it('picks up a rotated key on first sight of its kid, and fetches at most once per cooldown', async () => {

@@ -99,15 +99,15 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
         algorithms: [...ACCEPTED_ALGORITHMS],
         issuer: options.issuer,
         audience: options.audience,
-        requiredClaims: ['sub', 'exp', 'iat'],
+        requiredClaims: ['sub', 'exp', 'iat', 'jti'],
         clockTolerance: options.clockToleranceSeconds ?? 5,
         currentDate: new Date(now()),
       });
       const roles = rolesOf(payload.roles);
-      if (!payload.sub || roles.length === 0) {
+      if (!payload.sub || roles.length === 0 || !payload.jti || payload.exp === undefined) {
         throw new TokenRejected({ kind: 'invalid', detail: 'the token names no user or no role' });
       }
-      return { userId: payload.sub, roles };
+      return { userId: payload.sub, roles, tokenId: payload.jti, expiresAt: payload.exp };
     } catch (error) {
       if (error instanceof TokenRejected) throw error;
       throw new TokenRejected({ kind: 'invalid', detail: describe(error) });

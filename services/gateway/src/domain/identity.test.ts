@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { authorize, identityHeaders } from './identity.ts';
 
-const user = { userId: 'u1', roles: ['USER' as const] };
-const admin = { userId: 'a1', roles: ['USER' as const, 'ADMIN' as const] };
+const token = { tokenId: 't1', expiresAt: 2_000_000_000 };
+const user = { userId: 'u1', roles: ['USER' as const], ...token };
+const admin = { userId: 'a1', roles: ['USER' as const, 'ADMIN' as const], ...token };
 
 describe('authorize', () => {
   it('lets anyone call a public route', () => {

@@ -11,6 +11,10 @@ export type { Role };
 export interface Principal {
   userId: string;
   roles: Role[];
+  /** The access token's `jti`: what signing out revokes. */
+  tokenId: string;
+  /** When the access token expires (seconds since the epoch): a revocation need not outlive it. */
+  expiresAt: number;
 }
 
 export type AccessDecision = { allowed: true } | { allowed: false; status: 401 | 403; detail: string };

@@ -15,6 +15,8 @@ export interface PublicRoute {
   access: Access;
   /** Server-sent events: the response is a long-lived stream, exempt from the upstream timeout. */
   stream?: boolean;
+  /** Signing out: the bearer access token sent with it, if valid, is revoked before forwarding. */
+  endsSession?: boolean;
 }
 
 const route = (
@@ -35,7 +37,7 @@ export const publicRoutes: readonly PublicRoute[] = [
   route('POST', '/api/v1/auth/signup', 'account', 'public'),
   route('POST', '/api/v1/auth/login', 'account', 'public'),
   route('POST', '/api/v1/auth/refresh', 'account', 'public'),
-  route('POST', '/api/v1/auth/logout', 'account', 'public'),
+  { ...route('POST', '/api/v1/auth/logout', 'account', 'public'), endsSession: true },
   route('GET', '/.well-known/jwks.json', 'account', 'public'),
   route('GET', '/api/v1/shows', 'inventory', 'public'),
   route('GET', '/api/v1/shows/{showId}', 'inventory', 'public'),
@@ -121,25 +123,6 @@ export function createRouter(routes: readonly PublicRoute[] = publicRoutes) {
     if (allow.length > 0) return { kind: 'method-not-allowed', allow: [...new Set(allow)] };
     return { kind: 'not-found' };
   };
-}
-
-/**
- * The first path parameter whose text the hop to the owning service cannot carry: not valid
- * percent-encoding, or control characters once decoded (the sidecar refuses those, which would
- * otherwise come back as a 502 although nothing is down).
- */
-export function unfitParameter(params: Record<string, string>): string | undefined {
-  for (const [name, raw] of Object.entries(params)) {
-    let text: string;
-    try {
-      text = decodeURIComponent(raw);
-    } catch {
-      return name;
-    }
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused.
-    if (/[\u0000-\u001f\u007f-\u009f]/.test(text)) return name;
-  }
-  return undefined;
 }
 
 /** The owning service serves the public path without the `/api` prefix (`/api/v1/shows` → `/v1/shows`). */

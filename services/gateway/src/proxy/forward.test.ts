@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type UpstreamRequest, withPublicInstance } from './forward.ts';
+import { sidecarRefusal, type UpstreamRequest, withPublicInstance } from './forward.ts';
 
 const request = {
   app: 'queue',
@@ -23,5 +23,31 @@ describe('withPublicInstance', () => {
     expect(
       withPublicInstance(other, new Headers({ 'content-type': 'application/problem+json' }), request),
     ).toBe(other);
+  });
+});
+
+describe('sidecarRefusal', () => {
+  const error = (message: string) => ({ errorCode: 'ERR_DIRECT_INVOKE', message });
+
+  it('keeps the status of a request the sidecar refused', () => {
+    expect(sidecarRefusal('queue', 404, error('method not found'))).toMatchObject({
+      status: 404,
+      type: 'not-found',
+    });
+    expect(sidecarRefusal('queue', 400, error('malformed request'))).toMatchObject({
+      status: 400,
+      type: 'bad-request',
+    });
+    expect(sidecarRefusal('queue', 403, error('access denied'))).toMatchObject({ status: 403 });
+  });
+
+  it('tells an unreachable service (503) and a slow one (504) from a failed call (502)', () => {
+    expect(sidecarRefusal('queue', 500, error('failed to resolve address for queue'))).toMatchObject({
+      status: 503,
+    });
+    expect(
+      sidecarRefusal('queue', 500, error('rpc error: code = DeadlineExceeded desc = deadline exceeded')),
+    ).toMatchObject({ status: 504 });
+    expect(sidecarRefusal('queue', 500, error('something broke'))).toMatchObject({ status: 502 });
   });
 });

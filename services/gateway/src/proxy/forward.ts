@@ -1,7 +1,7 @@
 // Sends a public request to the owning service through the gateway's Dapr sidecar
 // (`/v1.0/invoke/<app>/method/<path>`): no service address is known here, Dapr resolves it. The
 // fetch is instrumented, so the sidecar receives the gateway span's `traceparent`.
-import { problem } from '@reservex/platform/http';
+import { type ProblemType, problem } from '@reservex/platform/http';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { clientResponseHeaders } from '../domain/forwarding.ts';
 
@@ -105,23 +105,66 @@ function answer(
   onFailure: ForwarderOptions['onFailure'],
 ): Response {
   const app = request.app;
-  if (upstream.status >= 500) {
+  if (upstream.status >= 400) {
     const sidecar = isSidecarError(new TextDecoder().decode(body));
     if (sidecar) {
-      onFailure?.(app, new Error(`${sidecar.errorCode}: ${sidecar.message}`));
-      if (/deadline exceeded|timeout/i.test(sidecar.message)) {
-        problem(504, 'upstream-timeout', `${app} did not answer in time`, { upstream: app });
-      }
-      problem(502, 'upstream-failed', `${app} is not available`, {
-        upstream: app,
-        errorCode: sidecar.errorCode,
-      });
+      const refusal = sidecarRefusal(app, upstream.status, sidecar);
+      if (refusal.status >= 500) onFailure?.(app, new Error(`${sidecar.errorCode}: ${sidecar.message}`));
+      problem(
+        refusal.status,
+        refusal.type,
+        refusal.detail,
+        { upstream: app, errorCode: sidecar.errorCode },
+        {
+          ...(refusal.status === 503 ? { headers: { 'retry-after': '5' } } : {}),
+        },
+      );
     }
   }
   const status = upstream.status;
   const nullBody = status === 204 || status === 304;
   const headers = clientResponseHeaders(upstream.headers);
   return new Response(nullBody ? null : withPublicInstance(body, headers, request), { status, headers });
+}
+
+type Refusal = { status: ContentfulStatusCode; type: ProblemType; detail: string };
+
+const refusalTypes: Partial<Record<number, ProblemType>> = {
+  400: 'bad-request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not-found',
+  405: 'method-not-allowed',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+};
+
+/**
+ * What the client is told when the sidecar, not the service, answered: a request the sidecar refused
+ * keeps its status (a 404 stays a 404), a service it could not reach is 503, one too slow 504, and
+ * anything else the sidecar failed at 502.
+ */
+export function sidecarRefusal(
+  app: string,
+  status: number,
+  error: { errorCode: string; message: string },
+): Refusal {
+  if (status < 500) {
+    return {
+      status: status as ContentfulStatusCode,
+      type: refusalTypes[status] ?? 'bad-request',
+      detail: `the request could not be delivered to ${app}`,
+    };
+  }
+  if (/deadline exceeded|timeout|timed out/i.test(error.message))
+    return { status: 504, type: 'timeout', detail: `${app} did not answer in time` };
+  if (
+    /connection refused|no such host|not found|unavailable|not ready|failed to resolve|no healthy/i.test(
+      error.message,
+    )
+  )
+    return { status: 503, type: 'service-unavailable', detail: `${app} is not available` };
+  return { status: 502, type: 'upstream-failed', detail: `${app} failed to answer` };
 }
 
 /** A service's problem names the path it served; the client called the public one. */

@@ -1,8 +1,9 @@
-// Queries of the payment participant. Every handler first takes the reservation's advisory lock, so
-// the charge and the cancel of one reservation never interleave: a cancel either finds the capture
-// (and refunds it) or leaves the tombstone the charge then finds.
+// Queries of the payment participant. Every transaction that reads and then changes a reservation's
+// payment first takes the reservation's advisory lock, so the charge and the cancel of one reservation
+// never interleave: a cancel either finds the capture (and refunds it) or leaves the tombstone the
+// charge then finds. The lock is only held by short transactions: the provider is called between them.
 import type { TransactionOf } from '@reservex/platform/db';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, lt, ne, sql } from 'drizzle-orm';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import type { PaymentId, PaymentRecord } from '../domain/payment.ts';
 import { cancellations, type PaymentRow, payments, type RefundRow, refunds, type schema } from './schema.ts';
@@ -38,9 +39,61 @@ export async function recordCancellation(
   await tx.insert(cancellations).values(cancellation).onConflictDoNothing();
 }
 
-export async function insertPayment(tx: PaymentTx, row: typeof payments.$inferInsert): Promise<PaymentRow> {
-  const [inserted] = await tx.insert(payments).values(row).returning();
-  return inserted!;
+export type Intent = PaymentRow & { status: 'pending'; paymentToken: string };
+
+/** Records the intent to charge: the row a crash leaves behind, resolved later with the same key. */
+export async function insertIntent(
+  tx: PaymentTx,
+  row: Omit<typeof payments.$inferInsert, 'status' | 'providerChargeId' | 'failureReason'> & {
+    paymentToken: string;
+  },
+): Promise<Intent> {
+  const [inserted] = await tx
+    .insert(payments)
+    .values({ ...row, status: 'pending' })
+    .returning();
+  return inserted as Intent;
+}
+
+export function isIntent(row: PaymentRow | undefined): row is Intent {
+  return row?.status === 'pending' && row.paymentToken !== null;
+}
+
+/** The provider's answer to a pending intent; the card token is forgotten with it. */
+export async function resolveIntent(
+  tx: PaymentTx,
+  id: string,
+  answer:
+    | { status: 'captured'; providerChargeId: string }
+    | { status: 'failed'; failureReason: 'DECLINED' | 'INSUFFICIENT_FUNDS' | 'PROCESSOR_ERROR' },
+): Promise<PaymentRow> {
+  const [updated] = await tx
+    .update(payments)
+    .set({ ...answer, paymentToken: null, updatedAt: new Date() })
+    .where(and(eq(payments.id, id), eq(payments.status, 'pending')))
+    .returning();
+  return updated!;
+}
+
+/** Intents left without an answer (a crash between the call and the record) for longer than `age`. */
+export async function staleIntents(db: PaymentDb, olderThan: Date, limit: number): Promise<Intent[]> {
+  const rows = await db
+    .select()
+    .from(payments)
+    .where(and(eq(payments.status, 'pending'), lt(payments.updatedAt, olderThan)))
+    .limit(limit);
+  return rows.filter(isIntent);
+}
+
+/** Cancelled reservations whose capture was recorded but not refunded (a crash before the refund). */
+export async function owedRefunds(db: PaymentDb, olderThan: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .select({ reservationId: payments.reservationId })
+    .from(payments)
+    .innerJoin(cancellations, eq(cancellations.reservationId, payments.reservationId))
+    .where(and(eq(payments.status, 'captured'), lt(payments.updatedAt, olderThan)))
+    .limit(limit);
+  return rows.map((row) => row.reservationId);
 }
 
 export async function insertRefund(tx: PaymentTx, row: typeof refunds.$inferInsert): Promise<RefundRow> {
@@ -52,13 +105,17 @@ export async function insertRefund(tx: PaymentTx, row: typeof refunds.$inferInse
   return inserted!;
 }
 
-export type PaymentView = PaymentRow & { refund: RefundRow | null };
+export type PaymentView = PaymentRow & {
+  status: Exclude<PaymentRow['status'], 'pending'>;
+  refund: RefundRow | null;
+};
 
+/** A payment once the provider's answer is recorded; an intent is not a payment yet. */
 export async function findPayment(db: PaymentDb, reservationId: string): Promise<PaymentView | undefined> {
   const [found] = await db
     .select({ payment: payments, refund: refunds })
     .from(payments)
     .leftJoin(refunds, eq(refunds.paymentId, payments.id))
-    .where(eq(payments.reservationId, reservationId));
-  return found ? { ...found.payment, refund: found.refund } : undefined;
+    .where(and(eq(payments.reservationId, reservationId), ne(payments.status, 'pending')));
+  return found ? ({ ...found.payment, refund: found.refund } as PaymentView) : undefined;
 }

@@ -1,5 +1,7 @@
 // The payment service's tables: one payment per reservation (at most one capture), at most one refund
-// per payment, and the tombstones of cancelled reservations (never charged afterwards).
+// per payment, and the tombstones of cancelled reservations (never charged afterwards). A payment is
+// first recorded as an intent (`pending`, with the card token the provider is asked to charge) and
+// then as the provider's answer; the token is dropped once the answer is recorded.
 import { inbox } from '@reservex/platform/inbox';
 import { outbox } from '@reservex/platform/outbox';
 import { sql } from 'drizzle-orm';
@@ -19,10 +21,12 @@ export const payments = pgTable(
     quantity: integer('quantity').notNull(),
     amountMinor: integer('amount_minor').notNull(),
     currency: text('currency').notNull(),
-    status: text('status', { enum: ['captured', 'failed', 'refunded'] }).notNull(),
+    status: text('status', { enum: ['pending', 'captured', 'failed', 'refunded'] }).notNull(),
     failureReason: text('failure_reason', { enum: ['DECLINED', 'INSUFFICIENT_FUNDS', 'PROCESSOR_ERROR'] }),
     provider: text('provider').notNull(),
     providerChargeId: text('provider_charge_id'),
+    /** The tokenised card of a pending intent (never a card number); null once the answer is recorded. */
+    paymentToken: text('payment_token'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
@@ -30,9 +34,10 @@ export const payments = pgTable(
     index('payments_user_idx').on(table.userId),
     check('payments_amount_nonnegative', sql`${table.amountMinor} >= 0`),
     check(
-      'payments_capture_has_charge',
-      sql`(${table.status} = 'failed') = (${table.providerChargeId} is null) and (${table.status} = 'failed') = (${table.failureReason} is not null)`,
+      'payments_state_has_its_fields',
+      sql`(${table.status} in ('captured', 'refunded')) = (${table.providerChargeId} is not null) and (${table.status} = 'failed') = (${table.failureReason} is not null) and (${table.status} = 'pending') = (${table.paymentToken} is not null)`,
     ),
+    index('payments_pending_idx').on(table.updatedAt).where(sql`${table.status} = 'pending'`),
   ],
 );
 

@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { onReservationCancelled, onStockReserved, type PaymentId, type PaymentRecord } from './payment.ts';
+import {
+  onReservationCancelled,
+  onStockReserved,
+  type PaymentId,
+  type PaymentRecord,
+  type PaymentStatus,
+} from './payment.ts';
 
 const paymentId = 'b0f3c1e2-6a47-4b59-9f0e-0d6f2a3b4c5d' as PaymentId;
-const record = (cancelled: boolean, status?: 'captured' | 'failed' | 'refunded'): PaymentRecord => ({
+const record = (cancelled: boolean, status?: PaymentStatus): PaymentRecord => ({
   cancelled,
   payment: status ? { id: paymentId, status } : undefined,
 });
@@ -21,11 +27,16 @@ describe('onStockReserved', () => {
     expect(onStockReserved(record(true, 'refunded'))).toEqual({ action: 'skip', why: 'already-charged' });
     expect(onStockReserved(record(false, 'failed'))).toEqual({ action: 'skip', why: 'already-failed' });
   });
+
+  it('resumes an intent with no recorded answer, cancelled or not (the provider may have captured it)', () => {
+    expect(onStockReserved(record(false, 'pending'))).toEqual({ action: 'resume' });
+    expect(onStockReserved(record(true, 'pending'))).toEqual({ action: 'resume' });
+  });
 });
 
 describe('onReservationCancelled', () => {
   it('refunds a capture', () => {
-    expect(onReservationCancelled(record(false, 'captured'))).toEqual({ action: 'refund', paymentId });
+    expect(onReservationCancelled(record(true, 'captured'))).toEqual({ action: 'refund', paymentId });
   });
 
   it('refunds at most once', () => {
@@ -36,10 +47,24 @@ describe('onReservationCancelled', () => {
   });
 
   it('refunds nothing that was not captured', () => {
-    expect(onReservationCancelled(record(false))).toEqual({ action: 'tombstone-only', why: 'not-charged' });
-    expect(onReservationCancelled(record(false, 'failed'))).toEqual({
+    expect(onReservationCancelled(record(true))).toEqual({ action: 'tombstone-only', why: 'not-charged' });
+    expect(onReservationCancelled(record(true, 'failed'))).toEqual({
       action: 'tombstone-only',
       why: 'charge-failed',
+    });
+  });
+
+  it('leaves a pending charge to refund itself once its capture is recorded', () => {
+    expect(onReservationCancelled(record(true, 'pending'))).toEqual({
+      action: 'tombstone-only',
+      why: 'charge-pending',
+    });
+  });
+
+  it('refunds nothing of a reservation that is not cancelled', () => {
+    expect(onReservationCancelled(record(false, 'captured'))).toEqual({
+      action: 'tombstone-only',
+      why: 'not-cancelled',
     });
   });
 });

@@ -1,11 +1,13 @@
 // What the payment participant does for each saga event, given what it already knows about the
-// reservation. Events of one saga arrive on different topics, in any order and possibly twice.
+// reservation. Events of one saga arrive on different topics, in any order and possibly twice. A
+// charge is an intent (`pending`) until the provider's answer is recorded; the provider is called
+// between the two transactions, never inside one.
 import type { Brand } from './brand.ts';
 
 export type PaymentId = Brand<string, 'PaymentId'>;
 export type ReservationId = Brand<string, 'ReservationId'>;
 
-export type PaymentStatus = 'captured' | 'failed' | 'refunded';
+export type PaymentStatus = 'pending' | 'captured' | 'failed' | 'refunded';
 
 /** What the service has recorded for one reservation. */
 export type PaymentRecord = {
@@ -15,13 +17,21 @@ export type PaymentRecord = {
 
 export type OnStockReserved =
   | { action: 'charge' }
+  /** An intent with no recorded answer (a crash, a redelivery): ask the provider again, same key. */
+  | { action: 'resume' }
   | { action: 'skip'; why: 'cancelled-before-charge' | 'already-charged' | 'already-failed' };
 
-/** stock.reserved: charge once, and never a reservation already cancelled (its tombstone). */
+/**
+ * stock.reserved: charge once, and never a reservation already cancelled (its tombstone). An intent
+ * recorded before the cancel is still resolved: the provider may have captured it, and then the
+ * capture is refunded.
+ */
 export function onStockReserved(record: PaymentRecord): OnStockReserved {
   if (record.payment) {
     const status = record.payment.status;
     switch (status) {
+      case 'pending':
+        return { action: 'resume' };
       case 'captured':
       case 'refunded':
         return { action: 'skip', why: 'already-charged' };
@@ -37,13 +47,22 @@ export function onStockReserved(record: PaymentRecord): OnStockReserved {
 
 export type OnReservationCancelled =
   | { action: 'refund'; paymentId: PaymentId }
-  | { action: 'tombstone-only'; why: 'not-charged' | 'charge-failed' | 'already-refunded' };
+  | {
+      action: 'tombstone-only';
+      why: 'not-charged' | 'charge-pending' | 'charge-failed' | 'already-refunded' | 'not-cancelled';
+    };
 
-/** reservation.cancelled: refund a capture, exactly once; otherwise only remember the cancel. */
+/**
+ * reservation.cancelled: refund a capture, exactly once; otherwise only remember the cancel. A charge
+ * still pending refunds itself once its capture is recorded (it finds the tombstone then).
+ */
 export function onReservationCancelled(record: PaymentRecord): OnReservationCancelled {
+  if (!record.cancelled) return { action: 'tombstone-only', why: 'not-cancelled' };
   if (!record.payment) return { action: 'tombstone-only', why: 'not-charged' };
   const status = record.payment.status;
   switch (status) {
+    case 'pending':
+      return { action: 'tombstone-only', why: 'charge-pending' };
     case 'captured':
       return { action: 'refund', paymentId: record.payment.id };
     case 'refunded':

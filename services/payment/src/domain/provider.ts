@@ -1,5 +1,6 @@
 // The card network, seen from the payment service. A real provider (Stripe, Adyen, …) implements this
-// interface; the sandbox provider is the only fake in the system and sits behind the same shape.
+// interface; http-provider.ts implements it over the card sandbox's API (services/card-sandbox), a
+// separate process with its own ledger, as a real provider's test mode is.
 import type { PaymentFailureReason } from '@reservex/contracts';
 
 export type ChargeRequest = {
@@ -9,6 +10,8 @@ export type ChargeRequest = {
   currency: string;
   /** The tokenised card the buyer chose; never a card number. */
   paymentToken: string;
+  /** Our reference shown in the provider's ledger: the reservation id. */
+  reference: string;
 };
 
 export type Decline = Exclude<PaymentFailureReason, 'PROCESSOR_ERROR'>;

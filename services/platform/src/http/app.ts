@@ -41,6 +41,12 @@ export type AppOptions = {
   /** Upper bound for each readiness check. Default 2 s. */
   readinessTimeoutMs?: number;
   logger?: Logger;
+  /**
+   * The app is the public edge (the gateway): its requests come from outside, so each starts a new
+   * trace and the client's trace context is kept only as a link. Every app behind it continues the
+   * trace its sidecar passes on.
+   */
+  publicEdge?: boolean;
 };
 
 export type App<E extends Env = Env> = OpenAPIHono<E>;
@@ -115,7 +121,7 @@ export function createApp<E extends Env = Env>(options: AppOptions): OpenAPIHono
     defaultHook: validationHook as unknown as Hook<unknown, E, string, undefined>,
   });
 
-  app.use(traceRequests());
+  app.use(traceRequests({ publicEdge: options.publicEdge === true }));
   app.use(requestId({ headerName: 'x-request-id' }));
   app.use(async function accessLog(c, next) {
     const requestLog = log.child({ request_id: c.get('requestId') });

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createRoute, z } from '@hono/zod-openapi';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSubscriber } from '../events/index.ts';
 import { createApp } from '../http/index.ts';
@@ -108,6 +109,39 @@ describe('server spans', () => {
     expect(server.spanContext().traceId).not.toBe(traceId);
     expect(server.status.code).toBe(2);
     expect(server.events.some((e) => e.name === 'exception')).toBe(true);
+  });
+});
+
+describe('server spans at the public edge', () => {
+  const app = createApp({ serviceName: 'telemetry-edge-test', publicEdge: true });
+  app.get('/api/v1/things', async (c) => {
+    await withSpan('work', {}, () => undefined);
+    return c.json({ ok: true });
+  });
+
+  it('start a new sampled trace whatever the client sends, and link the client’s context', async () => {
+    const unsampled = `00-${traceId}-${callerSpanId}-00`;
+    const response = await app.request('/api/v1/things', {
+      headers: { traceparent: unsampled, baggage: 'user=someone-else' },
+    });
+    expect(response.status).toBe(200);
+
+    const server = await named('GET /api/v1/things');
+    expect(server.spanContext().traceId).not.toBe(traceId);
+    expect(server.parentSpanContext).toBeUndefined();
+    expect(server.spanContext().traceFlags & 1).toBe(1);
+    expect(server.links.map((link) => link.context.traceId)).toEqual([traceId]);
+    expect(server.links[0]!.context.spanId).toBe(callerSpanId);
+    const inner = await named('work');
+    expect(inner.spanContext().traceId).toBe(server.spanContext().traceId);
+    expect(inner.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
+  });
+
+  it('have no link when the client sends no context, or a malformed one', async () => {
+    await app.request('/api/v1/things', { headers: { traceparent: '00-zz-yy-01' } });
+    const server = await named('GET /api/v1/things');
+    expect(server.links).toEqual([]);
+    expect(server.spanContext().traceFlags & 1).toBe(1);
   });
 });
 
@@ -282,5 +316,50 @@ describe('logs', () => {
     expect(outside?.trace_id).toBeUndefined();
     expect(inside).toMatchObject({ msg: 'inside', level: 'info', trace_id: traceId });
     expect(inside?.span_id).toBe((await named('inside')).spanContext().spanId);
+  });
+
+  it('never carry secrets, tokens or card tokens, whether as fields or inside a failed query', async () => {
+    const lines: string[] = [];
+    const log = createLogger({
+      level: 'info',
+      destination: new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    });
+    const secrets = [
+      'tok_card_4242',
+      'hunter2-password',
+      'eyJaccess',
+      'refresh-abc',
+      'eyJpass',
+      'Bearer xyz',
+    ];
+    const failedQuery = new DrizzleQueryError(
+      'insert into "reservations" ("payment_token") values ($1)',
+      ['tok_card_4242', 3],
+      new Error('invalid byte sequence for encoding "UTF8": 0x00'),
+    );
+    log.error({ err: failedQuery }, 'unhandled error');
+    log.child({ request_id: 'r' }).info({
+      password: 'hunter2-password',
+      body: {
+        accessToken: 'eyJaccess',
+        refreshToken: 'refresh-abc',
+        paymentMethod: { token: 'tok_card_4242' },
+      },
+      request: { headers: { authorization: 'Bearer xyz', 'x-pass-token': 'eyJpass' } },
+    });
+    const output = lines.join('');
+    for (const secret of secrets) expect(output).not.toContain(secret);
+    const [error] = lines.map(
+      (line) => JSON.parse(line) as { err: { message: string; stack: string; query: string } },
+    );
+    // What helps an operator stays: the query, the database's reason, the stack.
+    expect(error!.err.query).toMatch(/insert into "reservations"/);
+    expect(error!.err.message).toMatch(/params: \[redacted\].*invalid byte sequence/s);
+    expect(error!.err.stack).toMatch(/at /);
   });
 });

@@ -11,6 +11,7 @@ import {
   context,
   metrics,
   propagation,
+  ROOT_CONTEXT,
   type Span,
   SpanKind,
   SpanStatusCode,
@@ -144,6 +145,62 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
 
 // --- logs -----------------------------------------------------------------------------------------
 
+// Secrets, tokens and card tokens never reach a log line, however they got into the logged object:
+// fields by these names are censored at any of the first three levels, and a failed query's
+// parameters (the values a user sent: card tokens, token hashes) are cut from errors, whose message
+// and stack repeat them.
+const secretFields = [
+  'password',
+  'passwordHash',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'passToken',
+  'paymentMethod',
+  'authorization',
+  'cookie',
+  'x-pass-token',
+  'secret',
+  'privateKey',
+  'privateJwk',
+  'JWT_SIGNING_KEYS',
+  'PASS_TOKEN_SECRET',
+  'TICKET_SIGNING_SECRET',
+  'SIGNING_KEY_ENCRYPTION_KEY',
+  'params',
+  'parameters',
+];
+const REDACTED = '[redacted]';
+const quoted = (field: string) => (/^[A-Za-z_$][\w$]*$/.test(field) ? `.${field}` : `["${field}"]`);
+export const redactedPaths = secretFields.flatMap((field) => [
+  quoted(field).replace(/^\./, ''),
+  `*${quoted(field)}`,
+  `*.*${quoted(field)}`,
+]);
+
+type SerializedError = Record<string, unknown> & { message?: string; stack?: string };
+
+/** pino's error serializer, minus the parameters a failed query repeats in its message and stack. */
+export function serializeError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const serialized = pino.stdSerializers.err(error) as SerializedError;
+  for (let cause: unknown = error, depth = 0; cause instanceof Error && depth < 5; depth++) {
+    const parameters =
+      (cause as { params?: unknown; parameters?: unknown }).params ??
+      (cause as { parameters?: unknown }).parameters;
+    if (Array.isArray(parameters) && parameters.length > 0) {
+      const listed = `params: ${String(parameters)}`;
+      for (const field of ['message', 'stack'] as const) {
+        const value = serialized[field];
+        if (typeof value === 'string') serialized[field] = value.replaceAll(listed, `params: ${REDACTED}`);
+      }
+    }
+    cause = cause.cause;
+  }
+  for (const field of ['params', 'parameters']) if (field in serialized) serialized[field] = REDACTED;
+  return serialized;
+}
+
 /**
  * The process logger: JSON lines with `trace_id` and `span_id` of the active span, so a log line
  * leads to its trace. Services log through it (or a child of it), never console.log.
@@ -155,6 +212,8 @@ export function createLogger(options: { level?: string; destination?: Destinatio
   return pino(
     {
       level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+      redact: { paths: redactedPaths, censor: REDACTED },
+      serializers: { err: serializeError },
       base: process.env.SERVICE_NAME ? { service: process.env.SERVICE_NAME } : {},
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
@@ -256,28 +315,42 @@ const headerGetter: TextMapGetter<Headers> = {
 /**
  * A server span per request, continuing the caller's `traceparent`. Named `METHOD /route/:pattern`
  * once the route is known; 5xx marks the span as an error.
+ *
+ * With `publicEdge`, the caller is outside and picks nothing: every request starts a new trace,
+ * sampled by this process's own sampler, and the client's context (if any) is only a link of the
+ * first span — a client cannot join its requests to someone else's saga, nor leave a saga untraced
+ * with a sampled flag of 00. Its baggage is not taken either.
  */
-export function traceRequests(options: { serviceName?: string } = {}): MiddlewareHandler {
+export function traceRequests(
+  options: { serviceName?: string; publicEdge?: boolean } = {},
+): MiddlewareHandler {
   const duration = meter().createHistogram('http.server.request.duration', {
     unit: 's',
     description: 'Duration of HTTP server requests.',
   });
   return async function traceRequests(c, next) {
-    const parent = propagation.extract(context.active(), c.req.raw.headers, headerGetter);
     const url = new URL(c.req.url);
-    const span = tracer().startSpan(
-      c.req.method,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          'http.request.method': c.req.method,
-          'url.path': url.pathname,
-          'url.scheme': url.protocol.replace(':', ''),
-          ...(options.serviceName ? { 'service.name': options.serviceName } : {}),
-        },
-      },
-      parent,
-    );
+    const attributes: Attributes = {
+      'http.request.method': c.req.method,
+      'url.path': url.pathname,
+      'url.scheme': url.protocol.replace(':', ''),
+      ...(options.serviceName ? { 'service.name': options.serviceName } : {}),
+    };
+    let parent: Context;
+    let span: Span;
+    if (options.publicEdge) {
+      parent = context.active();
+      const client = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, c.req.raw.headers, headerGetter));
+      const links = client && trace.isSpanContextValid(client) ? [{ context: client }] : [];
+      span = tracer().startSpan(
+        c.req.method,
+        { kind: SpanKind.SERVER, attributes, root: true, links },
+        parent,
+      );
+    } else {
+      parent = propagation.extract(context.active(), c.req.raw.headers, headerGetter);
+      span = tracer().startSpan(c.req.method, { kind: SpanKind.SERVER, attributes }, parent);
+    }
     const started = performance.now();
     try {
       await context.with(trace.setSpan(parent, span), next);

@@ -1,15 +1,15 @@
-// `npm run replay-dead-letters -w @reservex/query -- <dead letter id>... | --all | --never-replayed`
+// `node services/query/src/commands/replay-dead-letters.ts <dead letter id>... | --all | --never-replayed`
 // Publishes dead letters again to their original topics, through the query service's outbox: the
-// running query service's relay sends them (it wakes on the outbox NOTIFY). Needs DATABASE_URL of the
-// query database; without it, the running local stack's query database (see local-stack.ts). On
-// Kubernetes, run it in the query pod, which has DATABASE_URL.
+// running query service's relay sends them (it wakes on the outbox NOTIFY). Takes the query database
+// from DATABASE_URL, as the service does. On Kubernetes, run it in the query pod, which has it:
+//   kubectl -n reservex exec deploy/reservex-query -c query -- \
+//     node services/query/src/commands/replay-dead-letters.ts --never-replayed
+// Against `npm start`'s stack: `npm run replay-dead-letters -w @reservex/query -- ...` (dev/).
 import { parseArgs } from 'node:util';
-import { databaseUrl } from '@reservex/local';
 import { databaseConfigShape, loadConfig } from '@reservex/platform/config';
 import { createDatabase } from '@reservex/platform/db';
 import { deadLetterIds, replayDeadLetter } from '../db/dead-letters.ts';
 import { schema } from '../db/schema.ts';
-import { runningInfra } from './local-stack.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -23,10 +23,8 @@ if (!values.all && !values['never-replayed'] && positionals.length === 0) {
   process.exit(2);
 }
 
-const url = process.env.DATABASE_URL
-  ? loadConfig(databaseConfigShape).DATABASE_URL
-  : databaseUrl(runningInfra().postgres, 'query');
-const database = createDatabase(url, schema, { max: 2 });
+const config = loadConfig(databaseConfigShape);
+const database = createDatabase(config.DATABASE_URL, schema, { max: 2 });
 let failed = 0;
 try {
   const ids =

@@ -85,6 +85,27 @@ export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify([cursor.sortAt, cursor.reservationId])).toString('base64url');
 }
 
+// What a cursor may hold: an instant as Postgres writes one (or as ISO 8601), to the microsecond,
+// and a uuid. Anything else was not issued here, and must not reach the database as a parameter.
+const instantText =
+  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(Z|[+-]\d{2}(?::?\d{2})?)$/;
+const uuidText = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
+
+function isInstant(text: string): boolean {
+  const parts = instantText.exec(text);
+  if (!parts) return false;
+  const [year, month, day, hour, minute, second] = parts.slice(1, 7).map(Number) as number[];
+  const date = new Date(Date.UTC(year!, month! - 1, day!));
+  return (
+    year! >= 1 &&
+    date.getUTCMonth() === month! - 1 &&
+    date.getUTCDate() === day &&
+    hour! < 24 &&
+    minute! < 60 &&
+    second! < 60
+  );
+}
+
 export function decodeCursor(text: string): Cursor | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
@@ -92,9 +113,9 @@ export function decodeCursor(text: string): Cursor | undefined {
       Array.isArray(value) &&
       value.length === 2 &&
       typeof value[0] === 'string' &&
-      !Number.isNaN(Date.parse(value[0])) &&
+      isInstant(value[0]) &&
       typeof value[1] === 'string' &&
-      /^[\da-f-]{36}$/i.test(value[1])
+      uuidText.test(value[1])
     ) {
       return { sortAt: value[0], reservationId: value[1] };
     }

@@ -10,16 +10,17 @@
 // 3. Once no event has arrived for `idleMs` (Dapr exposes no consumer lag) it shuts its sidecar down
 //    and exits by itself (REBUILD_EXIT_IDLE_MS).
 //
-// This file runs it on the local stack (`@reservex/local`). On Kubernetes the same process is a Job
-// (charts/reservex, `queryRebuild`), whose app-id gives it a fresh consumer group. Kafka's retention
-// bounds what can be replayed.
+// This file runs it on the local stack (`@reservex/local`), for `npm run rebuild` and the tests; it is
+// not part of the image. On Kubernetes the same process is a Job (charts/reservex, `queryRebuild`)
+// running the image's entry point in rebuild mode, whose app-id gives it a fresh consumer group.
+// Kafka's retention bounds what can be replayed.
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { databaseUrl, type InfraInfo, startApps } from '@reservex/local';
 import { createDatabase } from '@reservex/platform/db';
 import { sql } from 'drizzle-orm';
 import { stringify } from 'yaml';
-import { reservationDetails, schema, timelineEvents } from './db/schema.ts';
+import { reservationDetails, schema, timelineEvents } from '../src/db/schema.ts';
 
 export type RebuildOptions = {
   infra: InfraInfo;

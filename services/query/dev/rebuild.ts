@@ -1,10 +1,10 @@
 // `npm run rebuild -w @reservex/query [-- --idle-s 10 --max-s 900]`: empties the read model and
-// replays every saga event from Kafka through Dapr with a fresh consumer group (see ../rebuild.ts).
+// replays every saga event from Kafka through Dapr with a fresh consumer group (see rebuild-read-model.ts).
 // Uses the running local stack (`npm start`), found through its infra.json: the newest one under the
 // runs directory, or RESERVEX_INFRA=<path>.
 import { parseArgs } from 'node:util';
-import { rebuildReadModel } from '../rebuild.ts';
-import { runningInfra } from './local-stack.ts';
+import { rebuildReadModel } from './rebuild-read-model.ts';
+import { runningInfra } from './running-stack.ts';
 
 const { values } = parseArgs({
   options: {

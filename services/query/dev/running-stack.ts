@@ -1,4 +1,4 @@
-// Finds the running local stack (`npm start`) for the operator commands: its infra.json, the newest
+// Finds the running local stack (`npm start`) for the developer commands in this folder: its infra.json, the newest
 // one under the runs directory, or the one RESERVEX_INFRA names.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

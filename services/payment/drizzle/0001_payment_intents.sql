@@ -1,0 +1,4 @@
+ALTER TABLE "payments" DROP CONSTRAINT "payments_capture_has_charge";--> statement-breakpoint
+ALTER TABLE "payments" ADD COLUMN "payment_token" text;--> statement-breakpoint
+CREATE INDEX "payments_pending_idx" ON "payments" USING btree ("updated_at") WHERE "payments"."status" = 'pending';--> statement-breakpoint
+ALTER TABLE "payments" ADD CONSTRAINT "payments_state_has_its_fields" CHECK (("payments"."status" in ('captured', 'refunded')) = ("payments"."provider_charge_id" is not null) and ("payments"."status" = 'failed') = ("payments"."failure_reason" is not null) and ("payments"."status" = 'pending') = ("payments"."payment_token" is not null));
