@@ -4,7 +4,15 @@
 // also mint tokens for many users, expired tokens, and forgeries, without a login each.
 import { randomUUID } from 'node:crypto';
 import type { AppId } from '@reservex/contracts';
-import { type AppSpec, type InfraInfo, type StartedApps, services, startApps } from '@reservex/local';
+import {
+  type AppSpec,
+  cardSandboxApp,
+  type InfraInfo,
+  paymentProviderEnv,
+  type StartedApps,
+  services,
+  startApps,
+} from '@reservex/local';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { serviceApp } from '../../../local/src/services.ts';
 
@@ -68,7 +76,34 @@ export function edgeApp(appId: AppId, options: EdgeOptions): AppSpec<AppId> {
 /** The edge: account, gateway, queue, and inventory (a waiting room opens only for a show on sale). */
 export async function startEdge(infra: InfraInfo, options: EdgeOptions): Promise<StartedApps<AppId>> {
   const ids = [...new Set<AppId>(['account', 'gateway', 'queue', 'inventory', ...(options.with ?? [])])];
-  return startApps({ infra, apps: ids.map((id) => edgeApp(id, options)) });
+  if (!ids.includes('payment')) return startApps({ infra, apps: ids.map((id) => edgeApp(id, options)) });
+  // Payment charges cards at the card sandbox, which runs first so payment knows its address.
+  const provider = await startApps({
+    infra,
+    apps: [
+      cardSandboxApp({ database: `card_sandbox_${randomUUID().slice(0, 8)}`, env: { LOG_LEVEL: 'warn' } }),
+    ],
+  });
+  const withProvider = {
+    ...options,
+    env: {
+      ...options.env,
+      payment: { ...paymentProviderEnv(provider.apps['card-sandbox']), ...options.env?.payment },
+    },
+  };
+  try {
+    const edge = await startApps({ infra, apps: ids.map((id) => edgeApp(id, withProvider)) });
+    return {
+      ...edge,
+      stop: async () => {
+        await edge.stop();
+        await provider.stop();
+      },
+    };
+  } catch (error) {
+    await provider.stop();
+    throw error;
+  }
 }
 
 /**
