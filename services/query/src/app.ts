@@ -3,7 +3,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { text } from '@reservex/contracts';
-import { callerOf, createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
+import {
+  callerOf,
+  createApp,
+  eventStreamContent,
+  problem,
+  problemResponses,
+  type ReadinessCheck,
+} from '@reservex/platform/http';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { BlankEnv } from 'hono/types';
@@ -131,7 +138,7 @@ const watchReservation = createRoute({
     'Sends the current details as a `status` event, then one `status` event per change, and a comment every few seconds to keep the connection open.',
   request: { params: reservationParams },
   responses: {
-    200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
+    200: { description: 'An event stream', content: eventStreamContent() },
     ...problemResponses(401, 404, 422),
   },
 });
