@@ -4,7 +4,6 @@
 
 import { createRoute, z } from '@hono/zod-openapi';
 import { hash, verify } from '@node-rs/argon2';
-import { text } from '@reservex/contracts';
 import type { App } from '@reservex/platform/http';
 import { createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
 import type { BlankEnv } from 'hono/types';

@@ -26,17 +26,19 @@ export const Email = z
  * the shared text rule (its NUL part stated as a pattern).
  */
 export function textOfLength(min: number, max: number) {
-  return z
-    .string()
-    .max(max * 2, `at most ${max} characters`)
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is the character the rule refuses.
-    .regex(/^[^\u0000]*$/, WELL_FORMED_TEXT_MESSAGE)
-    .refine(...wellFormedText)
-    .refine((text) => {
-      const length = [...text].length;
-      return length >= min && length <= max;
-    }, `${min} to ${max} characters`)
-    .openapi({ minLength: min, maxLength: max });
+  return (
+    z
+      .string()
+      .max(max * 2, `at most ${max} characters`)
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is the character the rule refuses.
+      .regex(/^[^\u0000]*$/, WELL_FORMED_TEXT_MESSAGE)
+      .refine(...wellFormedText)
+      .refine((text) => {
+        const length = [...text].length;
+        return length >= min && length <= max;
+      }, `${min} to ${max} characters`)
+      .openapi({ minLength: min, maxLength: max })
+  );
 }
 
 export const Password = textOfLength(PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH)
