@@ -1,34 +1,34 @@
 #!/usr/bin/env node
 // reservex-local: `provision` (fill the cache), `up` (npm start: the whole system on this machine),
 // `down` (stop whatever a previous `up` or test run left running).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { startApps } from './apps.ts';
+import type { AppId } from '@reservex/contracts';
+import { type AppHandle, startApps } from './apps.ts';
+import { adminEmails, DEMO_ADMIN, seedDemoShow, signInDemoAdmin } from './demo.ts';
 import { startInfra } from './infra/index.ts';
 import { tailLogs } from './log-tail.ts';
-import { repoRoot, runsDir } from './paths.ts';
+import { runsDir } from './paths.ts';
 import { elapsed, say } from './progress.ts';
 import { provision } from './provision/index.ts';
 import { isAlive, type Run, reapStaleRuns } from './run.ts';
-import {
-  cardSandbox,
-  cardSandboxApp,
-  LOCAL_ADMIN,
-  paymentProviderEnv,
-  presentServices,
-  serviceApp,
-} from './services.ts';
+import { cardSandbox, cardSandboxApp, paymentProviderEnv, presentServices, serviceApp } from './services.ts';
 import { type Supervised, signalGroup } from './supervisor.ts';
-import { type WalkthroughShow, walkthrough } from './walkthrough.ts';
+import { printTrace } from './trace.ts';
+import { walkthrough } from './walkthrough.ts';
 
 const USAGE = `usage: node local/src/cli.ts <command>
   provision   put daprd, Kafka, Jaeger, Postgres and Redis in place (cache: $RESERVEX_CACHE or ~/.cache/reservex)
   up          start the whole system on this machine; Ctrl-C stops everything
+              (--verbose: follow every log line, not only warnings, errors and saga milestones)
+  walkthrough print the running system's copy-paste booking again
+  trace <id>  print a trace (by reservation id or trace id) of the running system as a waterfall
   down        stop whatever a previous run left behind`;
 
 /** Run directories of `npm start` are named up-…, those of test runs stack-…. */
 const UP_LABEL = 'up';
+/** Where `up` keeps its walkthrough in the run directory, for `walkthrough` to print again. */
+const WALKTHROUGH_FILE = 'walkthrough.txt';
 
 function print(line = ''): void {
   process.stdout.write(`${line}\n`);
@@ -43,7 +43,17 @@ async function provisionCommand(): Promise<void> {
   say(`provisioning checked in ${elapsed(started)}`);
 }
 
-async function up(): Promise<void> {
+/**
+ * What `npm start` adds to a service's environment: payment is pointed at the card sandbox, and the
+ * account service makes the demo administrator ADMIN.
+ */
+function envOf(appId: AppId, sandbox: AppHandle): Record<string, string> {
+  if (appId === 'payment') return paymentProviderEnv(sandbox);
+  if (appId === 'account') return { ADMIN_EMAILS: adminEmails(process.env.ADMIN_EMAILS) };
+  return {};
+}
+
+async function up(verbose: boolean): Promise<void> {
   const started = performance.now();
   const runs: Run[] = [];
   const appStops: (() => Promise<void>)[] = [];
@@ -76,11 +86,21 @@ async function up(): Promise<void> {
     process.stderr.write(`\n${bar}\n${line}\n${bar}\n\n`);
   };
 
+  // Where the time to ready goes, printed once everything is up.
+  const phases: [string, string][] = [];
+  let phaseStarted = performance.now();
+  const phaseDone = (name: string) => {
+    phases.push([name, elapsed(phaseStarted)]);
+    phaseStarted = performance.now();
+  };
+
   await provision();
+  phaseDone('provisioning check');
   const infra = await startInfra({ label: UP_LABEL });
   runs.push(infra.run);
   infra.run.onUnexpectedExit(loud);
   const info = infra.info;
+  phaseDone('infrastructure (Postgres, Redis, Kafka, Jaeger)');
   if (stopping) return;
 
   // The card provider first (payment is configured with its address), then each service on its own:
@@ -90,18 +110,23 @@ async function up(): Promise<void> {
   appStops.push(provider.stop);
   const sandbox = provider.apps[cardSandbox.appId];
   const services = presentServices();
+  const appTimes: [string, number][] = [];
   const results = await Promise.allSettled(
     services.map(async (definition) => {
+      const appStarted = performance.now();
       const started = await startApps({
         infra: info,
-        apps: [serviceApp(definition, definition.appId === 'payment' ? paymentProviderEnv(sandbox) : {})],
+        apps: [serviceApp(definition, envOf(definition.appId, sandbox))],
         onUnexpectedExit: loud,
       });
+      appTimes.push([definition.appId, performance.now() - appStarted]);
       runs.push(started.run);
       appStops.push(started.stop);
       return started.apps[definition.appId];
     }),
   );
+  const slowest = appTimes.sort(([, a], [, b]) => b - a)[0];
+  phaseDone(`services with their sidecars${slowest ? ` (slowest: ${slowest[0]})` : ''}`);
 
   const width = 14;
   const row = (name: string, value: string) => print(`  ${name.padEnd(width)} ${value}`);
@@ -116,47 +141,94 @@ async function up(): Promise<void> {
   if (services.length === 0) print('  (no service has a src/main.ts yet: infrastructure only)');
   row(cardSandbox.appId, `${sandbox.url}   (card provider's test mode; no sidecar)`);
   print();
-  row('Jaeger UI', info.jaeger.uiUrl);
+  row(
+    'Traces',
+    `${info.jaeger.uiUrl}   (a trace page over Jaeger's API; npm run trace -- <id> in the terminal)`,
+  );
   row('Postgres', info.postgres.url);
   row('Redis', info.redis.url);
   row('Kafka', info.kafka.brokers);
   row('OTLP/HTTP', info.jaeger.otlpHttpUrl);
   print();
-  const inventory = results[services.findIndex((s) => s.appId === 'inventory')];
-  const account = results[services.findIndex((s) => s.appId === 'account')];
+  const isUp = (id: string) => results[services.findIndex((s) => s.appId === id)]?.status === 'fulfilled';
   const gateway = results[services.findIndex((s) => s.appId === 'gateway')];
-  if (
-    inventory?.status === 'fulfilled' &&
-    account?.status === 'fulfilled' &&
-    gateway?.status === 'fulfilled'
-  ) {
+  if (gateway?.status === 'fulfilled' && isUp('account') && isUp('inventory')) {
     try {
-      // Loaded by path, like the services themselves: a package dependency on inventory would make
-      // a cycle (inventory's tests depend on this package).
-      const seed = pathToFileURL(join(repoRoot, 'services', 'inventory', 'src', 'seed.ts')).href;
-      const { seedDemoShow } = (await import(seed)) as {
-        seedDemoShow(options: {
-          gatewayUrl: string;
-          admin: { email: string; password: string };
-        }): Promise<WalkthroughShow>;
-      };
-      // As an administrator would: signed in through the gateway.
-      const show = await seedDemoShow({ gatewayUrl: gateway.value.url, admin: LOCAL_ADMIN });
-      for (const line of walkthrough({
-        gatewayUrl: gateway.value.url,
-        jaegerUiUrl: info.jaeger.uiUrl,
-        show,
-      })) {
-        print(line);
-      }
+      const accessToken = await signInDemoAdmin(gateway.value.url);
+      row('Admin', `${DEMO_ADMIN.email} / ${DEMO_ADMIN.password}   (ADMIN_EMAILS adds yours)`);
+      print();
+      const show = await seedDemoShow({ gatewayUrl: gateway.value.url, accessToken });
+      const text = walkthrough({ gatewayUrl: gateway.value.url, jaegerUiUrl: info.jaeger.uiUrl, show }).join(
+        '\n',
+      );
+      writeFileSync(join(info.runDir, WALKTHROUGH_FILE), `${text}\n`);
+      phaseDone('demo administrator and show');
+      print(text);
+      print();
+      print('Print this again: npm run walkthrough');
     } catch (error) {
-      say(`seeding the demo show failed: ${error}`);
+      say(`setting up the demo admin and show failed: ${error}`);
     }
     print();
   }
+  print(`Time to ready: ${phases.map(([name, time]) => `${name} ${time}`).join(', ')}`);
   print(`Logs: ${info.runDir} (one file per process), followed below. Ctrl-C stops everything.`);
+  print(
+    verbose
+      ? 'Every log line is shown.'
+      : 'Shown: warnings, errors and saga milestones (npm start -- --verbose shows every line).',
+  );
   print();
-  tail = tailLogs(() => runs.map((run) => run.logsDir), print);
+  tail = tailLogs(() => runs.map((run) => run.logsDir), print, { verbose });
+}
+
+/** Live `npm start` runs (their owner still running), newest first. */
+function liveUpRuns(): { dir: string; owner: number }[] {
+  const root = runsDir();
+  return readdirSyncSafe(root)
+    .filter((name) => name.startsWith(`${UP_LABEL}-`))
+    .sort()
+    .reverse()
+    .map((name) => ({ dir: join(root, name), owner: Number(readFileSafe(join(root, name, 'owner'))) }))
+    .filter(({ owner }) => Number.isInteger(owner) && owner > 0 && isAlive(owner));
+}
+
+/** The Jaeger of the running `npm start` (or RESERVEX_JAEGER_URL). */
+function runningJaegerUrl(): string | undefined {
+  if (process.env.RESERVEX_JAEGER_URL) return process.env.RESERVEX_JAEGER_URL.replace(/\/+$/, '');
+  for (const { dir } of liveUpRuns()) {
+    const infra = readFileSafe(join(dir, 'infra.json'));
+    if (infra) return (JSON.parse(infra) as { jaeger: { uiUrl: string } }).jaeger.uiUrl;
+  }
+  return undefined;
+}
+
+async function traceCommand(id: string | undefined): Promise<void> {
+  if (!id) {
+    console.error('usage: npm run trace -- <reservation id | trace id>');
+    process.exit(2);
+  }
+  const jaegerUrl = runningJaegerUrl();
+  if (!jaegerUrl) {
+    console.error('No running npm start here (or set RESERVEX_JAEGER_URL): start one with `npm start`.');
+    process.exit(1);
+  }
+  if (!(await printTrace(jaegerUrl, id, print))) {
+    console.error(`No trace for ${id} in ${jaegerUrl} (yet: spans arrive within a second or two).`);
+    process.exit(1);
+  }
+}
+
+/** The walkthrough of the running `npm start`, printed again. */
+function printWalkthrough(): void {
+  const text = liveUpRuns()
+    .map(({ dir }) => readFileSafe(join(dir, WALKTHROUGH_FILE)))
+    .find((t) => t !== '');
+  if (!text) {
+    console.error('No running npm start with a walkthrough here: start one with `npm start`.');
+    process.exit(1);
+  }
+  print(text);
 }
 
 /**
@@ -164,16 +236,12 @@ async function up(): Promise<void> {
  * killed) and reaps any run whose owner died. Test runs in progress are left alone.
  */
 async function down(): Promise<void> {
-  const root = runsDir();
-  for (const name of readdirSyncSafe(root).filter((n) => n.startsWith(`${UP_LABEL}-`))) {
-    const dir = join(root, name);
-    const owner = Number(readFileSafe(join(dir, 'owner')));
-    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
-      say(`asking npm start (pid ${owner}) to stop`);
-      process.kill(owner, 'SIGTERM');
-      const deadline = Date.now() + 60_000;
-      while (isAlive(owner) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    }
+  for (const { owner } of liveUpRuns()) {
+    if (owner === process.pid) continue;
+    say(`asking npm start (pid ${owner}) to stop`);
+    process.kill(owner, 'SIGTERM');
+    const deadline = Date.now() + 60_000;
+    while (isAlive(owner) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   }
   reapStaleRuns();
 }
@@ -201,7 +269,13 @@ try {
       await provisionCommand();
       break;
     case 'up':
-      await up();
+      await up(process.argv.includes('--verbose'));
+      break;
+    case 'walkthrough':
+      printWalkthrough();
+      break;
+    case 'trace':
+      await traceCommand(process.argv[3]);
       break;
     case 'down':
       await down();

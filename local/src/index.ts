@@ -31,7 +31,6 @@ export { provision, type Toolchain } from './provision/index.ts';
 export {
   cardSandbox,
   cardSandboxApp,
-  LOCAL_ADMIN,
   LOCAL_SECRETS,
   paymentProviderEnv,
   presentServices,

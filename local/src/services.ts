@@ -41,19 +41,10 @@ export const LOCAL_SECRETS = {
   SIGNING_KEY_ENCRYPTION_KEY: 'local-only-signing-key-encryption-key-not-for-deployment',
 } as const;
 
-/** The administrator `npm start` seeds the demo show as, signing in through the gateway. */
-export const LOCAL_ADMIN = {
-  email: 'admin@reservex.local',
-  password: 'local-only-admin-password-not-for-deployment',
-} as const;
-
 export const services: Record<AppId, ServiceDefinition> = {
   // Any page may call the local API; a deployment lists its origins (CORS_ORIGINS).
   gateway: service('gateway', { CORS_ORIGINS: '*' }),
-  account: service('account', {
-    SIGNING_KEY_ENCRYPTION_KEY: LOCAL_SECRETS.SIGNING_KEY_ENCRYPTION_KEY,
-    ADMIN_EMAILS: LOCAL_ADMIN.email,
-  }),
+  account: service('account', { SIGNING_KEY_ENCRYPTION_KEY: LOCAL_SECRETS.SIGNING_KEY_ENCRYPTION_KEY }),
   queue: service('queue', { PASS_TOKEN_SECRET: LOCAL_SECRETS.PASS_TOKEN_SECRET }),
   inventory: service('inventory'),
   reservation: service('reservation', { PASS_TOKEN_SECRET: LOCAL_SECRETS.PASS_TOKEN_SECRET }),

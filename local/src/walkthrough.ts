@@ -37,10 +37,13 @@ export function walkthrough(options: {
     `    -H 'content-type: application/json' -H "idempotency-key: $(node -pe 'crypto.randomUUID()')" -H "x-pass-token: $PASS" \\`,
     `    -d '{"showId":"${show.showId}","ticketTypeId":"${ticketType.id}","quantity":1,"paymentMethod":{"token":"tok_success"}}' \\`,
     `    | ${field('j.id')})`,
-    '  # the saga runs asynchronously: ask again until the status is CONFIRMED or CANCELLED',
-    `  curl -s $GW/api/v1/reservations/$ID -H "authorization: Bearer $TOKEN" | ${field('JSON.stringify(j, null, 2)')}`,
+    '  # the saga runs asynchronously: ask (at most a minute) until it is CONFIRMED or CANCELLED',
+    `  for i in $(seq 60); do DETAILS=$(curl -s $GW/api/v1/reservations/$ID -H "authorization: Bearer $TOKEN"); \\`,
+    `    case $(echo "$DETAILS" | ${field('j.status')}) in CONFIRMED|CANCELLED) break;; esac; sleep 1; done`,
+    `  echo "$DETAILS" | ${field('JSON.stringify(j, null, 2)')}`,
+    `  echo "trace: ${jaegerUiUrl}/trace/$(echo "$DETAILS" | ${field('j.traceId')})   or: npm run trace -- $ID"`,
     '',
-    `The details show status, tickets, the timeline and traceId: open ${jaegerUiUrl}/trace/<traceId> to follow`,
-    'the saga across every service. Try paymentMethod token tok_declined to watch the compensations.',
+    'The details show status, tickets and the timeline; the trace follows the saga across every service',
+    '(every span with its attributes and events). Try paymentMethod token tok_declined to watch the compensations.',
   ];
 }

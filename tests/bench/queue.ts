@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startApps, startInfra } from '@reservex/local';
-import { edgeApp, mintAccessToken, newSigningKey } from '../e2e/edge/stack.ts';
+import { edgeApp, mintAccessToken, newSigningKey, openShow } from '../e2e/edge/stack.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   try {
     const edge = await startApps({
       infra: infra.info,
-      apps: (['account', 'gateway', 'queue'] as const).map((id) =>
+      apps: (['account', 'gateway', 'queue', 'inventory'] as const).map((id) =>
         edgeApp(id, {
           signingKey: key,
           env: {
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     });
     try {
       const gateway = edge.apps.gateway.url;
-      const showId = randomUUID();
+      const { showId } = await openShow(gateway, key);
       const userIds = Array.from({ length: userCount }, () => randomUUID());
       const tokens = await Promise.all(
         userIds.map((userId) => mintAccessToken(key, { userId, ttlSeconds: 3600 })),
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
         url: gateway,
         connections: 5,
         duration: 1,
-        requests: [{ method: 'POST', path: `/api/v1/queue/${randomUUID()}/join`, setupRequest: asNextUser }],
+        requests: [{ method: 'POST', path: `/api/v1/queue/${showId}/join`, setupRequest: asNextUser }],
       });
 
       // The same position call one hop at a time, to show where the time goes: the queue itself (as

@@ -1,11 +1,15 @@
 // Jaeger v2 with in-memory storage: OTLP in (gRPC for the sidecars, HTTP for the services), the
-// query UI and its HTTP API out, each on its own loopback port.
+// query API and our trace page (local/trace-page) out, each on its own loopback port.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { type Restartable, restartable } from '../control.ts';
+import { repoRoot } from '../paths.ts';
 import { httpOk, waitUntil } from '../readiness.ts';
 import type { Run } from '../run.ts';
+
+/** The trace page the local Jaeger serves as its UI. */
+export const tracePageDir = join(repoRoot, 'local', 'trace-page');
 
 export interface JaegerPorts {
   otlpGrpc: number;
@@ -42,6 +46,9 @@ export function jaegerConfig(ports: JaegerPorts, maxTraces = 50_000): Record<str
         enable_tracing: false,
         http: { endpoint: at(ports.query) },
         grpc: { endpoint: at(ports.queryGrpc) },
+        // Jaeger's UI assets are built from a project no reachable registry carries: its UI is our
+        // trace page (index.html for every path, /trace/<id> included; /static/ for its script).
+        ui: { assets_path: tracePageDir },
       },
     },
     receivers: {

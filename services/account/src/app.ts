@@ -4,7 +4,6 @@
 
 import { createRoute, z } from '@hono/zod-openapi';
 import { hash, verify } from '@node-rs/argon2';
-import { text } from '@reservex/contracts';
 import type { App } from '@reservex/platform/http';
 import { createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
 import type { BlankEnv } from 'hono/types';
@@ -18,12 +17,13 @@ import {
   rotateRefreshToken,
   storeRefreshToken,
 } from './db/accounts.ts';
-import { Email, Password, passwordProblem } from './domain/credentials.ts';
+import { Email, Password, passwordProblem, textOfLength } from './domain/credentials.ts';
 import { decideRefresh, REFRESH_TOKEN_PATTERN } from './domain/refresh-token.ts';
-import { type Role, roles, rolesFor } from './domain/roles.ts';
+import { type Role, RoleSchema, rolesFor } from './domain/roles.ts';
 import { type AccessTokenSettings, issueAccessToken } from './keys/access-token.ts';
 import type { KeySource } from './keys/signing-keys.ts';
 import type { LoginThrottle } from './login-throttle-store.ts';
+import { registerStaffRoutes } from './staff.ts';
 
 export interface AccountDeps {
   db: AccountDb;
@@ -42,7 +42,7 @@ const LoginCredentials = z
   .strictObject({
     email: Email,
     // Login checks only the bounds: a password from before a policy change must still work.
-    password: text({ min: 1, max: 512 }),
+    password: textOfLength(1, 512),
   })
   .openapi('LoginCredentials');
 
@@ -55,7 +55,7 @@ const RefreshRequest = z
 const Session = z
   .object({
     userId: z.uuid(),
-    roles: z.array(z.enum(roles)),
+    roles: z.array(RoleSchema),
     accessToken: z.string().openapi({ description: 'JWT (EdDSA/ES256); send as `Authorization: Bearer …`.' }),
     tokenType: z.literal('Bearer'),
     expiresIn: z.number().int().openapi({ description: 'Seconds until the access token expires.' }),
@@ -279,6 +279,8 @@ export function createAccountApp(deps: AccountDeps): App<BlankEnv> {
     if (stored) await revokeFamily(deps.db, stored.familyId);
     return c.body(null, 204);
   });
+
+  registerStaffRoutes(app, deps.db);
 
   app.openapi(jwksRoute, async (c) => {
     c.header('cache-control', 'public, max-age=60');

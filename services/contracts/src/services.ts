@@ -23,7 +23,7 @@ export const deployments = {
   gateway: { database: false, redis: true, commands: {} },
   account: { database: true, redis: false, commands: {} },
   queue: { database: true, redis: true, commands: {} },
-  inventory: { database: true, redis: false, commands: { seed: 'services/inventory/src/seed.ts' } },
+  inventory: { database: true, redis: false, commands: {} },
   reservation: { database: true, redis: false, commands: {} },
   payment: { database: true, redis: false, commands: {} },
   ticket: { database: true, redis: false, commands: {} },

@@ -14,6 +14,7 @@ import { canonicalTarget, uncarriableHeader } from './domain/canonical-target.ts
 import { clientAddressOf, upstreamRequestHeaders } from './domain/forwarding.ts';
 import { authorize, identityHeaders, type Principal } from './domain/identity.ts';
 import { createRouter, publicRoutes } from './domain/routes.ts';
+import { detailsOfUnseen, readModelFallback } from './domain/unseen-reservation.ts';
 import type { UpstreamRequest } from './proxy/forward.ts';
 import type { BucketLimit, LimitVerdict } from './proxy/rate-limiter.ts';
 
@@ -169,7 +170,7 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
     if (route.endsSession) await signOut(c.req.header('authorization'));
 
     const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
-    return deps.forward({
+    const request: UpstreamRequest = {
       app: route.app,
       publicPath: path,
       path: upstreamPath,
@@ -184,8 +185,26 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
       body: hasBody ? await c.req.arrayBuffer() : undefined,
       stream: route.stream === true,
       signal: c.req.raw.signal,
-    });
+    };
+    const response = await deps.forward(request);
+    if (
+      response.status === 404 &&
+      principal &&
+      route.method === readModelFallback.method &&
+      route.path === readModelFallback.path
+    ) {
+      return (await unseenReservation(request)) ?? response;
+    }
+    return response;
   });
+
+  /** The caller's own reservation as its owner knows it, when the read model has not seen it yet. */
+  async function unseenReservation(request: UpstreamRequest): Promise<Response | undefined> {
+    const owner = await deps.forward({ ...request, app: readModelFallback.owner });
+    if (owner.status !== 200) return undefined;
+    const details = detailsOfUnseen(await owner.json().catch(() => undefined));
+    return details ? Response.json(details) : undefined;
+  }
 
   function unauthorized(detail: string): never {
     return problem(

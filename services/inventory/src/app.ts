@@ -14,6 +14,7 @@ import {
   type InventoryDatabase,
   listShows,
   type ShowWithTicketTypes,
+  saleWindowValid,
   type TicketTypeFields,
   updateShow,
   updateTicketType,
@@ -51,8 +52,17 @@ const TicketTypeSchema = createInsertSchema(ticketTypes, {
   currency: (s) => s.regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR').openapi({ example: 'EUR' }),
   capacity: (s) => s.min(0).max(1_000_000),
   saleStartsAt: () => instant,
-  saleEndsAt: () => instant.nullable(),
+  saleEndsAt: () =>
+    instant.nullable().openapi({
+      description: 'When the sale closes; after saleStartsAt (409 `sale-window-invalid` otherwise)',
+    }),
   perOrderLimit: (s) => s.min(1).max(100),
+  perUserLimit: (s) =>
+    s
+      .min(1)
+      .max(1000)
+      .nullable()
+      .openapi({ description: 'Tickets one user may hold across orders (default: perOrderLimit)' }),
 })
   .pick({
     name: true,
@@ -62,25 +72,25 @@ const TicketTypeSchema = createInsertSchema(ticketTypes, {
     saleStartsAt: true,
     saleEndsAt: true,
     perOrderLimit: true,
+    perUserLimit: true,
   })
-  .extend({ saleEndsAt: instant.nullable().optional() });
-const saleEndsAfterItStarts = (t: {
-  saleStartsAt?: string | undefined;
-  saleEndsAt?: string | null | undefined;
-}) => !t.saleEndsAt || !t.saleStartsAt || Date.parse(t.saleEndsAt) > Date.parse(t.saleStartsAt);
-const saleWindowError = { path: ['saleEndsAt'], message: 'must be after saleStartsAt' };
+  .extend({
+    saleEndsAt: instant.nullable().optional().openapi({
+      description: 'When the sale closes; after saleStartsAt (409 `sale-window-invalid` otherwise)',
+    }),
+  });
 
-const TicketTypeInput = TicketTypeSchema.refine(saleEndsAfterItStarts, saleWindowError).openapi(
-  'TicketTypeInput',
-);
+// A window that ends before it starts is refused with 409 (JSON Schema cannot compare two fields).
+const saleWindowInvalid = (): never =>
+  problem(409, 'sale-window-invalid', 'saleEndsAt must be after saleStartsAt');
+
+const TicketTypeInput = TicketTypeSchema.openapi('TicketTypeInput');
 
 const CreateShowInput = ShowInput.extend({
   ticketTypes: z.array(TicketTypeInput).max(20).default([]),
 }).openapi('CreateShowInput');
 const ShowPatch = ShowInput.partial().openapi('ShowPatch');
-const TicketTypePatch = TicketTypeSchema.partial()
-  .refine(saleEndsAfterItStarts, saleWindowError)
-  .openapi('TicketTypePatch');
+const TicketTypePatch = TicketTypeSchema.partial().openapi('TicketTypePatch');
 
 const TicketTypeView = createSelectSchema(ticketTypes, {
   saleStartsAt: () => instant,
@@ -97,6 +107,12 @@ const TicketTypeView = createSelectSchema(ticketTypes, {
     saleStartsAt: true,
     saleEndsAt: true,
     perOrderLimit: true,
+  })
+  .extend({
+    perUserLimit: z
+      .number()
+      .int()
+      .openapi({ description: 'Tickets one user may hold across orders (the per-order limit unless set)' }),
   })
   .extend({ onSale: z.boolean().openapi({ description: 'Whether the sale window is open now' }) })
   .openapi('TicketType');
@@ -167,6 +183,7 @@ function ticketTypeView(t: TicketTypeRow, now: Date): z.infer<typeof TicketTypeV
     saleStartsAt: t.saleStartsAt.toISOString(),
     saleEndsAt: t.saleEndsAt?.toISOString() ?? null,
     perOrderLimit: t.perOrderLimit,
+    perUserLimit: t.perUserLimit ?? t.perOrderLimit,
     onSale: isOnSale(t, now),
   };
 }
@@ -185,11 +202,13 @@ function ticketTypeChanges<T extends TicketTypeTimes>(input: T) {
 
 /** A new ticket type's fields; without an end the sale stays open. */
 function newTicketType(input: z.infer<typeof TicketTypeInput>): TicketTypeFields {
-  return {
+  const fields = {
     ...ticketTypeChanges(input),
     saleStartsAt: new Date(input.saleStartsAt),
     saleEndsAt: input.saleEndsAt ? new Date(input.saleEndsAt) : null,
   };
+  if (!saleWindowValid(fields.saleStartsAt, fields.saleEndsAt)) saleWindowInvalid();
+  return fields;
 }
 
 export type InventoryAppOptions = Pick<AppOptions, 'bodyLimitBytes' | 'readiness'> & {
@@ -248,7 +267,7 @@ export function createInventoryApp(options: InventoryAppOptions): OpenAPIHono<Bl
       summary: 'Create a show, optionally with its ticket types',
       ...adminOnly,
       request: { body: body(CreateShowInput) },
-      responses: { 201: json(ShowView, 'Created'), ...problemResponses(400, 401, 403, 413, 422) },
+      responses: { 201: json(ShowView, 'Created'), ...problemResponses(400, 401, 403, 409, 413, 422) },
     }),
     async (c) => {
       const { ticketTypes: types, startsAt, ...show } = c.req.valid('json');
@@ -289,7 +308,10 @@ export function createInventoryApp(options: InventoryAppOptions): OpenAPIHono<Bl
       summary: 'Add a ticket type to a show',
       ...adminOnly,
       request: { params: ShowIdParam, body: body(TicketTypeInput) },
-      responses: { 201: json(TicketTypeView, 'Created'), ...problemResponses(400, 401, 403, 404, 413, 422) },
+      responses: {
+        201: json(TicketTypeView, 'Created'),
+        ...problemResponses(400, 401, 403, 404, 409, 413, 422),
+      },
     }),
     async (c) => {
       const { showId } = c.req.valid('param');
@@ -321,6 +343,8 @@ export function createInventoryApp(options: InventoryAppOptions): OpenAPIHono<Bl
           return c.json(ticketTypeView(result.ticketType, now()), 200);
         case 'not-found':
           return problem(404, 'not-found', `no ticket type ${ticketTypeId} in show ${showId}`);
+        case 'sale-window-invalid':
+          return saleWindowInvalid();
         case 'capacity-too-low':
           return problem(
             409,

@@ -128,7 +128,7 @@ describe('catalogue API', () => {
   });
 
   it('answers bad input with problem+json naming the field, never a 5xx', async () => {
-    const { showId } = await createShow(1);
+    const { showId, ticketTypeId } = await createShow(1);
     const cases: [string, string, unknown, number, string?][] = [
       ['GET', `/v1/shows/${randomUUID()}`, undefined, 404],
       ['GET', '/v1/shows/not-a-uuid', undefined, 422, 'showId'],
@@ -176,7 +176,15 @@ describe('catalogue API', () => {
           saleEndsAt: '2027-01-01T00:00:00Z',
           perOrderLimit: 1,
         },
-        422,
+        409,
+        'saleEndsAt',
+      ],
+      // The window as stored and as sent together: an end before the stored start is refused too.
+      [
+        'PATCH',
+        `/v1/shows/${showId}/ticket-types/${ticketTypeId}`,
+        { saleEndsAt: '2001-01-01T00:00:00Z' },
+        409,
         'saleEndsAt',
       ],
       ['PATCH', `/v1/shows/${showId}/ticket-types/${randomUUID()}`, { capacity: 3 }, 404],

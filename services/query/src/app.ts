@@ -3,7 +3,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { text } from '@reservex/contracts';
-import { callerOf, createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
+import {
+  callerOf,
+  createApp,
+  eventStreamContent,
+  problem,
+  problemResponses,
+  type ReadinessCheck,
+} from '@reservex/platform/http';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { BlankEnv } from 'hono/types';
@@ -91,7 +98,11 @@ const getReservation = createRoute({
   tags: ['reservations'],
   summary: 'Details of one of my reservations, with its timeline and trace id',
   description:
-    'Reads the caller from `x-user-id` (set by the gateway only). Another user’s reservation is 404.',
+    'Reads the caller from `x-user-id` (set by the gateway only). Another user’s reservation is 404. ' +
+    'Right after the booking the read model may not have seen the reservation yet: then the gateway ' +
+    'answers for its owner from the reservation service, with the status it knows there (PENDING ' +
+    'until the saga has run), no stock, payment or tickets yet and an empty timeline. Ask again (or ' +
+    'follow `/events`) until the status is CONFIRMED or CANCELLED.',
   request: { params: reservationParams },
   responses: {
     200: { description: 'The reservation', content: { 'application/json': { schema: ReservationDetails } } },
@@ -127,7 +138,7 @@ const watchReservation = createRoute({
     'Sends the current details as a `status` event, then one `status` event per change, and a comment every few seconds to keep the connection open.',
   request: { params: reservationParams },
   responses: {
-    200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
+    200: { description: 'An event stream', content: eventStreamContent() },
     ...problemResponses(401, 404, 422),
   },
 });

@@ -3,16 +3,25 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { signPass } from '@reservex/contracts';
 import type { App } from '@reservex/platform/http';
-import { callerOf, createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
+import {
+  callerOf,
+  createApp,
+  eventStreamContent,
+  problem,
+  problemResponses,
+  type ReadinessCheck,
+} from '@reservex/platform/http';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { BlankEnv } from 'hono/types';
 import { type Standing, sameStanding } from './domain/admission.ts';
 import { passClaimsOf } from './domain/pass-token.ts';
+import type { ShowSales } from './shows/show-sales.ts';
 import type { WaitingRoom } from './waiting-room/waiting-room.ts';
 
 export interface QueueDeps {
   room: WaitingRoom;
+  shows: ShowSales;
   passKey: Uint8Array;
   stream: { pollMs: number; heartbeatMs: number; maxDurationMs: number };
   bodyLimitBytes?: number;
@@ -57,8 +66,13 @@ const joinRoute = createRoute({
   path: '/v1/queue/{showId}/join',
   tags: ['queue'],
   summary: "Join a show's waiting room (idempotent: joining again keeps the place)",
+  description:
+    'The show must exist (404) and one of its ticket types must be on sale now (409 `not-on-sale`).',
   request: { params: ShowParams },
-  responses: { 200: { description: 'Your place', ...json(Position) }, ...problemResponses(401, 422) },
+  responses: {
+    200: { description: 'Your place', ...json(Position) },
+    ...problemResponses(401, 404, 409, 422, 503),
+  },
 });
 
 const positionRoute = createRoute({
@@ -77,7 +91,7 @@ const eventsRoute = createRoute({
   summary: 'Your place as server-sent events: `position` on each change, then `admitted` with the pass',
   request: { params: ShowParams },
   responses: {
-    200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
+    200: { description: 'An event stream', content: eventStreamContent() },
     ...problemResponses(401, 404, 422),
   },
 });
@@ -124,7 +138,25 @@ export function createQueueApp(deps: QueueDeps): App<BlankEnv> {
   app.openapi(joinRoute, async (c) => {
     const userId = userOf(c);
     const { showId } = c.req.valid('param');
-    return c.json(await view(userId, showId, await deps.room.join(showId, userId)), 200);
+    const sale = await deps.shows.saleOf(showId);
+    switch (sale.kind) {
+      case 'unknown':
+        return problem(404, 'not-found', `no show ${showId}`);
+      case 'not-on-sale':
+        return problem(
+          409,
+          'not-on-sale',
+          sale.opensAtMs === undefined
+            ? 'this show is not on sale'
+            : `this show is not on sale yet: the sale opens at ${new Date(sale.opensAtMs).toISOString()}`,
+        );
+      case 'on-sale':
+        return c.json(await view(userId, showId, await deps.room.join(showId, userId, sale.endsAtMs)), 200);
+      default: {
+        const unreachable: never = sale;
+        throw new Error(`unknown sale ${JSON.stringify(unreachable)}`);
+      }
+    }
   });
 
   app.openapi(positionRoute, async (c) => {

@@ -19,6 +19,9 @@ export const queueConfigShape = {
   SSE_POLL_INTERVAL: durationFromString().default(1000),
   SSE_HEARTBEAT: durationFromString().default(15_000),
   SSE_MAX_DURATION: durationFromString().default(600_000),
+  INVENTORY_APP_ID: z.string().min(1).default('inventory'),
+  /** How long a show's sale windows, as inventory answered, are reused for joins. */
+  SHOW_CACHE: durationFromString().default(2000),
 };
 
 type LeaseSettings = { ADMISSION_LEASE: number; ADMISSION_TICK: number };

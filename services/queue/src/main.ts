@@ -6,6 +6,7 @@ import { createQueueApp } from './app.ts';
 import { leaseOf, leaseRule, queueConfigShape } from './config.ts';
 import * as schema from './db/schema.ts';
 import { freeSlotOnReservationEnd } from './events/reservation-ended.ts';
+import { createShowSales } from './shows/show-sales.ts';
 import { createWaitingRoom } from './waiting-room/waiting-room.ts';
 
 export const service = defineService({
@@ -15,9 +16,14 @@ export const service = defineService({
   database: { schema, migrations: new URL('../drizzle', import.meta.url), poolSize: 4 },
   redis: { maxRetriesPerRequest: 2, commandTimeout: 2000 },
   setup: ({ redis }) => ({ room: createWaitingRoom(redis) }),
-  app: ({ config: c, room, readiness }) =>
+  app: ({ config: c, room, dapr, readiness }) =>
     createQueueApp({
       room,
+      shows: createShowSales({
+        invoke: dapr.invoke,
+        inventoryAppId: c.INVENTORY_APP_ID,
+        cacheMs: c.SHOW_CACHE,
+      }),
       passKey: passKey(c.PASS_TOKEN_SECRET),
       stream: {
         pollMs: c.SSE_POLL_INTERVAL,
@@ -27,8 +33,9 @@ export const service = defineService({
       bodyLimitBytes: c.BODY_LIMIT_BYTES,
       readiness,
     }),
-  consumes: ({ database, room }) => {
-    const freeSlot = freeSlotOnReservationEnd({ db: database.db, room });
+  consumes: ({ config: c, database, room }) => {
+    const pass = { ttlMs: c.PASS_TTL_SECONDS * 1000, minMs: 10_000 };
+    const freeSlot = freeSlotOnReservationEnd({ db: database.db, room, pass });
     return { 'reservation.confirmed': freeSlot, 'reservation.cancelled': freeSlot };
   },
   workers: ({ config: c, room, dapr, log }) => [

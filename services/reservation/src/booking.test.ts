@@ -50,14 +50,17 @@ function stateStore() {
 }
 
 function booking(db: Partial<Record<'select' | 'transaction', unknown>>, dapr = stateStore()) {
-  const noOpenReservation = () => ({ from: () => ({ where: () => ({ limit: async () => [] }) }) });
+  // No open reservation (`.limit()`), and no tickets held yet (the per-user count, awaited directly).
+  const noOpenReservation = () => ({
+    from: () => ({ where: () => Object.assign(Promise.resolve([{ held: '0' }]), { limit: async () => [] }) }),
+  });
   const options: BookingOptions = {
     db: { select: noOpenReservation, ...db } as unknown as ReservationDatabase,
     dapr: dapr as unknown as BookingOptions['dapr'],
     catalogue: {
       lookup: async () => ({
         kind: 'found' as const,
-        terms: { perOrderLimit: 4, saleStartsAt: new Date(0), saleEndsAt: null },
+        terms: { perOrderLimit: 4, perUserLimit: 4, saleStartsAt: new Date(0), saleEndsAt: null },
       }),
     },
     stateStore: 'statestore',

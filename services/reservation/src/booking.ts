@@ -13,6 +13,7 @@ import {
   hasOpenReservation,
   type ReservationDatabase,
   type ReservationWithHistory,
+  ticketsHeldByUser,
 } from './db/reservations.ts';
 import { holdExpiry, isSaleOpen, quantityProblem } from './domain/reservation.ts';
 
@@ -60,6 +61,17 @@ export function createBooking(options: BookingOptions) {
       });
     }
     if (!isSaleOpen(found.terms, at)) problem(409, 'sale-closed', 'this ticket type is not on sale now');
+    // Checked here so a refusal keeps the pass; the insert checks it again atomically.
+    const limit = found.terms.perUserLimit;
+    const overLimit = (held: number): never =>
+      problem(
+        409,
+        'per-user-limit',
+        `you may hold at most ${limit} tickets of this type; you hold ${held}, so at most ${Math.max(0, limit - held)} more`,
+        { perUserLimit: limit, held },
+      );
+    const held = await ticketsHeldByUser(db, request.userId, request.ticketTypeId);
+    if (held + request.quantity > limit) overLimit(held);
 
     // One reservation in flight per user and show: the lock makes check-then-insert atomic across
     // replicas (and the database's partial unique index is the last line).
@@ -79,6 +91,7 @@ export function createBooking(options: BookingOptions) {
           holdExpiresAt: holdExpiry(at, options.holdTtlSeconds),
           traceparent: currentTraceContext()?.traceparent,
           now: at,
+          perUserLimit: limit,
         });
       } catch (error) {
         if (pass) await givePassBack(pass.jti);
@@ -86,6 +99,7 @@ export function createBooking(options: BookingOptions) {
       }
       if (created.kind === 'created') return created.reservation;
       if (pass) await givePassBack(pass.jti);
+      if (created.kind === 'over-user-limit') overLimit(created.held);
       return undefined;
     });
     if (!lease.acquired) {

@@ -32,7 +32,12 @@ describe('catalogue', () => {
     const catalogue = createCatalogue({ invoke, inventoryAppId: 'inventory', cacheMs: 0 });
     expect(await catalogue.lookup(showId, ticketTypeId)).toEqual({
       kind: 'found',
-      terms: { perOrderLimit: 4, saleStartsAt: new Date('2026-11-01T00:00:00Z'), saleEndsAt: null },
+      terms: {
+        perOrderLimit: 4,
+        perUserLimit: 4,
+        saleStartsAt: new Date('2026-11-01T00:00:00Z'),
+        saleEndsAt: null,
+      },
     });
     expect(await catalogue.lookup(showId, showId)).toEqual({ kind: 'no-show' });
   });

@@ -9,6 +9,7 @@ import { z } from 'zod';
 const TicketTypeTerms = z.object({
   id: z.string(),
   perOrderLimit: z.number().int(),
+  perUserLimit: z.number().int().optional(),
   saleStartsAt: z.string(),
   saleEndsAt: z.string().nullable(),
 });
@@ -16,6 +17,8 @@ const ShowTerms = z.object({ id: z.string(), ticketTypes: z.array(TicketTypeTerm
 
 export type TicketTypeTerms = {
   perOrderLimit: number;
+  /** Tickets of this type one user may hold across orders. */
+  perUserLimit: number;
   saleStartsAt: Date;
   saleEndsAt: Date | null;
 };
@@ -68,6 +71,7 @@ export function createCatalogue(options: CatalogueOptions) {
       kind: 'found',
       terms: {
         perOrderLimit: type.perOrderLimit,
+        perUserLimit: type.perUserLimit ?? type.perOrderLimit,
         saleStartsAt: new Date(type.saleStartsAt),
         saleEndsAt: type.saleEndsAt === null ? null : new Date(type.saleEndsAt),
       },

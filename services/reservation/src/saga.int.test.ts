@@ -56,6 +56,7 @@ async function newReservation(
     holdExpiresAt,
     traceparent: undefined,
     now: new Date(),
+    perUserLimit: 100,
   });
   if (created.kind !== 'created') throw new Error('not created');
   return created.reservation;
@@ -292,5 +293,43 @@ describe('saga owner on a real database', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('the per-user limit across orders', () => {
+  const order = (userId: string, quantity: number, perUserLimit: number) =>
+    createReservation(database.db, {
+      id: randomUUID(),
+      userId,
+      showId,
+      ticketTypeId,
+      quantity,
+      paymentMethod: { token: 'tok_success' },
+      holdExpiresAt: new Date(Date.now() + 600_000),
+      traceparent: undefined,
+      now: new Date(),
+      perUserLimit,
+    });
+
+  it('counts what the user holds or is buying, not what was cancelled, and refuses past the limit', async () => {
+    const userId = `user-${randomUUID()}`;
+    const first = await order(userId, 2, 3);
+    expect(first.kind).toBe('created');
+    const firstId = first.kind === 'created' ? first.reservation.id : '';
+    // The first order ends without being cancelled (as CONFIRMED does): its tickets count.
+    await database.db.update(reservations).set({ endedAt: new Date() }).where(eq(reservations.id, firstId));
+    expect(await order(userId, 2, 3)).toEqual({ kind: 'over-user-limit', held: 2 });
+    expect(await findReservation(database.db, firstId)).toMatchObject({ status: 'PENDING' });
+
+    // A cancelled order frees its tickets for the limit.
+    const second = await order(`user-${randomUUID()}`, 3, 3);
+    expect(second.kind).toBe('created');
+    const third = await order(userId, 1, 3);
+    expect(third.kind).toBe('created');
+    const thirdId = third.kind === 'created' ? third.reservation.id : '';
+    await database.db.transaction((tx) =>
+      advanceSaga(tx, thirdId, { type: 'user.cancelled' }, { cause: 'user' }, new Date()),
+    );
+    expect((await order(userId, 1, 3)).kind).toBe('created');
   });
 });

@@ -15,7 +15,9 @@ const scan = (body: string, headers: Record<string, string>) =>
     body,
     headers: { 'content-type': 'application/json', ...headers },
   });
-const staff = { 'x-user-id': 'door-1', 'x-user-roles': 'STAFF' };
+const SHOW = '0b2f2c9e-8a7d-4c1e-9d62-2f7a5c3e9b10';
+const staff = { 'x-user-id': 'door-1', 'x-user-roles': `USER,STAFF:${SHOW}` };
+const CODE = 'AAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
 describe('ticket API', () => {
   it('documents every route in OpenAPI', async () => {
@@ -29,24 +31,31 @@ describe('ticket API', () => {
     );
   });
 
-  it('lets only door staff scan', async () => {
-    expect((await scan('{"code":"AAAAAAAAAAAAAAAAAAAAAAAAAAA"}', {})).status).toBe(401);
-    expect(
-      (await scan('{"code":"AAAAAAAAAAAAAAAAAAAAAAAAAAA"}', { 'x-user-id': 'u1', 'x-user-roles': 'USER' }))
-        .status,
-    ).toBe(403);
+  it('lets only door staff of the show scan', async () => {
+    const body = JSON.stringify({ code: CODE, showId: SHOW });
+    expect((await scan(body, {})).status).toBe(401);
+    expect((await scan(body, { 'x-user-id': 'u1', 'x-user-roles': 'USER' })).status).toBe(403);
+    // Staff of another show, or a bare STAFF without a show, are not staff of this one.
+    const otherShow = '1b2f2c9e-8a7d-4c1e-9d62-2f7a5c3e9b10';
+    expect((await scan(body, { 'x-user-id': 'u1', 'x-user-roles': `USER,STAFF:${otherShow}` })).status).toBe(
+      403,
+    );
+    expect((await scan(body, { 'x-user-id': 'u1', 'x-user-roles': 'USER,STAFF' })).status).toBe(403);
   });
 
   it('answers bad input with 400, 413 or 422 naming the field', async () => {
     expect((await scan('{"code":', staff)).status).toBe(400);
-    expect((await scan(JSON.stringify({ code: 'x'.repeat(2000) }), staff)).status).toBe(413);
-    const invalid = await scan(JSON.stringify({ code: 'not base64url!' }), staff);
+    expect((await scan(JSON.stringify({ code: 'x'.repeat(2000), showId: SHOW }), staff)).status).toBe(413);
+    const invalid = await scan(JSON.stringify({ code: 'not base64url!', showId: SHOW }), staff);
     expect(invalid.status).toBe(422);
     expect(await invalid.json()).toMatchObject({
       errors: expect.arrayContaining([expect.objectContaining({ path: 'code' })]),
     });
-    expect(
-      (await scan(JSON.stringify({ code: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA', extra: 1 }), staff)).status,
-    ).toBe(422);
+    expect((await scan(JSON.stringify({ code: CODE, showId: SHOW, extra: 1 }), staff)).status).toBe(422);
+    // The door must name its show.
+    expect((await scan(JSON.stringify({ code: CODE }), staff)).status).toBe(422);
+    expect((await scan(JSON.stringify({ code: CODE, showId: SHOW, gate: 'a\u0000b' }), staff)).status).toBe(
+      422,
+    );
   });
 });

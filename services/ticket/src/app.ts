@@ -1,6 +1,7 @@
 // The ticket service's HTTP API: a holder reads their ticket (with its QR payload), door staff admit a
 // ticket by its code exactly once, an operator locks a show for issuing.
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { staffRole } from '@reservex/contracts';
 import {
   type Caller,
   callerOf,
@@ -68,19 +69,26 @@ const getTicket = createRoute({
   },
 });
 
+const ScanRequest = z
+  .strictObject({
+    code: TicketCode,
+    showId: z.uuid().openapi({ description: 'The show this door admits to.' }),
+    gate: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, 'a gate name: letters, digits, space, . _ -')
+      .optional()
+      .openapi({ description: 'The door, recorded with the admission.', example: 'North 2' }),
+  })
+  .openapi('ScanRequest');
+
 const scanTicket = createRoute({
   method: 'post',
   path: '/v1/tickets/scan',
   tags: ['tickets'],
-  summary: 'Admit a ticket at the door (exactly once)',
+  summary: 'Admit a ticket at the door of its show (exactly once)',
   description:
-    'For door staff (`x-user-roles` STAFF or ADMIN). Of any number of scans of one code, exactly one admits; the others get 409.',
-  request: {
-    body: {
-      required: true,
-      content: { 'application/json': { schema: z.object({ code: TicketCode }).strict() } },
-    },
-  },
+    'For door staff of the show (`x-user-roles` STAFF:<showId>) or an ADMIN. Of any number of scans of one code, exactly one admits; the others get 409. A ticket for another show is refused (409 `ticket-wrong-show`) and stays valid.',
+  request: { body: { required: true, content: { 'application/json': { schema: ScanRequest } } } },
   responses: {
     200: { description: 'Admitted', content: { 'application/json': { schema: Admission } } },
     ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422),
@@ -107,10 +115,15 @@ const unlockIssuing = createRoute({
   summary: 'Issue tickets for a show again',
 });
 
+/** Door staff are bound to one show (callerOf reads roles upper-cased). */
+function staffRoleOf(showId: string): string {
+  return staffRole(showId).toUpperCase();
+}
+
 function requireRole(c: Context, roles: readonly string[]): Caller {
   const caller = callerOf(c);
   if (!roles.some((role) => caller.roles.has(role)))
-    problem(403, 'forbidden', `requires one of the roles ${roles.join(', ')}`);
+    problem(403, 'forbidden', `requires one of the roles ${roles.join(', ').toUpperCase()}`);
   return caller;
 }
 
@@ -151,11 +164,11 @@ export function createTicketApp(deps: {
   });
 
   app.openapi(scanTicket, async (c) => {
-    requireRole(c, ['STAFF', 'ADMIN']);
-    const { code } = c.req.valid('json');
-    const admitted = await admitByCode(deps.db, code);
+    const door = c.req.valid('json');
+    requireRole(c, ['ADMIN', staffRoleOf(door.showId)]);
+    const admitted = await admitByCode(deps.db, door);
     if (!admitted) {
-      const refusal = scanRefusal(await findByCode(deps.db, code));
+      const refusal = scanRefusal(await findByCode(deps.db, door.code), door);
       problem(refusal.status, refusal.problem, refusal.detail);
     }
     return c.json(

@@ -202,9 +202,18 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
 
   const poll = { timeout: 30_000, interval: 250 };
 
-  const staff = { 'content-type': 'application/json', 'x-user-id': 'door-1', 'x-user-roles': 'STAFF' };
-  const scan = (code: unknown, headers: Record<string, string> = staff) =>
-    call(url('/v1/tickets/scan'), { method: 'POST', headers, body: JSON.stringify({ code }) });
+  const DOOR_SHOW = randomUUID();
+  const staffOf = (showId: string) => ({
+    'content-type': 'application/json',
+    'x-user-id': 'door-1',
+    'x-user-roles': `USER,STAFF:${showId}`,
+  });
+  const staff = staffOf(DOOR_SHOW);
+  const scan = (
+    code: unknown,
+    showId: string = DOOR_SHOW,
+    headers: Record<string, string> = staffOf(showId),
+  ) => call(url('/v1/tickets/scan'), { method: 'POST', headers, body: JSON.stringify({ code, showId }) });
 
   it('issues once when payment.completed is delivered twice, and admits each ticket exactly once', async () => {
     const paid = paymentCompleted(randomUUID());
@@ -238,8 +247,12 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
       const notMine = await call(url(`/v1/tickets/${first.id}`), { headers: { 'x-user-id': 'buyer-2' } });
       expect(notMine.status).toBe(404);
 
+      // A door of another show refuses it and leaves it valid.
+      const elsewhere = await scan(ticket.code, randomUUID());
+      expect(elsewhere.status).toBe(409);
+      expect(await elsewhere.json()).toMatchObject({ type: expect.stringMatching(/ticket-wrong-show$/) });
       // Two doors scan the same code at once: one admits, the other is told it was already used.
-      const [a, b] = await Promise.all([scan(ticket.code), scan(ticket.code)]);
+      const [a, b] = await Promise.all([scan(ticket.code, paid.showId), scan(ticket.code, paid.showId)]);
       expect([a.status, b.status].sort()).toEqual([200, 409]);
       const refused = a.status === 409 ? a : b;
       expect(refused.headers.get('content-type')).toContain('application/problem+json');
@@ -260,7 +273,7 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
         expect(rows.every((row) => row.status === 'voided')).toBe(true);
       }, poll);
       const second = issued[1]!;
-      const voided = await scan(second.code);
+      const voided = await scan(second.code, paid.showId);
       expect(voided.status).toBe(409);
       expect(await voided.json()).toMatchObject({ type: expect.stringContaining('ticket-voided') });
       // Proves that the repeated cancel publishes nothing more: nothing may appear within this window.
@@ -302,14 +315,14 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
     expect((await scan('A'.repeat(27))).status).toBe(404);
     expect(
       (
-        await scan('A'.repeat(27), {
+        await scan('A'.repeat(27), DOOR_SHOW, {
           'content-type': 'application/json',
           'x-user-id': 'u1',
           'x-user-roles': 'USER',
         })
       ).status,
     ).toBe(403);
-    expect((await scan('A'.repeat(27), { 'content-type': 'application/json' })).status).toBe(401);
+    expect((await scan('A'.repeat(27), DOOR_SHOW, { 'content-type': 'application/json' })).status).toBe(401);
     const malformed = await call(url('/v1/tickets/scan'), {
       method: 'POST',
       headers: staff,

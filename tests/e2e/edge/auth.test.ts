@@ -15,17 +15,19 @@ import {
   ISSUER,
   mintAccessToken,
   newSigningKey,
+  openShow,
   type SigningKey,
   startEdge,
 } from './support.ts';
 
 const infra = inject('infra');
-const SHOW = '5d1f6f0e-0b8e-4a43-9a0e-3f1d2c4b5a69';
 
 describe('edge: authentication and identity', () => {
   let stack: StartedApps<AppId>;
   let gateway: string;
   let key: SigningKey;
+  /** A show on sale, whose waiting room the tests join. */
+  let SHOW: string;
 
   beforeAll(async () => {
     key = await newSigningKey();
@@ -39,6 +41,7 @@ describe('edge: authentication and identity', () => {
       },
     });
     gateway = stack.apps.gateway.url;
+    SHOW = (await openShow(gateway, key)).showId;
   });
 
   afterAll(async () => {

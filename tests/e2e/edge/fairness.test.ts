@@ -14,6 +14,7 @@ import {
   eventually,
   mintAccessToken,
   newSigningKey,
+  openShow,
   type SigningKey,
   startEdge,
 } from './support.ts';
@@ -80,7 +81,7 @@ describe('edge: waiting-room fairness', () => {
 
   it('admits 1,000 joiners in arrival order at the rate, through a SIGKILL of the admitting replica', async () => {
     const gateway = stack.apps.gateway.url;
-    const showId = randomUUID();
+    const { showId } = await openShow(stack.apps.gateway.url, key);
     const users = Array.from({ length: JOINERS }, () => randomUUID());
     const tokens = await Promise.all(users.map((userId) => mintAccessToken(key, { userId })));
 
@@ -157,7 +158,7 @@ describe('edge: waiting-room fairness', () => {
   it('a lone replica killed (SIGKILL) and restarted picks up where it was: nobody lost, nobody twice', async () => {
     await replica.apps.queue.stopAll();
     const gateway = stack.apps.gateway.url;
-    const showId = randomUUID();
+    const { showId } = await openShow(stack.apps.gateway.url, key);
     const users = Array.from({ length: 500 }, () => randomUUID());
     const tokens = await Promise.all(users.map((userId) => mintAccessToken(key, { userId })));
     const joining = (async () => {

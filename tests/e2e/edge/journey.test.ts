@@ -7,7 +7,6 @@ import type { AppId } from '@reservex/contracts';
 import type { StartedApps } from '@reservex/local';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { DEMO_SHOW_TITLE, seedDemoShow } from '../../../services/inventory/src/seed.ts';
 import { call, eventually, expectProblem, newSigningKey, readEvents, startEdge } from './support.ts';
 
 const infra = inject('infra');
@@ -205,15 +204,5 @@ describe('edge: the user journey', () => {
     const other = await signUpAndLogIn(`other-${randomUUID()}@reservex.test`);
     const othersPass = await admittedPass(other, first.showId);
     expectProblem(await reserve(buyer, othersPass, first.showId, first.ticketTypeId), 403);
-  });
-
-  it('the demo seed puts its show on sale once, however often it runs, signed in as the administrator', async () => {
-    const first = await seedDemoShow({ gatewayUrl: gateway, admin: { email: ADMIN, password: PASSWORD } });
-    const second = await seedDemoShow({ gatewayUrl: gateway, admin: { email: ADMIN, password: PASSWORD } });
-    expect(second).toEqual(first);
-    expect(first.title).toBe(DEMO_SHOW_TITLE);
-    expect(first.ticketTypes.map((t) => t.name)).toEqual(['Standing', 'Seated', 'VIP lounge']);
-    const read = await call(gateway, 'GET', `/api/v1/shows/${first.showId}`);
-    expect(read.body.ticketTypes.every((t: { onSale: boolean }) => t.onSale)).toBe(true);
   });
 });

@@ -4,7 +4,15 @@
 // also mint tokens for many users, expired tokens, and forgeries, without a login each.
 import { randomUUID } from 'node:crypto';
 import type { AppId } from '@reservex/contracts';
-import { type AppSpec, type InfraInfo, type StartedApps, services, startApps } from '@reservex/local';
+import {
+  type AppSpec,
+  cardSandboxApp,
+  type InfraInfo,
+  paymentProviderEnv,
+  type StartedApps,
+  services,
+  startApps,
+} from '@reservex/local';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { serviceApp } from '../../../local/src/services.ts';
 
@@ -65,7 +73,76 @@ export function edgeApp(appId: AppId, options: EdgeOptions): AppSpec<AppId> {
   return serviceApp(services[appId], env);
 }
 
+/** The edge: account, gateway, queue, and inventory (a waiting room opens only for a show on sale). */
 export async function startEdge(infra: InfraInfo, options: EdgeOptions): Promise<StartedApps<AppId>> {
-  const ids: AppId[] = ['account', 'gateway', 'queue', ...(options.with ?? [])];
-  return startApps({ infra, apps: ids.map((id) => edgeApp(id, options)) });
+  const ids = [...new Set<AppId>(['account', 'gateway', 'queue', 'inventory', ...(options.with ?? [])])];
+  if (!ids.includes('payment')) return startApps({ infra, apps: ids.map((id) => edgeApp(id, options)) });
+  // Payment charges cards at the card sandbox, which runs first so payment knows its address.
+  const provider = await startApps({
+    infra,
+    apps: [
+      cardSandboxApp({ database: `card_sandbox_${randomUUID().slice(0, 8)}`, env: { LOG_LEVEL: 'warn' } }),
+    ],
+  });
+  const withProvider = {
+    ...options,
+    env: {
+      ...options.env,
+      payment: { ...paymentProviderEnv(provider.apps['card-sandbox']), ...options.env?.payment },
+    },
+  };
+  try {
+    const edge = await startApps({ infra, apps: ids.map((id) => edgeApp(id, withProvider)) });
+    return {
+      ...edge,
+      stop: async () => {
+        await edge.stop();
+        await provider.stop();
+      },
+    };
+  } catch (error) {
+    await provider.stop();
+    throw error;
+  }
+}
+
+/**
+ * A show on sale now, created through the gateway as an administrator (a token minted with the
+ * ADMIN role), with one ticket type: its waiting room can be joined.
+ */
+export async function openShow(
+  gateway: string,
+  key: Pick<SigningKey, 'kid' | 'privateKey'>,
+  ticketType: { capacity?: number; perOrderLimit?: number; perUserLimit?: number } = {},
+): Promise<{ showId: string; ticketTypeId: string }> {
+  const token = await mintAccessToken(key, {
+    userId: `box-office-${randomUUID()}`,
+    roles: ['USER', 'ADMIN'],
+  });
+  const now = Date.now();
+  const response = await fetch(`${gateway}/api/v1/shows`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      title: `Edge night ${randomUUID().slice(0, 8)}`,
+      venue: 'Main hall',
+      startsAt: new Date(now + 30 * 86_400_000).toISOString(),
+      ticketTypes: [
+        {
+          name: 'Standing',
+          priceMinor: 4500,
+          currency: 'EUR',
+          capacity: ticketType.capacity ?? 100,
+          saleStartsAt: new Date(now - 60_000).toISOString(),
+          perOrderLimit: ticketType.perOrderLimit ?? 4,
+          ...(ticketType.perUserLimit === undefined ? {} : { perUserLimit: ticketType.perUserLimit }),
+        },
+      ],
+    }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await response.text();
+  if (response.status !== 201) throw new Error(`creating a show answered ${response.status}: ${text}`);
+  const show = JSON.parse(text) as { id: string; ticketTypes: { id: string }[] };
+  return { showId: show.id, ticketTypeId: show.ticketTypes[0]!.id };
 }

@@ -5,7 +5,15 @@ import { randomUUID } from 'node:crypto';
 import type { AppId } from '@reservex/contracts';
 import { RESILIENCY, type StartedApps } from '@reservex/local';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { call, eventually, mintAccessToken, newSigningKey, type SigningKey, startEdge } from './support.ts';
+import {
+  call,
+  eventually,
+  mintAccessToken,
+  newSigningKey,
+  openShow,
+  type SigningKey,
+  startEdge,
+} from './support.ts';
 
 const infra = inject('infra');
 const HEARTBEAT_MS = 1000;
@@ -26,7 +34,7 @@ describe('edge: server-sent events through the gateway', () => {
 
   it('a waiting user’s stream stays open past the invocation timeout, heartbeats still flowing', async () => {
     const gateway = stack.apps.gateway.url;
-    const showId = randomUUID();
+    const { showId } = await openShow(gateway, key);
     const first = await mintAccessToken(key, { userId: `first-${randomUUID()}` });
     const second = await mintAccessToken(key, { userId: `second-${randomUUID()}` });
     expect((await call(gateway, 'POST', `/api/v1/queue/${showId}/join`, { token: first })).status).toBe(200);

@@ -2,7 +2,7 @@
 // one refresh can move a token from active to rotated, however many arrive at once.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Database } from '@reservex/platform/db';
-import { and, eq, ne } from 'drizzle-orm';
+import { and, eq, ne, sql } from 'drizzle-orm';
 import type { StoredRefreshToken } from '../domain/refresh-token.ts';
 import * as schema from './schema.ts';
 
@@ -98,4 +98,40 @@ export async function revokeFamily(db: AccountDb, familyId: string): Promise<num
     .where(and(eq(refreshTokens.familyId, familyId), ne(refreshTokens.status, 'revoked')))
     .returning({ id: refreshTokens.id });
   return revoked.length;
+}
+
+/**
+ * Adds a stored role, once, in one conditional update. A user already holding `maxStaffRoles` staff
+ * roles gets no more.
+ */
+export async function grantRole(
+  db: AccountDb,
+  userId: string,
+  role: string,
+  limits: { maxStaffRoles: number },
+): Promise<'granted' | 'no-user' | 'too-many'> {
+  const [updated] = await db
+    .update(users)
+    .set({
+      roles: sql`case when ${role} = any(${users.roles}) then ${users.roles} else array_append(${users.roles}, ${role}) end`,
+    })
+    .where(
+      and(
+        eq(users.id, userId),
+        sql`(${role} = any(${users.roles}) or (select count(*) from unnest(${users.roles}) r where r like 'STAFF:%') < ${limits.maxStaffRoles})`,
+      ),
+    )
+    .returning({ id: users.id });
+  if (updated) return 'granted';
+  return (await findUserById(db, userId)) ? 'too-many' : 'no-user';
+}
+
+/** Removes a stored role; false when there is no such user. */
+export async function revokeRole(db: AccountDb, userId: string, role: string): Promise<boolean> {
+  const [updated] = await db
+    .update(users)
+    .set({ roles: sql`array_remove(${users.roles}, ${role})` })
+    .where(eq(users.id, userId))
+    .returning({ id: users.id });
+  return updated !== undefined;
 }

@@ -15,4 +15,12 @@ describe('rolesFor', () => {
   it('keeps a stored ADMIN and ignores unknown stored roles', () => {
     expect(rolesFor('ada@example.com', ['ADMIN', 'SUPERUSER'], admins)).toEqual(['USER', 'ADMIN']);
   });
+
+  it('keeps door staff roles, each bound to a show, and refuses a bare STAFF', () => {
+    const show = '0b2f2c9e-8a7d-4c1e-9d62-2f7a5c3e9b10';
+    expect(rolesFor('ada@example.com', [`STAFF:${show}`, 'STAFF', 'USER'], admins)).toEqual([
+      'USER',
+      `STAFF:${show}`,
+    ]);
+  });
 });

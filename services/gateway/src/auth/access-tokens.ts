@@ -3,6 +3,8 @@
 // know triggers one refetch (at most once per cooldown), which is how a key rotation reaches the
 // gateway without a restart. Only asymmetric algorithms are accepted, so `alg: none` and HMAC
 // tokens forged with a public key as secret are refused before any key is looked up.
+
+import { rolesOf } from '@reservex/contracts';
 import {
   createLocalJWKSet,
   errors,
@@ -11,7 +13,7 @@ import {
   type JWSHeaderParameters,
   jwtVerify,
 } from 'jose';
-import type { Principal, Role } from '../domain/identity.ts';
+import type { Principal } from '../domain/identity.ts';
 
 export const ACCEPTED_ALGORITHMS = ['EdDSA', 'ES256'] as const;
 
@@ -101,9 +103,7 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
         clockTolerance: options.clockToleranceSeconds ?? 5,
         currentDate: new Date(now()),
       });
-      const roles = Array.isArray(payload.roles)
-        ? payload.roles.filter((role): role is Role => role === 'USER' || role === 'ADMIN')
-        : [];
+      const roles = rolesOf(payload.roles);
       if (!payload.sub || roles.length === 0 || !payload.jti || payload.exp === undefined) {
         throw new TokenRejected({ kind: 'invalid', detail: 'the token names no user or no role' });
       }

@@ -1,11 +1,12 @@
 // Who is calling, as far as the services behind the gateway are concerned. Only the gateway sets
 // these headers, from a verified access token; whatever a client sends under these names is dropped.
+import type { Role } from '@reservex/contracts';
 import type { Access } from './routes.ts';
 
 export const USER_ID_HEADER = 'x-user-id';
 export const USER_ROLES_HEADER = 'x-user-roles';
 
-export type Role = 'USER' | 'ADMIN';
+export type { Role };
 
 export interface Principal {
   userId: string;

@@ -54,8 +54,11 @@ export const publicRoutes: readonly PublicRoute[] = [
   route('GET', '/api/v1/reservations/{id}', 'query', 'user'),
   route('GET', '/api/v1/reservations/{id}/events', 'query', 'user', true),
   route('GET', '/api/v1/tickets/{ticketId}', 'ticket', 'user'),
-  route('POST', '/api/v1/tickets/scan', 'ticket', 'admin'),
+  // Door staff are bound to a show: the ticket service checks STAFF:<showId> or ADMIN.
+  route('POST', '/api/v1/tickets/scan', 'ticket', 'user'),
   route('GET', '/api/v1/payments/{reservationId}', 'payment', 'user'),
+  route('PUT', '/api/v1/admin/staff/{userId}/shows/{showId}', 'account', 'admin'),
+  route('DELETE', '/api/v1/admin/staff/{userId}/shows/{showId}', 'account', 'admin'),
   route('GET', '/api/v1/admin/dead-letters', 'query', 'admin'),
   route('POST', '/api/v1/admin/dead-letters/{id}/replay', 'query', 'admin'),
 ];

@@ -48,7 +48,15 @@ describe('mergePublicDocument', () => {
   it('adds the bearer requirement and the gateway refusals', () => {
     const post = merged.paths['/api/v1/shows']!.post!;
     expect(post.security).toEqual([{ bearer: [] }]);
-    expect(Object.keys(post.responses as object).sort()).toEqual(['201', '401', '403', '429', '502', '504']);
+    expect(Object.keys(post.responses as object).sort()).toEqual([
+      '201',
+      '400',
+      '401',
+      '403',
+      '429',
+      '502',
+      '504',
+    ]);
   });
 
   it('keeps a placeholder for a service that is down and says so', () => {

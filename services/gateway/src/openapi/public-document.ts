@@ -29,6 +29,11 @@ function shapeOf(path: string): string {
 
 function gatewayResponses(route: PublicRoute): Record<string, Json> {
   const responses: Record<string, Json> = {
+    '400': {
+      description:
+        'The path or a header is not in canonical form (encoded separators, dot segments, control characters, invalid UTF-8)',
+      content: problemContent,
+    },
     '429': {
       description: 'Rate limited; see Retry-After',
       headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } },

@@ -12,7 +12,8 @@ export type ShowFields = Pick<ShowRow, 'title' | 'venue' | 'startsAt'>;
 export type TicketTypeFields = Pick<
   TicketTypeRow,
   'name' | 'priceMinor' | 'currency' | 'capacity' | 'saleStartsAt' | 'saleEndsAt' | 'perOrderLimit'
->;
+> &
+  Partial<Pick<TicketTypeRow, 'perUserLimit'>>;
 
 /** Shows in start order, each with its ticket types (cheapest first among those added together). */
 export async function listShows(
@@ -95,9 +96,16 @@ export async function addTicketType(
   return created;
 }
 
+/** A sale window ends after it starts (or never). */
+export function saleWindowValid(startsAt: Date, endsAt: Date | null | undefined): boolean {
+  return !endsAt || endsAt.getTime() > startsAt.getTime();
+}
+
 export type TicketTypeUpdate =
   | { kind: 'updated'; ticketType: TicketTypeRow }
   | { kind: 'not-found' }
+  /** The sale window would end before it starts. */
+  | { kind: 'sale-window-invalid' }
   /** The new capacity is below what is already held and sold. */
   | { kind: 'capacity-too-low'; committed: number };
 
@@ -121,17 +129,32 @@ export async function updateTicketType(
           capacity,
           available: sql`${ticketTypes.available} + (${capacity}::integer - ${ticketTypes.capacity})`,
         };
+  // The window as it will be, from what is sent and what is stored, checked in the same update.
+  const starts =
+    patch.saleStartsAt === undefined
+      ? sql`${ticketTypes.saleStartsAt}`
+      : sql`${patch.saleStartsAt.toISOString()}::timestamptz`;
+  const ends =
+    patch.saleEndsAt === undefined
+      ? sql`${ticketTypes.saleEndsAt}`
+      : patch.saleEndsAt === null
+        ? sql`null::timestamptz`
+        : sql`${patch.saleEndsAt.toISOString()}::timestamptz`;
+  const windowValid = sql`(${ends} is null or ${ends} > ${starts})`;
   const [updated] = await db
     .update(ticketTypes)
     .set({ ...rest, ...resized, updatedAt: sql`now()` })
     .where(
       capacity === undefined
-        ? where
-        : and(where, sql`${ticketTypes.held} + ${ticketTypes.sold} <= ${capacity}::integer`),
+        ? and(where, windowValid)
+        : and(where, windowValid, sql`${ticketTypes.held} + ${ticketTypes.sold} <= ${capacity}::integer`),
     )
     .returning();
   if (updated) return { kind: 'updated', ticketType: updated };
   const [current] = await db.select().from(ticketTypes).where(where);
   if (!current) return { kind: 'not-found' };
+  const end = patch.saleEndsAt === undefined ? current.saleEndsAt : patch.saleEndsAt;
+  if (!saleWindowValid(patch.saleStartsAt ?? current.saleStartsAt, end))
+    return { kind: 'sale-window-invalid' };
   return { kind: 'capacity-too-low', committed: current.held + current.sold };
 }

@@ -37,6 +37,8 @@ export const ticketTypes = pgTable(
     saleStartsAt: timestamp('sale_starts_at', { withTimezone: true }).notNull(),
     saleEndsAt: timestamp('sale_ends_at', { withTimezone: true }),
     perOrderLimit: integer('per_order_limit').notNull(),
+    /** Tickets one user may hold across orders; null means the per-order limit. Checked by reservation. */
+    perUserLimit: integer('per_user_limit'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -46,6 +48,8 @@ export const ticketTypes = pgTable(
     check('ticket_types_stock_non_negative', sql`${t.available} >= 0 AND ${t.held} >= 0 AND ${t.sold} >= 0`),
     check('ticket_types_price_non_negative', sql`${t.priceMinor} >= 0`),
     check('ticket_types_per_order_limit_positive', sql`${t.perOrderLimit} >= 1`),
+    check('ticket_types_sale_window', sql`${t.saleEndsAt} IS NULL OR ${t.saleEndsAt} > ${t.saleStartsAt}`),
+    check('ticket_types_per_user_limit_positive', sql`${t.perUserLimit} IS NULL OR ${t.perUserLimit} >= 1`),
     check('ticket_types_currency_iso', sql`${t.currency} ~ '^[A-Z]{3}$'`),
   ],
 );

@@ -9,7 +9,16 @@ import {
   StateConcurrencyEnum,
 } from '@dapr/dapr';
 import type { Logger } from 'pino';
-import { currentTraceContext, logger as processLogger } from '../telemetry/index.ts';
+import {
+  type Attributes,
+  context,
+  currentTraceContext,
+  logger as processLogger,
+  propagation,
+  SpanKind,
+  trace,
+  withSpan,
+} from '../telemetry/index.ts';
 
 export class DaprError extends Error {
   readonly operation: string;
@@ -133,19 +142,42 @@ export function createDapr(options: DaprOptions) {
     ...(apiToken ? { daprApiToken: apiToken } : {}),
     logger: { level: LogLevel.Warn, service: sdkLogger(log) },
   });
+  sendTraceContext(client);
 
-  async function call<T>(operation: string, work: () => Promise<T>, ms = timeoutMs): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DaprTimeoutError(operation, ms)), ms);
-    });
-    try {
-      return await Promise.race([work(), timeout]);
-    } catch (error) {
-      throw toDaprError(operation, error);
-    } finally {
-      clearTimeout(timer);
-    }
+  async function call<T>(
+    operation: string,
+    work: () => Promise<T>,
+    ms = timeoutMs,
+    attributes: Attributes = {},
+  ): Promise<T> {
+    const bounded = async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new DaprTimeoutError(operation, ms)), ms);
+      });
+      try {
+        return await Promise.race([work(), timeout]);
+      } catch (error) {
+        throw toDaprError(operation, error);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    // A call made for a request, a delivery or a publish is a client span of that trace, and the
+    // sidecar's own spans become its children; a call outside any span (probes) starts no trace.
+    if (!trace.getActiveSpan()) return bounded();
+    return withSpan(
+      `dapr ${attributes['dapr.operation'] ?? operation}`,
+      {
+        'rpc.system': 'dapr',
+        'server.address': host,
+        'server.port': Number(port),
+        'dapr.operation': operation,
+        ...attributes,
+      },
+      bounded,
+      { kind: SpanKind.CLIENT },
+    );
   }
 
   /** For `{ error }`-returning SDK calls: turn the returned error into a thrown DaprError. */
@@ -170,15 +202,24 @@ export function createDapr(options: DaprOptions) {
     if (publishOptions.id) metadata['cloudevent.id'] = publishOptions.id;
     if (trace?.traceparent) metadata['cloudevent.traceparent'] = trace.traceparent;
     if (trace?.tracestate) metadata['cloudevent.tracestate'] = trace.tracestate;
-    await call('publish', async () =>
-      check('publish', await client.pubsub.publish(pubsubName, topic, data as object, { metadata })),
+    await call(
+      'publish',
+      async () =>
+        check('publish', await client.pubsub.publish(pubsubName, topic, data as object, { metadata })),
+      timeoutMs,
+      { 'dapr.component': pubsubName, 'messaging.destination.name': topic },
     );
   }
 
   const state = {
     /** Reads a key with its etag (through getBulk: the single-key API returns no etag). */
     async get<T = unknown>(store: string, key: string): Promise<StateEntry<T> | undefined> {
-      const items = await call('state.get', () => client.state.getBulk(store, [key], { parallelism: 1 }));
+      const items = await call(
+        'state.get',
+        () => client.state.getBulk(store, [key], { parallelism: 1 }),
+        timeoutMs,
+        { 'dapr.component': store },
+      );
       const item = (items as Array<{ key: string; data?: unknown; etag?: string; error?: string }>).find(
         (entry) => entry.key === key,
       );
@@ -205,11 +246,15 @@ export function createDapr(options: DaprOptions) {
       const guarded = saveOptions.firstWrite || saveOptions.etag !== undefined;
       if (guarded) item.options = { concurrency: StateConcurrencyEnum.CONCURRENCY_FIRST_WRITE };
       try {
-        await call('state.save', async () =>
-          check(
-            'state.save',
-            await client.state.save(store, [item as Parameters<typeof client.state.save>[1][0]]),
-          ),
+        await call(
+          'state.save',
+          async () =>
+            check(
+              'state.save',
+              await client.state.save(store, [item as Parameters<typeof client.state.save>[1][0]]),
+            ),
+          timeoutMs,
+          { 'dapr.component': store },
         );
       } catch (error) {
         if (error instanceof DaprError && (isConflict(error) || (guarded && isRefusedGuardedWrite(error)))) {
@@ -222,11 +267,15 @@ export function createDapr(options: DaprOptions) {
     /** Deletes a key (only if its etag still matches, when one is given). */
     async delete(store: string, key: string, deleteOptions: { etag?: string } = {}): Promise<void> {
       try {
-        await call('state.delete', async () =>
-          check(
-            'state.delete',
-            await client.state.delete(store, key, deleteOptions.etag ? { etag: deleteOptions.etag } : {}),
-          ),
+        await call(
+          'state.delete',
+          async () =>
+            check(
+              'state.delete',
+              await client.state.delete(store, key, deleteOptions.etag ? { etag: deleteOptions.etag } : {}),
+            ),
+          timeoutMs,
+          { 'dapr.component': store },
         );
       } catch (error) {
         if (error instanceof DaprError && isConflict(error)) throw new StateConflictError(store, key, error);
@@ -241,12 +290,21 @@ export function createDapr(options: DaprOptions) {
       if (!Number.isInteger(expirySeconds) || expirySeconds <= 0) {
         throw new RangeError(`lock expiry must be a positive whole number of seconds, got ${expirySeconds}`);
       }
-      const result = await call('lock', () => client.lock.lock(store, resource, owner, expirySeconds));
+      const result = await call(
+        'lock',
+        () => client.lock.lock(store, resource, owner, expirySeconds),
+        timeoutMs,
+        {
+          'dapr.component': store,
+        },
+      );
       return result.success === true;
     },
 
     async unlock(store: string, resource: string, owner: string): Promise<UnlockOutcome> {
-      const result = await call('unlock', () => client.lock.unlock(store, resource, owner));
+      const result = await call('unlock', () => client.lock.unlock(store, resource, owner), timeoutMs, {
+        'dapr.component': store,
+      });
       // LockStatus: 0 success, 1 lock does not exist, 2 belongs to others, 3 internal error.
       switch (result.status as number) {
         case 0:
@@ -338,6 +396,7 @@ export function createDapr(options: DaprOptions) {
           signal: AbortSignal.timeout(ms),
         }),
       ms,
+      { 'dapr.operation': `invoke ${appId}`, 'dapr.app_id': appId },
     );
     const text = await response.text();
     const type = response.headers.get('content-type') ?? '';
@@ -428,6 +487,29 @@ export function toDaprError(operation: string, error: unknown): DaprError {
   } catch {
     return new DaprError(operation, message, { cause: error });
   }
+}
+
+/**
+ * The SDK talks to the sidecar over node-fetch, which no instrumentation sees under ESM: without a
+ * `traceparent` the sidecar would start a trace of its own for every publish, state and lock call.
+ * Its one request path gets the active trace context as headers.
+ */
+function sendTraceContext(client: DaprClient): void {
+  const http = client.daprClient as unknown as {
+    execute?: (
+      url: string,
+      params?: { method?: string; headers?: Record<string, string> } | null,
+      ...rest: unknown[]
+    ) => unknown;
+  };
+  const execute = http.execute?.bind(http);
+  if (!execute) return;
+  http.execute = (url, params, ...rest) => {
+    const headers: Record<string, string> = { ...params?.headers };
+    propagation.inject(context.active(), headers);
+    // The SDK reads `params.method` whenever params are given.
+    return execute(url, params ? { ...params, headers } : { method: 'GET', headers }, ...rest);
+  };
 }
 
 function sdkLogger(log: Logger): LoggerService {

@@ -7,6 +7,7 @@ import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate as applyMigrations } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { logger } from '../telemetry/index.ts';
+import { traceStatements } from './tracing.ts';
 
 export type Sql = postgres.Sql;
 export type Schema = Record<string, unknown>;
@@ -53,14 +54,16 @@ export function createDatabase<S extends Schema>(
   schema: S,
   options: DatabaseOptions = {},
 ): DatabaseHandle<S> {
-  const sql = postgres(url, {
-    max: options.max ?? 10,
-    idle_timeout: options.idleTimeoutSeconds ?? 30,
-    connect_timeout: options.connectTimeoutSeconds ?? 10,
-    // Postgres NOTICEs (e.g. "relation already exists, skipping" from migrations) are not errors.
-    onnotice: (notice) => logger.debug({ notice: notice.message }, 'postgres notice'),
-    connection: options.applicationName ? { application_name: options.applicationName } : {},
-  });
+  const sql = traceStatements(
+    postgres(url, {
+      max: options.max ?? 10,
+      idle_timeout: options.idleTimeoutSeconds ?? 30,
+      connect_timeout: options.connectTimeoutSeconds ?? 10,
+      // Postgres NOTICEs (e.g. "relation already exists, skipping" from migrations) are not errors.
+      onnotice: (notice) => logger.debug({ notice: notice.message }, 'postgres notice'),
+      connection: options.applicationName ? { application_name: options.applicationName } : {},
+    }),
+  );
   const db = drizzle({ client: sql, schema });
   return {
     db,

@@ -9,6 +9,7 @@ export {
   validationHook,
 } from './app.ts';
 export { type Caller, callerOf } from './caller.ts';
+export { eventStreamContent, ServerSentEvent } from './event-stream.ts';
 export {
   type FieldError,
   isProblemError,

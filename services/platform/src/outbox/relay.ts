@@ -210,6 +210,8 @@ export function startRelay(options: RelayOptions): Relay {
             ...(trace ? { traceparent: trace.traceparent } : {}),
             ...(trace?.tracestate ? { tracestate: trace.tracestate } : {}),
           });
+          // A saga milestone: what a person following the logs wants to see (npm start shows these).
+          log.info({ topic: row.topic, reservation_id: reservationId, outbox_id: row.id }, 'event published');
         } catch (error) {
           recordError(span, error);
           throw error;

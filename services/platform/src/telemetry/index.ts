@@ -3,8 +3,9 @@
 // Under Node 24 ESM with type stripping, require-hook instrumentations (http, pg, ioredis) never see
 // our imports and silently record nothing, so the spans that matter are made here by hand: server
 // spans by a hono middleware (`traceRequests`), consumer spans by the events module, producer spans
-// by the outbox relay. Outgoing fetch is traced by the undici instrumentation, which listens on
-// diagnostics_channel and so works regardless of the module system.
+// by the outbox relay, client spans for Postgres statements (db/tracing.ts), Redis commands
+// (redis.ts) and sidecar calls (dapr). Outgoing fetch is traced by the undici instrumentation, which
+// listens on diagnostics_channel and so works regardless of the module system.
 import {
   type Attributes,
   type Context,
@@ -27,6 +28,7 @@ import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@open
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { traceRedisCommands } from './redis.ts';
 
 /** Span attribute names shared by every service, so one query finds a saga's spans. */
 export const SpanAttribute = {
@@ -120,6 +122,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     ],
   });
   sdk.start();
+  traceRedisCommands();
   configureLogger({ serviceName: options.serviceName, level: options.logLevel });
   const state: { sdk: NodeSDK; shutdown: Promise<void> | undefined } = { sdk, shutdown: undefined };
   running = state;

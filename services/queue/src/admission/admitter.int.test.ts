@@ -43,7 +43,7 @@ describe('admission leadership through a Dapr lock', () => {
     const room = createWaitingRoom(redis, prefix);
     const show = randomUUID();
     const users = Array.from({ length: 300 }, (_, i) => `user-${String(i).padStart(3, '0')}`);
-    for (const user of users) await room.join(show, user);
+    for (const user of users) await room.join(show, user, Infinity);
 
     const rate = 50;
     const common = {

@@ -75,3 +75,33 @@ if record then
 end
 return redis.call('ZREM', KEYS[1], user)
 `;
+
+/**
+ * KEYS active, admitted · ARGV user, endedAtMs, jti, passTtlMs, minPassMs
+ * → 1 when the user got a fresh pass, 0 when nothing changed, -1 when the slot was freed instead.
+ * After a failed booking the visit goes on with a fresh pass (new jti), so the user can book again at
+ * once; the slot's lease does not move, so a visit still ends when it would have. An admission newer
+ * than the reservation's end belongs to a later visit and stays; the fresh admission is stamped now,
+ * so a late copy of the same cancellation cannot renew it twice.
+ */
+export const renewScript = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local user = ARGV[1]
+local record = redis.call('HGET', KEYS[2], user)
+if not record then return 0 end
+local number, admittedAt = string.match(record, '^(%d+)|[^|]+|(%d+)|')
+if not number then return 0 end
+if tonumber(admittedAt) > tonumber(ARGV[2]) then return 0 end
+local leaseEnd = tonumber(redis.call('ZSCORE', KEYS[1], user))
+local passEnd = now + tonumber(ARGV[4])
+if leaseEnd and leaseEnd < passEnd then passEnd = leaseEnd end
+if not leaseEnd or passEnd - now < tonumber(ARGV[5]) then
+  redis.call('HDEL', KEYS[2], user)
+  redis.call('ZREM', KEYS[1], user)
+  return -1
+end
+redis.call('HSET', KEYS[2], user,
+  number .. '|' .. ARGV[3] .. '|' .. string.format('%.0f', now) .. '|' .. string.format('%.0f', passEnd))
+return 1
+`;

@@ -26,7 +26,7 @@ describe('waiting room in Redis', () => {
     const show = randomUUID();
     const users = Array.from({ length: 50 }, (_, i) => `u${i}`);
     for (const [i, user] of users.entries()) {
-      expect(await room.join(show, user)).toEqual({ status: 'waiting', position: i + 1 });
+      expect(await room.join(show, user, Infinity)).toEqual({ status: 'waiting', position: i + 1 });
     }
     expect(await room.shows()).toContain(show);
     expect((await room.admit(show, 20, far(), 'owner-a', settings)).admitted).toBe(20);
@@ -42,22 +42,36 @@ describe('waiting room in Redis', () => {
     expect(log.map((line) => line.split('|')[1])).toEqual(users);
   });
 
+  it('a show leaves the set the admitter visits when its sale is over', async () => {
+    const ending = randomUUID();
+    const open = randomUUID();
+    const now = Date.now();
+    await room.join(ending, 'u', now + 1000);
+    await room.join(open, 'u', Infinity);
+    expect(await room.shows(now)).toEqual(expect.arrayContaining([ending, open]));
+    expect(await room.shows(now + 1000)).not.toContain(ending);
+    expect(await room.shows(now + 1000)).toContain(open);
+    // A later join (a sale window moved) brings it back with the new end.
+    await room.join(ending, 'u', now + 5000);
+    expect(await room.shows(now + 1000)).toContain(ending);
+  });
+
   it('joining again keeps the place, and an admitted user keeps the same pass', async () => {
     const show = randomUUID();
-    await room.join(show, 'first');
-    await room.join(show, 'second');
-    expect(await room.join(show, 'first')).toEqual({ status: 'waiting', position: 1 });
-    expect(await room.join(show, 'second')).toEqual({ status: 'waiting', position: 2 });
+    await room.join(show, 'first', Infinity);
+    await room.join(show, 'second', Infinity);
+    expect(await room.join(show, 'first', Infinity)).toEqual({ status: 'waiting', position: 1 });
+    expect(await room.join(show, 'second', Infinity)).toEqual({ status: 'waiting', position: 2 });
     await room.admit(show, 1, far(), 'owner-a', settings);
-    const admitted = await room.join(show, 'first');
+    const admitted = await room.join(show, 'first', Infinity);
     expect(admitted.status).toBe('admitted');
-    expect(await room.join(show, 'first')).toEqual(admitted);
-    expect(await room.join(show, 'second')).toEqual({ status: 'waiting', position: 1 });
+    expect(await room.join(show, 'first', Infinity)).toEqual(admitted);
+    expect(await room.join(show, 'second', Infinity)).toEqual({ status: 'waiting', position: 1 });
   });
 
   it('never has more than maxActive admitted, and a released slot goes to the next in line', async () => {
     const show = randomUUID();
-    for (let i = 0; i < 5; i++) await room.join(show, `u${i}`);
+    for (let i = 0; i < 5; i++) await room.join(show, `u${i}`, Infinity);
     const bounded = { ...settings, maxActive: 2 };
     expect((await room.admit(show, 5, far(), 'owner-a', bounded)).admitted).toBe(2);
     expect((await room.admit(show, 5, far(), 'owner-a', bounded)).admitted).toBe(0);
@@ -72,7 +86,7 @@ describe('waiting room in Redis', () => {
 
   it('does not let an old reservation end free a newer admission of the same user', async () => {
     const show = randomUUID();
-    await room.join(show, 'u');
+    await room.join(show, 'u', Infinity);
     await room.admit(show, 1, far(), 'owner-a', settings);
     expect(await room.release(show, 'u', Date.now() - 60_000)).toBe(false);
     expect((await room.standing(show, 'u')).status).toBe('admitted');
@@ -80,7 +94,7 @@ describe('waiting room in Redis', () => {
 
   it('refuses to admit past the leader deadline', async () => {
     const show = randomUUID();
-    await room.join(show, 'u');
+    await room.join(show, 'u', Infinity);
     expect(await room.admit(show, 1, Date.now() - 1, 'owner-a', settings)).toEqual({
       admitted: -1,
       expired: 0,
@@ -90,12 +104,38 @@ describe('waiting room in Redis', () => {
 
   it('frees the slot of a lease that ran out, and requeues a user whose pass expired at the end', async () => {
     const show = randomUUID();
-    await room.join(show, 'a');
-    await room.join(show, 'b');
+    await room.join(show, 'a', Infinity);
+    await room.join(show, 'b', Infinity);
     await room.admit(show, 1, far(), 'owner-a', { ...settings, passTtlMs: 50, slotLeaseMs: 50 });
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await room.standing(show, 'a')).toEqual({ status: 'absent' });
-    expect(await room.join(show, 'a')).toEqual({ status: 'waiting', position: 2 });
+    expect(await room.join(show, 'a', Infinity)).toEqual({ status: 'waiting', position: 2 });
     expect(await room.admit(show, 0, far(), 'owner-a', settings)).toEqual({ admitted: 0, expired: 0 });
+  });
+
+  it('after a failed booking the visit goes on with a fresh pass; a later visit is left alone', async () => {
+    const show = randomUUID();
+    await room.join(show, 'u', Infinity);
+    await room.admit(show, 1, far(), 'owner-a', settings);
+    const before = await room.standing(show, 'u');
+    if (before.status !== 'admitted') throw new Error('not admitted');
+    const pass = { ttlMs: 30_000, minMs: 1000 };
+
+    // A cancellation older than this admission belongs to an earlier visit.
+    expect(await room.renew(show, 'u', before.admission.admittedAtMs - 1, pass)).toBe('unchanged');
+    expect(await room.renew(show, 'u', Date.now() + 10, pass)).toBe('renewed');
+    const after = await room.standing(show, 'u');
+    if (after.status !== 'admitted') throw new Error('not admitted after the renewal');
+    expect(after.admission.jti).not.toBe(before.admission.jti);
+    expect(after.admission.number).toBe(before.admission.number);
+    expect(await room.counts(show)).toEqual({ waiting: 0, active: 1 });
+    // The same cancellation again (a late copy) renews nothing.
+    expect(await room.renew(show, 'u', Date.now() - 5000, pass)).toBe('unchanged');
+
+    // Too little of the visit left: the slot is freed instead.
+    const short = { ttlMs: 30_000, minMs: settings.slotLeaseMs + 1 };
+    expect(await room.renew(show, 'u', Date.now() + 10, short)).toBe('released');
+    expect(await room.standing(show, 'u')).toEqual({ status: 'absent' });
+    expect(await room.counts(show)).toEqual({ waiting: 0, active: 0 });
   });
 });

@@ -4,11 +4,14 @@
 //   admitted   hash, user → admission record (number|jti|admittedAt|passExpiresAt)
 //   admissions counter of admissions (the admission number)
 //   log        list of admissions, `number|user|admitter|at`, capped: who admitted whom and when
-// The keys of a show share a hash tag, so each script touches one cluster slot.
+// The keys of a show share a hash tag, so each script touches one cluster slot. One key across shows:
+//   show-ends  sorted set, show → end of its last sale window (ms, +inf without an end): the shows
+//              the admitter visits; a show leaves it when its sale is over
+
 import { randomUUID } from 'node:crypto';
 import type { ClientContext, Redis, Result } from 'ioredis';
 import { type Standing, standingOf } from '../domain/admission.ts';
-import { admitScript, joinScript, releaseScript } from './scripts.ts';
+import { admitScript, joinScript, releaseScript, renewScript } from './scripts.ts';
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
@@ -25,6 +28,15 @@ declare module 'ioredis' {
       admitted: string,
       user: string,
       endedAtMs: number,
+    ): Result<number, Context>;
+    rxQueueRenew(
+      active: string,
+      admitted: string,
+      user: string,
+      endedAtMs: number,
+      jti: string,
+      passTtlMs: number,
+      minPassMs: number,
     ): Result<number, Context>;
   }
 }
@@ -59,18 +71,22 @@ export interface AdmitOutcome {
 
 /** `prefix` namespaces every key, so separate deployments (or tests) can share one Redis. */
 export function createWaitingRoom(redis: Redis, prefix = DEFAULT_PREFIX) {
-  const showsKey = `${prefix}:shows`;
+  const showEndsKey = `${prefix}:show-ends`;
   if (!redis.rxQueueJoin) {
     redis.defineCommand('rxQueueJoin', { numberOfKeys: 4, lua: joinScript });
     redis.defineCommand('rxQueueAdmit', { numberOfKeys: 5, lua: admitScript });
     redis.defineCommand('rxQueueRelease', { numberOfKeys: 2, lua: releaseScript });
+    redis.defineCommand('rxQueueRenew', { numberOfKeys: 2, lua: renewScript });
   }
 
   return {
-    /** Joins (idempotently) and returns the standing. */
-    async join(showId: string, userId: string): Promise<Standing> {
+    /**
+     * Joins (idempotently) and returns the standing. `saleEndsAtMs` is when the show's sale is over
+     * (Infinity while it has no end); the latest join's answer wins, so a changed window applies.
+     */
+    async join(showId: string, userId: string, saleEndsAtMs: number): Promise<Standing> {
       // The show is registered first: whoever waits is always in a show the admitter visits.
-      await redis.sadd(showsKey, showId);
+      await redis.zadd(showEndsKey, scoreOf(saleEndsAtMs), showId);
       const k = keysOf(showId, prefix);
       const [kind, value] = await redis.rxQueueJoin(k.waiting, k.seq, k.admitted, k.active, userId);
       return kind === 'admitted' ? standingOf(null, String(value), 0) : standingOf(Number(value), null, 0);
@@ -86,8 +102,16 @@ export function createWaitingRoom(redis: Redis, prefix = DEFAULT_PREFIX) {
       return standingOf(rank, record, nowMs);
     },
 
-    async shows(): Promise<string[]> {
-      return redis.smembers(showsKey);
+    /** The shows whose sale is not over; the others leave the set. */
+    async shows(nowMs = Date.now()): Promise<string[]> {
+      const results = await redis
+        .multi()
+        .zremrangebyscore(showEndsKey, '-inf', nowMs)
+        .zrangebyscore(showEndsKey, `(${nowMs}`, '+inf')
+        .exec();
+      if (!results) throw new Error('the shows transaction was aborted');
+      for (const [error] of results) if (error) throw error;
+      return results[1]![1] as string[];
     },
 
     /** Admits up to `count` users in arrival order, refusing all work after `deadlineMs`. */
@@ -124,6 +148,29 @@ export function createWaitingRoom(redis: Redis, prefix = DEFAULT_PREFIX) {
       return (await redis.rxQueueRelease(k.active, k.admitted, userId, endedAtMs)) === 1;
     },
 
+    /**
+     * After the user's booking failed: a fresh pass for the rest of the visit (`renewed`), or the
+     * slot freed when too little of the visit is left (`released`), or nothing to do (`unchanged`).
+     */
+    async renew(
+      showId: string,
+      userId: string,
+      endedAtMs: number,
+      pass: { ttlMs: number; minMs: number },
+    ): Promise<'renewed' | 'released' | 'unchanged'> {
+      const k = keysOf(showId, prefix);
+      const outcome = await redis.rxQueueRenew(
+        k.active,
+        k.admitted,
+        userId,
+        endedAtMs,
+        randomUUID(),
+        pass.ttlMs,
+        pass.minMs,
+      );
+      return outcome === 1 ? 'renewed' : outcome === -1 ? 'released' : 'unchanged';
+    },
+
     async counts(showId: string): Promise<{ waiting: number; active: number }> {
       const k = keysOf(showId, prefix);
       const [waiting, active] = await Promise.all([redis.zcard(k.waiting), redis.zcard(k.active)]);
@@ -133,3 +180,7 @@ export function createWaitingRoom(redis: Redis, prefix = DEFAULT_PREFIX) {
 }
 
 export type WaitingRoom = ReturnType<typeof createWaitingRoom>;
+
+function scoreOf(ms: number): string {
+  return Number.isFinite(ms) ? String(Math.trunc(ms)) : '+inf';
+}

@@ -34,17 +34,61 @@ export type NewReservation = {
   paymentMethod: PaymentMethod;
   traceparent: string | undefined;
   now: Date;
+  /** Tickets of this type the user may hold across their reservations that are not cancelled. */
+  perUserLimit: number;
 };
 
 export type CreateOutcome =
   | { kind: 'created'; reservation: ReservationWithHistory }
-  | { kind: 'already-open' };
+  | { kind: 'already-open' }
+  | { kind: 'over-user-limit'; held: number };
 
-/** A new reservation, its first transition and reservation.created, in one transaction. */
+class OverUserLimit extends Error {
+  readonly held: number;
+  constructor(held: number) {
+    super('over the per-user limit');
+    this.held = held;
+  }
+}
+
+/**
+ * A new reservation, its first transition and reservation.created, in one transaction, refused when
+ * it would take the user past the ticket type's per-user limit. The count is taken after the insert:
+ * a concurrent reservation of the same user and show is either committed (and counted) or still
+ * open (and the one-open-reservation index makes this insert wait for it, then conflict), so two
+ * orders can never both pass the limit.
+ */
 export async function createReservation(
   db: ReservationDatabase,
   input: NewReservation,
 ): Promise<CreateOutcome> {
+  try {
+    return await insertReservation(db, input);
+  } catch (error) {
+    if (error instanceof OverUserLimit) return { kind: 'over-user-limit', held: error.held };
+    throw error;
+  }
+}
+
+/**
+ * Tickets of a type the user holds or is being sold: the quantities of their reservations of it that
+ * were not cancelled.
+ */
+export async function ticketsHeldByUser(db: Executor, userId: string, ticketTypeId: string): Promise<number> {
+  const [row] = await db
+    .select({ held: sql<string>`coalesce(sum(${reservations.quantity}), 0)` })
+    .from(reservations)
+    .where(
+      and(
+        eq(reservations.userId, userId),
+        eq(reservations.ticketTypeId, ticketTypeId),
+        sql`not exists (select 1 from ${reservationTransitions} where ${reservationTransitions.reservationId} = ${reservations.id} and ${reservationTransitions.status} = 'CANCELLED')`,
+      ),
+    );
+  return Number(row?.held ?? 0);
+}
+
+async function insertReservation(db: ReservationDatabase, input: NewReservation): Promise<CreateOutcome> {
   return db.transaction(async (tx) => {
     const [row] = await tx
       .insert(reservations)
@@ -64,6 +108,8 @@ export async function createReservation(
       })
       .returning();
     if (!row) return { kind: 'already-open' } as const;
+    const held = await ticketsHeldByUser(tx, input.userId, input.ticketTypeId);
+    if (held > input.perUserLimit) throw new OverUserLimit(held - input.quantity);
     const [first] = await tx
       .insert(reservationTransitions)
       .values({ reservationId: row.id, seq: 1, status: 'PENDING', cause: 'request', at: input.now })

@@ -46,6 +46,8 @@ export const reservations = pgTable(
   (t) => [
     check('reservations_quantity_positive', sql`${t.quantity} >= 1`),
     index('reservations_open_by_expiry_idx').on(t.holdExpiresAt).where(sql`${t.endedAt} is null`),
+    // What a user holds of a ticket type: the per-user limit's count.
+    index('reservations_by_user_ticket_type_idx').on(t.userId, t.ticketTypeId),
     // The last line of "one reservation in flight per user and show" (the Dapr lock is the first).
     uniqueIndex('reservations_one_open_per_user_show_idx')
       .on(t.userId, t.showId)

@@ -23,6 +23,8 @@ export const tickets = pgTable(
       .default('valid'),
     issuedAt: timestamp('issued_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     admittedAt: timestamp('admitted_at', { withTimezone: true, mode: 'date' }),
+    /** The door that admitted it, when the scanner named one. */
+    admittedGate: text('admitted_gate'),
     voidedAt: timestamp('voided_at', { withTimezone: true, mode: 'date' }),
   },
   (table) => [

@@ -89,11 +89,18 @@ export async function findTicket(db: TicketDb, ticketId: string): Promise<Ticket
  * two concurrent scans exactly one changes the row (the other waits on the row lock, then finds it
  * admitted and matches nothing).
  */
-export async function admitByCode(db: TicketDb, code: string): Promise<TicketRow | undefined> {
+/**
+ * Admits the valid ticket with this code for this show, in one conditional update: a ticket of
+ * another show is not touched (it stays valid for its own door).
+ */
+export async function admitByCode(
+  db: TicketDb,
+  door: { code: string; showId: string; gate?: string | undefined },
+): Promise<TicketRow | undefined> {
   const [admitted] = await db
     .update(tickets)
-    .set({ status: 'admitted', admittedAt: new Date() })
-    .where(and(eq(tickets.code, code), eq(tickets.status, 'valid')))
+    .set({ status: 'admitted', admittedAt: new Date(), admittedGate: door.gate ?? null })
+    .where(and(eq(tickets.code, door.code), eq(tickets.showId, door.showId), eq(tickets.status, 'valid')))
     .returning();
   return admitted;
 }

@@ -57,18 +57,29 @@ describe('ticketsToVoid', () => {
 });
 
 describe('scanRefusal', () => {
+  const door = { showId: 'show-1' };
+
   it('names why a scan was refused', () => {
-    expect(scanRefusal(undefined)).toMatchObject({ status: 404, problem: 'ticket-not-found' });
-    expect(scanRefusal({ status: 'voided', admittedAt: null })).toMatchObject({
+    expect(scanRefusal(undefined, door)).toMatchObject({ status: 404, problem: 'ticket-not-found' });
+    expect(scanRefusal({ status: 'voided', admittedAt: null, showId: 'show-1' }, door)).toMatchObject({
       status: 409,
       problem: 'ticket-voided',
     });
     const admittedAt = new Date('2026-01-01T20:00:00Z');
-    expect(scanRefusal({ status: 'admitted', admittedAt })).toMatchObject({
+    expect(scanRefusal({ status: 'admitted', admittedAt, showId: 'show-1' }, door)).toMatchObject({
       status: 409,
       problem: 'ticket-already-admitted',
       detail: expect.stringContaining('2026-01-01T20:00:00.000Z'),
     });
+  });
+
+  it('refuses a ticket of another show first, whatever its status', () => {
+    for (const status of ['valid', 'admitted', 'voided'] as const) {
+      expect(scanRefusal({ status, admittedAt: null, showId: 'show-2' }, door)).toMatchObject({
+        status: 409,
+        problem: 'ticket-wrong-show',
+      });
+    }
   });
 });
 

@@ -47,13 +47,22 @@ export function ticketsToVoid<T extends { id: TicketId; status: TicketStatus }>(
 export type ScanRefusal =
   | { problem: 'ticket-not-found'; status: 404; detail: string }
   | { problem: 'ticket-voided'; status: 409; detail: string }
-  | { problem: 'ticket-already-admitted'; status: 409; detail: string };
+  | { problem: 'ticket-already-admitted'; status: 409; detail: string }
+  | { problem: 'ticket-wrong-show'; status: 409; detail: string };
 
 /** Why a scan that did not admit was refused, from the ticket as it is now. */
 export function scanRefusal(
-  ticket: { status: TicketStatus; admittedAt: Date | null } | undefined,
+  ticket: { status: TicketStatus; admittedAt: Date | null; showId: string } | undefined,
+  door: { showId: string },
 ): ScanRefusal {
   if (!ticket) return { problem: 'ticket-not-found', status: 404, detail: 'No ticket has this code.' };
+  if (ticket.showId !== door.showId) {
+    return {
+      problem: 'ticket-wrong-show',
+      status: 409,
+      detail: `This ticket is for another show, not ${door.showId}; it was not admitted and stays valid.`,
+    };
+  }
   switch (ticket.status) {
     case 'voided':
       return {

@@ -1,0 +1,2 @@
+ALTER TABLE "ticket_types" ADD COLUMN "per_user_limit" integer;--> statement-breakpoint
+ALTER TABLE "ticket_types" ADD CONSTRAINT "ticket_types_per_user_limit_positive" CHECK ("ticket_types"."per_user_limit" IS NULL OR "ticket_types"."per_user_limit" >= 1);

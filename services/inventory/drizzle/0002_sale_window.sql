@@ -1,0 +1,1 @@
+ALTER TABLE "ticket_types" ADD CONSTRAINT "ticket_types_sale_window" CHECK ("ticket_types"."sale_ends_at" IS NULL OR "ticket_types"."sale_ends_at" > "ticket_types"."sale_starts_at");

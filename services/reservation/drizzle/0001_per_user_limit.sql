@@ -1,0 +1,1 @@
+CREATE INDEX "reservations_by_user_ticket_type_idx" ON "reservations" USING btree ("user_id","ticket_type_id");
