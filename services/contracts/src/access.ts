@@ -40,6 +40,8 @@ export const invocations: readonly Invocation[] = [
       op('POST', '/v1/auth/login'),
       op('POST', '/v1/auth/refresh'),
       op('POST', '/v1/auth/logout'),
+      op('PUT', '/v1/admin/staff/*/shows/*'),
+      op('DELETE', '/v1/admin/staff/*/shows/*'),
       // The signing keys the gateway verifies access tokens with.
       op('GET', '/.well-known/jwks.json'),
       openapi,
@@ -93,6 +95,8 @@ export const invocations: readonly Invocation[] = [
   { caller: 'gateway', callee: 'payment', operations: [op('GET', '/v1/payments/*'), openapi] },
   // The booking checks the show and its ticket type in the catalogue before the saga starts.
   { caller: 'reservation', callee: 'inventory', operations: [op('GET', '/v1/shows/*')] },
+  // The sale window of a show, read before a buyer joins its waiting room.
+  { caller: 'queue', callee: 'inventory', operations: [op('GET', '/v1/shows/*')] },
   // Dead-letter replay: query asks the owner of the topic to publish its own event again.
   ...(['inventory', 'reservation', 'payment', 'ticket'] as const).map((callee) => ({
     caller: 'query' as const,
