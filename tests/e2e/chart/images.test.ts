@@ -104,6 +104,15 @@ function argvOf(container: ChartContainer, imageCmd: string[]): string[] {
   return container.args ?? imageCmd;
 }
 
+/** Keys the default render's Secrets hold: an optional reference to one of them is set in the pod. */
+function renderedSecretKeys(): Set<string> {
+  return new Set(
+    render('default')
+      .filter((o) => o.kind === 'Secret')
+      .flatMap((o) => Object.keys((o as { data?: Record<string, string> }).data ?? {})),
+  );
+}
+
 /** A container's settings (default values): plain values, and generated secrets. */
 function chartSettings(container: ChartContainer): {
   env: Record<string, string>;
@@ -125,12 +134,13 @@ function chartSettings(container: ChartContainer): {
   ]);
   const env: Record<string, string> = {};
   const names = new Set<string>();
+  const rendered = renderedSecretKeys();
   for (const e of container.env ?? []) {
     names.add(e.name);
     if (local.has(e.name)) continue;
     if (e.value !== undefined) env[e.name] = e.value;
     const ref = e.valueFrom?.secretKeyRef;
-    if (ref && !ref.optional) env[e.name] = generatedSecret(ref.key);
+    if (ref && (!ref.optional || rendered.has(ref.key))) env[e.name] = generatedSecret(ref.key);
   }
   return { env, database: names.has('DATABASE_URL'), redis: names.has('REDIS_URL') };
 }
@@ -303,7 +313,7 @@ describe('service images, run the way services/Dockerfile and the chart run them
         deployment.spec as { template: { metadata: { annotations?: Record<string, string> } } }
       ).template.metadata.annotations;
       const settings = chartSettings(containerOf(deployment));
-      const database = settings.database ? `chart_image_${appId}` : undefined;
+      const database = settings.database ? `chart_image_${appId.replaceAll('-', '_')}` : undefined;
 
       const migration = objects.find((o) => o.kind === 'Job' && labelled(appId, 'migrate')(o));
       if ((appIds as readonly string[]).includes(appId)) {
