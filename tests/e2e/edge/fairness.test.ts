@@ -144,8 +144,9 @@ describe('edge: waiting-room fairness', () => {
       maxPerSecond = Math.max(maxPerSecond, i - j + 1);
     }
     expect(maxPerSecond).toBeLessThanOrEqual(RATE + burst);
-    // And the room did not dawdle: admission took about JOINERS / RATE seconds plus the fail-over.
-    expect((log.at(-1)!.at - started) / 1000).toBeLessThan(JOINERS / RATE + 30);
+    // And the room did not stall: admission took at most twice JOINERS / RATE seconds plus the
+    // fail-over (a stalled admitter would need the whole pass lifetime or never finish).
+    expect((log.at(-1)!.at - started) / 1000).toBeLessThan((2 * JOINERS) / RATE + 30);
 
     // Through the gateway, every user sees their own admission, numbered in their arrival order.
     for (const [i, token] of tokens.entries()) {
