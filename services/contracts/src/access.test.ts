@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   callersOf,
+  daprOperations,
   invocations,
   ownerOf,
   protectedTopics,
@@ -47,6 +48,48 @@ describe('invocation table', () => {
       .sort();
     const owners = appIds.filter((app) => topology[app].publishes.length > 0).sort();
     expect(replayCallees).toEqual(owners);
+  });
+});
+
+describe('Dapr access-control rendering', () => {
+  const literal = (name: string) => name.split('/').slice(1).filter((part) => !part.startsWith('*'));
+  const covers = (name: string, path: string) => {
+    const [rule, target] = [name.split('/'), path.split('/')];
+    if (rule.at(-1) === '**') return rule.slice(0, -1).every((part, i) => part === target[i]);
+    return rule.length === target.length && rule.every((part, i) => part === '*' || part === target[i]);
+  };
+
+  it('keeps every allowed operation, by a name no other name of the same caller nests in or under', () => {
+    for (const row of invocations) {
+      const rendered = daprOperations(row.operations);
+      for (const o of row.operations) {
+        const matching = rendered.filter((r) => covers(r.name, o.path));
+        expect(matching, `${row.caller}->${row.callee} ${o.method} ${o.path}`).toHaveLength(1);
+        expect(matching[0]!.httpVerb).toContain(o.method);
+      }
+      for (const a of rendered)
+        for (const b of rendered) {
+          if (a === b) continue;
+          const [pa, pb] = [literal(a.name), literal(b.name)];
+          expect(pa.every((part, i) => pb[i] === part) && pa.length <= pb.length, `${a.name} / ${b.name}`).toBe(false);
+        }
+    }
+  });
+
+  it('widens only paths with a wildcard before their end, and keeps exact ones exact', () => {
+    expect(daprOperations([{ method: 'GET', path: '/v1/shows/*' }])).toEqual([{ name: '/v1/shows/*', httpVerb: ['GET'] }]);
+    expect(
+      daprOperations([
+        { method: 'POST', path: '/v1/reservations' },
+        { method: 'POST', path: '/v1/reservations/*/cancel' },
+      ]),
+    ).toEqual([{ name: '/v1/reservations/**', httpVerb: ['POST'] }]);
+    expect(
+      daprOperations([
+        { method: 'POST', path: '/v1/auth/login' },
+        { method: 'POST', path: '/v1/auth/signup' },
+      ]).map((o) => o.name),
+    ).toEqual(['/v1/auth/login', '/v1/auth/signup']);
   });
 });
 

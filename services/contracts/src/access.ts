@@ -73,7 +73,13 @@ export const invocations: readonly Invocation[] = [
   {
     caller: 'gateway',
     callee: 'reservation',
-    operations: [op('POST', '/v1/reservations'), op('POST', '/v1/reservations/*/cancel'), openapi],
+    operations: [
+      op('POST', '/v1/reservations'),
+      op('POST', '/v1/reservations/*/cancel'),
+      // A user's own reservation the read model has not seen yet: the gateway asks its owner.
+      op('GET', '/v1/reservations/*'),
+      openapi,
+    ],
   },
   {
     caller: 'gateway',
@@ -108,15 +114,64 @@ export const invocations: readonly Invocation[] = [
 /** An allowed path and its verbs, the shape of a Dapr access-control operation. */
 export type AllowedOperation = { name: string; httpVerb: InvokeMethod[] };
 
-/** The invocations an app accepts, by caller, one entry per path: its sidecar's access control. */
+const segments = (path: string) => path.split('/').slice(1);
+/** The literal segments of a path before its first wildcard. */
+const literalPrefix = (path: string) => {
+  const parts = segments(path);
+  const wildcard = parts.findIndex((part) => part.startsWith('*'));
+  return wildcard === -1 ? parts : parts.slice(0, wildcard);
+};
+const isPrefixOf = (prefix: string[], parts: string[]) =>
+  prefix.length <= parts.length && prefix.every((part, i) => parts[i] === part);
+
+/**
+ * The table's operations in the form Dapr's access control matches correctly. Dapr keeps operation
+ * names in a trie that matches by prefix: an operation with verbs on a node answers for every path
+ * below it, a `*` segment matches only at the end of a path, and `/**` matches the rest. So a path
+ * with a `*` before its end widens to its literal prefix plus `/**`, and operations whose literal
+ * prefixes nest merge into the shorter one's `/**` with the union of their verbs (otherwise one would
+ * shadow the other and refuse what the table allows). The widening only ever adds paths the callee
+ * does not serve; operations of non-nesting paths stay exact.
+ */
+export function daprOperations(operations: readonly Operation[]): AllowedOperation[] {
+  let names = new Map<string, Set<InvokeMethod>>();
+  const add = (into: Map<string, Set<InvokeMethod>>, name: string, verbs: Iterable<InvokeMethod>) => {
+    const set = into.get(name) ?? new Set<InvokeMethod>();
+    for (const verb of verbs) set.add(verb);
+    into.set(name, set);
+  };
+  for (const o of operations) {
+    const parts = segments(o.path);
+    const interior = parts.slice(0, -1).includes('*');
+    add(names, interior ? `/${[...literalPrefix(o.path), '**'].join('/')}` : o.path, [o.method]);
+  }
+  for (let merged = true; merged; ) {
+    merged = false;
+    const list = [...names.keys()];
+    outer: for (const a of list) {
+      for (const b of list) {
+        if (a === b || !isPrefixOf(literalPrefix(a), literalPrefix(b))) continue;
+        const next = new Map(names);
+        next.delete(a);
+        next.delete(b);
+        add(next, `/${[...literalPrefix(a), '**'].join('/')}`, [...names.get(a)!, ...names.get(b)!]);
+        names = next;
+        merged = true;
+        break outer;
+      }
+    }
+  }
+  const order: readonly InvokeMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+  return [...names]
+    .map(([name, verbs]) => ({ name, httpVerb: order.filter((verb) => verbs.has(verb)) }))
+    .sort((x, y) => x.name.localeCompare(y.name));
+}
+
+/** The invocations an app accepts, by caller: its sidecar's access control. */
 export function callersOf(callee: AppId): { caller: AppId; operations: AllowedOperation[] }[] {
   return invocations
     .filter((row) => row.callee === callee)
-    .map((row) => {
-      const verbs = new Map<string, InvokeMethod[]>();
-      for (const o of row.operations) verbs.set(o.path, [...(verbs.get(o.path) ?? []), o.method]);
-      return { caller: row.caller, operations: [...verbs].map(([name, httpVerb]) => ({ name, httpVerb })) };
-    });
+    .map((row) => ({ caller: row.caller, operations: daprOperations(row.operations) }));
 }
 
 /** The one app allowed to publish each topic: the topology's publisher. */
