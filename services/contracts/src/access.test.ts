@@ -52,7 +52,11 @@ describe('invocation table', () => {
 });
 
 describe('Dapr access-control rendering', () => {
-  const literal = (name: string) => name.split('/').slice(1).filter((part) => !part.startsWith('*'));
+  const literal = (name: string) =>
+    name
+      .split('/')
+      .slice(1)
+      .filter((part) => !part.startsWith('*'));
   const covers = (name: string, path: string) => {
     const [rule, target] = [name.split('/'), path.split('/')];
     if (rule.at(-1) === '**') return rule.slice(0, -1).every((part, i) => part === target[i]);
@@ -71,13 +75,18 @@ describe('Dapr access-control rendering', () => {
         for (const b of rendered) {
           if (a === b) continue;
           const [pa, pb] = [literal(a.name), literal(b.name)];
-          expect(pa.every((part, i) => pb[i] === part) && pa.length <= pb.length, `${a.name} / ${b.name}`).toBe(false);
+          expect(
+            pa.every((part, i) => pb[i] === part) && pa.length <= pb.length,
+            `${a.name} / ${b.name}`,
+          ).toBe(false);
         }
     }
   });
 
   it('widens only paths with a wildcard before their end, and keeps exact ones exact', () => {
-    expect(daprOperations([{ method: 'GET', path: '/v1/shows/*' }])).toEqual([{ name: '/v1/shows/*', httpVerb: ['GET'] }]);
+    expect(daprOperations([{ method: 'GET', path: '/v1/shows/*' }])).toEqual([
+      { name: '/v1/shows/*', httpVerb: ['GET'] },
+    ]);
     expect(
       daprOperations([
         { method: 'POST', path: '/v1/reservations' },
