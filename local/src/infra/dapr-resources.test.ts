@@ -1,6 +1,7 @@
 import {
   appIds,
   DEAD_LETTER_TOPIC,
+  daprOperations,
   invocations,
   protectedTopics,
   streamingApps,
@@ -199,9 +200,14 @@ describe('access control', () => {
           return o.httpVerb.map((verb) => `${p.appId} ${verb} ${o.name}`);
         });
       });
+      // The table's operations in the form Dapr matches (see `daprOperations`).
       const table = invocations
         .filter((row) => row.callee === callee)
-        .flatMap((row) => row.operations.map((o) => `${row.caller} ${o.method} ${o.path}`));
+        .flatMap((row) =>
+          daprOperations(row.operations).flatMap((o) =>
+            o.httpVerb.map((verb) => `${row.caller} ${verb} ${o.name}`),
+          ),
+        );
       expect(allowed.sort(), callee).toEqual(table.sort());
     }
   });
