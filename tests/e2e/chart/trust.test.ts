@@ -2,7 +2,15 @@
 // control is its rows of the invocation table (deny by default), the pub/sub scopes are the topology
 // (both ways, every topic protected), and the NetworkPolicies open no app port but the gateway's.
 import { readFileSync } from 'node:fs';
-import { type AppId, appIds, DEAD_LETTER_TOPIC, invocations, topics, topology } from '@reservex/contracts';
+import {
+  type AppId,
+  appIds,
+  DEAD_LETTER_TOPIC,
+  daprOperations,
+  invocations,
+  topics,
+  topology,
+} from '@reservex/contracts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { accessDocumentFile, renderAccessDocument } from './access-document.ts';
 import {
@@ -81,9 +89,14 @@ for (const which of ['default', 'production'] as const) {
             return o.httpVerb.map((verb) => `${p.appId} ${verb} ${o.name}`);
           });
         });
+        // The table's operations in the form Dapr matches (see `daprOperations`).
         const table = invocations
           .filter((row) => row.callee === callee)
-          .flatMap((row) => row.operations.map((o) => `${row.caller} ${o.method} ${o.path}`));
+          .flatMap((row) =>
+            daprOperations(row.operations).flatMap((o) =>
+              o.httpVerb.map((verb) => `${row.caller} ${verb} ${o.name}`),
+            ),
+          );
         expect(allowed.sort(), callee).toEqual(table.sort());
       }
     });
