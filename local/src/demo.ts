@@ -2,7 +2,7 @@
 // administrator (an address the account service is told to make ADMIN, as an operator lists theirs in
 // ADMIN_EMAILS) and, signed in as them, the demo show on sale — by the chart's own seed script, so a
 // cluster's seed Job and a laptop's `npm start` put the same catalogue up. Running it again finds both.
-import { seedDemoShow as seedShow, signInAdmin } from '../../charts/reservex/files/seed.mjs';
+import { type Show, seedDemoShow as seedShow, signInAdmin } from '../../charts/reservex/files/seed.mjs';
 
 export { DEMO_SHOW_TITLE } from '../../charts/reservex/files/seed.mjs';
 
@@ -15,19 +15,10 @@ export const DEMO_ADMIN = {
   password: 'local demo admin password',
 } as const;
 
-export type DemoShow = {
+/** The demo show as the walkthrough names it. */
+export type DemoShow = Omit<Show, 'id' | 'ticketTypes'> & {
   showId: string;
-  title: string;
-  venue: string;
-  startsAt: string;
-  ticketTypes: {
-    id: string;
-    name: string;
-    priceMinor: number;
-    currency: string;
-    available: number;
-    perOrderLimit: number;
-  }[];
+  ticketTypes: Show['ticketTypes'];
 };
 
 /** The ADMIN_EMAILS the account service gets: the demo administrator plus the operator's own list. */
