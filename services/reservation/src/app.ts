@@ -10,7 +10,7 @@ import { sagaAttributes, traceIdOf, withSpan } from '@reservex/platform/telemetr
 import { createSelectSchema } from 'drizzle-zod';
 import type { Context } from 'hono';
 import type { BlankEnv } from 'hono/types';
-import type { Booking } from './booking.ts';
+import type { Booking, Placement } from './booking.ts';
 import {
   advanceSaga,
   findReservation,
@@ -189,20 +189,29 @@ export function createReservationApp(options: ReservationAppOptions): OpenAPIHon
             throw new Error(`unhandled claim ${JSON.stringify(unknown)}`);
           }
         }
-        let placed: ReservationWithHistory;
-        try {
-          placed = await unlessDaprFails(() =>
-            booking.place({ userId, ...input, passToken: headers['x-pass-token'] }),
-          );
-        } catch (error) {
-          await idempotency.release(userId, key).catch((releaseError: unknown) => {
+        const release = () =>
+          idempotency.release(userId, key).catch((releaseError: unknown) => {
             c.get('log').warn(
               { err: releaseError },
               'could not release an idempotency claim; it expires on its own',
             );
           });
+        let placement: Placement;
+        try {
+          placement = await unlessDaprFails(() =>
+            booking.place({ userId, ...input, passToken: headers['x-pass-token'] }),
+          );
+        } catch (error) {
+          await release();
           throw error;
         }
+        if (!placement.ok) {
+          // A refused request may be retried with the same key once whatever refused it has changed.
+          await release();
+          const { status, type, detail, extra } = placement.refusal;
+          return problem(status, type, detail, extra);
+        }
+        const placed = placement.reservation;
         span.setAttributes(sagaAttributes({ reservationId: placed.id }));
         const body = reservationView(placed);
         const location = `/v1/reservations/${placed.id}`;

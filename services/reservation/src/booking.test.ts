@@ -4,7 +4,6 @@
 
 import { passKey } from '@reservex/contracts';
 import { DaprError, StateConflictError } from '@reservex/platform/dapr';
-import { isProblemError } from '@reservex/platform/http';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { type BookingOptions, createBooking, type ReservationRequest } from './booking.ts';
@@ -97,17 +96,19 @@ describe('placing a reservation', () => {
 
   it('gives the pass back when a concurrent reservation won the insert', async () => {
     const lost = booking({ transaction: async () => ({ kind: 'already-open' }) });
-    const outcome = await lost.place(await request('pass-2')).catch((error: unknown) => error);
-    expect(isProblemError(outcome) && outcome.status).toBe(409);
+    const outcome = await lost.place(await request('pass-2'));
+    expect(outcome).toMatchObject({ ok: false, refusal: { status: 409, type: 'reservation-open' } });
     expect(lost.dapr.keys.has('pass:pass-2')).toBe(false);
   });
 
   it('keeps a pass spent once its reservation is written', async () => {
     const reservation = { id: 'r-1' };
     const written = booking({ transaction: async () => ({ kind: 'created', reservation }) });
-    expect(await written.place(await request('pass-3'))).toBe(reservation);
+    expect(await written.place(await request('pass-3'))).toEqual({ ok: true, reservation });
     expect(written.dapr.keys.has('pass:pass-3')).toBe(true);
-    const again = await written.place(await request('pass-3')).catch((error: unknown) => error);
-    expect(isProblemError(again) && again.status).toBe(403);
+    expect(await written.place(await request('pass-3'))).toMatchObject({
+      ok: false,
+      refusal: { status: 403, type: 'pass-spent' },
+    });
   });
 });

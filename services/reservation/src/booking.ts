@@ -5,7 +5,6 @@
 // failure of ours locks the user out of the show until the pass expires.
 import { type PassKey, type PaymentMethod, verifyPass } from '@reservex/contracts';
 import { type Dapr, StateConflictError } from '@reservex/platform/dapr';
-import { problem } from '@reservex/platform/http';
 import { currentTraceContext, logger } from '@reservex/platform/telemetry';
 import type { Catalogue } from './catalogue.ts';
 import {
@@ -26,6 +25,28 @@ export type ReservationRequest = {
   passToken: string | undefined;
 };
 
+/** Why a request was refused before its saga started; the HTTP layer answers it as a problem. */
+export type Refusal = {
+  status: 403 | 404 | 409 | 422;
+  /** The problem type's slug. */
+  type: string;
+  detail: string;
+  /** Members the problem carries besides the standard ones. */
+  extra?: Record<string, unknown>;
+};
+
+export type Placement = { ok: true; reservation: ReservationWithHistory } | { ok: false; refusal: Refusal };
+
+const refuse = (
+  status: Refusal['status'],
+  type: string,
+  detail: string,
+  extra?: Record<string, unknown>,
+) => ({
+  ok: false as const,
+  refusal: { status, type, detail, ...(extra ? { extra } : {}) },
+});
+
 export type BookingOptions = {
   db: ReservationDatabase;
   dapr: Pick<Dapr, 'state' | 'lock'>;
@@ -44,88 +65,109 @@ export function createBooking(options: BookingOptions) {
   const { db, dapr, catalogue } = options;
   const now = options.now ?? (() => new Date());
 
-  async function place(request: ReservationRequest): Promise<ReservationWithHistory> {
+  async function place(request: ReservationRequest): Promise<Placement> {
     const at = now();
-    const pass = options.passKey ? await checkPass(request, options.passKey, at) : undefined;
+    const checked = options.passKey ? await checkPass(request, options.passKey, at) : undefined;
+    if (checked && !checked.ok) return checked;
+    const pass = checked?.pass;
 
     const found = await catalogue.lookup(request.showId, request.ticketTypeId);
-    if (found.kind === 'no-show') problem(404, 'not-found', `no show ${request.showId}`);
+    if (found.kind === 'no-show') return refuse(404, 'not-found', `no show ${request.showId}`);
     if (found.kind === 'no-ticket-type') {
-      problem(404, 'not-found', `no ticket type ${request.ticketTypeId} in show ${request.showId}`);
+      return refuse(404, 'not-found', `no ticket type ${request.ticketTypeId} in show ${request.showId}`);
     }
     const quantityIssue = quantityProblem(request.quantity, found.terms.perOrderLimit);
     if (quantityIssue) {
-      problem(422, 'validation-failed', `invalid body: quantity`, {
+      return refuse(422, 'validation-failed', `invalid body: quantity`, {
         in: 'body',
         errors: [{ path: 'quantity', message: quantityIssue }],
       });
     }
-    if (!isSaleOpen(found.terms, at)) problem(409, 'sale-closed', 'this ticket type is not on sale now');
+    if (!isSaleOpen(found.terms, at))
+      return refuse(409, 'sale-closed', 'this ticket type is not on sale now');
     // Checked here so a refusal keeps the pass; the insert checks it again atomically.
     const limit = found.terms.perUserLimit;
-    const overLimit = (held: number): never =>
-      problem(
+    const overLimit = (held: number) =>
+      refuse(
         409,
         'per-user-limit',
         `you may hold at most ${limit} tickets of this type; you hold ${held}, so at most ${Math.max(0, limit - held)} more`,
         { perUserLimit: limit, held },
       );
     const held = await ticketsHeldByUser(db, request.userId, request.ticketTypeId);
-    if (held + request.quantity > limit) overLimit(held);
+    if (held + request.quantity > limit) return overLimit(held);
 
     // One reservation in flight per user and show: the lock makes check-then-insert atomic across
     // replicas (and the database's partial unique index is the last line).
     const resource = `reservation-in-flight:${request.userId}:${request.showId}`;
-    const lease = await dapr.lock.withLock(options.lockStore, resource, options.instanceId, 15, async () => {
-      if (await hasOpenReservation(db, request.userId, request.showId)) return undefined;
-      if (pass) await spendPass(pass.jti, pass.expiresAt, at);
-      let created: Awaited<ReturnType<typeof createReservation>>;
-      try {
-        created = await createReservation(db, {
-          id: crypto.randomUUID(),
-          userId: request.userId,
-          showId: request.showId,
-          ticketTypeId: request.ticketTypeId,
-          quantity: request.quantity,
-          paymentMethod: request.paymentMethod,
-          holdExpiresAt: holdExpiry(at, options.holdTtlSeconds),
-          traceparent: currentTraceContext()?.traceparent,
-          now: at,
-          perUserLimit: limit,
-        });
-      } catch (error) {
+    const open = refuse(
+      409,
+      'reservation-open',
+      'you already have a reservation for this show that has not ended',
+    );
+    const lease = await dapr.lock.withLock(
+      options.lockStore,
+      resource,
+      options.instanceId,
+      15,
+      async (): Promise<Placement> => {
+        if (await hasOpenReservation(db, request.userId, request.showId)) return open;
+        if (pass) {
+          const spent = await spendPass(pass.jti, pass.expiresAt, at);
+          if (spent) return spent;
+        }
+        let created: Awaited<ReturnType<typeof createReservation>>;
+        try {
+          created = await createReservation(db, {
+            id: crypto.randomUUID(),
+            userId: request.userId,
+            showId: request.showId,
+            ticketTypeId: request.ticketTypeId,
+            quantity: request.quantity,
+            paymentMethod: request.paymentMethod,
+            holdExpiresAt: holdExpiry(at, options.holdTtlSeconds),
+            traceparent: currentTraceContext()?.traceparent,
+            now: at,
+            perUserLimit: limit,
+          });
+        } catch (error) {
+          if (pass) await givePassBack(pass.jti);
+          throw error;
+        }
+        if (created.kind === 'created') return { ok: true, reservation: created.reservation };
         if (pass) await givePassBack(pass.jti);
-        throw error;
-      }
-      if (created.kind === 'created') return created.reservation;
-      if (pass) await givePassBack(pass.jti);
-      if (created.kind === 'over-user-limit') overLimit(created.held);
-      return undefined;
-    });
+        return created.kind === 'over-user-limit' ? overLimit(created.held) : open;
+      },
+    );
     if (!lease.acquired) {
-      problem(409, 'reservation-in-progress', 'another reservation for this show is being placed for you');
+      return refuse(
+        409,
+        'reservation-in-progress',
+        'another reservation for this show is being placed for you',
+      );
     }
-    if (!lease.value) {
-      problem(409, 'reservation-open', 'you already have a reservation for this show that has not ended');
-    }
-    logger.info({ reservation_id: lease.value.id }, 'reservation placed');
+    if (lease.value.ok) logger.info({ reservation_id: lease.value.reservation.id }, 'reservation placed');
     return lease.value;
   }
 
   async function checkPass(request: ReservationRequest, key: PassKey, at: Date) {
     if (!request.passToken)
-      problem(403, 'pass-required', 'a pass from the waiting room is required (X-Pass-Token)');
+      return refuse(403, 'pass-required', 'a pass from the waiting room is required (X-Pass-Token)');
     const verdict = await verifyPass(
       request.passToken,
       key,
       { userId: request.userId, showId: request.showId },
       at,
     );
-    if (!verdict.ok) problem(403, 'pass-invalid', `the pass is not valid for this request (${verdict.why})`);
-    return verdict.pass;
+    if (!verdict.ok)
+      return refuse(403, 'pass-invalid', `the pass is not valid for this request (${verdict.why})`);
+    return { ok: true as const, pass: verdict.pass };
   }
 
-  /** A pass is single-use: first write of `pass:<jti>` wins, kept as long as the pass could be used. */
+  /**
+   * A pass is single-use: first write of `pass:<jti>` wins, kept as long as the pass could be used.
+   * Answers the refusal when it was already spent.
+   */
   async function spendPass(jti: string, expiresAt: Date, at: Date) {
     const ttlSeconds = Math.max(1, Math.ceil((expiresAt.getTime() - at.getTime()) / 1000));
     try {
@@ -136,11 +178,11 @@ export function createBooking(options: BookingOptions) {
         { firstWrite: true, ttlSeconds },
       );
     } catch (error) {
-      if (error instanceof StateConflictError) {
-        problem(403, 'pass-spent', 'this pass has already been used');
-      }
+      if (error instanceof StateConflictError)
+        return refuse(403, 'pass-spent', 'this pass has already been used');
       throw error;
     }
+    return undefined;
   }
 
   /** Undoes `spendPass` for a reservation that was not written; a failure here only costs the pass. */
