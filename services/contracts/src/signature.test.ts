@@ -1,12 +1,12 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { trustedOwnersOf } from './access.ts';
 import {
   publicKeyOf,
   SIGNATURE_ATTRIBUTE,
   signEvent,
   signingKeyFrom,
   trustedKeysFrom,
-  trustedOwnersOf,
   verifyEvent,
 } from './signature.ts';
 

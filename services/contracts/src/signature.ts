@@ -8,9 +8,9 @@
 // id, its type and its data in a canonical form (keys sorted: the sidecar re-encodes the JSON), so an
 // event replayed under another id, on another topic or with other facts does not verify.
 import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
-import { ownerOf, readsDeadLetters } from './access.ts';
+import { ownerOf } from './access.ts';
 import type { Topic } from './events.ts';
-import { type AppId, appIds, topology } from './services.ts';
+import { type AppId, appIds } from './services.ts';
 
 /** The CloudEvent extension attribute carrying the publisher's signature (base64). */
 export const SIGNATURE_ATTRIBUTE = 'rxsignature';
@@ -59,17 +59,6 @@ export function trustedKeysFrom(text: string): TrustedKeys {
     );
   }
   return keys;
-}
-
-/**
- * Whose public keys `app` must trust: the owners of the topics it consumes, and every publisher when
- * it reads the dead letters (which may be of any topic).
- */
-export function trustedOwnersOf(app: AppId): AppId[] {
-  const topics: readonly Topic[] = readsDeadLetters(app)
-    ? appIds.flatMap((id) => topology[id].publishes)
-    : topology[app].consumes;
-  return [...new Set(topics.map(ownerOf))];
 }
 
 /** The signature (base64) of `facts` with `key`. */
