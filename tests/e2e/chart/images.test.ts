@@ -15,6 +15,7 @@ import { appIds, DEAD_LETTER_TOPIC, type EventOf, SCHEMA_VERSION, type Topic } f
 import {
   type AppHandle,
   ensureDatabase,
+  eventKeysOf,
   type StartedApps,
   signedCloudEvent,
   startApps,
@@ -138,6 +139,9 @@ function chartSettings(container: ChartContainer): {
     'DATABASE_PASSWORD',
     'REDIS_URL',
     'REDIS_PASSWORD',
+    // The event keys are the run's, which its other apps sign and verify with.
+    'EVENT_SIGNING_KEY',
+    'EVENT_TRUSTED_KEYS',
   ]);
   const env: Record<string, string> = {};
   const names = new Set<string>();
@@ -362,7 +366,7 @@ async function publish(
   topic: Topic | typeof DEAD_LETTER_TOPIC,
   data: unknown,
   cloudEvent: { id: string; type?: string; partitionKey: string },
-  /** The publisher's event key, as the chart gives it (a consumer believes only its topic owner's). */
+  /** The publisher's event key of the run (a consumer believes only its topic owner's signature). */
   signedBy?: { appId: string; key: string },
 ) {
   const params = new URLSearchParams({
@@ -375,7 +379,7 @@ async function publish(
     signedBy
       ? {
           method: 'POST',
-          headers: { 'content-type': 'application/cloudevents+json' },
+          headers: { 'content-type': 'application/cloudevents+json', 'dapr-api-token': sidecar.tokens.dapr },
           body: JSON.stringify(
             signedCloudEvent(signedBy.key, signedBy.appId, topic, data, {
               id: cloudEvent.id,
@@ -418,15 +422,12 @@ async function queryOperatorCommands(
   try {
     // A saga event, and an event some consumer gave up on, through the service's sidecar and Kafka.
     const created = reservationCreated();
-    const reservationKey = render('default').find(
-      (o) => o.kind === 'Secret' && o.metadata.name.endsWith('-reservation-event-key'),
-    ) as { data: { key: string } } | undefined;
     await publish(
       service,
       'reservation.created',
       created,
       { id: randomUUID(), partitionKey: created.reservationId },
-      { appId: 'reservation', key: Buffer.from(reservationKey!.data.key, 'base64').toString('utf8') },
+      { appId: 'reservation', key: eventKeysOf(infra.runDir).reservation },
     );
     const givenUp = reservationCreated();
     const givenUpEventId = randomUUID();
