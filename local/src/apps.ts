@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { type AppId, appIds, USER_FACING_CALLER } from '@reservex/contracts';
 import { type ProcessControl, restartable } from './control.ts';
+import { eventKeyEnv, signedCloudEvent } from './event-keys.ts';
 import { ensureDatabase, type InfraInfo } from './infra/index.ts';
 import { writeSentryToken } from './infra/sentry.ts';
 import { repoRoot } from './paths.ts';
@@ -120,6 +121,7 @@ export function appEnv(
     DAPR_API_TOKEN: tokens.dapr,
   };
   if (isService(spec.appId) && spec.appId !== USER_FACING_CALLER) env.APP_API_TOKEN = tokens.app;
+  if (isService(spec.appId)) Object.assign(env, eventKeyEnv(infra.runDir, spec.appId));
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   if (spec.redis) env.REDIS_URL = infra.redis.url;
   return { ...env, ...spec.env };
@@ -181,21 +183,33 @@ export function deliveredBy(app: Pick<AppHandle, 'tokens'>, caller: string = USE
   return { 'dapr-api-token': app.tokens.app, 'dapr-caller-app-id': caller };
 }
 
-/** Publishes through `app`'s own sidecar with its Dapr API token: as that app would publish. */
+/**
+ * Publishes through `app`'s own sidecar with its Dapr API token: as that app would publish, signed
+ * with its event key when it has one (`cloudevent.id`/`cloudevent.type` in `metadata` name the
+ * event's id and type).
+ */
 export function publishAs(
-  app: Pick<AppHandle, 'daprUrl' | 'tokens'>,
+  app: Pick<AppHandle, 'appId' | 'daprUrl' | 'tokens' | 'env'>,
   pubsub: string,
   topic: string,
   data: unknown,
   metadata: Record<string, string> = {},
 ): Promise<Response> {
+  const { 'cloudevent.id': id, 'cloudevent.type': type, ...rest } = metadata;
+  const key = app.env.EVENT_SIGNING_KEY;
+  const signed = key !== undefined;
   const query = new URLSearchParams(
-    Object.fromEntries(Object.entries(metadata).map(([key, value]) => [`metadata.${key}`, value])),
+    Object.fromEntries(
+      Object.entries(signed ? rest : metadata).map(([name, value]) => [`metadata.${name}`, value]),
+    ),
   );
   return fetch(`${app.daprUrl}/v1.0/publish/${pubsub}/${topic}?${query}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'dapr-api-token': app.tokens.dapr },
-    body: JSON.stringify(data),
+    headers: {
+      'content-type': signed ? 'application/cloudevents+json' : 'application/json',
+      'dapr-api-token': app.tokens.dapr,
+    },
+    body: JSON.stringify(signed ? signedCloudEvent(key, app.appId, topic, data, { id, type }) : data),
     signal: AbortSignal.timeout(15_000),
   });
 }

@@ -15,6 +15,7 @@ export {
   startApps,
 } from './apps.ts';
 export type { ProcessControl } from './control.ts';
+export { eventKeyEnv, eventKeysOf, signedCloudEvent } from './event-keys.ts';
 export { COMPONENTS, KAFKA_PROTOCOL_VERSION, RESILIENCY } from './infra/dapr-resources.ts';
 export {
   databaseUrl,

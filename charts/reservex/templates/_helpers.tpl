@@ -293,3 +293,42 @@ dapr.io/sidecar-seccomp-profile-type: RuntimeDefault
       - { key: {{ include "reservex.kafkaPasswordKey" $ }}, path: password }
 {{- end }}
 {{- end -}}
+
+{{/* Event signing (see docs/decisions/event-signing-keys.md). A service's Ed25519 private key is a
+     PKCS#8 DER whose 32-byte seed is derived from the release's seed (reservex.generatedSecret), so
+     every render gives the same key: an upgrade or a Tilt reload rolls nothing. The DER is a fixed
+     16-byte prefix and the seed; in base64 that is the fixed text below, a seed character whose top
+     bits must be 0 ("A"), then 42 free characters: hexadecimal digits of the derived secret (168 bits).
+     Call with (dict "root" $ "name" $name). */}}
+{{- define "reservex.eventSigningKey" -}}
+{{- $secret := include "reservex.generatedSecret" (dict "root" .root "purpose" (printf "event-key/%s" .name)) -}}
+MC4CAQAwBQYDK2VwBCIEIA{{ substr 0 42 $secret }}
+{{- end -}}
+
+{{/* The raw public key (base64) of a service's signing key, as EVENT_TRUSTED_KEYS lists it. Helm
+     cannot derive it directly; a self-signed certificate made with the key carries it, as the 32 bytes
+     after the Ed25519 SubjectPublicKeyInfo header. Call with (dict "root" $ "name" $name). */}}
+{{- define "reservex.eventPublicKey" -}}
+{{- $pem := printf "-----BEGIN PRIVATE KEY-----\n%s\n-----END PRIVATE KEY-----\n" (include "reservex.eventSigningKey" .) -}}
+{{- $cert := genSelfSignedCertWithKey "reservex-event-key" nil nil 1 $pem -}}
+{{- $der := $cert.Cert | replace "-----BEGIN CERTIFICATE-----" "" | replace "-----END CERTIFICATE-----" "" | nospace | b64dec -}}
+{{- $spki := "\x30\x2a\x30\x05\x06\x03\x2b\x65\x70\x03\x21\x00" -}}
+{{- $parts := splitList $spki $der -}}
+{{- if ne (len $parts) 2 }}{{ fail (printf "no Ed25519 public key in the certificate of %s's event key" .name) }}{{ end -}}
+{{- substr 0 32 (index $parts 1) | b64enc -}}
+{{- end -}}
+
+{{- define "reservex.eventKeySecret" -}}
+{{- printf "%s-%s-event-key" (include "reservex.fullname" .root) .name -}}
+{{- end -}}
+
+{{/* EVENT_TRUSTED_KEYS of a service: `owner=key` for each service whose events it reads (files/access.json). */}}
+{{- define "reservex.eventTrustedKeys" -}}
+{{- $root := .root -}}
+{{- $access := $root.Files.Get "files/access.json" | fromJson -}}
+{{- $pairs := list -}}
+{{- range $owner := index $access.eventKeys.trusts .name -}}
+{{- $pairs = append $pairs (printf "%s=%s" $owner (include "reservex.eventPublicKey" (dict "root" $root "name" $owner))) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}

@@ -214,11 +214,27 @@ export function protectedTopics(): string[] {
  * Both tables as one plain document, for renderers that cannot import TypeScript (the Helm chart
  * reads it from charts/reservex/files/access.json; a chart test checks the file equals this).
  */
+/**
+ * Whose public keys `app` must trust: the owners of the topics it consumes, and every publisher when
+ * it reads the dead letters (which may be of any topic).
+ */
+export function trustedOwnersOf(app: AppId): AppId[] {
+  const topics: readonly Topic[] = readsDeadLetters(app)
+    ? appIds.flatMap((id) => topology[id].publishes)
+    : topology[app].consumes;
+  return [...new Set(topics.map(ownerOf))];
+}
+
 export function accessDocument() {
   return {
     accessControl: Object.fromEntries(appIds.map((callee) => [callee, callersOf(callee)])),
     publishes: Object.fromEntries(appIds.map((app) => [app, publishableBy(app)])),
     subscribes: Object.fromEntries(appIds.map((app) => [app, subscribableBy(app)])),
     protectedTopics: protectedTopics(),
+    // Who signs its events (publishes a topic) and whose public keys each service trusts.
+    eventKeys: {
+      signers: appIds.filter((app) => topology[app].publishes.length > 0),
+      trusts: Object.fromEntries(appIds.map((app) => [app, trustedOwnersOf(app)])),
+    },
   };
 }

@@ -4,4 +4,5 @@ export * from './identity.ts';
 export * from './pass.ts';
 export * from './roles.ts';
 export * from './services.ts';
+export * from './signature.ts';
 export * from './text.ts';

@@ -16,7 +16,7 @@
 // Kafka's retention bounds what can be replayed.
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { databaseUrl, type InfraInfo, startApps } from '@reservex/local';
+import { databaseUrl, eventKeyEnv, type InfraInfo, startApps } from '@reservex/local';
 import { createDatabase } from '@reservex/platform/db';
 import { sql } from 'drizzle-orm';
 import { stringify } from 'yaml';
@@ -100,6 +100,8 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<Rebuild
           args: ['services/query/src/main.ts'],
           database: options.database,
           env: {
+            // It verifies what it replays as query does.
+            ...eventKeyEnv(options.infra.runDir, 'query'),
             QUERY_MODE: 'rebuild',
             PUBSUB_NAME: 'pubsub-rebuild',
             PROJECTION_CONSUMER: `query.rebuild.${stamp}`,

@@ -82,6 +82,10 @@ const DeadLetter = z
     receivedAt: z.iso.datetime(),
     replayCount: z.number().int(),
     lastReplayedAt: z.iso.datetime().nullable(),
+    reason: z.string().nullable().openapi({
+      description:
+        'Why the read model refused the event when it was delivered (a missing or wrong signature, a broken contract); null when it did not refuse it.',
+    }),
   })
   .openapi('DeadLetter');
 
@@ -328,6 +332,7 @@ export function createQueryApp(options: QueryAppOptions): OpenAPIHono<BlankEnv> 
           receivedAt: letter.receivedAt.toISOString(),
           replayCount: letter.replayCount,
           lastReplayedAt: letter.lastReplayedAt?.toISOString() ?? null,
+          reason: letter.reason,
         })),
         nextCursor: page.next
           ? Buffer.from(JSON.stringify([page.next.receivedAt, page.next.id])).toString('base64url')

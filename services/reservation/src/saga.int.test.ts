@@ -98,12 +98,13 @@ const cancelling = new Set([
   'dead-letter',
 ]);
 
-async function deliver(reservationId: string, input: Input, eventId: string) {
+async function deliver(reservation: { id: string; userId: string }, input: Input, eventId: string) {
+  const reservationId = reservation.id;
   const ref = {
     schemaVersion: 1 as const,
     reservationId,
     occurredAt: new Date().toISOString(),
-    userId: 'u',
+    userId: reservation.userId,
     showId,
     ticketTypeId,
     quantity: 2,
@@ -143,6 +144,7 @@ async function deliver(reservationId: string, input: Input, eventId: string) {
           source: 'inventory',
           data: ref,
           cloudEvent: { id: eventId },
+          verdict: { authentic: true },
         },
         ctx('reservex.deadletter', eventId),
       );
@@ -181,7 +183,7 @@ describe('saga owner on a real database', () => {
   it('walks the happy path and emits created then confirmed', async () => {
     const r = await newReservation();
     for (const kind of ['stock.reserved', 'payment.completed', 'ticket.issued'] as const) {
-      await deliver(r.id, { kind }, randomUUID());
+      await deliver(r, { kind }, randomUUID());
     }
     const after = await findReservation(database.db, r.id);
     expect(after?.transitions.map((t) => t.status)).toEqual([
@@ -196,11 +198,40 @@ describe('saga owner on a real database', () => {
     ]);
   });
 
+  it('refuses a participant event whose facts are not the reservation’s, and changes nothing', async () => {
+    const r = await newReservation();
+    await deliver(r, { kind: 'stock.reserved' }, randomUUID());
+    const stranger = { ...r, userId: `user-${randomUUID()}` };
+    await expect(deliver(stranger, { kind: 'payment.completed' }, randomUUID())).rejects.toThrow(
+      /implausible.*userId/,
+    );
+    const after = await findReservation(database.db, r.id);
+    expect(after?.transitions.map((t) => t.status)).toEqual(['PENDING', 'AWAITING_PAYMENT']);
+  });
+
+  it('leaves the saga alone for a dead letter its topic owner did not sign', async () => {
+    const r = await newReservation();
+    const eventId = randomUUID();
+    await onDeadLetter(deps)(
+      {
+        id: eventId,
+        originalTopic: 'payment.completed',
+        source: 'payment',
+        data: { reservationId: r.id },
+        cloudEvent: { id: eventId },
+        verdict: { authentic: false, reason: 'unsigned' },
+      },
+      ctx('reservex.deadletter', eventId),
+    );
+    const after = await findReservation(database.db, r.id);
+    expect(after?.transitions.map((t) => t.status)).toEqual(['PENDING']);
+  });
+
   it('keeps one open reservation per user and show in the database too', async () => {
     const userId = `user-${randomUUID()}`;
     const first = await newReservation(userId);
     await expect(newReservation(userId)).rejects.toThrow('not created');
-    await deliver(first.id, { kind: 'user' }, randomUUID());
+    await deliver(first, { kind: 'user' }, randomUUID());
     await expect(newReservation(userId)).resolves.toMatchObject({ status: 'PENDING' });
   });
 
@@ -208,7 +239,7 @@ describe('saga owner on a real database', () => {
     const expired = await newReservation(undefined, new Date(Date.now() - 1000));
     const fresh = await newReservation();
     const ended = await newReservation(undefined, new Date(Date.now() - 1000));
-    await deliver(ended.id, { kind: 'user' }, randomUUID());
+    await deliver(ended, { kind: 'user' }, randomUUID());
     const due = await expiredReservations(database.db, new Date(), 10_000);
     expect(due).toContain(expired.id);
     expect(due).not.toContain(fresh.id);
@@ -252,7 +283,7 @@ describe('saga owner on a real database', () => {
             if (round > order.length * 10) throw new Error('deliveries kept failing');
             const wave = pending.splice(0, parallelism);
             const results = await Promise.allSettled(
-              wave.map((d) => deliver(r.id, { kind: d.kind } as Input, d.id)),
+              wave.map((d) => deliver(r, { kind: d.kind } as Input, d.id)),
             );
             results.forEach((result, i) => {
               if (result.status === 'rejected') pending.push(wave[i]!);

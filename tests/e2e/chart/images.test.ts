@@ -12,7 +12,14 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { appIds, DEAD_LETTER_TOPIC, type EventOf, SCHEMA_VERSION, type Topic } from '@reservex/contracts';
-import { type AppHandle, ensureDatabase, type StartedApps, startApps } from '@reservex/local';
+import {
+  type AppHandle,
+  ensureDatabase,
+  eventKeysOf,
+  type StartedApps,
+  signedCloudEvent,
+  startApps,
+} from '@reservex/local';
 import postgres from 'postgres';
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { argsOf, cmdOf, envOf, readDockerfile, stageOf } from './dockerfile.ts';
@@ -132,6 +139,9 @@ function chartSettings(container: ChartContainer): {
     'DATABASE_PASSWORD',
     'REDIS_URL',
     'REDIS_PASSWORD',
+    // The event keys are the run's, which its other apps sign and verify with.
+    'EVENT_SIGNING_KEY',
+    'EVENT_TRUSTED_KEYS',
   ]);
   const env: Record<string, string> = {};
   const names = new Set<string>();
@@ -356,6 +366,8 @@ async function publish(
   topic: Topic | typeof DEAD_LETTER_TOPIC,
   data: unknown,
   cloudEvent: { id: string; type?: string; partitionKey: string },
+  /** The publisher's event key of the run (a consumer believes only its topic owner's signature). */
+  signedBy?: { appId: string; key: string },
 ) {
   const params = new URLSearchParams({
     'metadata.cloudevent.id': cloudEvent.id,
@@ -364,7 +376,18 @@ async function publish(
   if (cloudEvent.type) params.set('metadata.cloudevent.type', cloudEvent.type);
   const response = await fetch(
     `${sidecar.daprUrl}/v1.0/publish/${infra.dapr.components.pubsub}/${topic}?${params}`,
-    { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) },
+    signedBy
+      ? {
+          method: 'POST',
+          headers: { 'content-type': 'application/cloudevents+json', 'dapr-api-token': sidecar.tokens.dapr },
+          body: JSON.stringify(
+            signedCloudEvent(signedBy.key, signedBy.appId, topic, data, {
+              id: cloudEvent.id,
+              type: cloudEvent.type,
+            }),
+          ),
+        }
+      : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) },
   );
   expect(response.status).toBe(204);
 }
@@ -399,10 +422,13 @@ async function queryOperatorCommands(
   try {
     // A saga event, and an event some consumer gave up on, through the service's sidecar and Kafka.
     const created = reservationCreated();
-    await publish(service, 'reservation.created', created, {
-      id: randomUUID(),
-      partitionKey: created.reservationId,
-    });
+    await publish(
+      service,
+      'reservation.created',
+      created,
+      { id: randomUUID(), partitionKey: created.reservationId },
+      { appId: 'reservation', key: eventKeysOf(infra.runDir).reservation },
+    );
     const givenUp = reservationCreated();
     const givenUpEventId = randomUUID();
     await publish(service, DEAD_LETTER_TOPIC, givenUp, {

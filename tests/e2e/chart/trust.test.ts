@@ -8,8 +8,12 @@ import {
   DEAD_LETTER_TOPIC,
   daprOperations,
   invocations,
+  publicKeyOf,
+  signingKeyFrom,
   topics,
   topology,
+  trustedKeysFrom,
+  trustedOwnersOf,
 } from '@reservex/contracts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { accessDocumentFile, renderAccessDocument } from './access-document.ts';
@@ -224,5 +228,85 @@ describe('trust boundaries of the read-model rebuild', () => {
       (o) => o.kind === 'Configuration' && o.metadata.name === annotations(job)['dapr.io/config'],
     );
     expect((config!.spec as { accessControl: Acl }).accessControl).toMatchObject({ defaultAction: 'deny' });
+  });
+});
+
+type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } };
+const containerEnv = (o: K8sObject): EnvVar[] =>
+  (o.spec as { template: { spec: { containers: { env?: EnvVar[] }[] } } }).template.spec.containers.flatMap(
+    (c) => c.env ?? [],
+  );
+
+for (const which of ['default', 'production'] as const) {
+  describe(`event signing keys with the ${which} values`, () => {
+    const objects = () => render(which);
+    const secretNamed = (name: string) =>
+      objects().find((o) => o.kind === 'Secret' && o.metadata.name === name);
+    /** The public key of the private key in the Secret `name`. */
+    const publicKeyIn = (name: string) => {
+      const data = (secretNamed(name) as { data?: Record<string, string> } | undefined)?.data;
+      return publicKeyOf(signingKeyFrom(Buffer.from(data!.key!, 'base64').toString('utf8')));
+    };
+    const signingSecretOf = (app: AppId) =>
+      containerEnv(deploymentOf(objects(), app)).find((e) => e.name === 'EVENT_SIGNING_KEY')?.valueFrom
+        ?.secretKeyRef;
+
+    it('gives each publishing service its own private key and nobody else’s', () => {
+      const used = new Map<string, AppId>();
+      for (const app of appIds) {
+        const ref = signingSecretOf(app);
+        if (topology[app].publishes.length === 0) {
+          expect(ref, app).toBeUndefined();
+          continue;
+        }
+        expect(ref?.key, app).toBe('key');
+        expect(used.get(ref!.name), `${app} shares its key with ${used.get(ref!.name)}`).toBeUndefined();
+        used.set(ref!.name, app);
+        // No other container of the release reads that Secret.
+        const readers = objects()
+          .filter((o) => ['Deployment', 'Job'].includes(o.kind))
+          .filter((o) => containerEnv(o).some((e) => e.valueFrom?.secretKeyRef?.name === ref!.name))
+          .map((o) => annotations(o)['dapr.io/app-id'] ?? o.metadata.name);
+        expect(new Set(readers), app).toEqual(new Set([app]));
+      }
+      // Distinct keys, not only distinct Secrets.
+      const keys = [...used.keys()].map(publicKeyIn);
+      expect(new Set(keys).size).toBe(keys.length);
+    });
+
+    it('gives every consumer exactly its topics’ owners’ public keys, matching their private keys', () => {
+      for (const app of appIds) {
+        const value = containerEnv(deploymentOf(objects(), app)).find(
+          (e) => e.name === 'EVENT_TRUSTED_KEYS',
+        )?.value;
+        const owners = trustedOwnersOf(app);
+        if (owners.length === 0) {
+          expect(value, app).toBeUndefined();
+          continue;
+        }
+        const trusted = trustedKeysFrom(value!);
+        expect([...trusted.keys()].sort(), app).toEqual([...owners].sort());
+        for (const owner of owners) {
+          const expected = publicKeyIn(signingSecretOf(owner)!.name);
+          const jwk = trusted.get(owner)!.export({ format: 'jwk' });
+          expect(Buffer.from(jwk.x as string, 'base64url').toString('base64'), `${app} trusts ${owner}`).toBe(
+            expected,
+          );
+        }
+      }
+    });
+  });
+}
+
+describe('event signing keys across renders', () => {
+  it('are the same for the same release seed (an upgrade or a Tilt reload rolls nothing)', () => {
+    const seed = ['--set', `secrets.seed=${'s'.repeat(40)}`];
+    const keysOf = (yamlText: string) =>
+      parseObjects(yamlText)
+        .filter((o) => o.kind === 'Secret' && o.metadata.name.endsWith('-event-key'))
+        .map((o) => JSON.stringify([o.metadata.name, (o as { data?: unknown }).data]));
+    const first = keysOf(renderYaml([valuesFiles.default], seed));
+    expect(first).toHaveLength(appIds.filter((app) => topology[app].publishes.length > 0).length);
+    expect(keysOf(renderYaml([valuesFiles.default], seed))).toEqual(first);
   });
 });

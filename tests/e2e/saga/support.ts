@@ -9,6 +9,7 @@ import {
   cardSandboxApp,
   type InfraInfo,
   paymentProviderEnv,
+  publishAs,
   type StartedApps,
   services,
   startApps,
@@ -91,16 +92,7 @@ export async function startSagaStack(options: SagaStackOptions) {
     daprUrl: (app: string) => stack.apps[app]!.daprUrl,
     /** Publishes as `app` would: through its own sidecar, with its Dapr API token. */
     publishAs: (app: SagaApp, topic: string, body: unknown, metadata: Record<string, string>) =>
-      fetch(
-        `${stack.apps[app]!.daprUrl}/v1.0/publish/${options.infra.dapr.components.pubsub}/${topic}?${new URLSearchParams(
-          Object.fromEntries(Object.entries(metadata).map(([key, value]) => [`metadata.${key}`, value])),
-        )}`,
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'dapr-api-token': stack.apps[app]!.tokens.dapr },
-          body: JSON.stringify(body),
-        },
-      ),
+      publishAs(stack.apps[app]!, options.infra.dapr.components.pubsub, topic, body, metadata),
     admin,
     buyer: (userId = `buyer-${randomUUID()}`) => buyerOf(url, userId),
     /**

@@ -1,12 +1,24 @@
 // Attacks from inside, on the real local stack with every boundary on: each is made as a compromised
 // app would make it — with that app's own valid Dapr API token and identity — so what refuses it is
 // the topic scope, the access control, the app token or sentry, not a missing credential.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, probeApp, type StartedApps, sentryToken, services, startApps } from '@reservex/local';
+import {
+  deliveredBy,
+  eventKeysOf,
+  freePort,
+  probeApp,
+  provision,
+  type StartedApps,
+  sentryToken,
+  services,
+  signedCloudEvent,
+  startApps,
+} from '@reservex/local';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 const infra = inject('infra');
@@ -17,7 +29,7 @@ beforeAll(async () => {
   stack = await startApps({
     infra,
     apps: [
-      ...(['ticket', 'query'] as const).map((appId) => ({
+      ...(['ticket', 'query', 'reservation'] as const).map((appId) => ({
         appId,
         args: [services[appId].main],
         database: `${appId}_trust_${suffix}`,
@@ -191,4 +203,158 @@ describe('a process asking sentry for another app’s identity', () => {
     expect(code).not.toBe(0);
     expect(output).toMatch(/token validation failed/);
   }, 90_000);
+});
+
+describe('someone writing saga events straight into Kafka, bypassing every sidecar', () => {
+  const buyer = `buyer-${suffix}`;
+  const showId = randomUUID();
+  const ticketTypeId = randomUUID();
+
+  /** Writes records into Kafka with the stack's own Kafka client jars: no Dapr, no scope, no token. */
+  async function writeToKafka(records: { topic: string; key: string; value: unknown }[]) {
+    const { java, kafkaLibs } = await provision();
+    const child = execFile(
+      java,
+      ['-cp', `${kafkaLibs}/*`, join(import.meta.dirname, 'broker/KafkaWrite.java'), infra.kafka.brokers],
+      { timeout: 120_000 },
+    );
+    child.stdin!.end(
+      records.map(({ topic, key, value }) => `${topic}\t${key}\t${JSON.stringify(value)}\n`).join(''),
+    );
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+  }
+
+  /** A PENDING reservation of the buyer's, as the reservation service holds one before any step. */
+  async function pendingReservation(): Promise<string> {
+    const id = randomUUID();
+    const sql = postgres(app('reservation').env.DATABASE_URL!, { max: 1 });
+    try {
+      await sql.begin(async (tx) => {
+        await tx`insert into reservations (id, user_id, show_id, ticket_type_id, quantity, hold_expires_at)
+                 values (${id}, ${buyer}, ${showId}, ${ticketTypeId}, 1, now() + interval '30 minutes')`;
+        await tx`insert into reservation_transitions (reservation_id, seq, status, cause)
+                 values (${id}, 1, 'PENDING', 'request')`;
+      });
+    } finally {
+      await sql.end();
+    }
+    return id;
+  }
+
+  const statusOf = async (reservationId: string) => {
+    const answer = await fetch(`${app('reservation').url}/v1/reservations/${reservationId}`, {
+      headers: { ...deliveredBy(app('reservation')), 'x-user-id': buyer, 'x-user-roles': 'USER' },
+    });
+    expect(answer.status).toBe(200);
+    return ((await answer.json()) as { status: string }).status;
+  };
+
+  /** What an operator sees: query's dead-letter listing, as the gateway asks it for an admin. */
+  const deadLetters = async () => {
+    const answer = await fetch(`${app('query').url}/v1/admin/dead-letters?limit=100`, {
+      headers: { ...deliveredBy(app('query')), 'x-user-id': `ops-${suffix}`, 'x-user-roles': 'USER,ADMIN' },
+    });
+    expect(answer.status).toBe(200);
+    return ((await answer.json()) as { items: { cloudEventId: string; reason: string | null }[] }).items;
+  };
+
+  /** The reasons the reservation service itself recorded for the events it refused. */
+  const refusedByReservation = async (eventIds: string[]) => {
+    const sql = postgres(app('reservation').env.DATABASE_URL!, { max: 1 });
+    try {
+      return await sql<{ event_id: string; reason: string }[]>`
+        select event_id, reason from refused_events where event_id = any(${eventIds})`;
+    } finally {
+      await sql.end();
+    }
+  };
+
+  const facts = (reservationId: string) => ({
+    schemaVersion: 1,
+    reservationId,
+    occurredAt: new Date().toISOString(),
+    userId: buyer,
+    showId,
+    ticketTypeId,
+    quantity: 1,
+  });
+  // Correct amounts, as a real capture of this reservation would say (the attacker read them off Kafka).
+  const completed = (reservationId: string) => ({
+    ...facts(reservationId),
+    paymentId: randomUUID(),
+    amountMinor: 5000,
+    currency: 'EUR',
+  });
+  const issued = (reservationId: string) => ({ ...facts(reservationId), ticketIds: [randomUUID()] });
+  const cloudEvent = (topic: string, data: unknown, extra: Record<string, unknown> = {}) => ({
+    specversion: '1.0',
+    id: randomUUID(),
+    source: topic.split('.')[0],
+    type: topic,
+    datacontenttype: 'application/json',
+    data,
+    ...extra,
+  });
+
+  it('refuses unsigned, wrongly signed and replayed events by their signature; dead-letters them with the reason; the reservation does not move', async () => {
+    const victim = await pendingReservation();
+    // A reservation of another booking, which this service does not hold.
+    const other = randomUUID();
+    const keys = eventKeysOf(infra.runDir);
+    // Genuinely signed by payment, for the other reservation: a real event the attacker replays.
+    const genuine = signedCloudEvent(keys.payment, 'payment', 'payment.completed', completed(other));
+    const forgeries = {
+      // Correct amounts and facts, no signature.
+      unsigned: cloudEvent('payment.completed', completed(victim)),
+      unsignedTickets: cloudEvent('ticket.issued', issued(victim)),
+      // Signed, but by ticket's key: not the owner of payment.completed.
+      byAnotherService: signedCloudEvent(keys.ticket, 'payment', 'payment.completed', completed(victim)),
+      // The genuine event for another reservation, its facts rewritten for the victim.
+      forAnotherReservation: { ...genuine, id: randomUUID(), data: completed(victim) },
+      // The genuine event on another topic.
+      onAnotherTopic: genuine,
+    };
+    await writeToKafka([
+      { topic: 'payment.completed', key: victim, value: forgeries.unsigned },
+      { topic: 'ticket.issued', key: victim, value: forgeries.unsignedTickets },
+      { topic: 'payment.completed', key: victim, value: forgeries.byAnotherService },
+      { topic: 'payment.completed', key: victim, value: forgeries.forAnotherReservation },
+      { topic: 'payment.failed', key: other, value: forgeries.onAnotherTopic },
+    ]);
+    const ids = Object.values(forgeries).map((event) => event.id as string);
+
+    // Each is dead-lettered, and the operator's listing says why (query refused them itself).
+    await expect
+      .poll(
+        async () =>
+          Object.fromEntries(
+            (await deadLetters())
+              .filter((letter) => ids.includes(letter.cloudEventId))
+              .map((letter) => [letter.cloudEventId, letter.reason]),
+          ),
+        { timeout: 90_000, interval: 500 },
+      )
+      .toEqual({
+        [forgeries.unsigned.id]: 'unsigned: payment.completed must carry the signature of payment',
+        [forgeries.unsignedTickets.id]: 'unsigned: ticket.issued must carry the signature of ticket',
+        [forgeries.byAnotherService.id as string]: expect.stringMatching(
+          /^bad signature: not signed by payment/,
+        ),
+        [forgeries.forAnotherReservation.id]: expect.stringMatching(/^bad signature: not signed by payment/),
+        [genuine.id as string]: expect.stringMatching(
+          /^bad signature: not signed by payment \(the owner of payment\.failed\)/,
+        ),
+      });
+    // The reservation service (it consumes all these topics) refused them by their signature too,
+    // and recorded why.
+    await expect
+      .poll(async () => (await refusedByReservation(ids)).length, { timeout: 60_000 })
+      .toBe(ids.length);
+    for (const { reason } of await refusedByReservation(ids))
+      expect(reason).toMatch(/^(unsigned|bad signature)/);
+
+    // The victim did not move: not paid, not confirmed, not cancelled by the dead letters either.
+    expect(await statusOf(victim)).toBe('PENDING');
+  }, 180_000);
 });

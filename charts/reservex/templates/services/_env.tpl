@@ -33,6 +33,19 @@
       name: {{ include "reservex.tokenSecret" (dict "root" $root "name" .name "kind" "app-api") }}
       key: token
 {{- end }}
+{{- $access := $root.Files.Get "files/access.json" | fromJson }}
+{{- if and (has .name $access.eventKeys.signers) (not .job) }}
+{{- /* Only the service's own pods sign; its Jobs (migrations) publish nothing. */}}
+- name: EVENT_SIGNING_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "reservex.eventKeySecret" (dict "root" $root "name" .name) }}
+      key: key
+{{- end }}
+{{- with include "reservex.eventTrustedKeys" (dict "root" $root "name" .name) }}
+- name: EVENT_TRUSTED_KEYS
+  value: {{ . | quote }}
+{{- end }}
 - name: SHUTDOWN_TIMEOUT_MS
   value: {{ .svc.shutdownTimeoutMs | quote }}
 {{- with include "reservex.otlpEndpoint" $root }}

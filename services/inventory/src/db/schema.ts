@@ -5,7 +5,7 @@ import { sql } from 'drizzle-orm';
 import { check, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { holdStatuses } from '../domain/hold.ts';
 
-export { inbox } from '@reservex/platform/inbox';
+export { inbox, refusals } from '@reservex/platform/inbox';
 export { outbox } from '@reservex/platform/outbox';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();

@@ -2,12 +2,12 @@
 // per payment, and the tombstones of cancelled reservations (never charged afterwards). A payment is
 // first recorded as an intent (`pending`, with the card token the provider is asked to charge) and
 // then as the provider's answer; the token is dropped once the answer is recorded.
-import { inbox } from '@reservex/platform/inbox';
+import { inbox, refusals } from '@reservex/platform/inbox';
 import { outbox } from '@reservex/platform/outbox';
 import { sql } from 'drizzle-orm';
 import { check, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
-export { inbox, outbox };
+export { inbox, outbox, refusals };
 
 export const payments = pgTable(
   'payments',
@@ -63,6 +63,6 @@ export const cancellations = pgTable('cancellations', {
   recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 });
 
-export const schema = { payments, refunds, cancellations, inbox, outbox };
+export const schema = { payments, refunds, cancellations, inbox, outbox, refusals };
 export type PaymentRow = typeof payments.$inferSelect;
 export type RefundRow = typeof refunds.$inferSelect;

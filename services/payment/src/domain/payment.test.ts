@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  implausibleCharge,
   onReservationCancelled,
   onStockReserved,
   type PaymentId,
@@ -66,5 +67,19 @@ describe('onReservationCancelled', () => {
       action: 'tombstone-only',
       why: 'not-cancelled',
     });
+  });
+});
+
+describe('implausibleCharge', () => {
+  it('accepts the reservation’s total', () => {
+    expect(implausibleCharge({ unitPriceMinor: 2500, quantity: 2, amountMinor: 5000, currency: 'EUR' })).toBe(
+      undefined,
+    );
+  });
+
+  it('refuses any other amount, naming the total', () => {
+    expect(implausibleCharge({ unitPriceMinor: 2500, quantity: 2, amountMinor: 1, currency: 'EUR' })).toBe(
+      "amount 1 EUR is not the reservation's total 5000 EUR (2 × 2500)",
+    );
   });
 });

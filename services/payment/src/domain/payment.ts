@@ -77,3 +77,19 @@ export function onReservationCancelled(record: PaymentRecord): OnReservationCanc
 function assertNever(value: never): never {
   throw new Error(`unhandled payment status ${String(value)}`);
 }
+
+/**
+ * Why a stock.reserved cannot be charged as it is: the amount must be the reservation's total (the
+ * unit price times the seats). Undefined when it is.
+ */
+export function implausibleCharge(event: {
+  unitPriceMinor: number;
+  quantity: number;
+  amountMinor: number;
+  currency: string;
+}): string | undefined {
+  const total = event.unitPriceMinor * event.quantity;
+  return event.amountMinor === total
+    ? undefined
+    : `amount ${event.amountMinor} ${event.currency} is not the reservation's total ${total} ${event.currency} (${event.quantity} × ${event.unitPriceMinor})`;
+}

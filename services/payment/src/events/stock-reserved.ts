@@ -2,10 +2,11 @@
 // reservation id) outside any transaction, record the answer → payment.completed | payment.failed.
 // A reservation whose cancel arrived first is never charged (see settle.ts for the steps).
 import type { EventOf } from '@reservex/contracts';
+import { PermanentError } from '@reservex/platform/events';
 import { handleOnce, type InboxOutcome } from '@reservex/platform/inbox';
 import { sagaAttributes, withSpan } from '@reservex/platform/telemetry';
 import { type Intent, insertIntent, isIntent, lockReservation, paymentRecord } from '../db/payments.ts';
-import { onStockReserved } from '../domain/payment.ts';
+import { implausibleCharge, onStockReserved } from '../domain/payment.ts';
 import { type SettleDeps, settleCharge } from './settle.ts';
 
 export type ChargeDeps = SettleDeps;
@@ -18,6 +19,9 @@ export function chargeReservation(deps: ChargeDeps) {
       'payment charge',
       sagaAttributes({ step: 'payment', reservationId: event.reservationId }),
       async (span) => {
+        // Never charge an amount that is not the reservation's total: refused, dead-lettered with why.
+        const implausible = implausibleCharge(event);
+        if (implausible) throw new PermanentError(`implausible charge: ${implausible}`);
         const inbox = { consumer: CHARGE_CONSUMER, eventId: delivery.id, topic: 'stock.reserved' };
         const step = await deps.db.transaction(async (tx): Promise<{ intent?: Intent; fresh: boolean }> => {
           await lockReservation(tx, event.reservationId);

@@ -82,6 +82,16 @@ export const baseConfigShape = {
   DAPR_API_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
   /** Required of every request but the probes: the app answers only its own sidecar (APP_API_TOKEN). */
   APP_API_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
+  /**
+   * This service's event signing key (base64 PKCS#8 DER, Ed25519): every event it publishes carries
+   * its signature. Required of a service that publishes.
+   */
+  EVENT_SIGNING_KEY: z.string().trim().min(1).optional(),
+  /**
+   * The public keys of the services whose events this one consumes, `app=base64,app=base64`: an
+   * event counts only with its topic owner's signature. Required of a service that consumes.
+   */
+  EVENT_TRUSTED_KEYS: z.string().trim().min(1).optional(),
   PUBSUB_NAME: z.string().trim().min(1).default('pubsub'),
   STATESTORE_NAME: z.string().trim().min(1).default('statestore'),
   LOCKSTORE_NAME: z.string().trim().min(1).default('lockstore'),

@@ -85,6 +85,13 @@ export type PublishOptions = {
   tracestate?: string;
   /** Further publish metadata for the component. */
   metadata?: Record<string, string>;
+  /**
+   * CloudEvent extension attributes (a signature, say). With these the event is published as a whole
+   * CloudEvent, which the sidecar passes on with its attributes; without, the sidecar wraps the data.
+   */
+  extensions?: Record<string, string>;
+  /** The CloudEvent source when published as a whole CloudEvent (the sidecar sets its app id otherwise). */
+  source?: string;
 };
 
 export type StateEntry<T> = { value: T; etag: string | undefined };
@@ -194,18 +201,37 @@ export function createDapr(options: DaprOptions) {
     const trace = publishOptions.traceparent
       ? { traceparent: publishOptions.traceparent, tracestate: publishOptions.tracestate }
       : currentTraceContext();
-    const metadata: Record<string, string> = {
-      ...publishOptions.metadata,
-      'cloudevent.type': publishOptions.type ?? topic,
-    };
+    const type = publishOptions.type ?? topic;
+    const metadata: Record<string, string> = { ...publishOptions.metadata, 'cloudevent.type': type };
     if (publishOptions.partitionKey) metadata.partitionKey = publishOptions.partitionKey;
     if (publishOptions.id) metadata['cloudevent.id'] = publishOptions.id;
     if (trace?.traceparent) metadata['cloudevent.traceparent'] = trace.traceparent;
     if (trace?.tracestate) metadata['cloudevent.tracestate'] = trace.tracestate;
+    // The `cloudevent.*` overrides cannot carry extension attributes: those need a whole CloudEvent
+    // (which the SDK sends as application/cloudevents+json and the sidecar keeps as it is).
+    const body = publishOptions.extensions
+      ? {
+          ...publishOptions.extensions,
+          specversion: '1.0',
+          id: publishOptions.id ?? crypto.randomUUID(),
+          source: publishOptions.source ?? 'reservex',
+          type,
+          datacontenttype: 'application/json',
+          ...(trace?.traceparent ? { traceparent: trace.traceparent, traceid: trace.traceparent } : {}),
+          ...(trace?.tracestate ? { tracestate: trace.tracestate } : {}),
+          data,
+        }
+      : data;
     await call(
       'publish',
       async () =>
-        check('publish', await client.pubsub.publish(pubsubName, topic, data as object, { metadata })),
+        check(
+          'publish',
+          await client.pubsub.publish(pubsubName, topic, body as object, {
+            metadata,
+            ...(publishOptions.extensions ? { contentType: 'application/cloudevents+json' } : {}),
+          }),
+        ),
       timeoutMs,
       { 'dapr.component': pubsubName, 'messaging.destination.name': topic },
     );

@@ -1,7 +1,15 @@
 // The Dapr delivery contract as the sidecar sees it: which status each handler outcome produces.
 // (That Dapr then retries and dead-letters accordingly is proven on the real stack, in
 // tests/e2e/platform.)
-import { DEAD_LETTER_TOPIC } from '@reservex/contracts';
+import { generateKeyPairSync } from 'node:crypto';
+import {
+  DEAD_LETTER_TOPIC,
+  publicKeyOf,
+  SIGNATURE_ATTRIBUTE,
+  signEvent,
+  signingKeyFrom,
+  trustedKeysFrom,
+} from '@reservex/contracts';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,6 +18,7 @@ import {
   type DeadLetter,
   PermanentError,
   parseCloudEvent,
+  type Refusal,
 } from './index.ts';
 
 const voided = {
@@ -324,5 +333,88 @@ describe('parseCloudEvent', () => {
     expect(() => parseCloudEvent('[]')).toThrow();
     expect(() => parseCloudEvent('{"id":""}')).toThrow();
     expect(parseCloudEvent('{"id":"a","data":{"x":1}}').data).toEqual({ x: 1 });
+  });
+});
+
+describe('createSubscriber with the publishers’ keys', () => {
+  const ticketKey = signingKeyFrom(
+    generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+  );
+  const trustedKeys = trustedKeysFrom(`ticket=${publicKeyOf(ticketKey)}`);
+  const signature = (id: string, data: unknown) =>
+    signEvent(ticketKey, { topic: 'ticket.voided', id, type: 'ticket.voided', data });
+
+  function subscriber(recordRefusal: (refusal: Refusal) => Promise<void>) {
+    const app = new Hono();
+    const handled: unknown[] = [];
+    createSubscriber(app, { pubsubName: 'pubsub', consumer: 'query', trustedKeys, recordRefusal }).on(
+      'ticket.voided',
+      (event) => {
+        handled.push(event);
+        if (event.ticketIds.length === 0) throw new PermanentError('no tickets to void');
+      },
+    );
+    return { app, handled };
+  }
+
+  it('hands over only events signed by the topic’s owner', async () => {
+    const refusals: Refusal[] = [];
+    const { app, handled } = subscriber(async (refusal) => {
+      refusals.push(refusal);
+    });
+    const good = { data: voided, [SIGNATURE_ATTRIBUTE]: signature('evt-1', voided) };
+    expect(await statusOf(await deliver(app, 'ticket.voided', good))).toBe('SUCCESS');
+    expect(await statusOf(await deliver(app, 'ticket.voided', { id: 'evt-2', data: voided }))).toBe('DROP');
+    // Another id, the same signature: a replay, refused before the handler sees it.
+    expect(await statusOf(await deliver(app, 'ticket.voided', { ...good, id: 'evt-3' }))).toBe('DROP');
+    expect(handled).toEqual([voided]);
+    expect(refusals).toEqual([
+      {
+        consumer: 'query',
+        eventId: 'evt-2',
+        topic: 'ticket.voided',
+        reason: 'unsigned: ticket.voided must carry the signature of ticket',
+      },
+      {
+        consumer: 'query',
+        eventId: 'evt-3',
+        topic: 'ticket.voided',
+        reason: expect.stringContaining('bad signature'),
+      },
+    ]);
+  });
+
+  it('records the reason of a PermanentError too, and retries while it cannot record one', async () => {
+    const empty = { ...voided, ticketIds: [] };
+    const signedEmpty = { data: empty, [SIGNATURE_ATTRIBUTE]: signature('evt-1', empty) };
+    const refusals: Refusal[] = [];
+    const recording = subscriber(async (refusal) => {
+      refusals.push(refusal);
+    });
+    expect(await statusOf(await deliver(recording.app, 'ticket.voided', signedEmpty))).toBe('DROP');
+    expect(refusals).toMatchObject([{ eventId: 'evt-1', reason: 'no tickets to void' }]);
+
+    const failing = subscriber(() => Promise.reject(new Error('database down')));
+    expect(await statusOf(await deliver(failing.app, 'ticket.voided', { id: 'evt-9', data: voided }))).toBe(
+      'RETRY',
+    );
+  });
+
+  it('tells a dead-letter handler whether the letter carries its topic owner’s signature', async () => {
+    const app = new Hono();
+    const verdicts: unknown[] = [];
+    createSubscriber(app, { pubsubName: 'pubsub', consumer: 'reservation', trustedKeys }).onDeadLetter(
+      (letter) => {
+        verdicts.push(letter.verdict.authentic);
+      },
+    );
+    const signedLetter = {
+      type: 'ticket.voided',
+      data: voided,
+      [SIGNATURE_ATTRIBUTE]: signature('evt-1', voided),
+    };
+    await deliver(app, DEAD_LETTER_TOPIC, signedLetter);
+    await deliver(app, DEAD_LETTER_TOPIC, { type: 'ticket.voided', data: voided });
+    expect(verdicts).toEqual([true, false]);
   });
 });

@@ -9,7 +9,16 @@
 //
 // A topic can also be bulk-subscribed (`onBatch`): Dapr then POSTs up to N CloudEvents at once and
 // the answer carries one of those statuses per entry, with the same meaning.
-import { DEAD_LETTER_TOPIC, type EventOf, events, isTopic, type Topic } from '@reservex/contracts';
+import {
+  DEAD_LETTER_TOPIC,
+  type EventOf,
+  events,
+  isTopic,
+  type Topic,
+  type TrustedKeys,
+  type Verdict,
+  verifyEvent,
+} from '@reservex/contracts';
 import type { Hono, Context as HonoContext } from 'hono';
 import type { Logger } from 'pino';
 import {
@@ -80,6 +89,11 @@ export type DeadLetter = {
   source: string | undefined;
   data: unknown;
   cloudEvent: CloudEvent;
+  /**
+   * Whether it carries its original topic owner's signature: a forgery that was refused for its
+   * signature is dead-lettered too, and must not move a saga. Always authentic without trusted keys.
+   */
+  verdict: Verdict;
 };
 
 export type DeadLetterHandler = (letter: DeadLetter, ctx: DeliveryContext) => unknown;
@@ -121,8 +135,21 @@ type BulkEnvelope = {
   entries: { entryId: string; event: unknown; contentType?: string; metadata?: Record<string, string> }[];
 };
 
+/** Why a consumer refused an event (Dapr dead-letters it without a reason): for the operator. */
+export type Refusal = { consumer: string; eventId: string; topic: string; reason: string };
+
 export type SubscriberOptions = {
   pubsubName: string;
+  /**
+   * The publishers' keys: an event is accepted only with a valid signature of its topic's owner,
+   * checked before anything else. Without them, events are not checked (in-process tests).
+   */
+  trustedKeys?: TrustedKeys;
+  /**
+   * Records why an event is dead-lettered (bad signature, contract, a PermanentError) before the
+   * sidecar is told to drop it; if recording fails the delivery is retried.
+   */
+  recordRefusal?: (refusal: Refusal) => Promise<void>;
   /** Names this consumer in logs, spans and inbox rows, e.g. the service name. */
   consumer: string;
   /** Where undeliverable events go. Default DEAD_LETTER_TOPIC. */
@@ -246,10 +273,9 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
             continue;
           }
           const ctx = contextOf(topic, cloudEvent);
-          const parsed = events[topic].safeParse(cloudEvent.data);
-          if (!parsed.success) {
-            logContractViolation(ctx, parsed.error.issues);
-            statuses.set(entryId, 'DROP');
+          const admitted = admit(topic, cloudEvent);
+          if ('reason' in admitted) {
+            statuses.set(entryId, await refuse(ctx, admitted.reason));
             continue;
           }
           const span = startConsumerSpan(topic, cloudEvent, {
@@ -260,7 +286,7 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
             entryId,
             span,
             entry: {
-              event: parsed.data as EventOf<T>,
+              event: admitted.event as EventOf<T>,
               ctx,
               within: (fn) => context.with(active, () => fn(span)),
             },
@@ -311,7 +337,7 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
       return;
     } catch (error) {
       if (accepted.length === 1) {
-        settle(accepted[0]!, failureStatus(accepted[0]!.entry.ctx, error), error);
+        settle(accepted[0]!, await failureStatus(accepted[0]!.entry.ctx, error), error);
         return;
       }
       log.warn({ err: error, events: accepted.length }, 'batch failed; handling its events one by one');
@@ -321,18 +347,41 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
         await handler([item.entry]);
         settle(item, 'SUCCESS');
       } catch (error) {
-        settle(item, failureStatus(item.entry.ctx, error), error);
+        settle(item, await failureStatus(item.entry.ctx, error), error);
       }
     }
   }
 
-  function failureStatus(ctx: DeliveryContext, error: unknown): DeliveryStatus {
-    if (error instanceof PermanentError) {
-      ctx.log.error({ err: error }, 'event rejected permanently; dead-lettering');
-      return 'DROP';
-    }
+  async function failureStatus(ctx: DeliveryContext, error: unknown): Promise<DeliveryStatus> {
+    if (error instanceof PermanentError) return refuse(ctx, error.message, error);
     ctx.log.warn({ err: error }, 'handler failed; asking for redelivery');
     return 'RETRY';
+  }
+
+  /**
+   * The event a handler may see, or why it may not: not signed by the topic's owner (checked first),
+   * or not matching the topic's contract.
+   */
+  function admit(topic: Topic, cloudEvent: CloudEvent): { event: unknown } | { reason: string } {
+    if (options.trustedKeys) {
+      const verdict = verifyEvent(options.trustedKeys, topic, cloudEvent);
+      if (!verdict.authentic) return { reason: verdict.reason };
+    }
+    const parsed = events[topic].safeParse(cloudEvent.data);
+    return parsed.success ? { event: parsed.data } : { reason: contractViolation(parsed.error.issues) };
+  }
+
+  /** Dead-letters the event, recording why first (the sidecar carries no reason along). */
+  async function refuse(ctx: DeliveryContext, reason: string, error?: unknown): Promise<DeliveryStatus> {
+    ctx.log.error({ reason, ...(error ? { err: error } : {}) }, 'event refused; dead-lettering');
+    if (!options.recordRefusal) return 'DROP';
+    try {
+      await options.recordRefusal({ consumer: options.consumer, eventId: ctx.id, topic: ctx.topic, reason });
+      return 'DROP';
+    } catch (recordError) {
+      ctx.log.warn({ err: recordError }, 'cannot record why an event is refused; asking for redelivery');
+      return 'RETRY';
+    }
   }
 
   function startConsumerSpan(
@@ -374,13 +423,20 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
         return status;
       } catch (error) {
         recordError(span, error);
-        const status = failureStatus(ctx, error);
+        const status = await failureStatus(ctx, error);
         span.setAttribute('reservex.delivery.status', status);
         return status;
       } finally {
         span.end();
       }
     });
+  }
+
+  function deadLetterVerdict(originalTopic: string | undefined, cloudEvent: CloudEvent): Verdict {
+    if (!options.trustedKeys) return { authentic: true };
+    if (!originalTopic || !isTopic(originalTopic))
+      return { authentic: false, reason: `no known original topic (${originalTopic ?? 'none'})` };
+    return verifyEvent(options.trustedKeys, originalTopic, cloudEvent);
   }
 
   return {
@@ -395,12 +451,9 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
         topic,
         { pubsubname: options.pubsubName, topic, route: route(topic), deadLetterTopic },
         async (cloudEvent, ctx) => {
-          const parsed = events[topic].safeParse(cloudEvent.data);
-          if (!parsed.success) {
-            logContractViolation(ctx, parsed.error.issues);
-            return 'DROP';
-          }
-          await handler(parsed.data as EventOf<T>, ctx);
+          const admitted = admit(topic, cloudEvent);
+          if ('reason' in admitted) return refuse(ctx, admitted.reason);
+          await handler(admitted.event as EventOf<T>, ctx);
           return 'SUCCESS';
         },
       );
@@ -444,14 +497,16 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
         deadLetterTopic,
         { pubsubname: options.pubsubName, topic: deadLetterTopic, route: route(deadLetterTopic) },
         async (cloudEvent, ctx) => {
+          const originalTopic =
+            cloudEvent.type && cloudEvent.type !== deadLetterTopic ? cloudEvent.type : undefined;
           await handler(
             {
               id: cloudEvent.id,
-              originalTopic:
-                cloudEvent.type && cloudEvent.type !== deadLetterTopic ? cloudEvent.type : undefined,
+              originalTopic,
               source: cloudEvent.source,
               data: cloudEvent.data,
               cloudEvent,
+              verdict: deadLetterVerdict(originalTopic, cloudEvent),
             },
             ctx,
           );
@@ -525,14 +580,9 @@ function parseBulkEnvelope(text: string): BulkEnvelope {
   return value as BulkEnvelope;
 }
 
-function logContractViolation(
-  ctx: DeliveryContext,
-  issues: readonly { path: PropertyKey[]; message: string }[],
-) {
-  ctx.log.error(
-    { issues: issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) },
-    'event does not match its contract; dead-lettering',
-  );
+function contractViolation(issues: readonly { path: PropertyKey[]; message: string }[]): string {
+  const fields = issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+  return `does not match its contract (${fields.join('; ')})`.slice(0, 1000);
 }
 
 function reservationAttribute(data: unknown): Record<string, string> {

@@ -1,5 +1,6 @@
 // Idempotent consumption: the CloudEvent id a consumer handled is recorded in the same transaction
 // as the effect, so a redelivery (at-least-once transport) finds it and does nothing.
+import { sql } from 'drizzle-orm';
 import { pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import type { Executor, TransactionOf } from '../db/index.ts';
 
@@ -15,6 +16,36 @@ export const inbox = pgTable(
   },
   (table) => [primaryKey({ name: 'inbox_pkey', columns: [table.consumer, table.eventId] })],
 );
+
+/**
+ * Events this consumer refused and had dead-lettered, with the reason (a bad signature, a broken
+ * contract, an implausible step): the sidecar dead-letters without one. Re-exported like the inbox.
+ */
+export const refusals = pgTable(
+  'refused_events',
+  {
+    consumer: text('consumer').notNull(),
+    eventId: text('event_id').notNull(),
+    topic: text('topic').notNull(),
+    reason: text('reason').notNull(),
+    refusedAt: timestamp('refused_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ name: 'refused_events_pkey', columns: [table.consumer, table.eventId] })],
+);
+
+/** Records why `consumer` refused an event (the latest reason when it was refused again). */
+export async function recordRefusal(
+  db: Executor,
+  refusal: { consumer: string; eventId: string; topic: string; reason: string },
+): Promise<void> {
+  await db
+    .insert(refusals)
+    .values(refusal)
+    .onConflictDoUpdate({
+      target: [refusals.consumer, refusals.eventId],
+      set: { topic: refusal.topic, reason: refusal.reason, refusedAt: sql`now()` },
+    });
+}
 
 export type InboxKey = { consumer: string; eventId: string; topic?: string };
 export type InboxOutcome = 'handled' | 'duplicate';

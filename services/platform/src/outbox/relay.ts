@@ -6,6 +6,7 @@
 // CloudEvent id, which consumers' inboxes recognise. A committed enqueue NOTIFYs the relay, so the
 // happy path has no polling latency; a slow poll covers lost notifications and retry times.
 import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { SIGNATURE_ATTRIBUTE, type SigningKey, signEvent } from '@reservex/contracts';
 import { backoffDelay } from '../dapr/index.ts';
 import type { Sql } from '../db/index.ts';
 import {
@@ -27,9 +28,19 @@ export type Publisher = {
     pubsubName: string,
     topic: string,
     data: unknown,
-    options: { partitionKey?: string; id?: string; traceparent?: string; tracestate?: string },
+    options: {
+      partitionKey?: string;
+      id?: string;
+      traceparent?: string;
+      tracestate?: string;
+      extensions?: Record<string, string>;
+      source?: string;
+    },
   ): Promise<void>;
 };
+
+/** The publisher's identity: every event leaves signed with its key (see events/signature.ts). */
+export type Signer = { appId: string; key: SigningKey };
 
 export type RelayOptions = {
   /** The postgres.js client of the database that holds the outbox (`createDatabase(...).sql`). */
@@ -38,6 +49,8 @@ export type RelayOptions = {
   db?: unknown;
   dapr: Publisher;
   pubsubName: string;
+  /** Signs each event as the service that publishes it. Unsigned events are refused by consumers. */
+  signer?: Signer;
   /** Rows claimed per transaction. Default 50. */
   batchSize?: number;
   /** Partition keys published at the same time (each key's rows stay sequential). Default 16. */
@@ -204,8 +217,22 @@ export function startRelay(options: RelayOptions): Relay {
         try {
           // The consumer's span becomes a child of this publish span.
           const trace = currentTraceContext();
+          const signer = options.signer;
           await dapr.publish(pubsubName, row.topic, row.payload, {
             id: row.id,
+            ...(signer
+              ? {
+                  source: signer.appId,
+                  extensions: {
+                    [SIGNATURE_ATTRIBUTE]: signEvent(signer.key, {
+                      topic: row.topic,
+                      id: row.id,
+                      type: row.topic,
+                      data: row.payload,
+                    }),
+                  },
+                }
+              : {}),
             partitionKey: row.partition_key,
             ...(trace ? { traceparent: trace.traceparent } : {}),
             ...(trace?.tracestate ? { tracestate: trace.tracestate } : {}),

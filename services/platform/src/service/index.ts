@@ -9,7 +9,18 @@
 // must name exactly the topics `topology[name].consumes` lists.
 import { fileURLToPath } from 'node:url';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { type AppId, deployments, readsDeadLetters, type Topic, topology } from '@reservex/contracts';
+import {
+  type AppId,
+  deployments,
+  readsDeadLetters,
+  type SigningKey,
+  signingKeyFrom,
+  type Topic,
+  type TrustedKeys,
+  topology,
+  trustedKeysFrom,
+  trustedOwnersOf,
+} from '@reservex/contracts';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { z } from 'zod';
 import {
@@ -31,6 +42,7 @@ import {
 } from '../events/index.ts';
 import type { ReadinessCheck, ShutdownHook } from '../http/index.ts';
 import { serve } from '../http/serve.ts';
+import { recordRefusal } from '../inbox/index.ts';
 import { startRelay } from '../outbox/relay.ts';
 import { serveReplay } from '../outbox/replay.ts';
 import { type Logger, logger, startTelemetry } from '../telemetry/index.ts';
@@ -217,6 +229,8 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
     process.exit(1);
   }
 
+  const keys = eventKeys(declaration.name, config);
+
   const telemetry = startTelemetry({
     serviceName: config.SERVICE_NAME,
     otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
@@ -271,7 +285,12 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
   const context = { ...platform, ...((await declaration.setup?.(platform as never)) ?? {}) } as never;
 
   const app = declaration.app(context);
-  const subscriber = createSubscriber(app, { pubsubName: config.PUBSUB_NAME, consumer: config.SERVICE_NAME });
+  const subscriber = createSubscriber(app, {
+    pubsubName: config.PUBSUB_NAME,
+    consumer: config.SERVICE_NAME,
+    trustedKeys: keys.trusted,
+    ...(database ? { recordRefusal: (refusal) => recordRefusal(database.db, refusal) } : {}),
+  });
   for (const [topic, consumer] of Object.entries(declaration.consumes(context))) {
     if ('batch' in consumer) subscriber.onBatch(topic as Topic, consumer.batch, consumer.options);
     else subscriber.on(topic as Topic, consumer);
@@ -291,7 +310,12 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
     typeof declaration.relay === 'function' ? declaration.relay(config as never) : declaration.relay;
   if (relayWanted) {
     if (!database) throw new Error(`${declaration.name}: a relay needs the service's database`);
-    const relay = startRelay({ sql: database.sql, dapr, pubsubName: config.PUBSUB_NAME });
+    const relay = startRelay({
+      sql: database.sql,
+      dapr,
+      pubsubName: config.PUBSUB_NAME,
+      ...(keys.signing ? { signer: { appId: declaration.name, key: keys.signing } } : {}),
+    });
     stopping.push(() => relay.stop());
     // Dead-letter replay: only a topic's owner publishes it, so query asks the owner to, from its outbox.
     const owns = topology[declaration.name].publishes;
@@ -319,6 +343,33 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
     },
     `${declaration.name} started`,
   );
+}
+
+/**
+ * The service's signing key and the keys it trusts, as its place in the topology needs them: a
+ * publisher must sign, a consumer must know the key of every owner of a topic it consumes.
+ */
+function eventKeys(
+  name: AppId,
+  config: { EVENT_SIGNING_KEY?: string | undefined; EVENT_TRUSTED_KEYS?: string | undefined },
+): { signing: SigningKey | undefined; trusted: TrustedKeys } {
+  const { publishes } = topology[name];
+  let signing: SigningKey | undefined;
+  let trusted: TrustedKeys = new Map();
+  try {
+    if (config.EVENT_SIGNING_KEY) signing = signingKeyFrom(config.EVENT_SIGNING_KEY);
+    if (config.EVENT_TRUSTED_KEYS) trusted = trustedKeysFrom(config.EVENT_TRUSTED_KEYS);
+  } catch (error) {
+    throw new ConfigurationError(`EVENT_SIGNING_KEY/EVENT_TRUSTED_KEYS: ${(error as Error).message}`);
+  }
+  if (publishes.length > 0 && !signing)
+    throw new ConfigurationError(`EVENT_SIGNING_KEY is required: ${name} publishes ${publishes.join(', ')}`);
+  const missing = trustedOwnersOf(name).filter((owner) => !trusted.has(owner));
+  if (missing.length > 0)
+    throw new ConfigurationError(
+      `EVENT_TRUSTED_KEYS lacks the key of ${missing.join(', ')}, whose events ${name} reads`,
+    );
+  return { signing, trusted };
 }
 
 /** Applies the migrations and returns: the image's migrate command. Needs DATABASE_URL only. */

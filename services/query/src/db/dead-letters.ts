@@ -4,7 +4,7 @@ import { type AppId, events, isTopic, ownerOf, type Topic } from '@reservex/cont
 import type { DeadLetter } from '@reservex/platform/events';
 import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
 import type { QueryDb, QueryTx } from './read-model.ts';
-import { type DeadLetterRow, deadLetters } from './schema.ts';
+import { type DeadLetterRow, deadLetters, refusals } from './schema.ts';
 
 export async function storeDeadLetter(tx: QueryTx, letter: DeadLetter): Promise<void> {
   const data = letter.data;
@@ -36,13 +36,22 @@ function topicAttribute(letter: DeadLetter): string | undefined {
 
 type Cursor = { receivedAt: string; id: string };
 
+/** A dead letter with the reason this service recorded when it refused the event (null: not refused here). */
+export type ListedDeadLetter = DeadLetterRow & { reason: string | null };
+
 export async function listDeadLetters(
   db: QueryDb,
   page: { limit: number; after?: Cursor | undefined },
-): Promise<{ items: DeadLetterRow[]; next: Cursor | null }> {
+): Promise<{ items: ListedDeadLetter[]; next: Cursor | null }> {
   const after = page.after;
+  // Why this service refused the event, when it did (it consumes every saga topic, so it refuses
+  // every forgery itself; the sidecar dead-letters without a reason).
+  const reason = sql<string | null>`(
+    select ${refusals.reason} from ${refusals}
+    where ${refusals.eventId} = ${deadLetters.cloudEventId}
+    order by ${refusals.refusedAt} desc limit 1)`;
   const rows = await db
-    .select()
+    .select({ letter: deadLetters, reason })
     .from(deadLetters)
     .where(
       after
@@ -54,7 +63,7 @@ export async function listDeadLetters(
     )
     .orderBy(desc(deadLetters.receivedAt), desc(deadLetters.id))
     .limit(page.limit + 1);
-  const items = rows.slice(0, page.limit);
+  const items = rows.slice(0, page.limit).map(({ letter, reason }) => ({ ...letter, reason }));
   const last = items.at(-1);
   return {
     items,

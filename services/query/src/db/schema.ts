@@ -1,12 +1,12 @@
 // The query service's tables: every saga event seen (the timeline, the facts), the ReservationDetails
 // derived from them (the read model), and the dead letters of the whole platform.
-import { inbox } from '@reservex/platform/inbox';
+import { inbox, refusals } from '@reservex/platform/inbox';
 import { outbox } from '@reservex/platform/outbox';
 import { desc } from 'drizzle-orm';
 import { index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import type { ReservationDetails } from '../domain/projection.ts';
 
-export { inbox, outbox };
+export { inbox, outbox, refusals };
 
 /** Each saga event as delivered: the projection's input, kept so the details can always be re-derived. */
 export const timelineEvents = pgTable(
@@ -60,7 +60,7 @@ export const deadLetters = pgTable(
   (table) => [index('dead_letters_received_idx').on(desc(table.receivedAt), desc(table.id))],
 );
 
-export const schema = { timelineEvents, reservationDetails, deadLetters, inbox, outbox };
+export const schema = { timelineEvents, reservationDetails, deadLetters, inbox, outbox, refusals };
 export type DeadLetterRow = typeof deadLetters.$inferSelect;
 
 /** NOTIFY channel: payload = reservation id whose details changed (live status over SSE). */

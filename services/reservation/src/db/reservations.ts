@@ -5,6 +5,7 @@ import type { CancelReason, EventOf, PaymentMethod, SagaStep } from '@reservex/c
 import type { Database, Executor } from '@reservex/platform/db';
 import { enqueue } from '@reservex/platform/outbox';
 import { and, asc, eq, isNull, lte, sql } from 'drizzle-orm';
+import { implausibility, type ParticipantEvent } from '../domain/plausibility.ts';
 import { currentStatus, type Transition } from '../domain/reservation.ts';
 import {
   decide,
@@ -157,6 +158,8 @@ export async function hasOpenReservation(db: Executor, userId: string, showId: s
 
 export type AdvanceOutcome =
   | { kind: 'unknown-reservation' }
+  /** The event's facts are not this reservation's (see domain/plausibility.ts): nothing changed. */
+  | { kind: 'implausible'; reason: string }
   | { kind: 'applied'; from: ReservationStatus; to: ReservationStatus; decision: SagaDecision };
 
 export type Cause = { cause: string; eventId?: string | undefined };
@@ -171,9 +174,13 @@ export async function advanceSaga(
   input: SagaInput,
   cause: Cause,
   now: Date,
+  /** The facts of the participant's event, checked against the reservation's before anything else. */
+  facts?: ParticipantEvent,
 ): Promise<AdvanceOutcome> {
   const [row] = await tx.select().from(reservations).where(eq(reservations.id, reservationId)).for('update');
   if (!row) return { kind: 'unknown-reservation' };
+  const reason = facts && implausibility(row, facts);
+  if (reason) return { kind: 'implausible', reason };
   const history = await tx
     .select({ seq: reservationTransitions.seq, status: reservationTransitions.status })
     .from(reservationTransitions)

@@ -15,7 +15,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { reservationStatuses } from '../domain/saga.ts';
 
-export { inbox } from '@reservex/platform/inbox';
+export { inbox, refusals } from '@reservex/platform/inbox';
 export { outbox } from '@reservex/platform/outbox';
 
 const oneOf = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '));

@@ -1,9 +1,10 @@
 // Every participant event moves the saga the same way: once per CloudEvent id (inbox), through the
 // domain's decision, in one transaction with the transition and any event it emits (outbox).
-import type { DeliveryContext } from '@reservex/platform/events';
+import { type DeliveryContext, PermanentError } from '@reservex/platform/events';
 import { handleOnce } from '@reservex/platform/inbox';
 import { sagaAttributes, withSpan } from '@reservex/platform/telemetry';
 import { advanceSaga, type ReservationDatabase } from '../db/reservations.ts';
+import type { ParticipantEvent } from '../domain/plausibility.ts';
 import type { SagaInput } from '../domain/saga.ts';
 
 export type HandlerContext = { db: ReservationDatabase; now: () => Date };
@@ -16,7 +17,7 @@ export async function applyToSaga(
   reservationId: string,
   input: SagaInput,
   delivery: Pick<DeliveryContext, 'id' | 'topic' | 'log'>,
-  options: { step: string; consumer?: string },
+  options: { step: string; consumer?: string; facts?: ParticipantEvent },
 ): Promise<void> {
   await withSpan(
     `saga ${options.step}`,
@@ -32,7 +33,11 @@ export async function applyToSaga(
             input,
             { cause: delivery.topic, eventId: delivery.id },
             deps.now(),
+            options.facts,
           );
+          // Thrown inside the transaction: nothing is recorded, and the event is dead-lettered with why.
+          if (outcome.kind === 'implausible')
+            throw new PermanentError(`implausible for reservation ${reservationId}: ${outcome.reason}`);
           if (outcome.kind === 'unknown-reservation') {
             delivery.log.warn({ reservation_id: reservationId }, 'event for an unknown reservation ignored');
             span.setAttribute('saga.outcome', 'unknown-reservation');

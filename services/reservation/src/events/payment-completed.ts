@@ -5,5 +5,8 @@ import { applyToSaga, type HandlerContext } from './apply.ts';
 
 export function onPaymentCompleted(deps: HandlerContext) {
   return (event: EventOf<'payment.completed'>, ctx: DeliveryContext) =>
-    applyToSaga(deps, event.reservationId, { type: 'payment.completed' }, ctx, { step: 'reservation.paid' });
+    applyToSaga(deps, event.reservationId, { type: 'payment.completed' }, ctx, {
+      step: 'reservation.paid',
+      facts: event,
+    });
 }

@@ -7,5 +7,6 @@ export function onPaymentFailed(deps: HandlerContext) {
   return (event: EventOf<'payment.failed'>, ctx: DeliveryContext) =>
     applyToSaga(deps, event.reservationId, { type: 'payment.failed', reason: event.reason }, ctx, {
       step: 'reservation.cancel',
+      facts: event,
     });
 }

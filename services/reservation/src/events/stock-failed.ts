@@ -7,5 +7,6 @@ export function onStockFailed(deps: HandlerContext) {
   return (event: EventOf<'stock.failed'>, ctx: DeliveryContext) =>
     applyToSaga(deps, event.reservationId, { type: 'stock.failed', reason: event.reason }, ctx, {
       step: 'reservation.cancel',
+      facts: event,
     });
 }

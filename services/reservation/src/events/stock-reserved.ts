@@ -7,5 +7,6 @@ export function onStockReserved(deps: HandlerContext) {
   return (event: EventOf<'stock.reserved'>, ctx: DeliveryContext) =>
     applyToSaga(deps, event.reservationId, { type: 'stock.reserved' }, ctx, {
       step: 'reservation.stock-reserved',
+      facts: event,
     });
 }

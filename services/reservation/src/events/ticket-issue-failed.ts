@@ -7,5 +7,6 @@ export function onTicketIssueFailed(deps: HandlerContext) {
   return (event: EventOf<'ticket.issue.failed'>, ctx: DeliveryContext) =>
     applyToSaga(deps, event.reservationId, { type: 'ticket.issue.failed', reason: event.reason }, ctx, {
       step: 'reservation.cancel',
+      facts: event,
     });
 }

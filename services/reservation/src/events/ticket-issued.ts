@@ -5,5 +5,8 @@ import { applyToSaga, type HandlerContext } from './apply.ts';
 
 export function onTicketIssued(deps: HandlerContext) {
   return (event: EventOf<'ticket.issued'>, ctx: DeliveryContext) =>
-    applyToSaga(deps, event.reservationId, { type: 'ticket.issued' }, ctx, { step: 'reservation.confirm' });
+    applyToSaga(deps, event.reservationId, { type: 'ticket.issued' }, ctx, {
+      step: 'reservation.confirm',
+      facts: event,
+    });
 }

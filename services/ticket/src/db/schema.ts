@@ -1,10 +1,10 @@
 // The ticket service's tables: tickets (one per seat), the issuing decision per reservation (made
 // once), the tombstones of cancelled reservations, and the shows an operator locked for issuing.
-import { inbox } from '@reservex/platform/inbox';
+import { inbox, refusals } from '@reservex/platform/inbox';
 import { outbox } from '@reservex/platform/outbox';
 import { index, integer, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 
-export { inbox, outbox };
+export { inbox, outbox, refusals };
 
 export const tickets = pgTable(
   'tickets',
@@ -56,5 +56,5 @@ export const issuingLocks = pgTable('issuing_locks', {
   lockedAt: timestamp('locked_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 });
 
-export const schema = { tickets, issuances, cancellations, issuingLocks, inbox, outbox };
+export const schema = { tickets, issuances, cancellations, issuingLocks, inbox, outbox, refusals };
 export type TicketRow = typeof tickets.$inferSelect;

@@ -1,7 +1,7 @@
 // A test app that makes the bus deliver every saga event twice: it consumes every topic (its own
 // consumer group) and publishes each event once more with the same CloudEvent id, partition key and
 // trace context. Its own copies come back to it and are recognised by id, so nothing loops.
-import { topics } from '@reservex/contracts';
+import { SIGNATURE_ATTRIBUTE, topics } from '@reservex/contracts';
 import { baseConfigShape, loadConfig } from '@reservex/platform/config';
 import { createDapr } from '@reservex/platform/dapr';
 import { createSubscriber } from '@reservex/platform/events';
@@ -24,8 +24,13 @@ const subscriber = createSubscriber(app, { pubsubName: config.PUBSUB_NAME, consu
 for (const topic of topics) {
   subscriber.on(topic, async (event, delivery) => {
     if (copied.has(delivery.id)) return;
-    await dapr.publish(config.PUBSUB_NAME, topic, event, {
+    // The same CloudEvent again, its publisher's signature included: a redelivery, not a forgery.
+    const signature = delivery.cloudEvent[SIGNATURE_ATTRIBUTE];
+    await dapr.publish(config.PUBSUB_NAME, topic, delivery.cloudEvent.data ?? event, {
       id: delivery.id,
+      ...(typeof signature === 'string'
+        ? { extensions: { [SIGNATURE_ATTRIBUTE]: signature }, source: delivery.source ?? topic }
+        : {}),
       partitionKey: event.reservationId,
       ...(delivery.traceparent ? { traceparent: delivery.traceparent } : {}),
       ...(delivery.tracestate ? { tracestate: delivery.tracestate } : {}),
