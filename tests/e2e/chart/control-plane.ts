@@ -5,6 +5,7 @@
 // and removes the folder.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,10 +117,14 @@ current-context: check
   return path;
 }
 
+/** The annotation that lets a Job's pod complete (see the job-pod-complete stage). */
+export const JOB_POD_RELEASE = 'check.reservex.dev/complete';
+
 /**
  * kwok's stages: the node comes up Ready with the size it was created with; a pod is Running and Ready
- * once scheduled; a Job's pod then completes after a short while (long enough for a check to see the
- * hook Jobs running); a deleted pod goes away.
+ * once scheduled; a Job's pod then completes successfully once the check has seen it run and annotated
+ * it with JOB_POD_RELEASE (so no hook ends unobserved, however slow the machine); a deleted pod goes
+ * away.
  */
 const KWOK_STAGES = `apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
@@ -192,7 +197,7 @@ spec:
       - { key: .metadata.deletionTimestamp, operator: DoesNotExist }
       - { key: .status.phase, operator: In, values: [Running] }
       - { key: '.metadata.ownerReferences.[].kind', operator: In, values: [Job] }
-  delay: { durationMilliseconds: 1500 }
+      - { key: '.metadata.annotations["${JOB_POD_RELEASE}"]', operator: In, values: ["true"] }
   next:
     statusTemplate: |
       {{ $now := Now }}
@@ -214,6 +219,7 @@ spec:
     matchExpressions:
       - { key: .metadata.deletionTimestamp, operator: Exists }
   next:
+    finalizers: { empty: true }
     delete: true
 `;
 
@@ -257,16 +263,14 @@ export class ControlPlane {
   }
 
   async kubectl(args: readonly string[], input?: string, timeoutMs = 120_000): Promise<RunResult> {
-    if (input === undefined) {
-      return runAsync(this.bin('kubectl'), ['--kubeconfig', this.kubeconfig, ...args], { timeoutMs });
-    }
+    // The discovery cache of this run stays in its folder, not in the user's home.
+    const common = ['--kubeconfig', this.kubeconfig, '--cache-dir', join(this.dir, 'kube-cache')];
+    if (input === undefined) return runAsync(this.bin('kubectl'), [...common, ...args], { timeoutMs });
     const file = join(this.dir, `input-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
     writeFileSync(file, input);
-    return runAsync(
-      this.bin('kubectl'),
-      ['--kubeconfig', this.kubeconfig, ...args.map((a) => (a === '-' ? file : a))],
-      { timeoutMs },
-    );
+    return runAsync(this.bin('kubectl'), [...common, ...args.map((a) => (a === '-' ? file : a))], {
+      timeoutMs,
+    });
   }
 
   /** kubectl that must succeed; returns its stdout. */
@@ -274,6 +278,61 @@ export class ControlPlane {
     const result = await this.kubectl(args, input, timeoutMs);
     if (result.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr}`);
     return result.stdout;
+  }
+
+  private agent?: Agent;
+  private apiPort = 0;
+
+  /**
+   * One request to the API server as the admin (a kept-alive connection: cheaper than a kubectl
+   * process where a check polls). Resolves with the status and the parsed JSON body.
+   */
+  async api<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<{ status: number; body: T }> {
+    this.agent ??= new Agent({
+      keepAlive: true,
+      maxSockets: 4,
+      ca: readFileSync(join(this.dir, 'ca.crt')),
+      cert: readFileSync(join(this.dir, 'admin.crt')),
+      key: readFileSync(join(this.dir, 'admin.key')),
+    });
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: this.apiPort,
+          path,
+          method,
+          agent: this.agent,
+          timeout: 30_000,
+          headers:
+            payload === undefined
+              ? { accept: 'application/json' }
+              : { accept: 'application/json', 'content-type': contentType },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: unknown = text;
+            try {
+              parsed = JSON.parse(text);
+            } catch {}
+            resolve({ status: res.statusCode ?? 0, body: parsed as T });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 30s`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
   }
 
   async helm(args: readonly string[], timeoutMs = 300_000): Promise<RunResult> {
@@ -307,6 +366,7 @@ export class ControlPlane {
       number,
     ];
     this.kubeconfig = kubeconfig(this.dir, apiserver);
+    this.apiPort = apiserver;
     const etcdUrl = `http://127.0.0.1:${etcdClient}`;
     this.start('etcd', [
       '--name=check',
@@ -338,11 +398,7 @@ export class ControlPlane {
       '--profiling=false',
       '--v=1',
     ]);
-    await this.until(
-      'kube-apiserver',
-      async () => (await this.kubectl(['get', '--raw', '/readyz'])).stdout.trim() === 'ok',
-      90_000,
-    );
+    await this.until('kube-apiserver', async () => (await this.api('GET', '/readyz')).status === 200, 90_000);
     this.start('kube-controller-manager', [
       `--kubeconfig=${this.kubeconfig}`,
       `--authentication-kubeconfig=${this.kubeconfig}`,
@@ -415,7 +471,8 @@ export class ControlPlane {
     // namespaces created later get theirs too.
     await this.until(
       'controller-manager',
-      async () => (await this.kubectl(['-n', 'default', 'get', 'serviceaccount', 'default'])).status === 0,
+      async () =>
+        (await this.api('GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200,
       60_000,
     );
   }
@@ -431,6 +488,7 @@ export class ControlPlane {
       while (child.exitCode === null && child.signalCode === null && Date.now() < deadline) await sleep(100);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
+    this.agent?.destroy();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
