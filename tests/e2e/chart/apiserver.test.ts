@@ -16,6 +16,7 @@ import {
   chartDir,
   type K8sObject,
   parseObjects,
+  podSpecOf,
   provisionControlPlaneTools,
   type RunResult,
   render,
@@ -100,6 +101,36 @@ async function policyInForce(): Promise<void> {
   );
 }
 
+/** A namespace that enforces the restricted Pod Security Standard, for the pods' admission check. */
+const RESTRICTED_NAMESPACE = 'reservex-restricted';
+
+/** The pod a workload (or a bare Pod) would create, as the API server would be asked for it. */
+function podOf(workload: K8sObject): K8sObject | undefined {
+  const spec = podSpecOf(workload);
+  if (!spec) return undefined;
+  const template = (workload.spec as { template?: { metadata?: K8sObject['metadata'] } } | undefined)
+    ?.template;
+  const metadata = workload.kind === 'Pod' ? workload.metadata : (template?.metadata ?? { name: '' });
+  // A StatefulSet's claims become volumes of its pods.
+  const claims = (
+    (workload.spec as { volumeClaimTemplates?: { metadata: { name: string } }[] } | undefined)
+      ?.volumeClaimTemplates ?? []
+  ).map((c) => ({
+    name: c.metadata.name,
+    persistentVolumeClaim: { claimName: `${c.metadata.name}-${workload.metadata.name}-0` },
+  }));
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      ...metadata,
+      name: `${workload.metadata.name}-check`.slice(0, 63),
+      namespace: RESTRICTED_NAMESPACE,
+    },
+    spec: { ...spec, volumes: [...((spec.volumes as unknown[] | undefined) ?? []), ...claims] },
+  };
+}
+
 /** A volume for Redis's claim (no provisioner runs here). */
 const REDIS_VOLUME = `apiVersion: v1
 kind: PersistentVolume
@@ -153,6 +184,14 @@ beforeAll(async () => {
     await policyInForce();
     await cp.kubectlOk(['apply', '--server-side', '-f', '-'], REDIS_VOLUME);
     await cp.kubectlOk(['create', 'namespace', NAMESPACE]);
+    await cp.kubectlOk(['create', 'namespace', RESTRICTED_NAMESPACE]);
+    await cp.kubectlOk([
+      'label',
+      'namespace',
+      RESTRICTED_NAMESPACE,
+      'pod-security.kubernetes.io/enforce=restricted',
+      'pod-security.kubernetes.io/enforce-version=v1.34',
+    ]);
     console.warn(`control plane up with the CRDs in ${Math.round((Date.now() - started) / 1000)}s`);
   } catch (error) {
     const logs = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok']
@@ -350,6 +389,39 @@ describe('the chart on a real API server (Kubernetes 1.34, kwok node)', () => {
     );
     expect(badPool.status).not.toBe(0);
     expect(badPool.stderr).toMatch(/roles/);
+  });
+
+  it("admits every pod the default and the production render ask for (restricted Pod Security, Dapr's secret store)", async () => {
+    for (const which of ['default', 'production'] as const) {
+      const pods = render(which).flatMap((workload) => {
+        const pod = podOf(workload);
+        return pod ? [{ workload, pod }] : [];
+      });
+      // The service accounts the pods name (admission refuses a pod whose account does not exist).
+      const accounts = new Set(
+        pods.map(({ pod }) => (pod.spec as { serviceAccountName?: string }).serviceAccountName),
+      );
+      for (const name of accounts) {
+        if (!name) continue;
+        const created = await cp.api('POST', `/api/v1/namespaces/${RESTRICTED_NAMESPACE}/serviceaccounts`, {
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: { name },
+        });
+        expect([201, 409], name).toContain(created.status);
+      }
+      for (const { workload, pod } of pods) {
+        const admitted = await cp.api<{ message?: string }>(
+          'POST',
+          `/api/v1/namespaces/${RESTRICTED_NAMESPACE}/pods?dryRun=All`,
+          pod,
+        );
+        expect(
+          admitted.status,
+          `${which}: ${workload.kind}/${workload.metadata.name}: ${admitted.body.message}`,
+        ).toBe(201);
+      }
+    }
   });
 
   it('installs with helm, schedules every pod on the node, and accepts the Dapr resources', async () => {
