@@ -1,10 +1,11 @@
 // The chart against a real API server (Level 1): etcd, kube-apiserver, kube-controller-manager and
 // kube-scheduler of Kubernetes 1.34, one kwok node the size of a 2-CPU kind node less what runs there
 // besides ReserveX, and the real CRDs of Dapr, CloudNativePG and Strimzi. What it shows that the offline
-// checks cannot: the API server accepts every object (schemas, CEL rules, defaults), helm installs and
-// upgrades the release, an upgrade with the same values changes nothing, the scheduler places every pod,
-// and the PodDisruptionBudgets hold while the hook Jobs run. What it cannot: no container runs (kwok
-// plays the kubelet), no operator reconciles (no Kafka, no Postgres), no Dapr sidecar is injected.
+// checks cannot: the API server accepts every object (schemas, CEL rules, defaults) and admits every pod
+// (restricted Pod Security, Dapr's secret-store rule), helm installs and upgrades the release, an upgrade
+// with the same values changes nothing, the scheduler places every pod, and the PodDisruptionBudgets
+// hold while the hook Jobs run. What it cannot: no container runs (kwok plays the kubelet), no operator
+// reconciles (no Kafka, no Postgres), no Dapr sidecar is injected.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -135,6 +136,29 @@ function crdsOfRenderedKinds(): string {
   return [...wanted.values()].map((crd) => JSON.stringify(crd)).join('\n---\n');
 }
 
+interface CrdStatus {
+  metadata: { name: string };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+/** Waits (bounded) until the API server serves every CRD (`kubectl wait` fails on a CRD that has no
+ *  conditions yet, right after it was created). */
+async function crdsEstablished(): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const crds = await cp.api<Listed<CrdStatus>>(
+      'GET',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+    );
+    const pending = (crds.status === 200 ? crds.body.items : [])
+      .filter((c) => !c.status?.conditions?.some((k) => k.type === 'Established' && k.status === 'True'))
+      .map((c) => c.metadata.name);
+    if (crds.status === 200 && crds.body.items.length > 0 && pending.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`CRDs not established within 120s: ${pending.join(', ')}`);
+    await sleep(250);
+  }
+}
+
 /** A namespace that enforces the restricted Pod Security Standard, for the pods' admission check. */
 const RESTRICTED_NAMESPACE = 'reservex-restricted';
 
@@ -200,11 +224,7 @@ beforeAll(async () => {
   try {
     await cp.startAll(node);
     await cp.kubectlOk(['apply', '--server-side', '-f', '-'], crdsOfRenderedKinds(), 180_000);
-    await cp.kubectlOk(
-      ['wait', '--for=condition=Established', 'crd', '--all', '--timeout=120s'],
-      undefined,
-      150_000,
-    );
+    await crdsEstablished();
     await cp.kubectlOk(['apply', '--server-side', '-f', '-'], DAPR_POLICY);
     await policyInForce();
     await cp.kubectlOk(['apply', '--server-side', '-f', '-'], REDIS_VOLUME);
