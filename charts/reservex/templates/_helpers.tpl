@@ -44,7 +44,11 @@ app.kubernetes.io/name: {{ .name | quote }}
 {{- end -}}
 
 {{- define "reservex.kafkaCluster" -}}{{ include "reservex.fullname" . }}-kafka{{- end -}}
-{{- define "reservex.kafkaUser" -}}{{ include "reservex.fullname" . }}-dapr{{- end -}}
+{{/* The KafkaUser (and the Secret Strimzi writes its password to) an app's sidecar connects as:
+     (dict "root" $ "appId" $appId). */}}
+{{- define "reservex.kafkaUser" -}}{{ include "reservex.fullname" .root }}-{{ .appId }}-kafka{{- end -}}
+{{/* The pub/sub component of one app: each app has its own, with its own Kafka identity. */}}
+{{- define "reservex.pubsubName" -}}pubsub-{{ . }}{{- end -}}
 {{- define "reservex.postgresCluster" -}}{{ include "reservex.fullname" . }}-postgres{{- end -}}
 {{- define "reservex.redisName" -}}{{ include "reservex.fullname" . }}-redis{{- end -}}
 {{- define "reservex.jaegerName" -}}{{ include "reservex.fullname" . }}-jaeger{{- end -}}
@@ -54,7 +58,7 @@ app.kubernetes.io/name: {{ .name | quote }}
 
 {{- define "reservex.kafkaBrokers" -}}
 {{- if eq .Values.kafka.mode "strimzi" -}}
-{{- printf "%s-kafka-bootstrap.%s.svc:9092" (include "reservex.kafkaCluster" .) .Release.Namespace -}}
+{{- printf "%s-kafka-bootstrap.%s.svc:9093" (include "reservex.kafkaCluster" .) .Release.Namespace -}}
 {{- else -}}
 {{- required "kafka.external.brokers is required when kafka.mode is external" .Values.kafka.external.brokers -}}
 {{- end -}}
@@ -90,6 +94,38 @@ app.kubernetes.io/name: {{ .name | quote }}
 {{- else if .Values.jaeger.enabled -}}
 {{- printf "http://%s.%s.svc:4318" (include "reservex.jaegerName" .) .Release.Namespace -}}
 {{- end -}}
+{{- end -}}
+
+{{/* "true" when the seed Job runs (it needs inventory, and the gateway and account it signs in through). */}}
+{{- define "reservex.seedEnabled" -}}
+{{- if and .Values.seed.enabled .Values.services.inventory.enabled .Values.services.gateway.enabled .Values.services.account.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/* Secret of a service's Dapr API token ("dapr-api") or app API token ("app-api"), key `token`:
+     (dict "root" $ "name" $name "kind" "dapr-api"). */}}
+{{- define "reservex.tokenSecret" -}}
+{{- printf "%s-%s-%s-token" (include "reservex.fullname" .root) .name .kind -}}
+{{- end -}}
+
+{{/* Name of a service's Dapr Configuration (its access control): (dict "root" $ "name" $name). */}}
+{{- define "reservex.daprConfigName" -}}
+{{- printf "%s-%s" .root.Values.dapr.configName .name -}}
+{{- end -}}
+
+{{/* Topic scopes of the pub/sub component from files/access.json (the contracts' topology), in
+     Dapr's `app=topic,topic;app=` form: (dict "root" $ "key" "publishes"|"subscribes"). The read-model
+     rebuild's sidecar gets query's scopes. */}}
+{{- define "reservex.topicScopes" -}}
+{{- $access := .root.Files.Get "files/access.json" | fromJson -}}
+{{- $scopes := index $access .key -}}
+{{- $entries := list -}}
+{{- range $app := keys $scopes | sortAlpha -}}
+{{- $entries = append $entries (printf "%s=%s" $app (join "," (index $scopes $app))) -}}
+{{- end -}}
+{{- with include "reservex.queryRebuildAppId" .root -}}
+{{- $entries = append $entries (printf "%s=%s" . (join "," (index $scopes "query"))) -}}
+{{- end -}}
+{{- join ";" $entries -}}
 {{- end -}}
 
 {{/* Generated secrets. Every password and key the release generates (database and Redis passwords, the
@@ -172,7 +208,9 @@ query-rebuild-{{ required "queryRebuild.id is required when queryRebuild.enabled
 {{- join "\n" $parts | sha256sum | trunc 16 -}}
 {{- end -}}
 
-{{/* Annotations that give a pod its Dapr sidecar. Call with (dict "root" $ "svc" $svc "appId" $appId). */}}
+{{/* Annotations that give a pod its Dapr sidecar: (dict "root" $ "name" $name "svc" $svc "appId" $appId),
+     optionally "configName" (the Dapr Configuration, default the service's own). The sidecar takes the
+     service's tokens. */}}
 {{- define "reservex.daprAnnotations" -}}
 {{- $ := .root -}}
 {{- $sidecar := $.Values.dapr.sidecar -}}
@@ -180,11 +218,14 @@ dapr.io/enabled: "true"
 dapr.io/app-id: {{ .appId | quote }}
 dapr.io/app-port: {{ .svc.port | quote }}
 dapr.io/app-protocol: http
-dapr.io/config: {{ $.Values.dapr.configName | quote }}
+dapr.io/config: {{ include "reservex.daprConfigName" (dict "root" $ "name" (.configName | default .name)) | quote }}
 dapr.io/log-level: {{ $sidecar.logLevel | quote }}
 dapr.io/log-as-json: "true"
 dapr.io/enable-app-health-check: "true"
 dapr.io/app-health-check-path: /healthz
+{{- /* The sidecar answers only its app, and the app only its sidecar (see dapr-tokens.yaml). */}}
+dapr.io/api-token-secret: {{ include "reservex.tokenSecret" (dict "root" $ "name" .name "kind" "dapr-api") | quote }}
+dapr.io/app-token-secret: {{ include "reservex.tokenSecret" (dict "root" $ "name" .name "kind" "app-api") | quote }}
 {{- if not $.Values.serviceAccount.automountToken }}
 {{- /* In Kubernetes mode daprd loads its built-in Kubernetes secret store first, with the pod's
        service account token, and exits when it cannot. Without a token it must not try: the
@@ -207,25 +248,27 @@ dapr.io/metrics-port: {{ $sidecar.metricsPort | quote }}
 dapr.io/sidecar-seccomp-profile-type: RuntimeDefault
 {{- end -}}
 
-{{/* Secret (and key) holding the Kafka password the pubsub component reads; empty without one. */}}
+{{/* Secret (and key) holding the Kafka password an app's pubsub component reads; empty without one:
+     (dict "root" $ "appId" $appId). */}}
 {{- define "reservex.kafkaPasswordSecret" -}}
-{{- if eq .Values.kafka.mode "strimzi" -}}
+{{- if eq .root.Values.kafka.mode "strimzi" -}}
 {{- include "reservex.kafkaUser" . -}}
-{{- else if eq .Values.kafka.external.authType "password" -}}
-{{- .Values.kafka.external.passwordSecret -}}
+{{- else if eq .root.Values.kafka.external.authType "password" -}}
+{{- .root.Values.kafka.external.passwordSecret -}}
 {{- end -}}
 {{- end -}}
 {{- define "reservex.kafkaPasswordKey" -}}
-{{- if eq .Values.kafka.mode "strimzi" }}password{{ else }}{{ .Values.kafka.external.passwordKey }}{{ end -}}
+{{- if eq .root.Values.kafka.mode "strimzi" }}password{{ else }}{{ .root.Values.kafka.external.passwordKey }}{{ end -}}
 {{- end -}}
 
 {{/* For a pod with a Dapr sidecar that loads the pubsub component: an init container that needs the
      Kafka password Secret as a volume. daprd exits when a component's secretKeyRef is missing, and
      Strimzi writes the KafkaUser's Secret only once the user is ready; the kubelet starts no container
      of a pod before its Secret volumes exist, so the pod waits for it instead of crash-looping.
-     Call with (dict "root" $ "name" $name "svc" $svc); "reservex.kafkaPasswordVolume" is its volume. */}}
+     Call with (dict "root" $ "name" $name "svc" $svc "appId" $appId); "reservex.kafkaPasswordVolume"
+     (same argument) is its volume. */}}
 {{- define "reservex.waitForKafkaPassword" -}}
-{{- if include "reservex.kafkaPasswordSecret" .root -}}
+{{- if include "reservex.kafkaPasswordSecret" . -}}
 - name: wait-for-kafka-user
   image: {{ include "reservex.image" . | quote }}
   imagePullPolicy: {{ .root.Values.global.imagePullPolicy }}

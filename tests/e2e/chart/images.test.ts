@@ -119,9 +119,10 @@ function chartSettings(container: ChartContainer): {
   database: boolean;
   redis: boolean;
 } {
-  // Addresses and ports are the local stack's (it gives each app its own).
+  // Addresses, ports and the pub/sub component's name are the local stack's (it gives each app its own).
   const local = new Set([
     'SERVICE_NAME',
+    'PUBSUB_NAME',
     'PORT',
     'HOST',
     'DAPR_HTTP_PORT',
