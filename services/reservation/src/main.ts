@@ -1,10 +1,5 @@
 // The reservation service: the saga's owner. Run by the platform (`runService`).
-import { hostname } from 'node:os';
-import { passKey } from '@reservex/contracts';
 import { defineService, runService } from '@reservex/platform/service';
-import { createReservationApp } from './app.ts';
-import { createBooking } from './booking.ts';
-import { createCatalogue } from './catalogue.ts';
 import { passRequirement, reservationConfigShape } from './config.ts';
 import * as schema from './db/schema.ts';
 import { onDeadLetter } from './events/dead-letter.ts';
@@ -14,43 +9,18 @@ import { onStockFailed } from './events/stock-failed.ts';
 import { onStockReserved } from './events/stock-reserved.ts';
 import { onTicketIssueFailed } from './events/ticket-issue-failed.ts';
 import { onTicketIssued } from './events/ticket-issued.ts';
-import { startExpirySweeper } from './expiry.ts';
-import { createIdempotency } from './idempotency.ts';
+import { expirySweeper, instanceIdOf, reservationApp } from './wiring.ts';
 
 export const service = defineService({
   name: 'reservation',
   config: reservationConfigShape,
   checkConfig: passRequirement,
   database: { schema, migrations: new URL('../drizzle', import.meta.url) },
-  setup: ({ config, database }) => ({
-    handlers: { db: database.db, now: () => new Date() },
-    instanceId: `${config.SERVICE_NAME}-${hostname()}-${process.pid}`,
+  setup: (context) => ({
+    ...instanceIdOf(context),
+    handlers: { db: context.database.db, now: () => new Date() },
   }),
-  app: ({ config: c, database: { db }, dapr, readiness, instanceId }) =>
-    createReservationApp({
-      db,
-      booking: createBooking({
-        db,
-        dapr,
-        catalogue: createCatalogue({
-          invoke: dapr.invoke,
-          inventoryAppId: c.INVENTORY_APP_ID,
-          cacheMs: c.CATALOGUE_CACHE_MS,
-        }),
-        stateStore: c.STATESTORE_NAME,
-        lockStore: c.LOCKSTORE_NAME,
-        passKey: c.REQUIRE_PASS && c.PASS_TOKEN_SECRET ? passKey(c.PASS_TOKEN_SECRET) : undefined,
-        holdTtlSeconds: c.HOLD_TTL_SECONDS,
-        instanceId,
-      }),
-      idempotency: createIdempotency({
-        state: dapr.state,
-        store: c.STATESTORE_NAME,
-        ttlSeconds: c.IDEMPOTENCY_TTL_SECONDS,
-      }),
-      bodyLimitBytes: c.BODY_LIMIT_BYTES,
-      readiness,
-    }),
+  app: reservationApp,
   consumes: ({ handlers }) => ({
     'stock.reserved': onStockReserved(handlers),
     'stock.failed': onStockFailed(handlers),
@@ -61,15 +31,7 @@ export const service = defineService({
   }),
   deadLetters: ({ handlers }) => onDeadLetter(handlers),
   relay: true,
-  workers: ({ config, database, dapr, instanceId }) => [
-    startExpirySweeper({
-      db: database.db,
-      lock: dapr.lock,
-      lockStore: config.LOCKSTORE_NAME,
-      instanceId,
-      intervalMs: config.EXPIRY_SWEEP_INTERVAL_MS,
-    }),
-  ],
+  workers: (context) => [expirySweeper(context)],
   started: (config) => ({ hold_ttl_seconds: config.HOLD_TTL_SECONDS, require_pass: config.REQUIRE_PASS }),
 });
 

@@ -1,0 +1,56 @@
+// How the gateway's parts are built from its configuration and the platform; main.ts declares the
+// service with them.
+import type { ServiceContext } from '@reservex/platform/service';
+import type { JSONWebKeySet } from 'jose';
+import { createGatewayApp } from './app.ts';
+import { createAccessTokenVerifier } from './auth/access-tokens.ts';
+import { daprRevokedTokens } from './auth/revoked-tokens.ts';
+import type { gatewayConfigShape } from './config.ts';
+import { publicDocumentFrom } from './openapi/service-documents.ts';
+import { createForwarder } from './proxy/forward.ts';
+import { createRateLimiter } from './proxy/rate-limiter.ts';
+
+type Context = ServiceContext<'gateway', typeof gatewayConfigShape, never>;
+
+/** Verifies access tokens with account's signing keys, fetched through the sidecar and cached. */
+function tokenVerifier({ config: c, dapr }: Context) {
+  return createAccessTokenVerifier({
+    fetchJwks: async () => {
+      const response = await dapr.invoke<JSONWebKeySet>(c.ACCOUNT_APP_ID, '.well-known/jwks.json');
+      if (response.status !== 200) throw new Error(`${c.ACCOUNT_APP_ID} answered ${response.status}`);
+      return response.body;
+    },
+    issuer: c.JWT_ISSUER,
+    audience: c.JWT_AUDIENCE,
+    maxAgeMs: c.JWKS_MAX_AGE,
+    cooldownMs: c.JWKS_REFETCH_COOLDOWN,
+  });
+}
+
+/** The public API: authentication, rate limits, and forwarding to the owning service. */
+export function gatewayApp(context: Context) {
+  const { config: c, dapr, redis, log, readiness } = context;
+  return createGatewayApp({
+    verifyToken: tokenVerifier(context),
+    revokedTokens: daprRevokedTokens(dapr, { store: c.STATESTORE_NAME }),
+    forward: createForwarder({
+      daprBaseUrl: dapr.baseUrl,
+      daprApiToken: c.DAPR_API_TOKEN,
+      timeoutMs: c.UPSTREAM_TIMEOUT,
+      onFailure: (upstream, error) => log.warn({ err: error, upstream }, 'upstream call failed'),
+    }),
+    takeToken: createRateLimiter(redis, {
+      prefix: 'rx:gateway:rl:',
+      onError: (error) => log.warn({ err: error }, 'rate limiter unavailable; request let through'),
+    }),
+    publicDocument: publicDocumentFrom(dapr),
+    limits: {
+      perAddress: { ratePerSecond: c.RATE_LIMIT_ADDRESS_PER_SECOND, burst: c.RATE_LIMIT_ADDRESS_BURST },
+      perUser: { ratePerSecond: c.RATE_LIMIT_USER_PER_SECOND, burst: c.RATE_LIMIT_USER_BURST },
+    },
+    corsOrigins: c.CORS_ORIGINS,
+    trustedProxyHops: c.TRUSTED_PROXY_HOPS,
+    bodyLimitBytes: c.BODY_LIMIT_BYTES,
+    readiness,
+  });
+}
