@@ -20,6 +20,7 @@ export {
   startInfra,
 } from './infra/index.ts';
 export { TOPIC_PARTITIONS } from './infra/kafka.ts';
+export { cacheDir } from './paths.ts';
 export { freePort, waitUntilFree } from './ports.ts';
 export { provision, type Toolchain } from './provision/index.ts';
 export {
