@@ -2,8 +2,11 @@
 // locally and in the stack tests. Each app and each sidecar has its own log file and ports; a handle
 // can stop, crash (SIGKILL) and restart the app or its sidecar, as chaos tests need.
 
+import { randomBytes } from 'node:crypto';
+import { type AppId, appIds, USER_FACING_CALLER } from '@reservex/contracts';
 import { type ProcessControl, restartable } from './control.ts';
 import { ensureDatabase, type InfraInfo } from './infra/index.ts';
+import { writeSentryToken } from './infra/sentry.ts';
 import { repoRoot } from './paths.ts';
 import { freePorts } from './ports.ts';
 import { elapsed, say } from './progress.ts';
@@ -42,8 +45,18 @@ export interface AppPorts {
   metrics: number;
 }
 
+/**
+ * The secrets between an app and its sidecar, made per app and run: the sidecar answers only calls
+ * carrying `dapr` (DAPR_API_TOKEN), the app only requests carrying `app` (APP_API_TOKEN).
+ */
+export interface AppTokens {
+  dapr: string;
+  app: string;
+}
+
 export interface AppHandle extends ProcessControl {
   appId: string;
+  tokens: AppTokens;
   /** Base URL of the app itself, e.g. http://127.0.0.1:23456. */
   url: string;
   /** Base URL of its sidecar's HTTP API, e.g. http://127.0.0.1:23457. */
@@ -74,12 +87,23 @@ export interface StartAppsOptions<Id extends string> {
   onUnexpectedExit?: (process: Supervised) => void;
 }
 
-/** The environment every app receives (see the service registry for service-specific additions). */
+const isService = (appId: string): appId is AppId => (appIds as readonly string[]).includes(appId);
+
+export function newTokens(): AppTokens {
+  return { dapr: randomBytes(32).toString('base64url'), app: randomBytes(32).toString('base64url') };
+}
+
+/**
+ * The environment every app receives (see the service registry for service-specific additions).
+ * A service checks the app API token on every request; the gateway, whose port is the public entry,
+ * does not (its sidecar forwards nothing to it), nor do test apps, which tests call directly.
+ */
 export function appEnv(
   infra: InfraInfo,
   spec: AppSpec,
   ports: AppPorts,
   databaseUrl?: string,
+  tokens: AppTokens = newTokens(),
 ): Record<string, string> {
   const env: Record<string, string> = {
     SERVICE_NAME: spec.appId,
@@ -93,14 +117,21 @@ export function appEnv(
     LOCKSTORE_NAME: infra.dapr.components.lockstore,
     OTEL_EXPORTER_OTLP_ENDPOINT: infra.jaeger.otlpHttpUrl,
     LOG_LEVEL: spec.logLevel ?? 'info',
+    DAPR_API_TOKEN: tokens.dapr,
   };
+  if (isService(spec.appId) && spec.appId !== USER_FACING_CALLER) env.APP_API_TOKEN = tokens.app;
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   if (spec.redis) env.REDIS_URL = infra.redis.url;
   return { ...env, ...spec.env };
 }
 
-/** daprd's command line: own ports, loopback only, no placement or scheduler (no actors, no jobs). */
+/**
+ * daprd's command line: own ports, loopback only, no placement or scheduler (no actors, no jobs);
+ * mTLS with the run's sentry; a service gets its own configuration (its access control) and the
+ * topic-scoped components.
+ */
 export function sidecarArgs(infra: InfraInfo, appId: string, ports: AppPorts, healthPath: string): string[] {
+  const service = isService(appId);
   return [
     '--app-id',
     appId,
@@ -121,9 +152,12 @@ export function sidecarArgs(infra: InfraInfo, appId: string, ports: AppPorts, he
     '--metrics-port',
     String(ports.metrics),
     '--resources-path',
-    infra.dapr.resourcesDir,
+    service ? infra.dapr.resourcesDir : infra.dapr.unscopedResourcesDir,
     '--config',
-    infra.dapr.configFile,
+    service ? infra.dapr.configFiles[appId] : infra.dapr.configFile,
+    '--enable-mtls',
+    '--sentry-address',
+    infra.dapr.sentry.address,
     // While the app is down (crashed, restarting) the sidecar stops delivering to it.
     '--enable-app-health-check',
     '--app-health-check-path',
@@ -137,6 +171,47 @@ export function sidecarArgs(infra: InfraInfo, appId: string, ports: AppPorts, he
     '--log-level',
     'info',
   ];
+}
+
+/**
+ * What an app's sidecar sends along when `caller` invokes it: the app API token and the calling app
+ * id. For tests and tools that reach an app's port directly, as its sidecar would.
+ */
+export function deliveredBy(app: Pick<AppHandle, 'tokens'>, caller: string = USER_FACING_CALLER) {
+  return { 'dapr-api-token': app.tokens.app, 'dapr-caller-app-id': caller };
+}
+
+/** Publishes through `app`'s own sidecar with its Dapr API token: as that app would publish. */
+export function publishAs(
+  app: Pick<AppHandle, 'daprUrl' | 'tokens'>,
+  pubsub: string,
+  topic: string,
+  data: unknown,
+  metadata: Record<string, string> = {},
+): Promise<Response> {
+  const query = new URLSearchParams(
+    Object.fromEntries(Object.entries(metadata).map(([key, value]) => [`metadata.${key}`, value])),
+  );
+  return fetch(`${app.daprUrl}/v1.0/publish/${pubsub}/${topic}?${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'dapr-api-token': app.tokens.dapr },
+    body: JSON.stringify(data),
+    signal: AbortSignal.timeout(15_000),
+  });
+}
+
+/**
+ * daprd's environment: the token it requires of its app, the token it sends to its app, the run's
+ * trust anchors, and the token proving its app id to sentry.
+ */
+export function sidecarEnv(infra: InfraInfo, appId: string, tokens: AppTokens): Record<string, string> {
+  return {
+    DAPR_HOST_IP: '127.0.0.1',
+    DAPR_API_TOKEN: tokens.dapr,
+    APP_API_TOKEN: tokens.app,
+    DAPR_TRUST_ANCHORS: infra.dapr.sentry.trustAnchors,
+    DAPR_SENTRY_TOKEN_FILE: writeSentryToken(infra.dapr.sentry, appId),
+  };
 }
 
 export async function startApps<const Id extends string>(
@@ -174,7 +249,8 @@ async function startApp(run: Run, infra: InfraInfo, spec: AppSpec): Promise<AppH
     'metrics',
   ] as const);
   const databaseUrl = spec.database ? await ensureDatabase(infra.postgres, spec.database) : undefined;
-  const env = appEnv(infra, spec, ports, databaseUrl);
+  const tokens = newTokens();
+  const env = appEnv(infra, spec, ports, databaseUrl, tokens);
   const healthPath = spec.healthPath ?? '/healthz';
   const timeoutMs = spec.readyTimeoutMs ?? 60_000;
   const url = `http://127.0.0.1:${ports.app}`;
@@ -199,7 +275,7 @@ async function startApp(run: Run, infra: InfraInfo, spec: AppSpec): Promise<AppH
             name: `${spec.appId}.daprd`,
             command: infra.dapr.daprd,
             args: sidecarArgs(infra, spec.appId, ports, healthPath),
-            env: { DAPR_HOST_IP: '127.0.0.1' },
+            env: sidecarEnv(infra, spec.appId, tokens),
           },
           ready: (process) =>
             waitUntil(`${spec.appId} sidecar`, () => httpOk(`${daprUrl}/v1.0/healthz`), {
@@ -214,6 +290,7 @@ async function startApp(run: Run, infra: InfraInfo, spec: AppSpec): Promise<AppH
 
   return {
     appId: spec.appId,
+    tokens,
     url,
     daprUrl,
     ports,

@@ -1,10 +1,15 @@
 // The local stack as a library: provisioning, shared infrastructure, apps with sidecars, the system.
 // Used by `npm start` (cli.ts) and by the stack tests (tests/support/global-setup.ts + startApps).
+import { fileURLToPath } from 'node:url';
+
 export {
   type AppHandle,
   type AppPorts,
   type AppSpec,
+  type AppTokens,
   appEnv,
+  deliveredBy,
+  publishAs,
   type StartAppsOptions,
   type StartedApps,
   startApps,
@@ -20,6 +25,7 @@ export {
   startInfra,
 } from './infra/index.ts';
 export { TOPIC_PARTITIONS } from './infra/kafka.ts';
+export { SENTRY_AUDIENCE, sentryToken, spiffeIdOf } from './infra/sentry.ts';
 export { cacheDir } from './paths.ts';
 export { freePort, waitUntilFree } from './ports.ts';
 export { provision, type Toolchain } from './provision/index.ts';
@@ -47,3 +53,6 @@ declare module 'vitest' {
     infra: InfraInfo;
   }
 }
+
+/** A minimal Dapr app (plain node:http): subscribes to PROBE_TOPICS, records, publishes on request. */
+export const probeApp = fileURLToPath(new URL('./test-apps/probe.ts', import.meta.url));

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appIds } from '@reservex/contracts';
+import { type AppId, appIds } from '@reservex/contracts';
 import { describe, expect, it } from 'vitest';
 import { appEnv, sidecarArgs } from './apps.ts';
 import type { InfraInfo } from './infra/index.ts';
@@ -25,8 +25,18 @@ const infra: InfraInfo = {
   dapr: {
     daprd: '/cache/daprd',
     resourcesDir: '/tmp/run/dapr/resources',
+    unscopedResourcesDir: '/tmp/run/dapr/resources-unscoped',
     configFile: '/tmp/run/dapr/configuration.yaml',
+    configFiles: Object.fromEntries(
+      appIds.map((id) => [id, `/tmp/run/dapr/configuration-${id}.yaml`]),
+    ) as Record<AppId, string>,
     components: { pubsub: 'pubsub', statestore: 'statestore', lockstore: 'lockstore' },
+    sentry: {
+      address: '127.0.0.1:25000',
+      trustAnchors: '-----BEGIN CERTIFICATE-----',
+      tokenKeyFile: '/tmp/run/sentry/token-signing-key.pem',
+      tokensDir: '/tmp/run/sentry/tokens',
+    },
   },
 };
 const ports = { app: 21000, daprHttp: 21001, daprGrpc: 21002, daprInternalGrpc: 21003, metrics: 21004 };
@@ -85,6 +95,18 @@ describe('app environment', () => {
     expect(appEnv(infra, serviceApp(services.payment), ports)).not.toHaveProperty('REDIS_URL');
   });
 
+  it('gives every app its own Dapr API token, and the app API token to the services behind the gateway', () => {
+    const queue = appEnv(infra, serviceApp(services.queue), ports);
+    const payment = appEnv(infra, serviceApp(services.payment), ports);
+    expect(queue.DAPR_API_TOKEN?.length).toBeGreaterThanOrEqual(32);
+    expect(queue.APP_API_TOKEN?.length).toBeGreaterThanOrEqual(32);
+    expect(payment.DAPR_API_TOKEN).not.toBe(queue.DAPR_API_TOKEN);
+    expect(payment.APP_API_TOKEN).not.toBe(queue.APP_API_TOKEN);
+    // The gateway's port is the public entry; test apps are called directly by their tests.
+    expect(appEnv(infra, serviceApp(services.gateway), ports)).not.toHaveProperty('APP_API_TOKEN');
+    expect(appEnv(infra, { appId: 'probe', args: [] }, ports)).not.toHaveProperty('APP_API_TOKEN');
+  });
+
   it('lets an app override the common environment', () => {
     const env = appEnv(infra, { appId: 'probe', args: [], env: { LOG_LEVEL: 'debug' } }, ports);
     expect(env.LOG_LEVEL).toBe('debug');
@@ -103,8 +125,19 @@ describe('sidecar command line', () => {
     expect(flag('--dapr-internal-grpc-port')).toBe('21003');
     expect(flag('--metrics-port')).toBe('21004');
     expect(flag('--resources-path')).toBe(infra.dapr.resourcesDir);
-    expect(flag('--config')).toBe(infra.dapr.configFile);
+    expect(flag('--config')).toBe(infra.dapr.configFiles.payment);
     expect(flag('--dapr-listen-addresses')).toBe('127.0.0.1');
+  });
+
+  it('speaks mTLS with identities from the run’s sentry', () => {
+    expect(args).toContain('--enable-mtls');
+    expect(flag('--sentry-address')).toBe(infra.dapr.sentry.address);
+  });
+
+  it('gives an app that is not a service the shared configuration and unscoped components', () => {
+    const probe = sidecarArgs(infra, 'probe', ports, '/healthz');
+    expect(probe[probe.indexOf('--config') + 1]).toBe(infra.dapr.configFile);
+    expect(probe[probe.indexOf('--resources-path') + 1]).toBe(infra.dapr.unscopedResourcesDir);
   });
 
   it('needs no placement or scheduler service', () => {

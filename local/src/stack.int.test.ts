@@ -87,9 +87,11 @@ describe('apps with their own sidecar', () => {
     expect(events[0]?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
   });
 
-  it('one app invokes another through Dapr service invocation by app id', async () => {
+  it('one app invokes another through Dapr service invocation by app id (mTLS between the sidecars)', async () => {
     const response = await fetch(`${started.apps.sender.daprUrl}/v1.0/invoke/receiver/method/echo`, {
       method: 'POST',
+      // The sidecar answers only its own app: the sender's Dapr API token.
+      headers: { 'dapr-api-token': started.apps.sender.tokens.dapr },
       body: 'hello',
     });
     expect(response.status).toBe(200);

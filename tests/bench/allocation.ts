@@ -6,7 +6,7 @@
 // the saga runs, so the figure is the allocation step's, not the pipeline's.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { databaseUrl, services, startApps, type startInfra } from '@reservex/local';
+import { type AppHandle, databaseUrl, services, startApps, type startInfra } from '@reservex/local';
 import { createDatabase } from '@reservex/platform/db';
 
 type Infra = Awaited<ReturnType<typeof startInfra>>;
@@ -29,19 +29,32 @@ export type AllocationResult = {
 };
 
 const probe = fileURLToPath(new URL('../../local/src/test-apps/probe.ts', import.meta.url));
-/** Headers of an admin call made straight to a service (the gateway sets these in production). */
-export const benchAdmin = {
-  'content-type': 'application/json',
-  'x-user-id': 'bench-admin',
-  'x-user-roles': 'USER,ADMIN',
-};
+/**
+ * What a service's sidecar delivers when the gateway invokes it: the service's app API token and the
+ * gateway as calling app. The bench calls the services' ports directly with these, as a real caller
+ * would reach them, and the identity headers the gateway sets for an authenticated user.
+ */
+export function asGatewayCall(app: Pick<AppHandle, 'tokens'>, user: { id: string; roles?: string }) {
+  return {
+    'content-type': 'application/json',
+    'dapr-api-token': app.tokens.app,
+    'dapr-caller-app-id': 'gateway',
+    'x-user-id': user.id,
+    'x-user-roles': user.roles ?? 'USER',
+  };
+}
+export const benchAdmin = { id: 'bench-admin', roles: 'USER,ADMIN' };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A show with one ticket type of `capacity`, on sale now, one ticket per order, through inventory's API. */
-export async function createBenchShow(inventoryUrl: string, title: string, capacity: number) {
-  const created = await fetch(`${inventoryUrl}/v1/shows`, {
+export async function createBenchShow(
+  inventory: Pick<AppHandle, 'url' | 'tokens'>,
+  title: string,
+  capacity: number,
+) {
+  const created = await fetch(`${inventory.url}/v1/shows`, {
     method: 'POST',
-    headers: benchAdmin,
+    headers: asGatewayCall(inventory, benchAdmin),
     body: JSON.stringify({
       title,
       venue: 'Benchmark hall',
@@ -85,7 +98,7 @@ export async function allocationRound(
   print(`\n[bench] allocation ${strategy}: creating a ticket type of ${tickets}`);
   let started = await startApps({ infra: infra.info, apps: [inventorySpec] });
   const { showId, ticketTypeId } = await createBenchShow(
-    started.apps.inventory.url,
+    started.apps.inventory,
     `Allocation (${strategy})`,
     tickets,
   ).finally(() => started.stop());
@@ -96,7 +109,8 @@ export async function allocationRound(
   );
   const publisher = await startApps({
     infra: infra.info,
-    apps: [{ appId: 'bench-publisher', args: [probe] }],
+    // Published as the topic's owner: only reservation may publish reservation.created.
+    apps: [{ appId: 'reservation', args: [probe] }],
   });
   try {
     const chunk = 500;
@@ -120,10 +134,13 @@ export async function allocationRound(
           },
         };
       });
-      const url = `${publisher.apps['bench-publisher'].daprUrl}/v1.0-alpha1/publish/bulk/${infra.info.dapr.components.pubsub}/reservation.created`;
+      const url = `${publisher.apps.reservation.daprUrl}/v1.0-alpha1/publish/bulk/${infra.info.dapr.components.pubsub}/reservation.created`;
       const answer = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          'dapr-api-token': publisher.apps.reservation.tokens.dapr,
+        },
         body: JSON.stringify(entries),
         signal: AbortSignal.timeout(30_000),
       });

@@ -26,6 +26,7 @@ import {
   type AllocationResult,
   allocationReport,
   allocationRound,
+  asGatewayCall,
   benchAdmin,
   createBenchShow,
   type Strategy,
@@ -157,16 +158,14 @@ async function round(
   const started = await startApps({ infra: infra.info, apps: specs });
   const { inventory, reservation, query } = started.apps;
   try {
-    const createShow = (title: string, capacity: number) => createBenchShow(inventory.url, title, capacity);
+    const createShow = (title: string, capacity: number) => createBenchShow(inventory, title, capacity);
     const book = async (buyer: Buyer, on: { showId: string; ticketTypeId: string }) => {
       buyer.requestedAt = performance.now();
       try {
         const response = await fetch(`${reservation.url}/v1/reservations`, {
           method: 'POST',
           headers: {
-            'content-type': 'application/json',
-            'x-user-id': buyer.userId,
-            'x-user-roles': 'USER',
+            ...asGatewayCall(reservation, { id: buyer.userId }),
             'idempotency-key': randomUUID(),
             'x-pass-token': mintPass(secret, buyer.userId, on.showId),
           },
@@ -188,7 +187,7 @@ async function round(
       while (pending.length > 0 && Date.now() < deadline) {
         await pool(pending, 16, async (buyer) => {
           const response = await fetch(`${query.url}/v1/reservations/${buyer.reservationId}`, {
-            headers: { 'x-user-id': buyer.userId },
+            headers: asGatewayCall(query, { id: buyer.userId }),
           });
           if (response.status !== 200) return;
           const details = (await response.json()) as { status: string; failure: { reason: string } | null };
@@ -249,7 +248,7 @@ async function round(
     let stockRows: Stock[] = [];
     for (let attempt = 0; attempt < 60; attempt++) {
       const stockResponse = await fetch(`${inventory.url}/v1/shows/${show.id}/stock`, {
-        headers: benchAdmin,
+        headers: asGatewayCall(inventory, benchAdmin),
       });
       stockRows = ((await stockResponse.json()) as { stock: Stock[] }).stock;
       if (stockRows[0]?.held === 0) break;

@@ -134,11 +134,16 @@ async function main(): Promise<void> {
       });
 
       // The same position call one hop at a time, to show where the time goes: the queue itself (as
-      // the gateway would call it, identity header set), then through Dapr service invocation.
-      const asNextIdentity = (request: CannonRequest): CannonRequest => ({
-        ...request,
-        headers: { ...request.headers, 'x-user-id': userIds[next++ % userIds.length]! },
-      });
+      // its sidecar delivers the gateway's call: app token, calling app, identity header), then
+      // through Dapr service invocation from the gateway's sidecar (with the gateway's Dapr token).
+      const directHeaders = { 'dapr-api-token': edge.apps.queue.tokens.app, 'dapr-caller-app-id': 'gateway' };
+      const viaDaprHeaders = { 'dapr-api-token': edge.apps.gateway.tokens.dapr };
+      const asNextIdentity =
+        (extra: Record<string, string>) =>
+        (request: CannonRequest): CannonRequest => ({
+          ...request,
+          headers: { ...request.headers, ...extra, 'x-user-id': userIds[next++ % userIds.length]! },
+        });
       const queueDirect = edge.apps.queue.url;
       const queueViaDapr = edge.apps.gateway.daprUrl;
       const rows: Row[] = [];
@@ -157,7 +162,7 @@ async function main(): Promise<void> {
       for (const userId of userIds) {
         const joined = await fetch(`${queueDirect}/v1/queue/${showId}/join`, {
           method: 'POST',
-          headers: { 'x-user-id': userId },
+          headers: { ...directHeaders, 'x-user-id': userId },
         });
         await joined.arrayBuffer();
       }
@@ -166,7 +171,11 @@ async function main(): Promise<void> {
       rows.push({
         scenario: 'position: queue service alone',
         result: await run(queueDirect, [
-          { method: 'GET', path: `/v1/queue/${showId}/position`, setupRequest: asNextIdentity },
+          {
+            method: 'GET',
+            path: `/v1/queue/${showId}/position`,
+            setupRequest: asNextIdentity(directHeaders),
+          },
         ]),
       });
       next = 0;
@@ -176,7 +185,7 @@ async function main(): Promise<void> {
           {
             method: 'GET',
             path: `/v1.0/invoke/queue/method/v1/queue/${showId}/position`,
-            setupRequest: asNextIdentity,
+            setupRequest: asNextIdentity(viaDaprHeaders),
           },
         ]),
       });

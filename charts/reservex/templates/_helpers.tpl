@@ -92,6 +92,38 @@ app.kubernetes.io/name: {{ .name | quote }}
 {{- end -}}
 {{- end -}}
 
+{{/* "true" when the seed Job runs (it needs inventory, and the gateway and account it signs in through). */}}
+{{- define "reservex.seedEnabled" -}}
+{{- if and .Values.seed.enabled .Values.services.inventory.enabled .Values.services.gateway.enabled .Values.services.account.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/* Secret of a service's Dapr API token ("dapr-api") or app API token ("app-api"), key `token`:
+     (dict "root" $ "name" $name "kind" "dapr-api"). */}}
+{{- define "reservex.tokenSecret" -}}
+{{- printf "%s-%s-%s-token" (include "reservex.fullname" .root) .name .kind -}}
+{{- end -}}
+
+{{/* Name of a service's Dapr Configuration (its access control): (dict "root" $ "name" $name). */}}
+{{- define "reservex.daprConfigName" -}}
+{{- printf "%s-%s" .root.Values.dapr.configName .name -}}
+{{- end -}}
+
+{{/* Topic scopes of the pub/sub component from files/access.json (the contracts' topology), in
+     Dapr's `app=topic,topic;app=` form: (dict "root" $ "key" "publishes"|"subscribes"). The read-model
+     rebuild's sidecar gets query's scopes. */}}
+{{- define "reservex.topicScopes" -}}
+{{- $access := .root.Files.Get "files/access.json" | fromJson -}}
+{{- $scopes := index $access .key -}}
+{{- $entries := list -}}
+{{- range $app := keys $scopes | sortAlpha -}}
+{{- $entries = append $entries (printf "%s=%s" $app (join "," (index $scopes $app))) -}}
+{{- end -}}
+{{- with include "reservex.queryRebuildAppId" .root -}}
+{{- $entries = append $entries (printf "%s=%s" . (join "," (index $scopes "query"))) -}}
+{{- end -}}
+{{- join ";" $entries -}}
+{{- end -}}
+
 {{/* Generated secrets. Every password and key the release generates (database and Redis passwords, the
      app keys, ...) derives from one random seed: sha256(seed + "/" + purpose). The seed is
      secrets.seed when given (Tilt passes the one k8s/bootstrap.sh generated), else the one an earlier
@@ -172,7 +204,9 @@ query-rebuild-{{ required "queryRebuild.id is required when queryRebuild.enabled
 {{- join "\n" $parts | sha256sum | trunc 16 -}}
 {{- end -}}
 
-{{/* Annotations that give a pod its Dapr sidecar. Call with (dict "root" $ "svc" $svc "appId" $appId). */}}
+{{/* Annotations that give a pod its Dapr sidecar: (dict "root" $ "name" $name "svc" $svc "appId" $appId),
+     optionally "configName" (the Dapr Configuration, default the service's own). The sidecar takes the
+     service's tokens. */}}
 {{- define "reservex.daprAnnotations" -}}
 {{- $ := .root -}}
 {{- $sidecar := $.Values.dapr.sidecar -}}
@@ -180,11 +214,14 @@ dapr.io/enabled: "true"
 dapr.io/app-id: {{ .appId | quote }}
 dapr.io/app-port: {{ .svc.port | quote }}
 dapr.io/app-protocol: http
-dapr.io/config: {{ $.Values.dapr.configName | quote }}
+dapr.io/config: {{ include "reservex.daprConfigName" (dict "root" $ "name" (.configName | default .name)) | quote }}
 dapr.io/log-level: {{ $sidecar.logLevel | quote }}
 dapr.io/log-as-json: "true"
 dapr.io/enable-app-health-check: "true"
 dapr.io/app-health-check-path: /healthz
+{{- /* The sidecar answers only its app, and the app only its sidecar (see dapr-tokens.yaml). */}}
+dapr.io/api-token-secret: {{ include "reservex.tokenSecret" (dict "root" $ "name" .name "kind" "dapr-api") | quote }}
+dapr.io/app-token-secret: {{ include "reservex.tokenSecret" (dict "root" $ "name" .name "kind" "app-api") | quote }}
 {{- if not $.Values.serviceAccount.automountToken }}
 {{- /* In Kubernetes mode daprd loads its built-in Kubernetes secret store first, with the pod's
        service account token, and exits when it cannot. Without a token it must not try: the

@@ -1,4 +1,13 @@
-import { appIds, streamingApps } from '@reservex/contracts';
+import {
+  appIds,
+  DEAD_LETTER_TOPIC,
+  daprOperations,
+  invocations,
+  protectedTopics,
+  streamingApps,
+  topics,
+  topology,
+} from '@reservex/contracts';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
@@ -10,6 +19,7 @@ import {
   RESILIENCY,
   renderAll,
   resiliency,
+  topicScopes,
 } from './dapr-resources.ts';
 
 const targets = {
@@ -117,5 +127,97 @@ describe('renderAll', () => {
       components(targets).find((c) => c.metadata.name === 'pubsub'),
     );
     expect(parse(rendered.configuration)).toEqual(configuration(targets));
+  });
+});
+
+/** `app=t1,t2;app2=` → app → topics. */
+function parseScopes(value: string): Record<string, string[]> {
+  return Object.fromEntries(
+    value.split(';').map((entry) => {
+      const [app, list] = entry.split('=');
+      return [app, list ? list.split(',') : []];
+    }),
+  );
+}
+
+describe('topic scopes', () => {
+  const pubsub = metadataOf(components(targets).find((c) => c.metadata.name === 'pubsub'));
+
+  it('equal the topology both ways: each app publishes exactly its topics, subscribes exactly its consumed ones', () => {
+    const publishing = parseScopes(pubsub.publishingScopes ?? '');
+    const subscribing = parseScopes(pubsub.subscriptionScopes ?? '');
+    expect(Object.keys(publishing).sort()).toEqual([...appIds].sort());
+    for (const app of appIds) {
+      const consumes = topology[app].consumes as readonly string[];
+      const expected = [...topology[app].publishes, ...(consumes.length > 0 ? [DEAD_LETTER_TOPIC] : [])];
+      expect(publishing[app]?.sort(), app).toEqual(expected.sort());
+      const reads = [...consumes, ...(app === 'query' || app === 'reservation' ? [DEAD_LETTER_TOPIC] : [])];
+      expect(subscribing[app]?.sort(), app).toEqual(reads.sort());
+    }
+    // …and from the topics' side: every topic's publishers are exactly its topology owner.
+    for (const topic of topics) {
+      const publishers = Object.entries(publishing).filter(([, list]) => list.includes(topic));
+      expect(publishers.map(([app]) => app)).toEqual(
+        appIds.filter((app) => (topology[app].publishes as readonly string[]).includes(topic)),
+      );
+    }
+  });
+
+  it('protects every topic, so an app missing from the scopes can publish none', () => {
+    expect(pubsub.protectedTopics?.split(',').sort()).toEqual([...topics, DEAD_LETTER_TOPIC].sort());
+    expect(pubsub.protectedTopics).toBe(protectedTopics().join(','));
+    expect(pubsub).toMatchObject(topicScopes());
+  });
+
+  it('leaves the scopes out for apps that are not ours', () => {
+    const unscoped = metadataOf(
+      components(targets, { scoped: false }).find((c) => c.metadata.name === 'pubsub'),
+    );
+    expect(unscoped).not.toHaveProperty('publishingScopes');
+    expect(unscoped).not.toHaveProperty('protectedTopics');
+  });
+});
+
+describe('access control', () => {
+  type Policy = {
+    appId: string;
+    defaultAction: string;
+    namespace: string;
+    operations: { name: string; httpVerb: string[]; action: string }[];
+  };
+  const aclOf = (app: string) =>
+    (configuration(targets, app).spec as { accessControl?: { defaultAction: string; policies: Policy[] } })
+      .accessControl;
+
+  it('denies by default on every service and allows exactly the invocation table', () => {
+    for (const callee of appIds) {
+      const acl = aclOf(callee);
+      expect(acl?.defaultAction, callee).toBe('deny');
+      const allowed = (acl?.policies ?? []).flatMap((p) => {
+        expect(p.defaultAction).toBe('deny');
+        return p.operations.flatMap((o) => {
+          expect(o.action).toBe('allow');
+          return o.httpVerb.map((verb) => `${p.appId} ${verb} ${o.name}`);
+        });
+      });
+      // The table's operations in the form Dapr matches (see `daprOperations`).
+      const table = invocations
+        .filter((row) => row.callee === callee)
+        .flatMap((row) =>
+          daprOperations(row.operations).flatMap((o) =>
+            o.httpVerb.map((verb) => `${row.caller} ${verb} ${o.name}`),
+          ),
+        );
+      expect(allowed.sort(), callee).toEqual(table.sort());
+    }
+  });
+
+  it('lets nobody invoke the gateway, and only the gateway reach user routes', () => {
+    expect(aclOf('gateway')?.policies).toEqual([]);
+    expect(aclOf('account')?.policies.map((p) => p.appId)).toEqual(['gateway']);
+  });
+
+  it('gives apps that are not ours no access control of their own', () => {
+    expect(aclOf('probe')).toBeUndefined();
   });
 });

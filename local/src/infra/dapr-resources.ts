@@ -1,6 +1,14 @@
 // The Dapr resources of a local run, rendered as YAML files into the run's resources directory: the
 // same building blocks the Helm chart declares on Kubernetes, pointed at the local servers.
-import { appIds, streamingApps } from '@reservex/contracts';
+import {
+  type AppId,
+  appIds,
+  callersOf,
+  protectedTopics,
+  publishableBy,
+  streamingApps,
+  subscribableBy,
+} from '@reservex/contracts';
 import { stringify } from 'yaml';
 
 export const COMPONENTS = { pubsub: 'pubsub', statestore: 'statestore', lockstore: 'lockstore' } as const;
@@ -41,7 +49,11 @@ function component(name: string, type: string, metadata: Record<string, string>)
   };
 }
 
-export function components(targets: ResourceTargets): DaprResource[] {
+/**
+ * The components; `scoped: false` leaves the topic scopes out, for apps that are not ReserveX
+ * services (the platform's own test apps publish contract topics under their own app ids).
+ */
+export function components(targets: ResourceTargets, options: { scoped?: boolean } = {}): DaprResource[] {
   return [
     component(COMPONENTS.pubsub, 'pubsub.kafka', {
       brokers: targets.kafkaBrokers,
@@ -55,6 +67,7 @@ export function components(targets: ResourceTargets): DaprResource[] {
       // out: the broker's minimum, so a restarted one takes over in seconds.
       sessionTimeout: '6s',
       heartbeatInterval: '2s',
+      ...(options.scoped === false ? {} : topicScopes()),
     }),
     component(COMPONENTS.statestore, 'state.redis', {
       redisHost: targets.redisHost,
@@ -73,12 +86,58 @@ export function components(targets: ResourceTargets): DaprResource[] {
   ];
 }
 
-export function configuration(targets: ResourceTargets): DaprResource {
+/**
+ * Who may publish and subscribe to what, from the contracts' topology: each service its own topics
+ * (and the dead-letter topic if it consumes), every topic protected so that an app missing from the
+ * scopes may publish none of them. Dapr's format: `app=topic,topic;app=`.
+ */
+export function topicScopes(): {
+  publishingScopes: string;
+  subscriptionScopes: string;
+  protectedTopics: string;
+} {
+  const scope = (topicsOf: (app: AppId) => string[]) =>
+    appIds.map((app) => `${app}=${topicsOf(app).join(',')}`).join(';');
+  return {
+    publishingScopes: scope(publishableBy),
+    subscriptionScopes: scope(subscribableBy),
+    protectedTopics: protectedTopics().join(','),
+  };
+}
+
+/** Where the sidecars' identities come from: the namespace and trust domain in their SPIFFE ids. */
+export const IDENTITY = { namespace: 'default', trustDomain: 'public' } as const;
+
+/**
+ * Dapr access control for one app's sidecar, from the contracts' invocation table: deny by default,
+ * allow each caller exactly its listed operations (a verb list per path).
+ */
+export function accessControl(
+  callee: AppId,
+  identity: { namespace: string; trustDomain: string } = IDENTITY,
+) {
+  return {
+    defaultAction: 'deny',
+    trustDomain: identity.trustDomain,
+    policies: callersOf(callee).map(({ caller, operations }) => ({
+      appId: caller,
+      defaultAction: 'deny',
+      trustDomain: identity.trustDomain,
+      namespace: identity.namespace,
+      operations: operations.map((o) => ({ ...o, action: 'allow' })),
+    })),
+  };
+}
+
+/** The configuration of one sidecar: the shared one, plus the app's access control when it is ours. */
+export function configuration(targets: ResourceTargets, appId?: string): DaprResource {
+  const ours = (appIds as readonly string[]).includes(appId ?? '');
   return {
     apiVersion: 'dapr.io/v1alpha1',
     kind: 'Configuration',
     metadata: { name: CONFIGURATION_NAME },
     spec: {
+      ...(ours ? { accessControl: accessControl(appId as AppId) } : {}),
       tracing: {
         // Every request traced: the CloudEvent traceparent is only filled in when sampling is on.
         samplingRate: '1',
@@ -166,14 +225,33 @@ export function renderResource(resource: DaprResource): string {
   return stringify(resource, { lineWidth: 0 });
 }
 
-/** File name → YAML for the resources directory (components + resiliency) and the configuration. */
+/**
+ * File name → YAML for the resources directory (components + resiliency; without topic scopes for
+ * apps that are not ours), the configuration of an app that is not one of ours (test apps), and one
+ * configuration per service (its access control).
+ */
 export function renderAll(targets: ResourceTargets): {
   resources: Record<string, string>;
+  unscopedResources: Record<string, string>;
   configuration: string;
+  configurations: Record<AppId, string>;
 } {
-  const resources: Record<string, string> = {};
-  for (const resource of [...components(targets), resiliency()]) {
-    resources[`${resource.kind.toLowerCase()}-${resource.metadata.name}.yaml`] = renderResource(resource);
-  }
-  return { resources, configuration: renderResource(configuration(targets)) };
+  const render = (list: DaprResource[]) =>
+    Object.fromEntries(
+      list.map((resource) => [
+        `${resource.kind.toLowerCase()}-${resource.metadata.name}.yaml`,
+        renderResource(resource),
+      ]),
+    );
+  const resources = render([...components(targets), resiliency()]);
+  const unscopedResources = render([...components(targets, { scoped: false }), resiliency()]);
+  const configurations = Object.fromEntries(
+    appIds.map((app) => [app, renderResource(configuration(targets, app))]),
+  ) as Record<AppId, string>;
+  return {
+    resources,
+    unscopedResources,
+    configuration: renderResource(configuration(targets)),
+    configurations,
+  };
 }

@@ -1,7 +1,9 @@
 // The shared infrastructure of a local stack: Postgres, Redis, Kafka and Jaeger on free loopback
-// ports, plus the Dapr resources (components, configuration, resiliency) pointing at them.
+// ports, plus the Dapr resources (components, configuration, resiliency) pointing at them, and Dapr's
+// sentry for the sidecars' mTLS.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AppId } from '@reservex/contracts';
 import type { ProcessControl } from '../control.ts';
 import { freePorts } from '../ports.ts';
 import { elapsed, say } from '../progress.ts';
@@ -12,14 +14,21 @@ import { type JaegerInfo, startJaeger } from './jaeger.ts';
 import { type KafkaInfo, startKafka } from './kafka.ts';
 import { type PostgresInfo, startPostgres } from './postgres.ts';
 import { type RedisInfo, startRedis } from './redis.ts';
+import { type SentryInfo, startSentry } from './sentry.ts';
 
 export interface DaprInfo {
   daprd: string;
-  /** Directory passed to every sidecar as --resources-path. */
+  /** Directory passed to every service's sidecar as --resources-path. */
   resourcesDir: string;
-  /** File passed to every sidecar as --config. */
+  /** The same without topic scopes, for the sidecars of apps that are not ReserveX services. */
+  unscopedResourcesDir: string;
+  /** File passed as --config to a sidecar of an app that is not a ReserveX service (test apps). */
   configFile: string;
+  /** Each service's --config: the shared configuration plus its access control. */
+  configFiles: Record<AppId, string>;
   components: typeof COMPONENTS;
+  /** The certificate authority every sidecar gets its mTLS identity from. */
+  sentry: SentryInfo;
 }
 
 /** Everything a test or an app needs to reach the infrastructure; plain data (vitest `provide`s it). */
@@ -32,7 +41,7 @@ export interface InfraInfo {
   dapr: DaprInfo;
 }
 
-export type InfraProcess = 'postgres' | 'redis' | 'kafka' | 'jaeger';
+export type InfraProcess = 'postgres' | 'redis' | 'kafka' | 'jaeger' | 'sentry';
 
 export interface StartedInfra {
   info: InfraInfo;
@@ -65,8 +74,10 @@ export async function startInfra(options: StartInfraOptions = {}): Promise<Start
       'otlpHttp',
       'jaegerQuery',
       'jaegerQueryGrpc',
+      'sentry',
+      'sentryHealthz',
     ] as const);
-    const [pg, redis, kafka, jaeger] = await Promise.all([
+    const [pg, redis, kafka, jaeger, sentry] = await Promise.all([
       startPostgres(run, toolchain.postgresBin, ports.postgres),
       startRedis(run, toolchain.redisServer, ports.redis),
       startKafka(run, toolchain, { broker: ports.kafka, controller: ports.kafkaController }),
@@ -76,8 +87,9 @@ export async function startInfra(options: StartInfraOptions = {}): Promise<Start
         query: ports.jaegerQuery,
         queryGrpc: ports.jaegerQueryGrpc,
       }),
+      startSentry(run, toolchain.sentry, { grpc: ports.sentry, healthz: ports.sentryHealthz }),
     ]);
-    const dapr = writeDaprResources(run.dir, toolchain.daprd, {
+    const dapr = writeDaprResources(run.dir, toolchain.daprd, sentry.info, {
       kafkaBrokers: kafka.info.brokers,
       redisHost: `${redis.info.host}:${redis.info.port}`,
       otlpGrpcEndpoint: jaeger.info.otlpGrpcEndpoint,
@@ -96,7 +108,13 @@ export async function startInfra(options: StartInfraOptions = {}): Promise<Start
     return {
       info,
       run,
-      processes: { postgres: pg.process, redis: redis.process, kafka: kafka.process, jaeger: jaeger.process },
+      processes: {
+        postgres: pg.process,
+        redis: redis.process,
+        kafka: kafka.process,
+        jaeger: jaeger.process,
+        sentry: sentry.process,
+      },
       stop: () => run.stop(),
     };
   } catch (error) {
@@ -108,17 +126,37 @@ export async function startInfra(options: StartInfraOptions = {}): Promise<Start
 function writeDaprResources(
   runDir: string,
   daprd: string,
+  sentry: SentryInfo,
   targets: Parameters<typeof renderAll>[0],
 ): DaprInfo {
   const dir = join(runDir, 'dapr');
   const resourcesDir = join(dir, 'resources');
   mkdirSync(resourcesDir, { recursive: true });
+  const unscopedResourcesDir = join(dir, 'resources-unscoped');
+  mkdirSync(unscopedResourcesDir, { recursive: true });
   const rendered = renderAll(targets);
   for (const [file, yaml] of Object.entries(rendered.resources))
     writeFileSync(join(resourcesDir, file), yaml);
+  for (const [file, yaml] of Object.entries(rendered.unscopedResources))
+    writeFileSync(join(unscopedResourcesDir, file), yaml);
   const configFile = join(dir, 'configuration.yaml');
   writeFileSync(configFile, rendered.configuration);
-  return { daprd, resourcesDir, configFile, components: COMPONENTS };
+  const configFiles = Object.fromEntries(
+    Object.entries(rendered.configurations).map(([app, yaml]) => {
+      const file = join(dir, `configuration-${app}.yaml`);
+      writeFileSync(file, yaml);
+      return [app, file];
+    }),
+  ) as Record<AppId, string>;
+  return {
+    daprd,
+    resourcesDir,
+    unscopedResourcesDir,
+    configFile,
+    configFiles,
+    components: COMPONENTS,
+    sentry,
+  };
 }
 
 export { databaseUrl, ensureDatabase } from './postgres.ts';

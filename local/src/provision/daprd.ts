@@ -1,5 +1,7 @@
 // daprd: one already installed (RESERVEX_DAPRD, ~/.dapr/bin, PATH) or a build of the pinned Dapr
-// release from local/provision/daprd (only the components we use, so the build stays small).
+// release from local/provision/daprd (only the components we use, so the build stays small). Dapr's
+// sentry is built from the same module (local/provision/daprd/sentry), after daprd, so it reuses the
+// compiled packages in Go's build cache.
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -72,5 +74,48 @@ export async function provisionDaprd(cache: string, signal?: AbortSignal): Promi
   rmSync(build, { recursive: true, force: true });
   if (!existsSync(target)) throw new Error(`daprd build produced nothing at ${target}`);
   say(`daprd: built in ${elapsed(started)} → ${target}`);
+  return target;
+}
+
+const SENTRY_SOURCES = ['go.mod', 'go.sum', 'sentry/main.go'] as const;
+
+function cachedSentryPath(cache: string): string {
+  const source = join(provisionDir, 'daprd');
+  return join(cache, `sentry-${DAPR_VERSION}-${inputsHash(source, SENTRY_SOURCES)}`, 'sentry');
+}
+
+/** sentry: RESERVEX_SENTRY, one installed next to daprd (~/.dapr/bin), or our build. */
+export function findSentry(cache: string): string | undefined {
+  const candidates = [
+    process.env.RESERVEX_SENTRY,
+    join(homedir(), '.dapr', 'bin', 'sentry'),
+    cachedSentryPath(cache),
+  ];
+  return candidates.find((c): c is string => c !== undefined && isExecutable(c));
+}
+
+export async function provisionSentry(cache: string, signal?: AbortSignal): Promise<string> {
+  const found = findSentry(cache);
+  if (found) return found;
+  const target = cachedSentryPath(cache);
+  const started = performance.now();
+  say(`sentry: building Dapr ${DAPR_VERSION}'s certificate authority (a few minutes when cold)`);
+  const source = join(provisionDir, 'daprd');
+  const build = join(cache, 'build', 'sentry');
+  rmSync(build, { recursive: true, force: true });
+  mkdirSync(join(build, 'sentry'), { recursive: true });
+  for (const file of SENTRY_SOURCES) copyFileSync(join(source, file), join(build, file));
+  const logFile = join(cache, 'logs', 'provision-sentry.log');
+  const partial = `${target}.partial`;
+  mkdirSync(join(target, '..'), { recursive: true });
+  const ldflags = `-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=${DAPR_VERSION}`;
+  await runCommand(
+    goBinary(),
+    ['build', '-mod=readonly', '-trimpath', '-ldflags', ldflags, '-o', partial, './sentry'],
+    { cwd: build, env: goEnv(), logFile, timeoutMs: 45 * 60_000, signal, heartbeat: 'sentry: compiling' },
+  );
+  renameSync(partial, target);
+  rmSync(build, { recursive: true, force: true });
+  say(`sentry: built in ${elapsed(started)} → ${target}`);
   return target;
 }

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir } from '../paths.ts';
 import { elapsed, say } from '../progress.ts';
-import { findDaprd, provisionDaprd } from './daprd.ts';
+import { findDaprd, findSentry, provisionDaprd, provisionSentry } from './daprd.ts';
 import { findJaeger, provisionJaeger } from './jaeger.ts';
 import { findKafkaLibs, javaBinary, provisionKafka } from './kafka.ts';
 import { withFileLock } from './lock.ts';
@@ -13,6 +13,8 @@ import { findPostgresBin, findRedisServer, missingPackages, provisionPackages } 
 
 export interface Toolchain {
   daprd: string;
+  /** Dapr's certificate authority: the sidecars' mTLS identities. */
+  sentry: string;
   jaeger: string;
   java: string;
   /** Directory of the Kafka broker jars (class path `<dir>/*`). */
@@ -25,6 +27,7 @@ export interface Toolchain {
 function found(cache: string): Toolchain | undefined {
   const toolchain = {
     daprd: findDaprd(cache),
+    sentry: findSentry(cache),
     jaeger: findJaeger(cache),
     java: javaBinary(),
     kafkaLibs: findKafkaLibs(cache),
@@ -52,7 +55,7 @@ export async function provision(): Promise<Toolchain> {
       });
     // Packages first for Kafka (Maven and the JVM may be among them); the Go builds overlap with it.
     const builds = Promise.all([
-      step(provisionDaprd(cache, abort.signal)),
+      step(provisionDaprd(cache, abort.signal).then(() => provisionSentry(cache, abort.signal))),
       step(provisionJaeger(cache, abort.signal)),
     ]);
     builds.catch(() => {});

@@ -43,7 +43,7 @@ const server = createServer(async (request, response) => {
     const topic = url.pathname.slice('/publish/'.length);
     const answer = await fetch(`${daprHttp}/v1.0/publish/${pubsub}/${topic}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'dapr-api-token': process.env.DAPR_API_TOKEN ?? '' },
       body: await body(request),
       signal: AbortSignal.timeout(10_000),
     });

@@ -2,7 +2,7 @@
 // replicas and rotated once, retired keys published until their tokens expire; concurrent use of one
 // refresh token (only one wins, the family dies); and the failed-login throttle in Dapr state.
 import { fileURLToPath } from 'node:url';
-import { type StartedApps, startApps } from '@reservex/local';
+import { deliveredBy, type StartedApps, startApps } from '@reservex/local';
 import { withMigratedDatabase } from '@reservex/platform/testing';
 import { afterAll, beforeAll, describe, expect, inject, vi } from 'vitest';
 import * as schema from './db/schema.ts';
@@ -96,7 +96,7 @@ describe('account service', () => {
   async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
     const response = await fetch(`${url}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
+      headers: { 'content-type': 'application/json', ...deliveredBy(stack.apps.account), ...headers },
       body: JSON.stringify(body),
     });
     return {
@@ -146,7 +146,9 @@ describe('account service', () => {
   });
 
   it('publishes its generated key in the JWKS', async () => {
-    const response = await fetch(`${url}/.well-known/jwks.json`);
+    const response = await fetch(`${url}/.well-known/jwks.json`, {
+      headers: deliveredBy(stack.apps.account),
+    });
     const jwks = (await response.json()) as { keys: { kid: string; alg: string; crv: string }[] };
     expect(jwks.keys.length).toBeGreaterThanOrEqual(1);
     expect(jwks.keys[0]).toMatchObject({ alg: 'EdDSA', crv: 'Ed25519' });

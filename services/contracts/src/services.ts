@@ -89,8 +89,8 @@ export const topology = {
     consumes: ['payment.completed', 'reservation.cancelled'],
   },
   query: {
-    // Besides: an operator's dead-letter replay re-publishes a dead letter, through query's outbox, to
-    // the topic it was first published to — any saga topic, on request, never as part of the saga.
+    // Publishes nothing: an operator's dead-letter replay asks the topic's owner to publish its own
+    // event again from its outbox (see REPLAY_PATH in access.ts).
     publishes: [],
     consumes: [
       'reservation.created',

@@ -29,6 +29,7 @@ export const service = defineService({
       revokedTokens: daprRevokedTokens(dapr, { store: c.STATESTORE_NAME }),
       forward: createForwarder({
         daprBaseUrl: dapr.baseUrl,
+        daprApiToken: c.DAPR_API_TOKEN,
         timeoutMs: c.UPSTREAM_TIMEOUT,
         onFailure: (upstream, error) => log.warn({ err: error, upstream }, 'upstream call failed'),
       }),

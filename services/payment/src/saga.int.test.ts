@@ -6,11 +6,15 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { type InProcessSandbox, inProcessSandbox } from '@reservex/card-sandbox/testing';
 import type { EventOf } from '@reservex/contracts';
+import { ownerOf, type Topic } from '@reservex/contracts';
 import {
   cardSandboxApp,
   databaseUrl,
+  deliveredBy,
   ensureDatabase,
   paymentProviderEnv,
+  probeApp,
+  publishAs,
   type StartedApps,
   startApps,
 } from '@reservex/local';
@@ -281,7 +285,8 @@ describe('payment participant (real Postgres)', () => {
 });
 
 describe('payment service with its sidecar (real daprd, Kafka)', () => {
-  let started: StartedApps<'payment'>;
+  // The topics' owners stand in as probes: only a topic's owner may publish it.
+  let started: StartedApps<'payment' | 'inventory' | 'reservation'>;
   let provider: StartedApps<'card-sandbox'>;
   const dbName = 'payment_int_dapr';
 
@@ -300,6 +305,11 @@ describe('payment service with its sidecar (real daprd, Kafka)', () => {
           env: paymentProviderEnv(provider.apps['card-sandbox']),
           readyTimeoutMs: 120_000,
         },
+        ...(['inventory', 'reservation'] as const).map((appId) => ({
+          appId,
+          args: [probeApp],
+          readyTimeoutMs: 120_000,
+        })),
       ],
     });
   });
@@ -309,18 +319,15 @@ describe('payment service with its sidecar (real daprd, Kafka)', () => {
     await provider?.stop();
   });
 
-  async function publish(topic: string, data: unknown, eventId: string) {
-    const app = started.apps.payment;
-    const params = new URLSearchParams({
-      'metadata.cloudevent.id': eventId,
-      'metadata.partitionKey': (data as { reservationId: string }).reservationId,
-    });
-    const response = await fetch(
-      `${app.daprUrl}/v1.0/publish/${infra.dapr.components.pubsub}/${topic}?${params}`,
+  async function publish(topic: Topic, data: unknown, eventId: string) {
+    const response = await publishAs(
+      started.apps[ownerOf(topic) as 'inventory' | 'reservation'],
+      infra.dapr.components.pubsub,
+      topic,
+      data,
       {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(data),
+        'cloudevent.id': eventId,
+        partitionKey: (data as { reservationId: string }).reservationId,
       },
     );
     expect(response.status).toBe(204);
@@ -328,7 +335,7 @@ describe('payment service with its sidecar (real daprd, Kafka)', () => {
 
   async function paymentOf(reservationId: string, userId = 'buyer-1') {
     return fetch(`${started.apps.payment.url}/v1/payments/${reservationId}`, {
-      headers: { 'x-user-id': userId },
+      headers: { ...deliveredBy(started.apps.payment), 'x-user-id': userId },
     });
   }
 
@@ -401,7 +408,9 @@ describe('payment service with its sidecar (real daprd, Kafka)', () => {
     expect(someoneElse.status).toBe(404);
     expect(someoneElse.headers.get('content-type')).toContain('application/problem+json');
 
-    const anonymous = await fetch(`${started.apps.payment.url}/v1/payments/${reserved.reservationId}`);
+    const anonymous = await fetch(`${started.apps.payment.url}/v1/payments/${reserved.reservationId}`, {
+      headers: deliveredBy(started.apps.payment),
+    });
     expect(anonymous.status).toBe(401);
 
     const malformed = await paymentOf('not-a-uuid');

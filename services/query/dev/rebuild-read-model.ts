@@ -88,7 +88,12 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<Rebuild
   };
   try {
     const replay = await startApps({
-      infra: { ...options.infra, dapr: { ...options.infra.dapr, resourcesDir } },
+      // query-rebuild is not one of the services, so its sidecar reads the unscoped resources: both
+      // directories are this run's, which adds the fresh consumer group's component.
+      infra: {
+        ...options.infra,
+        dapr: { ...options.infra.dapr, resourcesDir, unscopedResourcesDir: resourcesDir },
+      },
       apps: [
         {
           appId: 'query-rebuild',

@@ -11,6 +11,7 @@ const app = createQueryApp({
   appearWaitMs: 0,
   heartbeatMs: 1000,
   streamMaxMs: 1000,
+  askOwner: async () => false,
 });
 const user = { 'x-user-id': 'u1', 'x-user-roles': 'USER' };
 

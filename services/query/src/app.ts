@@ -14,7 +14,7 @@ import {
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { BlankEnv } from 'hono/types';
-import { listDeadLetters, replayDeadLetter } from './db/dead-letters.ts';
+import { type AskOwner, listDeadLetters, replayDeadLetter } from './db/dead-letters.ts';
 import type { DetailsFeed } from './db/details-feed.ts';
 import { decodeCursor, findDetails, listDetails, type QueryDb } from './db/read-model.ts';
 import type { ReservationDetails as Details } from './domain/projection.ts';
@@ -170,7 +170,7 @@ const replayRoute = createRoute({
   request: { params: z.object({ id: z.uuid() }) },
   responses: {
     202: {
-      description: 'Queued for publication (through the outbox)',
+      description: "Queued for publication again by the topic's owner (from its outbox)",
       content: {
         'application/json': {
           schema: z.object({
@@ -215,6 +215,8 @@ export type QueryAppOptions = {
   heartbeatMs: number;
   /** Upper bound of one live-status stream; the client reconnects after it. */
   streamMaxMs: number;
+  /** Asks a topic's owner to publish one of its events again (dead-letter replay). */
+  askOwner: AskOwner;
 };
 
 export function createQueryApp(options: QueryAppOptions): OpenAPIHono<BlankEnv> {
@@ -338,7 +340,7 @@ export function createQueryApp(options: QueryAppOptions): OpenAPIHono<BlankEnv> 
   app.openapi(replayRoute, async (c) => {
     requireAdmin(c);
     const { id } = c.req.valid('param');
-    const result = await replayDeadLetter(db, id);
+    const result = await replayDeadLetter(db, id, options.askOwner);
     switch (result.outcome) {
       case 'not-found':
         return problem(404, 'not-found', `no dead letter ${id}`);

@@ -2,6 +2,7 @@
 // Run by the platform (`runService`); QUERY_MODE=rebuild runs it as a one-off replay (the chart's
 // queryRebuild Job; locally dev/rebuild-read-model.ts).
 import { topology } from '@reservex/contracts';
+import { askOwnerThrough } from '@reservex/platform/outbox';
 import { defineService, eachTopic, runService } from '@reservex/platform/service';
 import { createQueryApp } from './app.ts';
 import { queryConfigShape } from './config.ts';
@@ -28,7 +29,7 @@ export const service = defineService({
         : undefined;
     return { feed, idle, serving: !rebuild };
   },
-  app: ({ config: c, database, feed, readiness }) =>
+  app: ({ config: c, database, dapr, feed, readiness }) =>
     createQueryApp({
       db: database.db,
       feed,
@@ -37,6 +38,7 @@ export const service = defineService({
       appearWaitMs: c.SSE_APPEAR_WAIT_MS,
       heartbeatMs: c.SSE_HEARTBEAT_MS,
       streamMaxMs: c.SSE_MAX_MS,
+      askOwner: askOwnerThrough(dapr.invoke),
     }),
   consumes: ({ config, database, idle }) => {
     const project = projectSagaEvent({ db: database.db, consumer: config.PROJECTION_CONSUMER });
@@ -45,9 +47,8 @@ export const service = defineService({
       idle?.record();
     });
   },
-  // Dead letters are listed and replayed (through the relay) by the serving process only.
+  // Dead letters are collected by the serving process only; a replay is published by the topic's owner.
   deadLetters: ({ database, serving }) => (serving ? collectDeadLetter({ db: database.db }) : undefined),
-  relay: (config) => config.QUERY_MODE === 'serve',
 });
 
 await runService(service, import.meta);

@@ -3,7 +3,7 @@
 // every kind of bad input, and the saga's first step and its compensations with inventory alone
 // (no payment service runs here, so a held reservation waits for payment until its hold expires).
 import { randomUUID } from 'node:crypto';
-import { type StartedApps, startApps } from '@reservex/local';
+import { deliveredBy, type StartedApps, startApps } from '@reservex/local';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
@@ -67,9 +67,11 @@ async function http(
   url: string,
   init: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
 ): Promise<Answer> {
+  // Each service's port is called as its sidecar delivers the gateway's call.
+  const target = Object.values(stack.apps).find((app) => url.startsWith(`${app.url}/`));
   const response = await fetch(url, {
     method: init.method ?? 'GET',
-    headers: { 'content-type': 'application/json', ...init.headers },
+    headers: { 'content-type': 'application/json', ...(target ? deliveredBy(target) : {}), ...init.headers },
     ...(init.body === undefined
       ? {}
       : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),

@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { EventOf } from '@reservex/contracts';
-import { databaseUrl, type StartedApps, startApps } from '@reservex/local';
+import { ownerOf, type Topic } from '@reservex/contracts';
+import { databaseUrl, deliveredBy, probeApp, publishAs, type StartedApps, startApps } from '@reservex/local';
 import { createDatabase } from '@reservex/platform/db';
 import { outbox } from '@reservex/platform/outbox';
 import { withMigratedDatabase } from '@reservex/platform/testing';
@@ -148,7 +149,7 @@ describe('ticket participant (real Postgres)', () => {
 });
 
 describe('ticket service with its sidecar (real daprd, Kafka)', () => {
-  let started: StartedApps<'ticket'>;
+  let started: StartedApps<'ticket' | 'payment' | 'reservation'>;
   const dbName = 'ticket_int_dapr';
   const lockedShow = randomUUID();
 
@@ -166,6 +167,12 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
           },
           readyTimeoutMs: 120_000,
         },
+        // The topics' owners stand in as probes: only a topic's owner may publish it.
+        ...(['payment', 'reservation'] as const).map((appId) => ({
+          appId,
+          args: [probeApp],
+          readyTimeoutMs: 120_000,
+        })),
       ],
     });
   });
@@ -175,15 +182,20 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
   });
 
   const url = (path: string) => `${started.apps.ticket.url}${path}`;
+  /** A call to ticket's port as its sidecar delivers the gateway's call. */
+  const call = (target: string, init: RequestInit & { headers?: Record<string, string> } = {}) =>
+    fetch(target, { ...init, headers: { ...deliveredBy(started.apps.ticket), ...init.headers } });
 
-  async function publish(topic: string, data: { reservationId: string }, eventId: string) {
-    const params = new URLSearchParams({
-      'metadata.cloudevent.id': eventId,
-      'metadata.partitionKey': data.reservationId,
-    });
-    const response = await fetch(
-      `${started.apps.ticket.daprUrl}/v1.0/publish/${infra.dapr.components.pubsub}/${topic}?${params}`,
-      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) },
+  async function publish(topic: Topic, data: { reservationId: string }, eventId: string) {
+    const response = await publishAs(
+      started.apps[ownerOf(topic) as 'payment' | 'reservation'],
+      infra.dapr.components.pubsub,
+      topic,
+      data,
+      {
+        'cloudevent.id': eventId,
+        partitionKey: data.reservationId,
+      },
     );
     expect(response.status).toBe(204);
   }
@@ -201,7 +213,7 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
     code: unknown,
     showId: string = DOOR_SHOW,
     headers: Record<string, string> = staffOf(showId),
-  ) => fetch(url('/v1/tickets/scan'), { method: 'POST', headers, body: JSON.stringify({ code, showId }) });
+  ) => call(url('/v1/tickets/scan'), { method: 'POST', headers, body: JSON.stringify({ code, showId }) });
 
   it('issues once when payment.completed is delivered twice, and admits each ticket exactly once', async () => {
     const paid = paymentCompleted(randomUUID());
@@ -227,12 +239,12 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
       ).toHaveLength(2);
 
       const first = issued[0]!;
-      const mine = await fetch(url(`/v1/tickets/${first.id}`), { headers: { 'x-user-id': 'buyer-1' } });
+      const mine = await call(url(`/v1/tickets/${first.id}`), { headers: { 'x-user-id': 'buyer-1' } });
       expect(mine.status).toBe(200);
       const ticket = (await mine.json()) as { code: string; qrPayload: string; status: string };
       expect(ticket.status).toBe('valid');
       expect(ticket.qrPayload.split('.')).toHaveLength(3);
-      const notMine = await fetch(url(`/v1/tickets/${first.id}`), { headers: { 'x-user-id': 'buyer-2' } });
+      const notMine = await call(url(`/v1/tickets/${first.id}`), { headers: { 'x-user-id': 'buyer-2' } });
       expect(notMine.status).toBe(404);
 
       // A door of another show refuses it and leaves it valid.
@@ -311,19 +323,19 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
       ).status,
     ).toBe(403);
     expect((await scan('A'.repeat(27), DOOR_SHOW, { 'content-type': 'application/json' })).status).toBe(401);
-    const malformed = await fetch(url('/v1/tickets/scan'), {
+    const malformed = await call(url('/v1/tickets/scan'), {
       method: 'POST',
       headers: staff,
       body: '{"code":',
     });
     expect(malformed.status).toBe(400);
     expect(malformed.headers.get('content-type')).toContain('application/problem+json');
-    const huge = await fetch(url('/v1/tickets/scan'), {
+    const huge = await call(url('/v1/tickets/scan'), {
       method: 'POST',
       headers: staff,
       body: JSON.stringify({ code: 'a'.repeat(70_000) }),
     });
     expect(huge.status).toBe(413);
-    expect((await fetch(url('/v1/tickets/not-a-uuid'), { headers: { 'x-user-id': 'u1' } })).status).toBe(422);
+    expect((await call(url('/v1/tickets/not-a-uuid'), { headers: { 'x-user-id': 'u1' } })).status).toBe(422);
   });
 });

@@ -158,7 +158,7 @@ describe('every rendered object is valid', () => {
     });
   }
 
-  it('with a read-model rebuild asked for, its Job and the pub/sub component are valid too', async () => {
+  it('with a read-model rebuild asked for, its Job, its sidecar’s Configuration and the pub/sub component are valid too', async () => {
     const objects = parseObjects(
       renderYaml(
         [valuesFiles.default],
@@ -168,10 +168,10 @@ describe('every rendered object is valid', () => {
       (o) =>
         o.metadata.name.includes('query-rebuild') || (o.kind === 'Component' && o.metadata.name === 'pubsub'),
     );
-    expect(objects.map((o) => o.kind).sort()).toEqual(['Component', 'Job']);
+    expect(objects.map((o) => o.kind).sort()).toEqual(['Component', 'Configuration', 'Job']);
     const resources = await kubeconform(objects, 'query-rebuild');
     expect(describeFailures(resources)).toBe('');
-    expect(resources.length).toBe(2);
+    expect(resources.length).toBe(3);
   });
 
   // The validators must have teeth: a broken object of each family is rejected.

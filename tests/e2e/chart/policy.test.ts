@@ -425,6 +425,34 @@ for (const which of valuesSets) {
       }
     });
 
+    it('runs only scripts that exist: in the service image, or in the ConfigMap a stock-image pod mounts', () => {
+      // A hook whose script is missing fails `helm install` (post-install) on a real cluster.
+      const configMaps = objects().filter((o) => o.kind === 'ConfigMap') as (K8sObject & {
+        data?: Record<string, string>;
+      })[];
+      let checked = 0;
+      for (const workload of workloads(objects())) {
+        const spec = pod(workload) as PodSpec & {
+          volumes?: { name: string; configMap?: { name: string } }[];
+        };
+        for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
+          const [program, script] = c.command ?? [];
+          if (program !== 'node' || !script || script.startsWith('-')) continue;
+          checked += 1;
+          const where = `${workload.metadata.name}/${c.name}: ${script}`;
+          const mount = c.volumeMounts?.find((m) => script.startsWith(`${m.mountPath}/`));
+          if (mount) {
+            const volume = spec.volumes?.find((v) => v.name === mount.name);
+            const data = configMaps.find((m) => m.metadata.name === volume?.configMap?.name)?.data;
+            expect(Object.keys(data ?? {}), where).toContain(script.slice(mount.mountPath.length + 1));
+          } else {
+            expect(existsSync(join(repoRoot, script)), where).toBe(true);
+          }
+        }
+      }
+      expect(checked).toBeGreaterThan(0);
+    });
+
     it("turns off the sidecar's built-in Kubernetes secret store in every Dapr pod without a token", () => {
       // daprd loads that store first with the pod's service account token and exits without one.
       const daprPods = workloads(objects()).filter(

@@ -291,18 +291,17 @@ describe('the booking saga', () => {
 
     // A payment.completed no consumer can read (no paymentId, a negative amount) for the victim's saga.
     const poisonId = randomUUID();
-    const published = await fetch(
-      `${saga.daprUrl('reservation')}/v1.0/publish/pubsub/payment.completed?metadata.cloudevent.id=${poisonId}&metadata.cloudevent.type=payment.completed&metadata.partitionKey=${victimId}`,
+    // Published by payment, the topic's owner (the pub/sub scopes refuse anyone else).
+    const published = await saga.publishAs(
+      'payment',
+      'payment.completed',
       {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          schemaVersion: 1,
-          reservationId: victimId,
-          occurredAt: new Date().toISOString(),
-          amountMinor: -1,
-        }),
+        schemaVersion: 1,
+        reservationId: victimId,
+        occurredAt: new Date().toISOString(),
+        amountMinor: -1,
       },
+      { 'cloudevent.id': poisonId, 'cloudevent.type': 'payment.completed', partitionKey: victimId },
     );
     expect(published.status).toBe(204);
 

@@ -1,6 +1,8 @@
 // The booking saga's services as they run — each its own process with its own daprd, on the stack's
 // real Kafka, Redis, Postgres and Jaeger — and what a buyer, an admin and an operator do with them.
-// Every call goes to a service directly, with the identity headers the gateway would set.
+// Every call goes to a service's port as its sidecar would deliver it when the gateway invokes it: the
+// app API token of that service, the gateway as calling app, and the identity headers the gateway
+// sets for an authenticated user.
 import { randomUUID } from 'node:crypto';
 import {
   type AppSpec,
@@ -67,6 +69,12 @@ export async function startSagaStack(options: SagaStackOptions) {
     throw error;
   }
   const url = (app: SagaApp) => stack.apps[app]!.url;
+  for (const app of sagaApps) {
+    sidecarHeaders.set(new URL(url(app)).origin, {
+      'dapr-api-token': stack.apps[app]!.tokens.app,
+      'dapr-caller-app-id': 'gateway',
+    });
+  }
   const admin = adminOf(url);
   return {
     stack,
@@ -81,6 +89,18 @@ export async function startSagaStack(options: SagaStackOptions) {
     },
     url,
     daprUrl: (app: string) => stack.apps[app]!.daprUrl,
+    /** Publishes as `app` would: through its own sidecar, with its Dapr API token. */
+    publishAs: (app: SagaApp, topic: string, body: unknown, metadata: Record<string, string>) =>
+      fetch(
+        `${stack.apps[app]!.daprUrl}/v1.0/publish/${options.infra.dapr.components.pubsub}/${topic}?${new URLSearchParams(
+          Object.fromEntries(Object.entries(metadata).map(([key, value]) => [`metadata.${key}`, value])),
+        )}`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'dapr-api-token': stack.apps[app]!.tokens.dapr },
+          body: JSON.stringify(body),
+        },
+      ),
     admin,
     buyer: (userId = `buyer-${randomUUID()}`) => buyerOf(url, userId),
     /**
@@ -114,13 +134,20 @@ export type Answer = {
   body: any;
 };
 
+/** Service origin → what its sidecar sends along (filled by startSagaStack). */
+const sidecarHeaders = new Map<string, Record<string, string>>();
+
 export async function http(
   url: string,
   init: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
 ): Promise<Answer> {
   const response = await fetch(url, {
     method: init.method ?? 'GET',
-    headers: { 'content-type': 'application/json', ...init.headers },
+    headers: {
+      'content-type': 'application/json',
+      ...sidecarHeaders.get(new URL(url).origin),
+      ...init.headers,
+    },
     ...(init.body === undefined
       ? {}
       : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),

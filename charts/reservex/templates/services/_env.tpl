@@ -20,6 +20,19 @@
   value: lockstore
 - name: LOG_LEVEL
   value: {{ $root.Values.global.logLevel | quote }}
+- name: DAPR_API_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "reservex.tokenSecret" (dict "root" $root "name" .name "kind" "dapr-api") }}
+      key: token
+{{- if ne .name "gateway" }}
+{{- /* The gateway's port is the public entry: it takes no app token. */}}
+- name: APP_API_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "reservex.tokenSecret" (dict "root" $root "name" .name "kind" "app-api") }}
+      key: token
+{{- end }}
 - name: SHUTDOWN_TIMEOUT_MS
   value: {{ .svc.shutdownTimeoutMs | quote }}
 {{- with include "reservex.otlpEndpoint" $root }}
@@ -63,6 +76,10 @@
       key: api-key
 {{- end }}
 {{- range $key, $value := .svc.env }}
+{{- if and (eq $key "ADMIN_EMAILS") (eq $.name "account") (include "reservex.seedEnabled" $root) }}
+{{- /* The seed Job's administrator (values seed.adminEmail). */}}
+{{- $value = join "," (compact (list $value $root.Values.seed.adminEmail)) }}
+{{- end }}
 - name: {{ $key }}
   value: {{ $value | quote }}
 {{- end }}

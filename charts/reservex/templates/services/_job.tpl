@@ -1,7 +1,7 @@
 {{/* A one-shot Job running a script of a service's image, as a Helm hook, without a Dapr sidecar (a
      sidecar would keep the Job from completing). Call with (dict "root" $ "name" $name "svc" $svc
      "job" "migrate" "script" "src/main.ts" "args" (list "migrate") "hook" "post-install,pre-upgrade"
-     "weight" "0"); "args" is optional. */}}
+     "weight" "0"); "args" and "env" (a list of container env entries) are optional. */}}
 {{- define "reservex.serviceJob" -}}
 {{- $ := .root -}}
 {{- $name := .name -}}
@@ -49,6 +49,9 @@ spec:
           command: ["node", "services/{{ $name }}/{{ .script }}"{{ range .args }}, {{ . | quote }}{{ end }}]
           env:
             {{- include "reservex.serviceEnv" $ctx | nindent 12 }}
+            {{- with .env }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
           resources:
             {{- toYaml $svc.resources | nindent 12 }}
           securityContext:

@@ -24,6 +24,8 @@ export interface UpstreamRequest {
 
 export interface ForwarderOptions {
   daprBaseUrl: string;
+  /** The gateway sidecar's Dapr API token: the sidecar answers only calls that carry it. */
+  daprApiToken?: string | undefined;
   timeoutMs: number;
   onFailure?: (app: string, error: unknown) => void;
 }
@@ -55,9 +57,13 @@ export function createForwarder(options: ForwarderOptions) {
     let upstream: Response;
     let body: ArrayBuffer | undefined;
     try {
+      // Whatever token a client sent is dropped: only the gateway's own reaches its sidecar.
+      const headers = new Headers(request.headers);
+      headers.delete('dapr-api-token');
+      if (options.daprApiToken) headers.set('dapr-api-token', options.daprApiToken);
       upstream = await fetch(url, {
         method: request.method,
-        headers: request.headers,
+        headers,
         ...(request.body && request.body.byteLength > 0 ? { body: request.body } : {}),
         signal,
         redirect: 'manual',

@@ -78,6 +78,10 @@ export const baseConfigShape = {
   DAPR_HTTP_PORT: portFromString().default(3500),
   DAPR_GRPC_PORT: portFromString().default(50001),
   DAPR_TIMEOUT_MS: durationFromString().default(5000),
+  /** Sent to the sidecar with every call: it answers only its own app (Dapr's DAPR_API_TOKEN). */
+  DAPR_API_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
+  /** Required of every request but the probes: the app answers only its own sidecar (APP_API_TOKEN). */
+  APP_API_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
   PUBSUB_NAME: z.string().trim().min(1).default('pubsub'),
   STATESTORE_NAME: z.string().trim().min(1).default('statestore'),
   LOCKSTORE_NAME: z.string().trim().min(1).default('lockstore'),

@@ -65,6 +65,11 @@ export type DaprOptions = {
   httpPort: number | string;
   /** Bound for each call. Default 5000 ms. */
   timeoutMs?: number;
+  /**
+   * The sidecar's Dapr API token, sent with every call. Defaults to DAPR_API_TOKEN from the
+   * environment, the variable daprd itself requires it from (Dapr's convention, as in the SDK).
+   */
+  apiToken?: string | undefined;
   logger?: Logger;
 };
 
@@ -128,10 +133,13 @@ export function createDapr(options: DaprOptions) {
   const timeoutMs = options.timeoutMs ?? 5000;
   const log = (options.logger ?? processLogger).child({ component: 'dapr' });
   const baseUrl = `http://${host}:${port}`;
+  const apiToken = 'apiToken' in options ? options.apiToken : process.env.DAPR_API_TOKEN || undefined;
+  const tokenHeader: Record<string, string> = apiToken ? { 'dapr-api-token': apiToken } : {};
   const client = new DaprClient({
     daprHost: host,
     daprPort: port,
     communicationProtocol: CommunicationProtocolEnum.HTTP,
+    ...(apiToken ? { daprApiToken: apiToken } : {}),
     logger: { level: LogLevel.Warn, service: sdkLogger(log) },
   });
   sendTraceContext(client);
@@ -371,6 +379,7 @@ export function createDapr(options: DaprOptions) {
     const query = invokeOptions.query ? `?${new URLSearchParams(invokeOptions.query)}` : '';
     const url = `${baseUrl}/v1.0/invoke/${encodeURIComponent(appId)}/method/${method.replace(/^\/+/, '')}${query}`;
     const headers = new Headers(invokeOptions.headers);
+    for (const [name, value] of Object.entries(tokenHeader)) headers.set(name, value);
     let body: string | undefined;
     if (invokeOptions.body !== undefined) {
       body = typeof invokeOptions.body === 'string' ? invokeOptions.body : JSON.stringify(invokeOptions.body);
@@ -401,7 +410,10 @@ export function createDapr(options: DaprOptions) {
    */
   async function ready(): Promise<void> {
     const response = await call('ready', () =>
-      fetch(`${baseUrl}/v1.0/healthz/outbound`, { signal: AbortSignal.timeout(timeoutMs) }),
+      fetch(`${baseUrl}/v1.0/healthz/outbound`, {
+        headers: tokenHeader,
+        signal: AbortSignal.timeout(timeoutMs),
+      }),
     );
     if (response.status >= 300) {
       throw new DaprError('ready', `sidecar not ready (HTTP ${response.status})`, {
@@ -416,7 +428,11 @@ export function createDapr(options: DaprOptions) {
    */
   async function shutdown(): Promise<void> {
     const response = await call('shutdown', () =>
-      fetch(`${baseUrl}/v1.0/shutdown`, { method: 'POST', signal: AbortSignal.timeout(timeoutMs) }),
+      fetch(`${baseUrl}/v1.0/shutdown`, {
+        method: 'POST',
+        headers: tokenHeader,
+        signal: AbortSignal.timeout(timeoutMs),
+      }),
     );
     if (response.status >= 300) {
       throw new DaprError('shutdown', `sidecar refused to shut down (HTTP ${response.status})`, {

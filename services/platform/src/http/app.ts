@@ -13,6 +13,7 @@ import {
   type ProblemType,
   problemResponses,
 } from './problem.ts';
+import { fromSidecarOnly } from './sidecar-token.ts';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -40,6 +41,12 @@ export type AppOptions = {
   readiness?: Record<string, ReadinessCheck>;
   /** Upper bound for each readiness check. Default 2 s. */
   readinessTimeoutMs?: number;
+  /**
+   * The app API token: when set, every request but the probes must carry it, i.e. come through the
+   * app's own sidecar. Defaults to APP_API_TOKEN from the environment (Dapr's convention); the
+   * gateway, whose port faces the public, is given none.
+   */
+  appApiToken?: string | undefined;
   logger?: Logger;
   /**
    * The app is the public edge (the gateway): its requests come from outside, so each starts a new
@@ -156,6 +163,9 @@ export function createApp<E extends Env = Env>(options: AppOptions): OpenAPIHono
         );
       },
     });
+  // Dapr's convention: APP_API_TOKEN in the environment of both the app and its sidecar.
+  const appApiToken = 'appApiToken' in options ? options.appApiToken : process.env.APP_API_TOKEN || undefined;
+  if (appApiToken !== undefined) app.use(fromSidecarOnly({ token: appApiToken }));
   const requestLimit = limit(bodyLimitBytes);
   const deliveryLimit = limit(deliveryBodyLimitBytes);
   app.use((c, next) => (c.req.path.startsWith('/dapr/') ? deliveryLimit(c, next) : requestLimit(c, next)));

@@ -26,4 +26,16 @@ describe('callerOf', () => {
     expect(response.headers.get('content-type')).toContain('application/problem+json');
     expect(await response.json()).toMatchObject({ type: 'https://reservex.dev/problems/unauthorized' });
   });
+
+  it('answers 403 when another app than the gateway invoked the user route (its sidecar says so)', async () => {
+    const headers = { 'x-user-id': 'u-1', 'x-user-roles': 'ADMIN' };
+    const viaQuery = await appAnsweringCaller().request('/me', {
+      headers: { ...headers, 'dapr-caller-app-id': 'query' },
+    });
+    expect(viaQuery.status).toBe(403);
+    const viaGateway = await appAnsweringCaller().request('/me', {
+      headers: { ...headers, 'dapr-caller-app-id': 'gateway' },
+    });
+    expect(viaGateway.status).toBe(200);
+  });
 });

@@ -25,3 +25,10 @@ export {
   problemTypeUri,
 } from './problem.ts';
 export { type RunningServer, type ServeOptions, type ShutdownHook, serve } from './serve.ts';
+export {
+  DAPR_API_TOKEN_HEADER,
+  fromSidecarOnly,
+  MIN_TOKEN_LENGTH,
+  PROBE_PATHS,
+  sameToken,
+} from './sidecar-token.ts';

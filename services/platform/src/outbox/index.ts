@@ -8,6 +8,13 @@ import { currentTraceContext } from '../telemetry/index.ts';
 import { OUTBOX_CHANNEL, outbox } from './table.ts';
 
 export { type Publisher, type Relay, type RelayOptions, startRelay } from './relay.ts';
+export {
+  askOwnerThrough,
+  type ReplayRequest,
+  ReplayRequestSchema,
+  republish,
+  serveReplay,
+} from './replay.ts';
 export { OUTBOX_CHANNEL, type OutboxRow, outbox } from './table.ts';
 
 /** The payload does not match the topic's contract: a bug in the publisher, never sent. */

@@ -1,14 +1,15 @@
 // A service is a declaration: its name, configuration, database, hono app, the topics it consumes,
 // its relay and its background workers. `runService` runs one: configuration, telemetry, the
 // migration, the database pool, Dapr (and Redis where the service needs it), the app, the
-// subscriptions, the relay, the workers, then listening; on SIGTERM the reverse. The same entry point
-// with `migrate` (`node services/<name>/src/main.ts migrate`) applies the migrations and exits.
+// subscriptions, the relay (with the owner's side of dead-letter replay), the workers, then
+// listening; on SIGTERM the reverse. The same entry point with `migrate`
+// (`node services/<name>/src/main.ts migrate`) applies the migrations and exits.
 //
 // What a service consumes is checked against the contracts' topology at compile time: `consumes`
 // must name exactly the topics `topology[name].consumes` lists.
 import { fileURLToPath } from 'node:url';
-import { type AppId, deployments, type Topic, type topology } from '@reservex/contracts';
-import type { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { type AppId, deployments, readsDeadLetters, type Topic, topology } from '@reservex/contracts';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { z } from 'zod';
 import {
@@ -31,6 +32,7 @@ import {
 import type { ReadinessCheck, ShutdownHook } from '../http/index.ts';
 import { serve } from '../http/serve.ts';
 import { startRelay } from '../outbox/relay.ts';
+import { serveReplay } from '../outbox/replay.ts';
 import { type Logger, logger, startTelemetry } from '../telemetry/index.ts';
 
 /** The topics `N` consumes, as the contracts' topology says. */
@@ -126,7 +128,7 @@ export type ServiceDeclaration<
   /** The service's own parts (stores, clients, caches), built once the platform's are up. */
   setup?: (context: ServiceContext<N, Shape, S>) => D | Promise<D>;
   // biome-ignore lint/suspicious/noExplicitAny: any app, whatever its env and routes.
-  app: (context: ServiceContext<N, Shape, S> & D) => Hono<any, any, any>;
+  app: (context: ServiceContext<N, Shape, S> & D) => OpenAPIHono<any, any, any>;
   /** One handler per topic the topology says this service consumes; each runs in its consumer span. */
   consumes: (context: ServiceContext<N, Shape, S> & D) => C & Consumers<N, C>;
   /** Consumes the dead-letter topic (undefined: not in this configuration). */
@@ -188,7 +190,7 @@ type AnyDeclaration = {
   redis?: RedisOptions;
   setup?: (context: never) => object | Promise<object>;
   // biome-ignore lint/suspicious/noExplicitAny: any app, whatever its env and routes.
-  app: (context: never) => Hono<any, any, any>;
+  app: (context: never) => OpenAPIHono<any, any, any>;
   consumes: (context: never) => Record<string, Consumer<Topic>>;
   deadLetters?: (context: never) => DeadLetterHandler | undefined;
   relay?: boolean | ((config: never) => boolean);
@@ -252,6 +254,7 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
     host: config.DAPR_HOST,
     httpPort: config.DAPR_HTTP_PORT,
     timeoutMs: config.DAPR_TIMEOUT_MS,
+    apiToken: config.DAPR_API_TOKEN,
   });
   readiness.dapr = () => dapr.ready();
 
@@ -273,7 +276,14 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
     else subscriber.on(topic as Topic, consumer);
   }
   const deadLetters = declaration.deadLetters?.(context);
-  if (deadLetters) subscriber.onDeadLetter(deadLetters);
+  if (deadLetters) {
+    // The pub/sub scopes let only the contracts' dead-letter readers subscribe to that topic.
+    if (!readsDeadLetters(declaration.name))
+      throw new Error(
+        `${declaration.name} handles dead letters but is not among the contracts' deadLetterReaders`,
+      );
+    subscriber.onDeadLetter(deadLetters);
+  }
 
   const stopping: ShutdownHook[] = [];
   const relayWanted =
@@ -282,6 +292,9 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
     if (!database) throw new Error(`${declaration.name}: a relay needs the service's database`);
     const relay = startRelay({ sql: database.sql, dapr, pubsubName: config.PUBSUB_NAME });
     stopping.push(() => relay.stop());
+    // Dead-letter replay: only a topic's owner publishes it, so query asks the owner to, from its outbox.
+    const owns = topology[declaration.name].publishes;
+    if (owns.length > 0) serveReplay(app, { db: database.db, owns });
   }
   const workers = declaration.workers?.(context) ?? [];
 

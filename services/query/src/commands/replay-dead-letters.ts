@@ -1,13 +1,16 @@
 // `node services/query/src/commands/replay-dead-letters.ts <dead letter id>... | --all | --never-replayed`
-// Publishes dead letters again to their original topics, through the query service's outbox: the
-// running query service's relay sends them (it wakes on the outbox NOTIFY). Takes the query database
-// from DATABASE_URL, as the service does. On Kubernetes, run it in the query pod, which has it:
+// Asks the owner of each dead letter's topic to publish its event again (only the owner may publish
+// it) through query's sidecar, so run it beside that sidecar. Takes the query database from
+// DATABASE_URL and the sidecar from DAPR_HTTP_PORT and DAPR_API_TOKEN, as the service does. On
+// Kubernetes, run it in the query pod, which has them:
 //   kubectl -n reservex exec deploy/reservex-query -c query -- \
 //     node services/query/src/commands/replay-dead-letters.ts --never-replayed
 // Against `npm start`'s stack: `npm run replay-dead-letters -w @reservex/query -- ...` (dev/).
 import { parseArgs } from 'node:util';
-import { databaseConfigShape, loadConfig } from '@reservex/platform/config';
+import { baseConfigShape, databaseConfigShape, loadConfig } from '@reservex/platform/config';
+import { createDapr } from '@reservex/platform/dapr';
 import { createDatabase } from '@reservex/platform/db';
+import { askOwnerThrough } from '@reservex/platform/outbox';
 import { deadLetterIds, replayDeadLetter } from '../db/dead-letters.ts';
 import { schema } from '../db/schema.ts';
 
@@ -23,7 +26,18 @@ if (!values.all && !values['never-replayed'] && positionals.length === 0) {
   process.exit(2);
 }
 
-const config = loadConfig(databaseConfigShape);
+const config = loadConfig({
+  ...databaseConfigShape,
+  DAPR_HOST: baseConfigShape.DAPR_HOST,
+  DAPR_HTTP_PORT: baseConfigShape.DAPR_HTTP_PORT,
+  DAPR_API_TOKEN: baseConfigShape.DAPR_API_TOKEN,
+});
+const dapr = createDapr({
+  host: config.DAPR_HOST,
+  httpPort: config.DAPR_HTTP_PORT,
+  apiToken: config.DAPR_API_TOKEN,
+});
+const askOwner = askOwnerThrough(dapr.invoke);
 const database = createDatabase(config.DATABASE_URL, schema, { max: 2 });
 let failed = 0;
 try {
@@ -37,11 +51,11 @@ try {
       failed++;
       continue;
     }
-    const result = await replayDeadLetter(database.db, id);
+    const result = await replayDeadLetter(database.db, id, askOwner);
     switch (result.outcome) {
       case 'replayed':
         console.error(
-          `${id}: queued for ${result.topic} as event ${result.eventId} (replay #${result.replayCount})`,
+          `${id}: ${result.topic} event ${result.eventId} queued again by its owner (replay #${result.replayCount})`,
         );
         break;
       case 'not-found':

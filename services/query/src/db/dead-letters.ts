@@ -1,8 +1,7 @@
-// Dead letters: stored as they arrive, listed for operators, replayed to their original topic through
-// this service's outbox (so a replay is as durable as any other publish).
-import { events, isTopic } from '@reservex/contracts';
+// Dead letters: stored as they arrive, listed for operators, replayed to their original topic by the
+// topic's owner, from its own outbox (so a replay is as durable as any other publish).
+import { type AppId, events, isTopic, ownerOf, type Topic } from '@reservex/contracts';
 import type { DeadLetter } from '@reservex/platform/events';
-import { enqueue } from '@reservex/platform/outbox';
 import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
 import type { QueryDb, QueryTx } from './read-model.ts';
 import { type DeadLetterRow, deadLetters } from './schema.ts';
@@ -70,40 +69,54 @@ export type ReplayOutcome =
   | { outcome: 'not-replayable'; reason: string };
 
 /**
- * Publishes a dead letter again to its original topic. Only an event that matches its topic's
- * contract is replayed: anything else would just come back to the dead-letter topic.
+ * Asks the owner of a topic to publish one of its events again (it holds it in its outbox): true when
+ * it took it, false when it has no such event (never published by it, or past its outbox retention).
  */
-export async function replayDeadLetter(db: QueryDb, id: string): Promise<ReplayOutcome> {
-  return db.transaction(async (tx) => {
-    const [letter] = await tx.select().from(deadLetters).where(eq(deadLetters.id, id)).for('update');
-    if (!letter) return { outcome: 'not-found' as const };
-    const topic = letter.originalTopic;
-    if (!topic || !isTopic(topic)) {
-      return {
-        outcome: 'not-replayable' as const,
-        reason: `its original topic is unknown (${topic ?? 'none'})`,
-      };
-    }
-    const parsed = events[topic].safeParse(letter.data);
-    if (!parsed.success) {
-      const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.') || '(root)'))].join(
-        ', ',
-      );
-      return {
-        outcome: 'not-replayable' as const,
-        reason: `it does not match the ${topic} contract (${fields})`,
-      };
-    }
-    const eventId = await enqueue(tx, topic, parsed.data as never, {
-      partitionKey: parsed.data.reservationId,
-    });
-    const [updated] = await tx
-      .update(deadLetters)
-      .set({ replayCount: sql`${deadLetters.replayCount} + 1`, lastReplayedAt: new Date() })
-      .where(eq(deadLetters.id, id))
-      .returning({ replayCount: deadLetters.replayCount });
-    return { outcome: 'replayed' as const, topic, eventId, replayCount: updated!.replayCount };
-  });
+export type AskOwner = (owner: AppId, request: { eventId: string; topic: Topic }) => Promise<boolean>;
+
+/**
+ * Replays a dead letter: only the owner of its topic may publish it, so the owner is asked to send its
+ * own event again, with the id and payload it first published. The dead letter is checked first, so
+ * an operator learns why one cannot be replayed.
+ */
+export async function replayDeadLetter(db: QueryDb, id: string, askOwner: AskOwner): Promise<ReplayOutcome> {
+  const [letter] = await db.select().from(deadLetters).where(eq(deadLetters.id, id));
+  if (!letter) return { outcome: 'not-found' as const };
+  const topic = letter.originalTopic;
+  if (!topic || !isTopic(topic)) {
+    return {
+      outcome: 'not-replayable' as const,
+      reason: `its original topic is unknown (${topic ?? 'none'})`,
+    };
+  }
+  const parsed = events[topic].safeParse(letter.data);
+  if (!parsed.success) {
+    const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.') || '(root)'))].join(
+      ', ',
+    );
+    return {
+      outcome: 'not-replayable' as const,
+      reason: `it does not match the ${topic} contract (${fields})`,
+    };
+  }
+  const owner = ownerOf(topic);
+  if (!(await askOwner(owner, { eventId: letter.cloudEventId, topic }))) {
+    return {
+      outcome: 'not-replayable' as const,
+      reason: `${owner} holds no event ${letter.cloudEventId} of ${topic} (not published by it, or too old)`,
+    };
+  }
+  const [updated] = await db
+    .update(deadLetters)
+    .set({ replayCount: sql`${deadLetters.replayCount} + 1`, lastReplayedAt: new Date() })
+    .where(eq(deadLetters.id, id))
+    .returning({ replayCount: deadLetters.replayCount });
+  return {
+    outcome: 'replayed' as const,
+    topic,
+    eventId: letter.cloudEventId,
+    replayCount: updated!.replayCount,
+  };
 }
 
 export async function deadLetterIds(db: QueryDb, options: { onlyNeverReplayed: boolean }): Promise<string[]> {
