@@ -22,7 +22,15 @@ import {
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { appIds, DEAD_LETTER_TOPIC, type EventOf, SCHEMA_VERSION, type Topic } from '@reservex/contracts';
-import { type AppHandle, cacheDir, ensureDatabase, type StartedApps, startApps } from '@reservex/local';
+import {
+  type AppHandle,
+  cacheDir,
+  ensureDatabase,
+  probeApp,
+  publishAs,
+  type StartedApps,
+  startApps,
+} from '@reservex/local';
 import postgres from 'postgres';
 import { beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { argsOf, cmdOf, envOf, readDockerfile, stageOf } from './dockerfile.ts';
@@ -129,9 +137,12 @@ function chartSettings(container: ChartContainer): {
   database: boolean;
   redis: boolean;
 } {
-  // Addresses and ports are the local stack's (it gives each app its own).
+  // Addresses, ports and the app/sidecar token pair are the local stack's (it gives each app its own,
+  // as the chart gives the app and its sidecar the same Secret).
   const local = new Set([
     'SERVICE_NAME',
+    'DAPR_API_TOKEN',
+    'APP_API_TOKEN',
     'PORT',
     'HOST',
     'DAPR_HTTP_PORT',
@@ -453,15 +464,13 @@ async function publish(
   data: unknown,
   cloudEvent: { id: string; type?: string; partitionKey: string },
 ) {
-  const params = new URLSearchParams({
-    'metadata.cloudevent.id': cloudEvent.id,
-    'metadata.partitionKey': cloudEvent.partitionKey,
-  });
-  if (cloudEvent.type) params.set('metadata.cloudevent.type', cloudEvent.type);
-  const response = await fetch(
-    `${sidecar.daprUrl}/v1.0/publish/${infra.dapr.components.pubsub}/${topic}?${params}`,
-    { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) },
-  );
+  const metadata: Record<string, string> = {
+    'cloudevent.id': cloudEvent.id,
+    partitionKey: cloudEvent.partitionKey,
+  };
+  if (cloudEvent.type) metadata['cloudevent.type'] = cloudEvent.type;
+  // Through the app's own sidecar, with its Dapr API token: as the app publishes.
+  const response = await publishAs(sidecar, infra.dapr.components.pubsub, topic, data, metadata);
   expect(response.status).toBe(204);
 }
 
@@ -494,9 +503,16 @@ async function queryOperatorCommands(
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => undefined });
   const poll = { timeout: 60_000, interval: 250 };
   try {
-    // A saga event, and an event some consumer gave up on, through the service's sidecar and Kafka.
+    // A saga event from its owner (only the owner of a topic may publish it: a probe stands in for
+    // reservation), and an event some consumer gave up on, from query's own sidecar (a consumer may
+    // dead-letter), through Kafka.
+    const owner = await startApps({
+      infra,
+      apps: [{ appId: 'reservation', args: [probeApp], readyTimeoutMs: 120_000 }],
+    });
+    scratch.add(owner);
     const created = reservationCreated();
-    await publish(service, 'reservation.created', created, {
+    await publish(owner.apps.reservation, 'reservation.created', created, {
       id: randomUUID(),
       partitionKey: created.reservationId,
     });
@@ -520,16 +536,26 @@ async function queryOperatorCommands(
       return letter!.id;
     }, poll);
 
-    // The dead-letter replay, run in the query pod: it queues the letter for its topic.
+    // The dead-letter replay, run in the query pod beside its sidecar (the pod's DAPR_HTTP_PORT and
+    // DAPR_API_TOKEN): it asks the topic's owner, through query's sidecar and the owner's access
+    // control, to publish the event again. The stand-in never published it, so the owner's answer
+    // is that it holds no such event: the command reached it and reports what it said.
     const replay = await runToEnd(
       ['node', 'services/query/src/commands/replay-dead-letters.ts', letterId],
       image.dir,
-      { ...image.steps.env, ...serviceEnv, SERVICE_NAME: 'query', DATABASE_URL: databaseUrl },
+      {
+        ...image.steps.env,
+        ...serviceEnv,
+        SERVICE_NAME: 'query',
+        DATABASE_URL: databaseUrl,
+        DAPR_HTTP_PORT: service.env.DAPR_HTTP_PORT!,
+        DAPR_API_TOKEN: service.env.DAPR_API_TOKEN!,
+      },
     );
-    expect(replay.status, replay.stderr).toBe(0);
-    expect(replay.stderr).toContain(`${letterId}: queued for reservation.created`);
-    // The running service's relay publishes it, and the projection sees it come back.
-    await vi.waitFor(async () => expect(await status(givenUp.reservationId)).toBe('PENDING'), poll);
+    expect(replay.status, replay.stderr).toBe(1);
+    expect(replay.stderr).toContain(
+      `${letterId}: not replayed: reservation holds no event ${givenUpEventId} of reservation.created`,
+    );
 
     // The rebuild Job, with the chart's settings: a row no event backs must go, the events come back.
     const orphan = randomUUID();
