@@ -44,7 +44,11 @@ app.kubernetes.io/name: {{ .name | quote }}
 {{- end -}}
 
 {{- define "reservex.kafkaCluster" -}}{{ include "reservex.fullname" . }}-kafka{{- end -}}
-{{- define "reservex.kafkaUser" -}}{{ include "reservex.fullname" . }}-dapr{{- end -}}
+{{/* The KafkaUser (and the Secret Strimzi writes its password to) an app's sidecar connects as:
+     (dict "root" $ "appId" $appId). */}}
+{{- define "reservex.kafkaUser" -}}{{ include "reservex.fullname" .root }}-{{ .appId }}-kafka{{- end -}}
+{{/* The pub/sub component of one app: each app has its own, with its own Kafka identity. */}}
+{{- define "reservex.pubsubName" -}}pubsub-{{ . }}{{- end -}}
 {{- define "reservex.postgresCluster" -}}{{ include "reservex.fullname" . }}-postgres{{- end -}}
 {{- define "reservex.redisName" -}}{{ include "reservex.fullname" . }}-redis{{- end -}}
 {{- define "reservex.jaegerName" -}}{{ include "reservex.fullname" . }}-jaeger{{- end -}}
@@ -54,7 +58,7 @@ app.kubernetes.io/name: {{ .name | quote }}
 
 {{- define "reservex.kafkaBrokers" -}}
 {{- if eq .Values.kafka.mode "strimzi" -}}
-{{- printf "%s-kafka-bootstrap.%s.svc:9092" (include "reservex.kafkaCluster" .) .Release.Namespace -}}
+{{- printf "%s-kafka-bootstrap.%s.svc:9093" (include "reservex.kafkaCluster" .) .Release.Namespace -}}
 {{- else -}}
 {{- required "kafka.external.brokers is required when kafka.mode is external" .Values.kafka.external.brokers -}}
 {{- end -}}
@@ -244,25 +248,27 @@ dapr.io/metrics-port: {{ $sidecar.metricsPort | quote }}
 dapr.io/sidecar-seccomp-profile-type: RuntimeDefault
 {{- end -}}
 
-{{/* Secret (and key) holding the Kafka password the pubsub component reads; empty without one. */}}
+{{/* Secret (and key) holding the Kafka password an app's pubsub component reads; empty without one:
+     (dict "root" $ "appId" $appId). */}}
 {{- define "reservex.kafkaPasswordSecret" -}}
-{{- if eq .Values.kafka.mode "strimzi" -}}
+{{- if eq .root.Values.kafka.mode "strimzi" -}}
 {{- include "reservex.kafkaUser" . -}}
-{{- else if eq .Values.kafka.external.authType "password" -}}
-{{- .Values.kafka.external.passwordSecret -}}
+{{- else if eq .root.Values.kafka.external.authType "password" -}}
+{{- .root.Values.kafka.external.passwordSecret -}}
 {{- end -}}
 {{- end -}}
 {{- define "reservex.kafkaPasswordKey" -}}
-{{- if eq .Values.kafka.mode "strimzi" }}password{{ else }}{{ .Values.kafka.external.passwordKey }}{{ end -}}
+{{- if eq .root.Values.kafka.mode "strimzi" }}password{{ else }}{{ .root.Values.kafka.external.passwordKey }}{{ end -}}
 {{- end -}}
 
 {{/* For a pod with a Dapr sidecar that loads the pubsub component: an init container that needs the
      Kafka password Secret as a volume. daprd exits when a component's secretKeyRef is missing, and
      Strimzi writes the KafkaUser's Secret only once the user is ready; the kubelet starts no container
      of a pod before its Secret volumes exist, so the pod waits for it instead of crash-looping.
-     Call with (dict "root" $ "name" $name "svc" $svc); "reservex.kafkaPasswordVolume" is its volume. */}}
+     Call with (dict "root" $ "name" $name "svc" $svc "appId" $appId); "reservex.kafkaPasswordVolume"
+     (same argument) is its volume. */}}
 {{- define "reservex.waitForKafkaPassword" -}}
-{{- if include "reservex.kafkaPasswordSecret" .root -}}
+{{- if include "reservex.kafkaPasswordSecret" . -}}
 - name: wait-for-kafka-user
   image: {{ include "reservex.image" . | quote }}
   imagePullPolicy: {{ .root.Values.global.imagePullPolicy }}

@@ -158,20 +158,23 @@ describe('every rendered object is valid', () => {
     });
   }
 
-  it('with a read-model rebuild asked for, its Job, its sidecar’s Configuration and the pub/sub component are valid too', async () => {
+  it('with a read-model rebuild asked for, its Job, its sidecar’s Configuration, its pub/sub component and Kafka user are valid too', async () => {
     const objects = parseObjects(
       renderYaml(
         [valuesFiles.default],
         ['--set', 'queryRebuild.enabled=true', '--set', 'queryRebuild.id=r1'],
       ),
-    ).filter(
-      (o) =>
-        o.metadata.name.includes('query-rebuild') || (o.kind === 'Component' && o.metadata.name === 'pubsub'),
+    ).filter((o) => o.metadata.name.includes('query-rebuild'));
+    expect(objects.map((o) => o.kind).sort()).toEqual(['Component', 'Configuration', 'Job', 'KafkaUser']);
+    const resources = await kubeconform(
+      objects.filter((o) => !modelFor(o)),
+      'query-rebuild',
     );
-    expect(objects.map((o) => o.kind).sort()).toEqual(['Component', 'Configuration', 'Job']);
-    const resources = await kubeconform(objects, 'query-rebuild');
     expect(describeFailures(resources)).toBe('');
     expect(resources.length).toBe(3);
+    const user = objects.find((o) => o.kind === 'KafkaUser')!;
+    const KafkaUser = modelFor(user)!;
+    expect(() => new KafkaUser(user).validate()).not.toThrow();
   });
 
   // The validators must have teeth: a broken object of each family is rejected.

@@ -137,10 +137,11 @@ function chartSettings(container: ChartContainer): {
   database: boolean;
   redis: boolean;
 } {
-  // Addresses, ports and the app/sidecar token pair are the local stack's (it gives each app its own,
-  // as the chart gives the app and its sidecar the same Secret).
+  // Addresses, ports, the pub/sub component's name and the app/sidecar token pair are the local
+  // stack's (it gives each app its own, as the chart gives the app and its sidecar the same Secret).
   const local = new Set([
     'SERVICE_NAME',
+    'PUBSUB_NAME',
     'DAPR_API_TOKEN',
     'APP_API_TOKEN',
     'PORT',

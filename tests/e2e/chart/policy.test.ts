@@ -60,6 +60,7 @@ interface PodSpec {
     name: string;
     emptyDir?: unknown;
     secret?: { secretName: string; items?: { key: string }[] };
+    configMap?: { name: string };
   }[];
   affinity?: {
     podAntiAffinity?: {
@@ -115,6 +116,26 @@ const appIdOf = (o: K8sObject) =>
     .annotations['dapr.io/app-id'];
 const component = (objects: K8sObject[], name: DaprComponentName) =>
   objects.find((o) => o.kind === 'Component' && o.metadata.name === name) as DaprComponent | undefined;
+/** The pub/sub components: one per app, `pubsub-<app-id>`, scoped to that app. */
+const pubsubs = (objects: K8sObject[]) =>
+  objects.filter((o) => o.kind === 'Component' && o.metadata.name.startsWith('pubsub-')) as DaprComponent[];
+const pubsubOf = (objects: K8sObject[], appId: string) =>
+  objects.find((o) => o.kind === 'Component' && o.metadata.name === `pubsub-${appId}`) as
+    | DaprComponent
+    | undefined;
+/** The KafkaUser an app's sidecar connects as (`<release>-<app-id>-kafka`). */
+const kafkaUserOf = (objects: K8sObject[], appId: string) =>
+  objects.find((o) => o.kind === 'KafkaUser' && o.metadata.name.endsWith(`-${appId}-kafka`));
+type Acl = {
+  type?: string;
+  resource: { type: string; name: string; patternType: string };
+  operations: string[];
+};
+/** The app-ids a component is scoped to; for the pub/sub, the apps that have one. */
+const scopesOf = (objects: K8sObject[], name: DaprComponentName) =>
+  name === 'pubsub'
+    ? pubsubs(objects).flatMap((c) => c.scopes ?? [])
+    : (component(objects, name)?.scopes ?? []);
 const metadataValue = (c: DaprComponent, name: string) => c.spec.metadata.find((m) => m.name === name);
 
 function sourceFiles(dir: string): string[] {
@@ -250,19 +271,21 @@ for (const which of valuesSets) {
     it('scopes each Dapr component to the app-ids that use it (contracts topology and the services code)', () => {
       const deployed = serviceDeployments(objects()).map(appIdOf);
       for (const name of daprComponents) {
-        const c = component(objects(), name);
-        expect(c, name).toBeDefined();
         // Scoped at all, and only to apps this release deploys.
-        expect(c?.scopes?.length, name).toBeGreaterThan(0);
-        for (const scope of c?.scopes ?? []) expect(deployed, `${name} scope ${scope}`).toContain(scope);
+        expect(scopesOf(objects(), name).length, name).toBeGreaterThan(0);
+        for (const scope of scopesOf(objects(), name))
+          expect(deployed, `${name} scope ${scope}`).toContain(scope);
       }
-      const pubsubScopes = component(objects(), 'pubsub')?.scopes ?? [];
+      // Each pub/sub component is its app's alone.
+      for (const c of pubsubs(objects()))
+        expect(c.scopes, c.metadata.name).toEqual([c.metadata.name.slice(7)]);
+      const pubsubScopes = scopesOf(objects(), 'pubsub');
       for (const appId of appIds) {
         const { publishes, consumes } = topology[appId];
         if (publishes.length + consumes.length > 0)
           expect(pubsubScopes, `${appId} uses pubsub`).toContain(appId);
         for (const used of componentsUsedInCode(appId)) {
-          expect(component(objects(), used)?.scopes, `${appId}'s code uses ${used}`).toContain(appId);
+          expect(scopesOf(objects(), used), `${appId}'s code uses ${used}`).toContain(appId);
         }
       }
     });
@@ -270,7 +293,8 @@ for (const which of valuesSets) {
     it('names the components the services are told to use', () => {
       for (const deployment of serviceDeployments(objects())) {
         const env = new Map(pod(deployment).containers[0]?.env?.map((e) => [e.name, e.value]));
-        expect(env.get('PUBSUB_NAME')).toBe('pubsub');
+        const appId = appIdOf(deployment) ?? '';
+        if (pubsubOf(objects(), appId)) expect(env.get('PUBSUB_NAME')).toBe(`pubsub-${appId}`);
         expect(env.get('STATESTORE_NAME')).toBe('statestore');
         expect(env.get('LOCKSTORE_NAME')).toBe('lockstore');
       }
@@ -295,9 +319,11 @@ for (const which of valuesSets) {
     });
 
     it('reads every component credential through secretKeyRef', () => {
-      for (const name of daprComponents) {
-        const c = component(objects(), name)!;
-        const secretFields = c.spec.metadata.filter((m) => /password|secret|token/i.test(m.name));
+      const components = objects().filter((o) => o.kind === 'Component') as DaprComponent[];
+      expect(components.length).toBeGreaterThan(daprComponents.length);
+      for (const c of components) {
+        const name = c.metadata.name;
+        const secretFields = c.spec.metadata.filter((m) => /password|secret|token|cert/i.test(m.name));
         expect(secretFields.length, name).toBeGreaterThan(0);
         for (const field of secretFields) {
           expect(field.value, `${name}.${field.name} is inline`).toBeUndefined();
@@ -307,22 +333,72 @@ for (const which of valuesSets) {
     });
 
     it('sets what the Kafka pub/sub needs: brokers, protocol version, message size, oldest offset', () => {
-      const pubsub = component(objects(), 'pubsub')!;
-      expect(pubsub.spec.type).toBe('pubsub.kafka');
-      expect(metadataValue(pubsub, 'version')?.value).toMatch(/^\d+\.\d+\.\d+$/);
-      expect(Number(metadataValue(pubsub, 'maxMessageBytes')?.value)).toBeGreaterThan(0);
-      expect(metadataValue(pubsub, 'initialOffset')?.value).toBe('oldest');
       const kafka = objects().find((o) => o.kind === 'Kafka');
-      if (kafka) {
+      for (const pubsub of pubsubs(objects())) {
+        const appId = pubsub.scopes?.[0] ?? '';
+        expect(pubsub.spec.type).toBe('pubsub.kafka');
+        expect(metadataValue(pubsub, 'version')?.value).toMatch(/^\d+\.\d+\.\d+$/);
+        expect(Number(metadataValue(pubsub, 'maxMessageBytes')?.value)).toBeGreaterThan(0);
+        expect(metadataValue(pubsub, 'initialOffset')?.value).toBe('oldest');
+        if (!kafka) continue;
+        // The TLS listener, the broker's certificate checked against the cluster CA.
         expect(metadataValue(pubsub, 'brokers')?.value).toMatch(
-          new RegExp(`^${kafka.metadata.name}-kafka-bootstrap\\.reservex\\.svc:9092$`),
+          new RegExp(`^${kafka.metadata.name}-kafka-bootstrap\\.reservex\\.svc:9093$`),
         );
-        // The SASL password Strimzi generates for the KafkaUser of the same name.
-        const user = objects().find((o) => o.kind === 'KafkaUser');
+        expect(metadataValue(pubsub, 'disableTls')).toBeUndefined();
+        expect(metadataValue(pubsub, 'caCert')?.secretKeyRef).toEqual({
+          name: `${kafka.metadata.name}-cluster-ca-cert`,
+          key: 'ca.crt',
+        });
+        // The app's own KafkaUser; Strimzi writes its SASL password to a Secret of the same name.
+        const user = kafkaUserOf(objects(), appId);
+        expect(user, appId).toBeDefined();
+        expect(metadataValue(pubsub, 'saslUsername')?.value).toBe(user?.metadata.name);
         expect(metadataValue(pubsub, 'saslPassword')?.secretKeyRef?.name).toBe(user?.metadata.name);
       }
       expect(component(objects(), 'statestore')?.spec.type).toBe('state.redis');
       expect(component(objects(), 'lockstore')?.spec.type).toBe('lock.redis');
+    });
+
+    it('lets each app do on Kafka what the topology says, as its own KafkaUser, over TLS only', () => {
+      const kafka = objects().find((o) => o.kind === 'Kafka');
+      if (!kafka) return expect(objects().filter((o) => o.kind === 'KafkaUser')).toEqual([]);
+      const spec = kafka.spec as {
+        kafka: {
+          listeners: { tls: boolean; authentication?: { type: string } }[];
+          authorization?: { type: string };
+        };
+      };
+      expect(spec.kafka.listeners.map((l) => [l.tls, l.authentication?.type])).toEqual([
+        [true, 'scram-sha-512'],
+      ]);
+      expect(spec.kafka.authorization?.type).toBe('simple');
+      const users = objects().filter((o) => o.kind === 'KafkaUser');
+      expect(users.length).toBe(pubsubs(objects()).length);
+      for (const appId of appIds) {
+        const { publishes, consumes } = topology[appId];
+        const user = kafkaUserOf(objects(), appId);
+        if (publishes.length + consumes.length === 0) {
+          expect(user, appId).toBeUndefined();
+          continue;
+        }
+        const acls = (user!.spec as { authorization: { type: string; acls: Acl[] } }).authorization;
+        expect(acls.type).toBe('simple');
+        const granted = (type: string, operation: string) =>
+          acls.acls
+            .filter((a) => a.resource.type === type && a.operations.includes(operation))
+            .map((a) => a.resource.name)
+            .sort();
+        const deadLetters = consumes.length > 0 ? [DEAD_LETTER_TOPIC] : [];
+        expect(granted('topic', 'Write'), `${appId} writes`).toEqual([...publishes, ...deadLetters].sort());
+        const reads = [...consumes, ...(['query', 'reservation'].includes(appId) ? [DEAD_LETTER_TOPIC] : [])];
+        expect(granted('topic', 'Read'), `${appId} reads`).toEqual([...reads].sort());
+        expect(granted('group', 'Read'), `${appId} group`).toEqual(reads.length > 0 ? [appId] : []);
+        for (const acl of acls.acls) {
+          expect(acl.resource.patternType, `${appId} ${acl.resource.name}`).toBe('literal');
+          expect(acl.type ?? 'allow').toBe('allow');
+        }
+      }
     });
 
     it('has a KafkaTopic for every topic a service publishes or consumes, and the dead-letter topic', () => {
@@ -522,18 +598,18 @@ for (const which of valuesSets) {
     });
 
     it('starts no sidecar that loads the pubsub component before the Kafka password Secret exists', () => {
-      const pubsub = component(objects(), 'pubsub')!;
-      const secret = metadataValue(pubsub, 'saslPassword')?.secretKeyRef;
-      expect(secret?.name).toBeTruthy();
       for (const deployment of serviceDeployments(objects())) {
         const spec = pod(deployment);
-        const usesPubsub = pubsub.scopes?.includes(appIdOf(deployment) ?? '');
-        const volume = spec.volumes?.find((v) => v.secret?.secretName === secret?.name);
-        if (!usesPubsub) {
+        const pubsub = pubsubOf(objects(), appIdOf(deployment) ?? '');
+        const secret = pubsub && metadataValue(pubsub, 'saslPassword')?.secretKeyRef;
+        const volume = spec.volumes?.find((v) => v.secret && v.name === 'kafka-user');
+        if (!pubsub) {
           expect(volume, deployment.metadata.name).toBeUndefined();
           continue;
         }
+        expect(secret?.name, deployment.metadata.name).toBeTruthy();
         // A Secret volume the kubelet must mount before it starts any container of the pod.
+        expect(volume?.secret?.secretName, deployment.metadata.name).toBe(secret?.name);
         expect(
           volume?.secret?.items?.map((i) => i.key),
           deployment.metadata.name,
@@ -675,7 +751,10 @@ describe('the read-model rebuild Job (queryRebuild)', () => {
   it('is not rendered unless asked for', () => {
     const objects = render('default');
     expect(objects.filter((o) => o.metadata.name.includes('query-rebuild'))).toEqual([]);
-    expect(component(objects, 'pubsub')?.scopes?.some((s) => s.startsWith('query-rebuild'))).toBe(false);
+    expect(scopesOf(objects, 'pubsub').some((s) => s.startsWith('query-rebuild'))).toBe(false);
+    expect(
+      objects.filter((o) => o.kind === 'KafkaUser' && o.metadata.name.includes('query-rebuild')),
+    ).toEqual([]);
   });
 
   it('runs the query image in rebuild mode beside a sidecar whose app-id is a fresh consumer group', () => {
@@ -703,13 +782,23 @@ describe('the read-model rebuild Job (queryRebuild)', () => {
     expect(env.get('REBUILD_TRUNCATE')).toBe('true');
     expect(env.get('REBUILD_EXIT_IDLE_MS')).toBe('30000');
     expect(env.get('PROJECTION_CONSUMER')).toBe('query.rebuild.r20261121');
-    expect(env.get('PUBSUB_NAME')).toBe('pubsub');
+    expect(env.get('PUBSUB_NAME')).toBe('pubsub-query-rebuild-r20261121');
     // The live query service's database.
     expect(env.get('DATABASE_URL')).toEqual(envOf(pod(queryDeployment).containers[0]).get('DATABASE_URL'));
 
-    // The pub/sub component takes it in (its consumer group is its app-id); nothing else does.
-    expect(component(objects, 'pubsub')?.scopes).toContain('query-rebuild-r20261121');
-    expect(metadataValue(component(objects, 'pubsub')!, 'consumerGroup')?.value).toBe('{appID}');
+    // A pub/sub component of its own (its consumer group is its app-id), as a Kafka user that reads
+    // what query reads, as its own group; no other component takes it in.
+    const pubsub = pubsubOf(objects, 'query-rebuild-r20261121');
+    expect(pubsub?.scopes).toEqual(['query-rebuild-r20261121']);
+    expect(metadataValue(pubsub!, 'consumerGroup')?.value).toBe('{appID}');
+    const acls = (kafkaUserOf(objects, 'query-rebuild-r20261121')!.spec as { authorization: { acls: Acl[] } })
+      .authorization.acls;
+    expect(acls.filter((a) => a.resource.type === 'group').map((a) => a.resource.name)).toEqual([
+      'query-rebuild-r20261121',
+    ]);
+    expect(acls.filter((a) => a.operations.includes('Read') && a.resource.type === 'topic').length).toBe(
+      topology.query.consumes.length + 1,
+    );
     expect(component(objects, 'statestore')?.scopes).not.toContain('query-rebuild-r20261121');
 
     // Its sidecar gets the same delivery retries as query's, and starts without a service account token.

@@ -49,8 +49,9 @@ const configurationOf = (objects: K8sObject[], app: string) => {
   const name = annotations(deploymentOf(objects, app))['dapr.io/config'];
   return objects.find((o) => o.kind === 'Configuration' && o.metadata.name === name);
 };
-const pubsubMetadata = (objects: K8sObject[]) => {
-  const pubsub = objects.find((o) => o.kind === 'Component' && o.metadata.name === 'pubsub')!;
+/** The metadata of an app's own pub/sub component (`pubsub-<app-id>`). */
+const pubsubMetadata = (objects: K8sObject[], app: string) => {
+  const pubsub = objects.find((o) => o.kind === 'Component' && o.metadata.name === `pubsub-${app}`)!;
   const entries = (pubsub.spec as { metadata: { name: string; value?: string }[] }).metadata;
   return Object.fromEntries(entries.map((m) => [m.name, m.value ?? '']));
 };
@@ -111,10 +112,17 @@ for (const which of ['default', 'production'] as const) {
     });
 
     it('scopes the pub/sub to the topology both ways, every topic protected', () => {
-      const metadata = pubsubMetadata(objects());
-      const publishing = parseScopes(metadata.publishingScopes ?? '');
-      const subscribing = parseScopes(metadata.subscriptionScopes ?? '');
-      for (const app of appIds) {
+      // What each app's own component lets it publish and read.
+      const pubsubApps = appIds.filter(
+        (app) => topology[app].publishes.length + topology[app].consumes.length > 0,
+      );
+      const own = (key: 'publishingScopes' | 'subscriptionScopes') =>
+        Object.fromEntries(
+          pubsubApps.map((app) => [app, parseScopes(pubsubMetadata(objects(), app)[key] ?? '')[app] ?? []]),
+        );
+      const publishing = own('publishingScopes');
+      const subscribing = own('subscriptionScopes');
+      for (const app of pubsubApps) {
         const consumes = topology[app].consumes as readonly string[];
         const publishes = [...topology[app].publishes, ...(consumes.length > 0 ? [DEAD_LETTER_TOPIC] : [])];
         expect(publishing[app]?.sort(), app).toEqual(publishes.sort());
@@ -136,7 +144,11 @@ for (const which of ['default', 'production'] as const) {
         );
         expect(readers, topic).toEqual([...consumers].sort());
       }
-      expect(metadata.protectedTopics?.split(',').sort()).toEqual([...topics, DEAD_LETTER_TOPIC].sort());
+      for (const app of pubsubApps) {
+        expect(pubsubMetadata(objects(), app).protectedTopics?.split(',').sort(), app).toEqual(
+          [...topics, DEAD_LETTER_TOPIC].sort(),
+        );
+      }
     });
 
     it('gives each service and its sidecar their own generated tokens: Dapr API token, and app token but for the gateway', () => {
@@ -205,7 +217,7 @@ describe('trust boundaries of the read-model rebuild', () => {
         ['--set', 'queryRebuild.enabled=true', '--set', 'queryRebuild.id=r1'],
       ),
     );
-    const subscribing = parseScopes(pubsubMetadata(objects).subscriptionScopes ?? '');
+    const subscribing = parseScopes(pubsubMetadata(objects, 'query-rebuild-r1').subscriptionScopes ?? '');
     expect(subscribing['query-rebuild-r1']).toEqual(subscribing.query);
     const job = objects.find((o) => o.kind === 'Job' && o.metadata.name.endsWith('query-rebuild-r1'))!;
     const config = objects.find(

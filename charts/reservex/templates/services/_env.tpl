@@ -13,7 +13,7 @@
 - name: DAPR_GRPC_PORT
   value: "50001"
 - name: PUBSUB_NAME
-  value: pubsub
+  value: {{ include "reservex.pubsubName" (.appId | default .name) | quote }}
 - name: STATESTORE_NAME
   value: statestore
 - name: LOCKSTORE_NAME

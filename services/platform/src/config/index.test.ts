@@ -32,6 +32,7 @@ describe('parseConfig', () => {
         LOG_LEVEL: 'info',
         BODY_LIMIT_BYTES: 65536,
         SHUTDOWN_TIMEOUT_MS: 10000,
+        DATABASE_WAIT_MS: 90000,
       },
     });
   });

@@ -94,6 +94,11 @@ export const baseConfigShape = {
 /** For services that own a Postgres database. */
 export const databaseConfigShape = {
   DATABASE_URL: urlFromString(['postgres', 'postgresql']),
+  /**
+   * How long start-up (and the migrate command) waits for a database that is not there yet, retrying
+   * with back-off, before it gives up; below the kubelet's start-up probe window.
+   */
+  DATABASE_WAIT_MS: durationFromString().default(90_000),
 };
 
 export type ConfigOf<S extends z.ZodRawShape> = z.output<z.ZodObject<S>>;

@@ -1,10 +1,10 @@
 // Migrations on real Postgres: applied once even when replicas start together, and idempotent.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { ensureDatabase } from '@reservex/local';
+import { databaseUrl, ensureDatabase } from '@reservex/local';
 import { describe, expect, inject, it } from 'vitest';
 import * as schema from '../testing/schema.ts';
-import { createDatabase, databaseReady, migrate } from './index.ts';
+import { createDatabase, databaseReady, migrate, waitForDatabase } from './index.ts';
 
 const infra = inject('infra');
 const migrations = fileURLToPath(new URL('../testing/drizzle', import.meta.url));
@@ -38,5 +38,42 @@ describe('migrate', () => {
     } finally {
       await unreachable.close(1);
     }
+  });
+});
+
+describe('start-up before the database is there', () => {
+  it('waits for a database the operator has not created yet, then migrates it', async () => {
+    const name = `platform_wait_${randomBytes(4).toString('hex')}`;
+    const url = databaseUrl(infra.postgres, name);
+    let settled = false;
+    const migrating = migrate(url, migrations, { waitMs: 60_000 }).finally(() => {
+      settled = true;
+    });
+    // It keeps retrying (3D000: no such database) instead of failing.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(settled).toBe(false);
+    await ensureDatabase(infra.postgres, name);
+    await migrating;
+    const database = createDatabase(url, schema, { max: 1 });
+    try {
+      const [applied] = await database.sql<{ count: number }[]>`
+        select count(*)::int as count from drizzle.__drizzle_migrations`;
+      expect(applied?.count).toBe(1);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('gives up after its wait with one clear line', async () => {
+    await expect(
+      waitForDatabase('postgres://nobody@127.0.0.1:1/none', { waitMs: 1500, firstDelayMs: 100 }),
+    ).rejects.toThrow(/^database not reachable after \d+ attempts in 2s \(last: ECONNREFUSED\)$/);
+  });
+
+  it('fails at once on an error that is not "not there yet"', async () => {
+    // A session the server refuses for another reason than a missing database or role: an invalid
+    // setting in the URL's options (FATAL 22023 invalid parameter value). Not wrapped as a wait.
+    const url = `${databaseUrl(infra.postgres, 'postgres')}?options=-c%20statement_timeout%3Dnope`;
+    await expect(waitForDatabase(url, { waitMs: 30_000 })).rejects.toMatchObject({ code: '22023' });
   });
 });

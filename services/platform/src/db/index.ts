@@ -77,7 +77,87 @@ export type MigrateOptions = {
   applicationName?: string;
   /** Seconds to wait for the connection. Default 10. */
   connectTimeoutSeconds?: number;
+  /**
+   * How long to wait for a database that is not there yet (see `waitForDatabase`). Default 0: one
+   * attempt.
+   */
+  waitMs?: number;
 };
+
+/**
+ * Postgres answers that mean "not there yet" when a service starts beside its database: the server
+ * is down or starting (57P03), or the operator has not yet created the service's database (3D000) or
+ * its login role and password (28P01, 28000). Anything else is an error of the service.
+ */
+const NOT_YET = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  '57P03',
+  '3D000',
+  '28P01',
+  '28000',
+]);
+
+function notYet(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && NOT_YET.has(code);
+}
+
+export type WaitForDatabaseOptions = {
+  /** Give up after this long. */
+  waitMs: number;
+  /** First pause between attempts, doubled up to `maxDelayMs`. Default 250. */
+  firstDelayMs?: number;
+  /** Default 5000. */
+  maxDelayMs?: number;
+  /** Seconds one connection attempt may take. Default 5. */
+  connectTimeoutSeconds?: number;
+};
+
+/**
+ * Resolves once the database at `url` accepts a session. On Kubernetes a service often starts before
+ * its database (the operator is still creating the cluster, the database or the role): instead of
+ * exiting into a crash-loop back-off, it retries with exponential back-off, logging each wait, and
+ * fails with one clear line after `waitMs`. An error that is not "not there yet" fails at once.
+ */
+export async function waitForDatabase(url: string, options: WaitForDatabaseOptions): Promise<void> {
+  const deadline = Date.now() + options.waitMs;
+  let delay = options.firstDelayMs ?? 250;
+  for (let attempt = 1; ; attempt++) {
+    const sql = postgres(url, {
+      max: 1,
+      connect_timeout: options.connectTimeoutSeconds ?? 5,
+      onnotice: () => undefined,
+    });
+    try {
+      await sql`select 1`;
+      if (attempt > 1) logger.info({ attempts: attempt }, 'database reachable');
+      return;
+    } catch (error) {
+      if (!notYet(error)) throw error;
+      const code = (error as { code: string }).code;
+      if (Date.now() + delay > deadline) {
+        throw new Error(
+          `database not reachable after ${attempt} attempts in ${Math.round(options.waitMs / 1000)}s (last: ${code})`,
+          { cause: error },
+        );
+      }
+      logger.warn({ attempt, code, retry_in_ms: delay }, 'waiting for the database');
+    } finally {
+      await sql.end({ timeout: 1 }).catch(() => undefined);
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, options.maxDelayMs ?? 5000);
+  }
+}
 
 /**
  * Applies the pending drizzle-kit migrations in `migrationsFolder` to the database at `url`, on a
@@ -91,6 +171,7 @@ export async function migrate(
   migrationsFolder: string,
   options: MigrateOptions = {},
 ): Promise<void> {
+  if (options.waitMs) await waitForDatabase(url, { waitMs: options.waitMs });
   const started = performance.now();
   const sql = postgres(url, {
     // One connection: the session holding the lock is the one applying the migrations.

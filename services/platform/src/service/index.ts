@@ -231,6 +231,7 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
     const url = config.DATABASE_URL as string;
     await migrate(url, fileURLToPath(declaration.database.migrations), {
       applicationName: `${config.SERVICE_NAME}-migrate`,
+      waitMs: config.DATABASE_WAIT_MS as number,
     });
     const handle = createDatabase(url, declaration.database.schema, {
       applicationName: config.SERVICE_NAME,
@@ -330,5 +331,6 @@ async function migrateOnly(declaration: AnyDeclaration): Promise<void> {
   }
   await migrate(parsed.config.DATABASE_URL, fileURLToPath(declaration.database.migrations), {
     applicationName: `${declaration.name}-migrate`,
+    waitMs: parsed.config.DATABASE_WAIT_MS,
   });
 }
