@@ -1,11 +1,11 @@
 // Two projects when run from the repository root:
 // - `unit`: every package's unit tests (no infrastructure), so `vitest run services/inventory` works
-//   from the root as it does from the package;
+//   from the root as it does from the package (`npm test` runs them all here, in one process);
 // - `stack`: tests against the real local infrastructure (Postgres, Redis, Kafka, Jaeger, daprd),
 //   which the global setup provisions and starts once for the whole run (`npm test` runs this one
-//   after turbo has run each package's unit tests).
-// Vitest also finds this file from inside a package (turbo runs `test:unit` there); then it is just
-// that package's unit tests.
+//   after the unit tests).
+// Vitest also finds this file from inside a package (`npm run test:unit` there); then it is just
+// that package's unit tests, each file isolated.
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
@@ -23,6 +23,10 @@ export default defineConfig({
               name: 'unit',
               include: ['services/*/src/**/*.test.ts', 'local/src/**/*.test.ts'],
               exclude: notUnit,
+              // One module graph for all files: importing hono, zod, drizzle and OpenTelemetry once
+              // instead of once per file was most of the run's time. A file must not rely on fresh
+              // module state (`npm run test:unit` in a package still runs each file isolated).
+              isolate: false,
             },
           },
           {

@@ -27,6 +27,7 @@ export {
 } from './infra/index.ts';
 export { TOPIC_PARTITIONS } from './infra/kafka.ts';
 export { SENTRY_AUDIENCE, sentryToken, spiffeIdOf } from './infra/sentry.ts';
+export { cacheDir } from './paths.ts';
 export { freePort, waitUntilFree } from './ports.ts';
 export { provision, type Toolchain } from './provision/index.ts';
 export {

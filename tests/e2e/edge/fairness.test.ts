@@ -46,8 +46,14 @@ describe('edge: waiting-room fairness', () => {
   beforeAll(async () => {
     key = await newSigningKey();
     const options = { signingKey: key, env: { queue: queueEnv } };
-    stack = await startEdge(infra, options);
-    replica = await startApps({ infra, apps: [edgeApp('queue', options)] });
+    // The second replica starts beside the edge, not after it.
+    const [edge, second] = await Promise.allSettled([
+      startEdge(infra, options),
+      startApps({ infra, apps: [edgeApp('queue', options)] }),
+    ]);
+    if (edge.status === 'fulfilled') stack = edge.value;
+    if (second.status === 'fulfilled') replica = second.value;
+    for (const started of [edge, second]) if (started.status === 'rejected') throw started.reason;
     redis = new Redis(infra.redis.url);
   });
 
