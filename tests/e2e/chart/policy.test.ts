@@ -485,6 +485,16 @@ for (const which of valuesSets) {
       }
     });
 
+    it('names each variable once per container (the API server refuses a server-side apply otherwise)', () => {
+      for (const workload of workloads(objects())) {
+        for (const c of [...pod(workload).containers, ...(pod(workload).initContainers ?? [])]) {
+          const names = (c.env ?? []).map((e) => e.name);
+          const twice = names.filter((name, i) => names.indexOf(name) !== i);
+          expect(twice, `${workload.metadata.name} ${c.name}`).toEqual([]);
+        }
+      }
+    });
+
     it('runs migrations as a Helm hook Job with the service image and its migrate script', () => {
       const jobs = objects().filter((o) => o.kind === 'Job' && o.metadata.name.endsWith('-migrate'));
       expect(jobs.length).toBe(serviceDeployments(objects()).filter((d) => appIdOf(d) !== 'gateway').length);
@@ -777,6 +787,8 @@ describe('the read-model rebuild Job (queryRebuild)', () => {
     const [c] = pod(job!).containers;
     const queryDeployment = serviceDeployments(objects).find((d) => appIdOf(d) === 'query')!;
     expect(c?.image).toBe(pod(queryDeployment).containers[0]?.image);
+    const names = c?.env?.map((e) => e.name) ?? [];
+    expect(names.length, 'each variable once').toBe(new Set(names).size);
     const env = envOf(c);
     expect(env.get('QUERY_MODE')).toBe('rebuild');
     expect(env.get('REBUILD_TRUNCATE')).toBe('true');
