@@ -113,6 +113,7 @@ describe('edge: waiting-room fairness', () => {
     expect((await admissionsOf(showId)).length).toBeLessThan(JOINERS);
     await leader!.restart();
     await joining;
+    const joinedAt = Date.now();
 
     const log = await eventually(
       async () => {
@@ -150,9 +151,12 @@ describe('edge: waiting-room fairness', () => {
       maxPerSecond = Math.max(maxPerSecond, i - j + 1);
     }
     expect(maxPerSecond).toBeLessThanOrEqual(RATE + burst);
-    // And the room did not stall: admission took at most twice JOINERS / RATE seconds plus the
-    // fail-over (a stalled admitter would need the whole pass lifetime or never finish).
-    expect((log.at(-1)!.at - started) / 1000).toBeLessThan((2 * JOINERS) / RATE + 30);
+    // And the room did not stall: the last admission came at most JOINERS / RATE seconds plus the
+    // fail-over after admission could have ended: not before the rate allows, nor before the last
+    // join (joins go one after another, slower on a busy machine). A stalled admitter would need the
+    // whole pass lifetime or never finish.
+    const couldEnd = Math.max(joinedAt, started + (JOINERS / RATE) * 1000);
+    expect((log.at(-1)!.at - couldEnd) / 1000).toBeLessThan(JOINERS / RATE + 30);
 
     // Through the gateway, every user sees their own admission, numbered in their arrival order.
     for (const [i, token] of tokens.entries()) {

@@ -19,7 +19,11 @@ describe('Dapr building blocks through the platform wrappers', () => {
       infra,
       apps: [{ appId: 'platform-blocks', args: [producerApp], database: 'platform_blocks' }],
     });
-    dapr = createDapr({ httpPort: stack.apps['platform-blocks'].daprHttpPort, timeoutMs: 5000 });
+    dapr = createDapr({
+      httpPort: stack.apps['platform-blocks'].daprHttpPort,
+      apiToken: stack.apps['platform-blocks'].tokens.dapr,
+      timeoutMs: 5000,
+    });
     await dapr.ready();
   });
   afterAll(() => stack?.stop());

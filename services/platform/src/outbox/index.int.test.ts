@@ -79,7 +79,10 @@ describe('outbox relay', () => {
       infra,
       apps: [{ appId: 'platform-relay-probe', args: [probe], env: { PROBE_TOPICS: 'ticket.voided' } }],
     });
-    dapr = createDapr({ httpPort: stack.apps['platform-relay-probe'].daprHttpPort });
+    dapr = createDapr({
+      httpPort: stack.apps['platform-relay-probe'].daprHttpPort,
+      apiToken: stack.apps['platform-relay-probe'].tokens.dapr,
+    });
     await dapr.ready();
   });
 

@@ -38,7 +38,10 @@ describe('admission leadership through a Dapr lock', () => {
   });
 
   it('one admitter at a time, hand-over on stop, FIFO at the rate', async () => {
-    const dapr = createDapr({ httpPort: stack.apps.queue.daprHttpPort });
+    const dapr = createDapr({
+      httpPort: stack.apps.queue.daprHttpPort,
+      apiToken: stack.apps.queue.tokens.dapr,
+    });
     const prefix = `rx:test:${randomUUID()}`;
     const room = createWaitingRoom(redis, prefix);
     const show = randomUUID();
