@@ -91,14 +91,13 @@ PY
   rm -rf "$tmp"
 }
 
-dapr_crds() { # dest
+module_crds() { # module@version folder-in-module dest: a module's CRD manifests, from the Go module proxy
   local dir
-  dir=$(cd "$here" && go mod download -json "github.com/dapr/dapr@$DAPR_VERSION" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
-  mkdir -p "$1.partial"
-  cp "$dir"/charts/dapr/crds/*.yaml "$1.partial/"
-  chmod -R u+w "$1.partial"
-  mv "$1.partial" "$1"
+  dir=$(cd "$here" && go mod download -json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  mkdir -p "$3.partial"
+  cp "$dir/$2"/*.yaml "$3.partial/"
+  chmod -R u+w "$3.partial"
+  mv "$3.partial" "$3"
 }
 
 crd_validators() { # dest
@@ -116,16 +115,6 @@ control_plane() { # dest-dir
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl ./etcd)
   mv "$tmp" "$1"
-}
-
-cnpg_crds() { # dest
-  local dir
-  dir=$(cd "$here" && go mod download -json "github.com/cloudnative-pg/cloudnative-pg@$CNPG_VERSION" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
-  mkdir -p "$1.partial"
-  cp "$dir"/config/crd/bases/*.yaml "$1.partial/"
-  chmod -R u+w "$1.partial"
-  mv "$1.partial" "$1"
 }
 
 tiltfile_eval() { # dest
@@ -155,13 +144,13 @@ cnpg=$tools/cnpg-crds-$CNPG_VERSION
   [[ -x $helm ]] || { mkdir -p "$(dirname "$helm")" && timed "helm $HELM_VERSION" go_install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" "$helm" "$HELM_LDFLAGS"; }
   [[ -x $kubeconform ]] || { mkdir -p "$(dirname "$kubeconform")" && timed "kubeconform $KUBECONFORM_VERSION" go_install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION" "$kubeconform"; }
   [[ -d $schemas ]] || timed "Kubernetes $KUBERNETES_VERSION JSON schemas" kubernetes_schemas "$schemas"
-  [[ -d $dapr ]] || timed "Dapr $DAPR_VERSION CRDs" dapr_crds "$dapr"
+  [[ -d $dapr ]] || timed "Dapr $DAPR_VERSION CRDs" module_crds "github.com/dapr/dapr@$DAPR_VERSION" charts/dapr/crds "$dapr"
   [[ -d $validators ]] || timed "Strimzi and CloudNativePG validators" crd_validators "$validators"
   [[ -x $tilt_eval ]] || { mkdir -p "$(dirname "$tilt_eval")" && timed "tiltfile-eval" tiltfile_eval "$tilt_eval"; }
   if $control_plane; then
     [[ -d $kube ]] || timed "Kubernetes $KUBERNETES_RELEASE control plane and etcd" control_plane "$kube"
     [[ -x $kwok ]] || { mkdir -p "$(dirname "$kwok")" && timed "kwok $KWOK_VERSION" go_install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "$kwok"; }
-    [[ -d $cnpg ]] || timed "CloudNativePG $CNPG_VERSION CRDs" cnpg_crds "$cnpg"
+    [[ -d $cnpg ]] || timed "CloudNativePG $CNPG_VERSION CRDs" module_crds "github.com/cloudnative-pg/cloudnative-pg@$CNPG_VERSION" config/crd/bases "$cnpg"
   fi
 ) 9>"$tools/.provision.lock"
 
