@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { type StartedApps, startApps } from '@reservex/local';
 import { createDapr, type Dapr, StateConflictError } from '@reservex/platform/dapr';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eventually, producerApp } from './support.ts';
+import { producerApp } from './support.ts';
 
 const infra = inject('infra');
 const { statestore, lockstore } = infra.dapr.components;
@@ -90,12 +90,9 @@ describe('Dapr building blocks through the platform wrappers', () => {
     const key = `token-${randomUUID()}`;
     await dapr.state.save(statestore, key, { token: 'abc' }, { ttlSeconds: 1 });
     expect((await dapr.state.get(statestore, key))?.value).toEqual({ token: 'abc' });
-    const gone = await eventually(
-      () => dapr.state.get(statestore, key),
-      (entry) => entry === undefined,
-      { timeoutMs: 5000, intervalMs: 200 },
-    );
-    expect(gone).toBeUndefined();
+    await expect
+      .poll(() => dapr.state.get(statestore, key), { timeout: 5000, interval: 200 })
+      .toBeUndefined();
   });
 
   it('deleting with a stale etag fails with StateConflictError', async () => {
