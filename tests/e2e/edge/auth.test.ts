@@ -33,7 +33,7 @@ describe('edge: authentication and identity', () => {
     stack = await startEdge(infra, {
       signingKey: key,
       env: {
-        account: { ADMIN_EMAILS: 'root@reservex.test', LOGIN_MAX_FAILURES: '3', LOGIN_LOCK_BASE: '30s' },
+        account: { ADMIN_EMAILS: 'root@reservex.test', LOGIN_MAX_FAILURES: '3', LOGIN_LOCK_BASE_MS: '30s' },
         // A budget a burst of 150 exceeds however slowly a loaded machine lets the gateway take them;
         // no other test here spends more than a few requests per user.
         gateway: { RATE_LIMIT_USER_PER_SECOND: '5', RATE_LIMIT_USER_BURST: '30' },

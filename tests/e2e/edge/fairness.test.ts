@@ -24,8 +24,8 @@ const RATE = 100;
 const TICK_MS = 100;
 const queueEnv = {
   ADMISSION_RATE: String(RATE),
-  ADMISSION_TICK: String(TICK_MS),
-  ADMISSION_LEASE: '3s',
+  ADMISSION_TICK_MS: String(TICK_MS),
+  ADMISSION_LEASE_MS: '3s',
   MAX_ACTIVE: String(JOINERS * 2),
 };
 

@@ -23,11 +23,11 @@ describe('edge: signing-key rotation', () => {
       apps: [
         // Generated keys in its own database, rotated every few seconds.
         serviceApp(services.account, {
-          SIGNING_KEY_ROTATION_INTERVAL: `${ROTATION_MS}ms`,
-          SIGNING_KEY_REFRESH_INTERVAL: '250ms',
+          SIGNING_KEY_ROTATION_INTERVAL_MS: `${ROTATION_MS}ms`,
+          SIGNING_KEY_REFRESH_INTERVAL_MS: '250ms',
           ACCESS_TOKEN_TTL_SECONDS: '60',
         }),
-        edgeApp('gateway', { ...options, env: { gateway: { JWKS_REFETCH_COOLDOWN: '500ms' } } }),
+        edgeApp('gateway', { ...options, env: { gateway: { JWKS_REFETCH_COOLDOWN_MS: '500ms' } } }),
         edgeApp('queue', options),
       ],
     });

@@ -19,7 +19,7 @@ describe('edge: server-sent events through the gateway', () => {
     // One active slot: the second user waits for as long as the first keeps it.
     stack = await startEdge(infra, {
       signingKey: key,
-      env: { queue: { MAX_ACTIVE: '1', SSE_HEARTBEAT: String(HEARTBEAT_MS) } },
+      env: { queue: { MAX_ACTIVE: '1', SSE_HEARTBEAT_MS: String(HEARTBEAT_MS) } },
     });
   });
   afterAll(() => stack?.stop());
