@@ -19,7 +19,9 @@ describe('Dapr building blocks through the platform wrappers', () => {
       infra,
       apps: [{ appId: 'platform-blocks', args: [producerApp], database: 'platform_blocks' }],
     });
-    dapr = createDapr({ httpPort: stack.apps['platform-blocks'].daprHttpPort, timeoutMs: 5000 });
+    const app = stack.apps['platform-blocks'];
+    // The sidecar answers only its app: the test speaks as the app, with its token.
+    dapr = createDapr({ httpPort: app.daprHttpPort, apiToken: app.tokens.dapr, timeoutMs: 5000 });
     await dapr.ready();
   });
   afterAll(() => stack?.stop());

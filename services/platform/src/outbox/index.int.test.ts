@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ensureDatabase, type StartedApps, startApps } from '@reservex/local';
 import { inArray } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createDapr, type Dapr } from '../dapr/index.ts';
 import { createDatabase, type DatabaseHandle, migrate } from '../db/index.ts';
 import * as schema from '../testing/schema.ts';
@@ -28,14 +28,8 @@ function voided(reservationId: string) {
   };
 }
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+// Polled often: the first test times how soon after its commit a row is published.
+const poll = { timeout: 20_000, interval: 20 };
 
 describe('outbox relay', () => {
   let database: Handle;
@@ -45,6 +39,26 @@ describe('outbox relay', () => {
   const handles: Handle[] = [];
 
   const rows = (ids: string[]) => database.db.select().from(outbox).where(inArray(outbox.id, ids));
+  /** The rows once every one of them is sent. */
+  const sent = (ids: string[], timeout = poll.timeout) =>
+    vi.waitFor(
+      async () => {
+        const list = await rows(ids);
+        expect(list.filter((r) => r.sentAt == null).map((r) => r.id)).toEqual([]);
+        return list;
+      },
+      { ...poll, timeout },
+    );
+  /** What the probe received once it has every one of `ids`. */
+  const receivedAll = (ids: string[], timeout = poll.timeout) =>
+    vi.waitFor(
+      async () => {
+        const list = await received();
+        expect(ids.filter((id) => !list.some((e) => e.id === id))).toEqual([]);
+        return list;
+      },
+      { ...poll, timeout },
+    );
   const received = async () =>
     (await (await fetch(`${stack.apps['platform-relay-probe'].url}/received`)).json()) as {
       id: string;
@@ -79,7 +93,9 @@ describe('outbox relay', () => {
       infra,
       apps: [{ appId: 'platform-relay-probe', args: [probe], env: { PROBE_TOPICS: 'ticket.voided' } }],
     });
-    dapr = createDapr({ httpPort: stack.apps['platform-relay-probe'].daprHttpPort });
+    const probeApp = stack.apps['platform-relay-probe'];
+    // The sidecar answers only its app: the relay speaks as the app, with its token.
+    dapr = createDapr({ httpPort: probeApp.daprHttpPort, apiToken: probeApp.tokens.dapr });
     await dapr.ready();
   });
 
@@ -99,21 +115,15 @@ describe('outbox relay', () => {
     expect(await running.idle(10_000)).toBe(true);
     // The sidecar's first publish also connects its Kafka producer; time the second one.
     const [warmUp] = await enqueueMany([{ reservationId: randomUUID() }]);
-    await until(
-      () => rows([warmUp!]),
-      ([r]) => r?.sentAt != null,
-    );
+    await sent([warmUp!]);
     const reservationId = randomUUID();
     const committed = Date.now();
     const [id] = await enqueueMany([{ reservationId }]);
-    const [row] = await until(
-      () => rows([id!]),
-      ([r]) => r?.sentAt != null,
-    );
+    const [row] = await sent([id!]);
     expect(row?.sentAt).toBeInstanceOf(Date);
     expect(Date.now() - committed).toBeLessThan(1500);
 
-    const events = await until(received, (list) => list.some((e) => e.id === id));
+    const events = await receivedAll([id!]);
     expect(events.filter((e) => e.id === id).map((e) => e.data.reservationId)).toEqual([reservationId]);
   });
 
@@ -128,18 +138,12 @@ describe('outbox relay', () => {
     relay({ dapr: recording, batchSize: 7 });
     relay({ dapr: recording, batchSize: 7 });
     const ids = await enqueueMany(Array.from({ length: 120 }, () => ({ reservationId: randomUUID() })));
-    const sent = await until(
-      () => rows(ids),
-      (list) => list.every((r) => r.sentAt != null),
-      30_000,
-    );
-    expect(sent.filter((r) => r.sentAt == null)).toEqual([]);
+    await sent(ids, 30_000);
     const mine = published.filter((id) => ids.includes(id));
     expect(mine).toHaveLength(ids.length);
     expect(new Set(mine).size).toBe(ids.length);
 
-    const events = await until(received, (list) => ids.every((id) => list.some((e) => e.id === id)), 30_000);
-    expect(ids.filter((id) => !events.some((e) => e.id === id))).toEqual([]);
+    await receivedAll(ids, 30_000);
   });
 
   it('retries a failed publish with back-off; later events of the same key wait, other keys do not', async () => {
@@ -163,10 +167,11 @@ describe('outbox relay', () => {
     ]);
     relay({ dapr: flaky, retryMinDelayMs: 300, retryMaxDelayMs: 300 });
 
-    const afterFailure = await until(
-      () => rows([first!, second!, unrelated!]),
-      (list) => list.find((r) => r.id === unrelated)?.sentAt != null,
-    );
+    const afterFailure = await vi.waitFor(async () => {
+      const list = await rows([first!, second!, unrelated!]);
+      expect(list.find((r) => r.id === unrelated)?.sentAt).toBeInstanceOf(Date);
+      return list;
+    }, poll);
     const byId = (list: typeof afterFailure, id: string) => list.find((r) => r.id === id);
     expect(byId(afterFailure, first!)).toMatchObject({
       attempts: 1,
@@ -175,11 +180,7 @@ describe('outbox relay', () => {
     });
     expect(byId(afterFailure, second!)?.sentAt).toBeNull();
 
-    const done = await until(
-      () => rows([first!, second!, unrelated!]),
-      (list) => list.every((r) => r.sentAt != null),
-    );
-    expect(done.filter((r) => r.sentAt == null)).toEqual([]);
+    await sent([first!, second!, unrelated!]);
     expect(order.filter((id) => id === first || id === second)).toEqual([first, second]);
   });
 
@@ -198,10 +199,7 @@ describe('outbox relay', () => {
     await database.db.transaction((tx) => enqueueAll(tx, entries));
     const ids = entries.map((e) => e.id);
     relay({ dapr: recording, batchSize: 10 });
-    await until(
-      () => rows(ids),
-      (list) => list.every((r) => r.sentAt != null),
-    );
+    await sent(ids);
     expect(order).toEqual(ids);
     await expect(
       database.db.transaction((tx) =>
@@ -216,14 +214,12 @@ describe('outbox relay', () => {
     const running = relay();
     await running.stop();
     const [id] = await enqueueMany([{ reservationId: randomUUID() }]);
+    // A window, not a condition: nothing publishes the row while no relay runs.
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect((await rows([id!]))[0]?.sentAt).toBeNull();
 
     relay();
-    const [row] = await until(
-      () => rows([id!]),
-      ([r]) => r?.sentAt != null,
-    );
+    const [row] = await sent([id!]);
     expect(row?.sentAt).toBeInstanceOf(Date);
   });
 });
