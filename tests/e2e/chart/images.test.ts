@@ -26,6 +26,7 @@ import {
   type AppHandle,
   cacheDir,
   ensureDatabase,
+  eventKeyEnv,
   probeApp,
   publishAs,
   type StartedApps,
@@ -591,7 +592,8 @@ async function queryOperatorCommands(
       {
         appId: rebuildAppId,
         argv: argvOf(containerOf(job), image.steps.cmd),
-        env: chartSettings(containerOf(job)).env,
+        // The Job reads query's events: it verifies them with the keys query trusts, the run's.
+        env: { ...chartSettings(containerOf(job)).env, ...eventKeyEnv(infra.runDir, 'query') },
         database,
       },
       (name, exit) => exits.set(name, exit),
