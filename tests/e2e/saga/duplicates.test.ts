@@ -128,21 +128,27 @@ describe('every event delivered twice', () => {
     await stockSettles(show, { available: 14, held: 0, sold: 6 });
     await stockSettles(failing, { available: 5, held: 0, sold: 0 });
 
-    // And the duplicates really were sent, for every kind of event these sagas produced.
-    const copies = (await http(`${saga.stack.apps['saga-duplicator']!.url}/copies`)).body;
-    for (const topic of [
-      'reservation.created',
-      'stock.reserved',
-      'payment.completed',
-      'payment.failed',
-      'payment.refunded',
-      'ticket.issued',
-      'ticket.issue.failed',
-      'reservation.confirmed',
-      'reservation.cancelled',
-      'stock.released',
-    ]) {
-      expect(copies.perTopic[topic] ?? 0, topic).toBeGreaterThan(0);
-    }
+    // And the duplicates really were sent, for every kind of event these sagas produced (the
+    // duplicator may still be copying the last of them).
+    await vi.waitFor(
+      async () => {
+        const copies = (await http(`${saga.stack.apps['saga-duplicator']!.url}/copies`)).body;
+        for (const topic of [
+          'reservation.created',
+          'stock.reserved',
+          'payment.completed',
+          'payment.failed',
+          'payment.refunded',
+          'ticket.issued',
+          'ticket.issue.failed',
+          'reservation.confirmed',
+          'reservation.cancelled',
+          'stock.released',
+        ]) {
+          expect(copies.perTopic[topic] ?? 0, topic).toBeGreaterThan(0);
+        }
+      },
+      { timeout: 30_000, interval: 250 },
+    );
   });
 });
