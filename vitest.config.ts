@@ -21,7 +21,11 @@ export default defineConfig({
           {
             test: {
               name: 'unit',
-              include: ['services/*/src/**/*.test.ts', 'local/src/**/*.test.ts'],
+              include: [
+                'services/*/src/**/*.test.ts',
+                'local/src/**/*.test.ts',
+                'local/operator/src/**/*.test.ts',
+              ],
               exclude: notUnit,
               // One module graph for all files: importing hono, zod, drizzle and OpenTelemetry once
               // instead of once per file was most of the run's time. A file must not rely on fresh
@@ -35,6 +39,7 @@ export default defineConfig({
               include: [
                 'services/*/src/**/*.int.test.ts',
                 'local/src/**/*.int.test.ts',
+                'local/operator/src/**/*.int.test.ts',
                 'tests/e2e/**/*.test.ts',
               ],
               globalSetup: ['tests/support/global-setup.ts'],

@@ -1,5 +1,6 @@
-// The local stack as a library: provisioning, shared infrastructure, apps with sidecars, the system.
-// Used by `npm start` (cli.ts) and by the stack tests (tests/support/global-setup.ts + startApps).
+// The local stack as a library, the test harness: provisioning, shared infrastructure, apps with
+// sidecars, the system. Used by the stack tests (tests/support/global-setup.ts + startApps) and by the
+// operator's commands (local/operator: `npm start`, the walkthrough, traces of the running stack).
 import { fileURLToPath } from 'node:url';
 
 export {
@@ -27,9 +28,12 @@ export {
 } from './infra/index.ts';
 export { TOPIC_PARTITIONS } from './infra/kafka.ts';
 export { SENTRY_AUDIENCE, sentryToken, spiffeIdOf } from './infra/sentry.ts';
-export { cacheDir } from './paths.ts';
-export { freePort, waitUntilFree } from './ports.ts';
+export { cacheDir, repoRoot, runsDir } from './paths.ts';
+export { canBind, freePort, waitUntilFree } from './ports.ts';
+export { elapsed, say } from './progress.ts';
+export { provisionChromium } from './provision/browser.ts';
 export { provision, type Toolchain } from './provision/index.ts';
+export { isAlive, type Run, reapStaleRuns } from './run.ts';
 export {
   cardSandbox,
   cardSandboxApp,
@@ -43,7 +47,7 @@ export {
   services,
   startSystem,
 } from './services.ts';
-export type { Exit, Supervised } from './supervisor.ts';
+export { type Exit, type Supervised, signalGroup } from './supervisor.ts';
 
 import type {} from 'vitest';
 import type { InfraInfo } from './infra/index.ts';

@@ -63,26 +63,31 @@ describe('infrastructure restarts', () => {
       await infra.processes.kafka.kill();
       await infra.processes.kafka.restart();
       const run = randomUUID();
-      const deadline = Date.now() + 90_000;
       // The sidecars reconnect on their own; publishing fails until they have.
-      let status = 0;
-      while (status !== 204 && Date.now() < deadline) {
-        const response = await fetch(`${started.apps.sender.url}/publish/${topic}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ n: 1, run }),
-        });
-        status = response.status;
-        if (status !== 204) await new Promise((r) => setTimeout(r, 1000));
-      }
-      expect(status).toBe(204);
-      let got: { data: { run: string } }[] = [];
-      while (got.length === 0 && Date.now() < deadline) {
-        const all = (await (await fetch(`${started.apps.receiver.url}/received`)).json()) as typeof got;
-        got = all.filter((e) => e.data.run === run);
-        if (got.length === 0) await new Promise((r) => setTimeout(r, 500));
-      }
-      expect(got).toHaveLength(1);
+      await expect
+        .poll(
+          async () =>
+            (
+              await fetch(`${started.apps.sender.url}/publish/${topic}`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify({ n: 1, run }),
+              })
+            ).status,
+          { timeout: 90_000, interval: 1000 },
+        )
+        .toBe(204);
+      await expect
+        .poll(
+          async () => {
+            const all = (await (await fetch(`${started.apps.receiver.url}/received`)).json()) as {
+              data: { run: string };
+            }[];
+            return all.filter((e) => e.data.run === run);
+          },
+          { timeout: 60_000, interval: 500 },
+        )
+        .toHaveLength(1);
     });
   });
 });

@@ -80,7 +80,7 @@ describe('account service', () => {
           database: 'account_int',
           env: {
             LOGIN_MAX_FAILURES: '2',
-            LOGIN_LOCK_BASE: '2s',
+            LOGIN_LOCK_BASE_MS: '2s',
             SIGNING_KEY_ENCRYPTION_KEY: 'account-int-test-key-encryption-secret-0123',
           },
         },

@@ -5,8 +5,10 @@ import { defaultThrottlePolicy } from './domain/login-throttle.ts';
 import { MIN_SECRET_LENGTH } from './keys/key-encryption.ts';
 
 export const accountConfigShape = {
-  ACCESS_TOKEN_TTL_SECONDS: intFromString({ min: 30, max: 86_400 }).default(900),
-  REFRESH_TOKEN_TTL_SECONDS: intFromString({ min: 60, max: 90 * 86_400 }).default(30 * 86_400),
+  ACCESS_TOKEN_TTL_SECONDS: durationFromString({ unit: 's', min: 30, max: 86_400 }).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: durationFromString({ unit: 's', min: 60, max: 90 * 86_400 }).default(
+    30 * 86_400,
+  ),
   JWT_ISSUER: z.string().trim().min(1).default('reservex-account'),
   JWT_AUDIENCE: z.string().trim().min(1).default('reservex'),
   /** JSON array of private JWKs from a secret; unset → generated keys kept in the database. */
@@ -16,14 +18,14 @@ export const accountConfigShape = {
     .string()
     .min(MIN_SECRET_LENGTH, `at least ${MIN_SECRET_LENGTH} characters`)
     .optional(),
-  SIGNING_KEY_ROTATION_INTERVAL: durationFromString().default(7 * 24 * 3_600_000),
+  SIGNING_KEY_ROTATION_INTERVAL_MS: durationFromString().default(7 * 24 * 3_600_000),
   /** How often a replica re-reads generated keys (and checks whether a rotation is due). */
-  SIGNING_KEY_REFRESH_INTERVAL: durationFromString().default(60_000),
+  SIGNING_KEY_REFRESH_INTERVAL_MS: durationFromString().default(60_000),
   ADMIN_EMAILS: z.string().optional(),
   LOGIN_MAX_FAILURES: intFromString({ min: 1, max: 1000 }).default(defaultThrottlePolicy.maxFailures),
-  LOGIN_FAILURE_WINDOW: durationFromString().default(defaultThrottlePolicy.windowMs),
-  LOGIN_LOCK_BASE: durationFromString().default(defaultThrottlePolicy.baseLockMs),
-  LOGIN_LOCK_MAX: durationFromString().default(defaultThrottlePolicy.maxLockMs),
+  LOGIN_FAILURE_WINDOW_MS: durationFromString().default(defaultThrottlePolicy.windowMs),
+  LOGIN_LOCK_BASE_MS: durationFromString().default(defaultThrottlePolicy.baseLockMs),
+  LOGIN_LOCK_MAX_MS: durationFromString().default(defaultThrottlePolicy.maxLockMs),
 };
 
 /** Generated keys are kept sealed: without keys of its own, account needs the sealing key. */

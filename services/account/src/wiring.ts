@@ -26,8 +26,8 @@ export async function signingKeys({
     : generatedKeySource(database.db, {
         sealer: createKeySealer(c.SIGNING_KEY_ENCRYPTION_KEY ?? ''),
         accessTokenTtlSeconds: c.ACCESS_TOKEN_TTL_SECONDS,
-        rotationIntervalMs: c.SIGNING_KEY_ROTATION_INTERVAL,
-        refreshIntervalMs: c.SIGNING_KEY_REFRESH_INTERVAL,
+        rotationIntervalMs: c.SIGNING_KEY_ROTATION_INTERVAL_MS,
+        refreshIntervalMs: c.SIGNING_KEY_REFRESH_INTERVAL_MS,
       })
   ).catch((error: unknown) => {
     throw new ConfigurationError(error instanceof Error ? error.message : String(error));
@@ -44,9 +44,9 @@ export function accountApp({ config: c, database, dapr, keys, readiness }: Conte
     keys,
     throttle: daprLoginThrottle(dapr, c.STATESTORE_NAME, {
       maxFailures: c.LOGIN_MAX_FAILURES,
-      windowMs: c.LOGIN_FAILURE_WINDOW,
-      baseLockMs: c.LOGIN_LOCK_BASE,
-      maxLockMs: c.LOGIN_LOCK_MAX,
+      windowMs: c.LOGIN_FAILURE_WINDOW_MS,
+      baseLockMs: c.LOGIN_LOCK_BASE_MS,
+      maxLockMs: c.LOGIN_LOCK_MAX_MS,
     }),
     accessToken: { issuer: c.JWT_ISSUER, audience: c.JWT_AUDIENCE, ttlSeconds: c.ACCESS_TOKEN_TTL_SECONDS },
     refreshTokenTtlSeconds: c.REFRESH_TOKEN_TTL_SECONDS,

@@ -3,30 +3,29 @@
 // refused with problem+json, and the test cards do what they say.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { databaseUrl, ensureDatabase } from '@reservex/local';
-import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { withMigratedDatabase } from '@reservex/platform/testing';
+import { describe, expect } from 'vitest';
 import { createCardSandboxApp } from './app.ts';
 import { schema } from './db/schema.ts';
 
 const apiKey = 'test-api-key-of-at-least-24-characters';
-let database: DatabaseHandle<typeof schema>;
-let app: ReturnType<typeof createCardSandboxApp>;
+type App = ReturnType<typeof createCardSandboxApp>;
 
-beforeAll(async () => {
-  const infra = inject('infra');
-  const name = `card_sandbox_int_${Date.now()}`;
-  await ensureDatabase(infra.postgres, name);
-  database = createDatabase(databaseUrl(infra.postgres, name), schema, { max: 4 });
-  await migrate(databaseUrl(infra.postgres, name), fileURLToPath(new URL('../drizzle', import.meta.url)));
-  app = createCardSandboxApp({ db: database.db, apiKey, slowResponseMs: 50, flakyFailures: 2 });
+/** The sandbox's app on a ledger database of the file's own. */
+const it = withMigratedDatabase({
+  name: 'card_sandbox_int',
+  schema,
+  migrations: fileURLToPath(new URL('../drizzle', import.meta.url)),
+  max: 4,
+}).extend<{ app: App }>({
+  app: [
+    async ({ database }, use) =>
+      use(createCardSandboxApp({ db: database.db, apiKey, slowResponseMs: 50, flakyFailures: 2 })),
+    { scope: 'file' },
+  ],
 });
 
-afterAll(async () => {
-  await database?.close();
-});
-
-async function post(path: string, key: string, body: unknown, token = apiKey) {
+async function post(app: App, path: string, key: string, body: unknown, token = apiKey) {
   const response = await app.request(path, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'idempotency-key': key, 'content-type': 'application/json' },
@@ -36,7 +35,7 @@ async function post(path: string, key: string, body: unknown, token = apiKey) {
   return { status: response.status, headers: response.headers, body: (await response.json()) as any };
 }
 
-async function ledger(reference: string) {
+async function ledger(app: App, reference: string) {
   const response = await app.request(`/v1/charges?reference=${reference}`, {
     headers: { authorization: `Bearer ${apiKey}` },
   });
@@ -53,106 +52,110 @@ const charge = (paymentToken: string, reference = randomUUID()) => ({
 });
 
 describe('card sandbox', () => {
-  it('refuses a caller without the API key, with problem+json', async () => {
+  it('refuses a caller without the API key, with problem+json', async ({ app }) => {
     const anonymous = await app.request('/v1/charges?reference=x');
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('content-type')).toContain('application/problem+json');
-    const wrong = await post('/v1/charges', randomUUID(), charge('tok_success'), 'not-the-key');
+    const wrong = await post(app, '/v1/charges', randomUUID(), charge('tok_success'), 'not-the-key');
     expect(wrong.status).toBe(401);
   });
 
-  it('answers a retried key with the original charge, and records one', async () => {
+  it('answers a retried key with the original charge, and records one', async ({ app }) => {
     const key = randomUUID();
     const request = charge('tok_success');
-    const first = await post('/v1/charges', key, request);
+    const first = await post(app, '/v1/charges', key, request);
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({
       status: 'captured',
       amountMinor: 4200,
       id: expect.stringMatching(/^ch_/),
     });
-    const again = await post('/v1/charges', key, request);
+    const again = await post(app, '/v1/charges', key, request);
     expect(again.status).toBe(201);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body).toEqual(first.body);
-    expect(await ledger(request.reference)).toHaveLength(1);
+    expect(await ledger(app, request.reference)).toHaveLength(1);
   });
 
-  it('refuses a key reused with another amount, with problem+json, and charges nothing more', async () => {
+  it('refuses a key reused with another amount, with problem+json, and charges nothing more', async ({
+    app,
+  }) => {
     const key = randomUUID();
     const request = charge('tok_success');
-    await post('/v1/charges', key, request);
-    const reused = await post('/v1/charges', key, { ...request, amountMinor: 9999 });
+    await post(app, '/v1/charges', key, request);
+    const reused = await post(app, '/v1/charges', key, { ...request, amountMinor: 9999 });
     expect(reused.status).toBe(409);
     expect(reused.headers.get('content-type')).toContain('application/problem+json');
     expect(reused.body.type).toMatch(/idempotency-key-reused$/);
-    expect(await ledger(request.reference)).toMatchObject([{ amountMinor: 4200 }]);
+    expect(await ledger(app, request.reference)).toMatchObject([{ amountMinor: 4200 }]);
   });
 
-  it('records one charge for concurrent requests with one key', async () => {
+  it('records one charge for concurrent requests with one key', async ({ app }) => {
     const key = randomUUID();
     const request = charge('tok_success');
-    const answers = await Promise.all([1, 2, 3, 4].map(() => post('/v1/charges', key, request)));
+    const answers = await Promise.all([1, 2, 3, 4].map(() => post(app, '/v1/charges', key, request)));
     expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
-    expect(await ledger(request.reference)).toHaveLength(1);
+    expect(await ledger(app, request.reference)).toHaveLength(1);
   });
 
-  it('declines the declining test cards and any card it does not know', async () => {
+  it('declines the declining test cards and any card it does not know', async ({ app }) => {
     for (const [token, reason] of [
       ['tok_declined', 'DECLINED'],
       ['tok_insufficient_funds', 'INSUFFICIENT_FUNDS'],
       ['tok_unknown', 'DECLINED'],
     ] as const) {
-      const answer = await post('/v1/charges', randomUUID(), charge(token));
+      const answer = await post(app, '/v1/charges', randomUUID(), charge(token));
       expect(answer.body).toMatchObject({ status: 'declined', declineReason: reason });
     }
   });
 
-  it('answers 503 for an unavailable processor and records nothing', async () => {
+  it('answers 503 for an unavailable processor and records nothing', async ({ app }) => {
     const request = charge('tok_processor_error');
-    const answer = await post('/v1/charges', randomUUID(), request);
+    const answer = await post(app, '/v1/charges', randomUUID(), request);
     expect(answer.status).toBe(503);
     expect(answer.headers.get('content-type')).toContain('application/problem+json');
-    expect(await ledger(request.reference)).toEqual([]);
+    expect(await ledger(app, request.reference)).toEqual([]);
   });
 
-  it('fails the first attempts of a flaky card, then captures under the same key', async () => {
+  it('fails the first attempts of a flaky card, then captures under the same key', async ({ app }) => {
     const key = randomUUID();
     const request = charge('tok_processor_flaky');
-    expect((await post('/v1/charges', key, request)).status).toBe(503);
-    expect((await post('/v1/charges', key, request)).status).toBe(503);
-    expect((await post('/v1/charges', key, request)).body).toMatchObject({ status: 'captured' });
+    expect((await post(app, '/v1/charges', key, request)).status).toBe(503);
+    expect((await post(app, '/v1/charges', key, request)).status).toBe(503);
+    expect((await post(app, '/v1/charges', key, request)).body).toMatchObject({ status: 'captured' });
   });
 
-  it('refunds a capture once; a replay returns it, another key or amount is refused', async () => {
-    const captured = (await post('/v1/charges', randomUUID(), charge('tok_success'))).body;
+  it('refunds a capture once; a replay returns it, another key or amount is refused', async ({ app }) => {
+    const captured = (await post(app, '/v1/charges', randomUUID(), charge('tok_success'))).body;
     const refund = { chargeId: captured.id, amountMinor: 4200, currency: 'EUR' };
     const key = randomUUID();
-    const first = await post('/v1/refunds', key, refund);
+    const first = await post(app, '/v1/refunds', key, refund);
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({
       status: 'refunded',
       chargeId: captured.id,
       id: expect.stringMatching(/^re_/),
     });
-    expect((await post('/v1/refunds', key, refund)).body).toEqual(first.body);
-    expect((await post('/v1/refunds', key, { ...refund, amountMinor: 1 })).status).toBe(409);
-    const second = await post('/v1/refunds', randomUUID(), refund);
+    expect((await post(app, '/v1/refunds', key, refund)).body).toEqual(first.body);
+    expect((await post(app, '/v1/refunds', key, { ...refund, amountMinor: 1 })).status).toBe(409);
+    const second = await post(app, '/v1/refunds', randomUUID(), refund);
     expect([second.status, second.body.type]).toEqual([
       409,
       expect.stringMatching(/charge-already-refunded$/),
     ]);
-    expect((await post('/v1/refunds', randomUUID(), { ...refund, chargeId: 'ch_nope' })).status).toBe(404);
+    expect((await post(app, '/v1/refunds', randomUUID(), { ...refund, chargeId: 'ch_nope' })).status).toBe(
+      404,
+    );
 
-    const other = (await post('/v1/charges', randomUUID(), charge('tok_success'))).body;
-    const tooMuch = await post('/v1/refunds', randomUUID(), {
+    const other = (await post(app, '/v1/charges', randomUUID(), charge('tok_success'))).body;
+    const tooMuch = await post(app, '/v1/refunds', randomUUID(), {
       chargeId: other.id,
       amountMinor: 9999,
       currency: 'EUR',
     });
     expect(tooMuch.status).toBe(422);
-    const declined = (await post('/v1/charges', randomUUID(), charge('tok_declined'))).body;
-    const notCaptured = await post('/v1/refunds', randomUUID(), {
+    const declined = (await post(app, '/v1/charges', randomUUID(), charge('tok_declined'))).body;
+    const notCaptured = await post(app, '/v1/refunds', randomUUID(), {
       chargeId: declined.id,
       amountMinor: 1,
       currency: 'EUR',
@@ -160,8 +163,8 @@ describe('card sandbox', () => {
     expect(notCaptured.status).toBe(409);
   });
 
-  it('refuses malformed input with 422', async () => {
-    const answer = await post('/v1/charges', randomUUID(), {
+  it('refuses malformed input with 422', async ({ app }) => {
+    const answer = await post(app, '/v1/charges', randomUUID(), {
       amountMinor: -1,
       currency: 'euro',
       paymentToken: '',

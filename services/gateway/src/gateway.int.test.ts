@@ -35,7 +35,11 @@ describe('gateway', () => {
           appId: 'gateway',
           args: ['services/gateway/src/main.ts'],
           redis: true,
-          env: { UPSTREAM_TIMEOUT: '1s', RATE_LIMIT_ADDRESS_PER_SECOND: '5', RATE_LIMIT_ADDRESS_BURST: '40' },
+          env: {
+            UPSTREAM_TIMEOUT_MS: '1s',
+            RATE_LIMIT_ADDRESS_PER_SECOND: '5',
+            RATE_LIMIT_ADDRESS_BURST: '40',
+          },
         },
         { appId: 'inventory', args: ['services/gateway/src/testing/echo-upstream.ts'] },
         {

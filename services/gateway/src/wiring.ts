@@ -22,8 +22,8 @@ function tokenVerifier({ config: c, dapr }: Context) {
     },
     issuer: c.JWT_ISSUER,
     audience: c.JWT_AUDIENCE,
-    maxAgeMs: c.JWKS_MAX_AGE,
-    cooldownMs: c.JWKS_REFETCH_COOLDOWN,
+    maxAgeMs: c.JWKS_MAX_AGE_MS,
+    cooldownMs: c.JWKS_REFETCH_COOLDOWN_MS,
   });
 }
 
@@ -36,7 +36,7 @@ export function gatewayApp(context: Context) {
     forward: createForwarder({
       daprBaseUrl: dapr.baseUrl,
       daprApiToken: c.DAPR_API_TOKEN,
-      timeoutMs: c.UPSTREAM_TIMEOUT,
+      timeoutMs: c.UPSTREAM_TIMEOUT_MS,
       onFailure: (upstream, error) => log.warn({ err: error, upstream }, 'upstream call failed'),
     }),
     takeToken: createRateLimiter(redis, {

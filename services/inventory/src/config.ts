@@ -1,5 +1,10 @@
 // Inventory's configuration: the platform's settings plus how stock is allocated.
-import { baseConfigShape, databaseConfigShape, intFromString } from '@reservex/platform/config';
+import {
+  baseConfigShape,
+  databaseConfigShape,
+  durationFromString,
+  intFromString,
+} from '@reservex/platform/config';
 import { z } from 'zod';
 import { allocationStrategies } from './db/holds.ts';
 
@@ -17,5 +22,5 @@ export const inventoryConfigShape = {
   /** batched: most reservation.created per bulk delivery (and per transaction). */
   INVENTORY_BATCH_MAX: intFromString({ min: 1, max: 1000 }).default(100),
   /** batched: how long the sidecar waits to fill a bulk delivery before sending what it has. */
-  INVENTORY_BATCH_WAIT_MS: intFromString({ min: 1, max: 1000 }).default(10),
+  INVENTORY_BATCH_WAIT_MS: durationFromString({ min: 1, max: 1000 }).default(10),
 };

@@ -5,13 +5,13 @@
 // sidecar's bulk deliveries would be); transport is exercised by the end-to-end suite.
 import { randomUUID } from 'node:crypto';
 import type { EventOf, PaymentMethod, Topic } from '@reservex/contracts';
-import { ensureDatabase } from '@reservex/local';
-import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
+import type { DatabaseHandle } from '@reservex/platform/db';
 import type { BatchEntry, DeliveryContext } from '@reservex/platform/events';
 import { logger, tracer } from '@reservex/platform/telemetry';
+import { withMigratedDatabase } from '@reservex/platform/testing';
 import { and, eq, inArray } from 'drizzle-orm';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import { createInventoryApp } from './app.ts';
 import { type AllocationStrategy, allocationStrategies } from './db/holds.ts';
 import * as schema from './db/schema.ts';
@@ -22,23 +22,38 @@ import { sellStock } from './events/reservation-confirmed.ts';
 import { holdStock, holdStockInBatches } from './events/reservation-created.ts';
 import { migrationsFolder } from './migrations.ts';
 
-const infra = inject('infra');
-let database: DatabaseHandle<typeof schema>;
-let app: ReturnType<typeof createInventoryApp>;
+type Database = DatabaseHandle<typeof schema>;
+type App = ReturnType<typeof createInventoryApp>;
 
-beforeAll(async () => {
-  logger.level = 'warn';
-  const url = await ensureDatabase(infra.postgres, `inventory_int_${randomUUID().slice(0, 8)}`);
-  database = createDatabase(url, schema, { max: 12 });
-  await migrate(url, migrationsFolder);
-  app = createInventoryApp({ db: database.db, bodyLimitBytes: 4096 });
+/** Inventory's app on a database of the file's own. */
+const it = withMigratedDatabase({
+  name: 'inventory_int',
+  schema,
+  migrations: migrationsFolder,
+  max: 12,
+}).extend<{
+  app: App;
+}>({
+  app: [
+    async ({ database }, use) => use(createInventoryApp({ db: database.db, bodyLimitBytes: 4096 })),
+    { scope: 'file' },
+  ],
 });
-afterAll(() => database?.close());
+
+beforeAll(() => {
+  logger.level = 'warn';
+});
 
 const admin = { 'content-type': 'application/json', 'x-user-id': 'admin-1', 'x-user-roles': 'USER,ADMIN' };
 const hourAgo = () => new Date(Date.now() - 3_600_000).toISOString();
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = admin) {
+async function call(
+  app: App,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = admin,
+) {
   const response = await app.request(path, {
     method,
     headers,
@@ -52,8 +67,8 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   };
 }
 
-async function createShow(capacity: number, perOrderLimit = 4) {
-  const created = await call('POST', '/v1/shows', {
+async function createShow(app: App, capacity: number, perOrderLimit = 4) {
+  const created = await call(app, 'POST', '/v1/shows', {
     title: 'Night of the integration test',
     venue: 'Loopback Hall',
     startsAt: '2027-01-01T20:00:00Z',
@@ -73,9 +88,11 @@ async function createShow(capacity: number, perOrderLimit = 4) {
 }
 
 describe('catalogue API', () => {
-  it('creates a show with ticket types for an admin and shows its availability to anyone', async () => {
-    const { showId, ticketTypeId } = await createShow(100);
-    const read = await call('GET', `/v1/shows/${showId}`, undefined, {});
+  it('creates a show with ticket types for an admin and shows its availability to anyone', async ({
+    app,
+  }) => {
+    const { showId, ticketTypeId } = await createShow(app, 100);
+    const read = await call(app, 'GET', `/v1/shows/${showId}`, undefined, {});
     expect(read.status).toBe(200);
     expect(read.body.ticketTypes).toEqual([
       expect.objectContaining({
@@ -86,13 +103,16 @@ describe('catalogue API', () => {
         onSale: true,
       }),
     ]);
-    const list = await call('GET', '/v1/shows?limit=100', undefined, {});
+    const list = await call(app, 'GET', '/v1/shows?limit=100', undefined, {});
     expect(list.body.shows.map((s: { id: string }) => s.id)).toContain(showId);
   });
 
-  it('adds and changes a ticket type; capacity cannot drop below what is held and sold', async () => {
-    const { showId } = await createShow(10);
-    const added = await call('POST', `/v1/shows/${showId}/ticket-types`, {
+  it('adds and changes a ticket type; capacity cannot drop below what is held and sold', async ({
+    app,
+    database,
+  }) => {
+    const { showId } = await createShow(app, 10);
+    const added = await call(app, 'POST', `/v1/shows/${showId}/ticket-types`, {
       name: 'Balcony',
       priceMinor: 4000,
       currency: 'EUR',
@@ -107,28 +127,30 @@ describe('catalogue API', () => {
       .set({ available: 2, held: 2, sold: 1 })
       .where(eq(ticketTypes.id, typeId));
 
-    const shrunk = await call('PATCH', `/v1/shows/${showId}/ticket-types/${typeId}`, { capacity: 4 });
+    const shrunk = await call(app, 'PATCH', `/v1/shows/${showId}/ticket-types/${typeId}`, { capacity: 4 });
     expect(shrunk.status).toBe(200);
     expect(shrunk.body).toMatchObject({ capacity: 4, available: 1 });
-    const tooSmall = await call('PATCH', `/v1/shows/${showId}/ticket-types/${typeId}`, { capacity: 2 });
+    const tooSmall = await call(app, 'PATCH', `/v1/shows/${showId}/ticket-types/${typeId}`, { capacity: 2 });
     expect(tooSmall.status).toBe(409);
     expect(tooSmall.type).toContain('application/problem+json');
     expect(tooSmall.body.committed).toBe(3);
 
-    const renamed = await call('PATCH', `/v1/shows/${showId}`, { title: 'Renamed' });
+    const renamed = await call(app, 'PATCH', `/v1/shows/${showId}`, { title: 'Renamed' });
     expect(renamed.body.title).toBe('Renamed');
   });
 
-  it('refuses admin routes without the ADMIN role', async () => {
+  it('refuses admin routes without the ADMIN role', async ({ app }) => {
     const body = { title: 't', venue: 'v', startsAt: '2027-01-01T20:00:00Z' };
-    expect((await call('POST', '/v1/shows', body, { 'content-type': 'application/json' })).status).toBe(401);
-    const asUser = await call('POST', '/v1/shows', body, { ...admin, 'x-user-roles': 'USER' });
+    expect((await call(app, 'POST', '/v1/shows', body, { 'content-type': 'application/json' })).status).toBe(
+      401,
+    );
+    const asUser = await call(app, 'POST', '/v1/shows', body, { ...admin, 'x-user-roles': 'USER' });
     expect(asUser.status).toBe(403);
     expect(asUser.type).toContain('application/problem+json');
   });
 
-  it('answers bad input with problem+json naming the field, never a 5xx', async () => {
-    const { showId, ticketTypeId } = await createShow(1);
+  it('answers bad input with problem+json naming the field, never a 5xx', async ({ app }) => {
+    const { showId, ticketTypeId } = await createShow(app, 1);
     const cases: [string, string, unknown, number, string?][] = [
       ['GET', `/v1/shows/${randomUUID()}`, undefined, 404],
       ['GET', '/v1/shows/not-a-uuid', undefined, 422, 'showId'],
@@ -191,15 +213,15 @@ describe('catalogue API', () => {
       ['PATCH', `/v1/shows/${randomUUID()}`, { title: 'x' }, 404],
     ];
     for (const [method, path, body, status, field] of cases) {
-      const answer = await call(method, path, body);
+      const answer = await call(app, method, path, body);
       expect(answer.status, `${method} ${path} ${JSON.stringify(body)?.slice(0, 80)}`).toBe(status);
       expect(answer.type).toContain('application/problem+json');
       if (field) expect(JSON.stringify(answer.body.errors ?? answer.body.detail)).toContain(field);
     }
   });
 
-  it('documents every route in its OpenAPI document', async () => {
-    const doc = await call('GET', '/openapi.json', undefined, {});
+  it('documents every route in its OpenAPI document', async ({ app }) => {
+    const doc = await call(app, 'GET', '/openapi.json', undefined, {});
     expect(Object.keys(doc.body.paths)).toEqual(
       expect.arrayContaining([
         '/v1/shows',
@@ -267,7 +289,7 @@ function batchedHolds(deps: HandlerContext) {
     });
 }
 
-function handlersFor(strategy: AllocationStrategy) {
+function handlersFor(database: Database, strategy: AllocationStrategy) {
   const deps: HandlerContext = { db: database.db, now: () => new Date() };
   const hold = strategy === 'batched' ? batchedHolds(deps) : holdStock(deps, strategy);
   const sell = sellStock(deps);
@@ -296,12 +318,12 @@ function handlersFor(strategy: AllocationStrategy) {
   };
 }
 
-async function stockOf(ticketTypeId: string) {
+async function stockOf(database: Database, ticketTypeId: string) {
   const [row] = await database.db.select().from(ticketTypes).where(eq(ticketTypes.id, ticketTypeId));
   return row!;
 }
 
-async function eventsFor(reservationIds: string[]) {
+async function eventsFor(database: Database, reservationIds: string[]) {
   if (reservationIds.length === 0) return [];
   return database.db
     .select({ topic: outbox.topic, key: outbox.partitionKey, payload: outbox.payload })
@@ -324,8 +346,11 @@ async function deliverAll(deliver: (d: Delivery) => Promise<void>, queue: Delive
 }
 
 describe.each(allocationStrategies)('stock handlers (%s strategy)', (strategy) => {
-  it('never oversells: 40 concurrent buyers of one ticket each for 10 tickets → exactly 10 holds', async () => {
-    const { showId, ticketTypeId } = await createShow(10);
+  it('never oversells: 40 concurrent buyers of one ticket each for 10 tickets → exactly 10 holds', async ({
+    app,
+    database,
+  }) => {
+    const { showId, ticketTypeId } = await createShow(app, 10);
     const bookings = Array.from({ length: 40 }, () => ({
       reservationId: randomUUID(),
       showId,
@@ -333,28 +358,38 @@ describe.each(allocationStrategies)('stock handlers (%s strategy)', (strategy) =
       quantity: 1,
     }));
     await deliverAll(
-      handlersFor(strategy),
+      handlersFor(database, strategy),
       bookings.map((booking) => ({ topic: 'reservation.created', id: randomUUID(), booking })),
       40,
     );
-    const stock = await stockOf(ticketTypeId);
+    const stock = await stockOf(database, ticketTypeId);
     expect(stock).toMatchObject({ capacity: 10, available: 0, held: 10, sold: 0 });
-    const published = await eventsFor(bookings.map((b) => b.reservationId));
+    const published = await eventsFor(
+      database,
+      bookings.map((b) => b.reservationId),
+    );
     expect(published.filter((e) => e.topic === 'stock.reserved')).toHaveLength(10);
     const failed = published.filter((e) => e.topic === 'stock.failed');
     expect(failed).toHaveLength(30);
     expect(failed.every((e) => (e.payload as { reason: string }).reason === 'SOLD_OUT')).toBe(true);
   });
 
-  it('prices the hold and carries the payment method forward; refuses what it cannot hold', async () => {
-    const { showId, ticketTypeId } = await createShow(5, 2);
-    const deliver = handlersFor(strategy);
+  it('prices the hold and carries the payment method forward; refuses what it cannot hold', async ({
+    app,
+    database,
+  }) => {
+    const { showId, ticketTypeId } = await createShow(app, 5, 2);
+    const deliver = handlersFor(database, strategy);
     const ok = { reservationId: randomUUID(), showId, ticketTypeId, quantity: 2 };
     const tooMany = { reservationId: randomUUID(), showId, ticketTypeId, quantity: 3 };
     const unknown = { reservationId: randomUUID(), showId, ticketTypeId: randomUUID(), quantity: 1 };
     for (const booking of [ok, tooMany, unknown])
       await deliver({ topic: 'reservation.created', id: randomUUID(), booking });
-    const published = await eventsFor([ok.reservationId, tooMany.reservationId, unknown.reservationId]);
+    const published = await eventsFor(database, [
+      ok.reservationId,
+      tooMany.reservationId,
+      unknown.reservationId,
+    ]);
     const byKey = (id: string) => published.find((e) => e.key === id)!;
     expect(byKey(ok.reservationId)).toMatchObject({
       topic: 'stock.reserved',
@@ -370,8 +405,11 @@ describe.each(allocationStrategies)('stock handlers (%s strategy)', (strategy) =
     });
   });
 
-  it('random interleavings and duplicates of created / confirmed / cancelled keep every invariant', async () => {
-    const deliver = handlersFor(strategy);
+  it('random interleavings and duplicates of created / confirmed / cancelled keep every invariant', async ({
+    app,
+    database,
+  }) => {
+    const deliver = handlersFor(database, strategy);
     const saga = fc.record({
       quantity: fc.integer({ min: 1, max: 3 }),
       outcome: fc.constantFrom('confirm', 'cancel', 'none'),
@@ -384,7 +422,7 @@ describe.each(allocationStrategies)('stock handlers (%s strategy)', (strategy) =
         fc.integer({ min: 1, max: 6 }),
         fc.infiniteStream(fc.nat()),
         async (capacity, sagas, parallelism, shuffle) => {
-          const { showId, ticketTypeId } = await createShow(capacity, 3);
+          const { showId, ticketTypeId } = await createShow(app, capacity, 3);
           const bookings = sagas.map((s) => ({
             reservationId: randomUUID(),
             showId,
@@ -411,7 +449,12 @@ describe.each(allocationStrategies)('stock handlers (%s strategy)', (strategy) =
           // A confirmation exists only after the hold was reported, as in the saga (ticket.issued
           // needs a payment, which needs stock.reserved); a refused hold is cancelled instead.
           const reserved = new Set(
-            (await eventsFor(bookings.map((b) => b.reservationId)))
+            (
+              await eventsFor(
+                database,
+                bookings.map((b) => b.reservationId),
+              )
+            )
               .filter((e) => e.topic === 'stock.reserved')
               .map((e) => e.key),
           );
@@ -425,7 +468,7 @@ describe.each(allocationStrategies)('stock handlers (%s strategy)', (strategy) =
           });
           await deliverAll(deliver, followUps, parallelism);
 
-          const stock = await stockOf(ticketTypeId);
+          const stock = await stockOf(database, ticketTypeId);
           expect(stock.capacity).toBe(stock.available + stock.held + stock.sold);
           expect(Math.min(stock.available, stock.held, stock.sold)).toBeGreaterThanOrEqual(0);
           const rows = await database.db.select().from(holds).where(eq(holds.ticketTypeId, ticketTypeId));
@@ -434,7 +477,10 @@ describe.each(allocationStrategies)('stock handlers (%s strategy)', (strategy) =
           expect(stock.held).toBe(sum('HELD'));
           expect(stock.sold).toBe(sum('SOLD'));
 
-          const published = await eventsFor(bookings.map((b) => b.reservationId));
+          const published = await eventsFor(
+            database,
+            bookings.map((b) => b.reservationId),
+          );
           sagas.forEach((s, i) => {
             const id = bookings[i]!.reservationId;
             const hold = rows.find((r) => r.reservationId === id);
@@ -462,9 +508,12 @@ describe.each(allocationStrategies)('stock handlers (%s strategy)', (strategy) =
 });
 
 describe('batched allocation', () => {
-  it('decides one delivery in arrival order: duplicates, tombstones and two ticket types in the same batch', async () => {
-    const first = await createShow(3, 2);
-    const second = await createShow(1, 2);
+  it('decides one delivery in arrival order: duplicates, tombstones and two ticket types in the same batch', async ({
+    app,
+    database,
+  }) => {
+    const first = await createShow(app, 3, 2);
+    const second = await createShow(app, 1, 2);
     const deps: HandlerContext = { db: database.db, now: () => new Date() };
     const release = releaseHeldStock(deps);
     const booking = (on: { showId: string; ticketTypeId: string }, quantity: number) => ({
@@ -515,9 +564,12 @@ describe('batched allocation', () => {
       entry(d),
       entry(c),
     ]);
-    expect(await stockOf(first.ticketTypeId)).toMatchObject({ available: 0, held: 3 });
-    expect(await stockOf(second.ticketTypeId)).toMatchObject({ available: 0, held: 1 });
-    const published = await eventsFor([a, b, c, d, cancelled].map((x) => x.reservationId));
+    expect(await stockOf(database, first.ticketTypeId)).toMatchObject({ available: 0, held: 3 });
+    expect(await stockOf(database, second.ticketTypeId)).toMatchObject({ available: 0, held: 1 });
+    const published = await eventsFor(
+      database,
+      [a, b, c, d, cancelled].map((x) => x.reservationId),
+    );
     const answer = (x: typeof a) => published.filter((e) => e.key === x.reservationId).map((e) => e.topic);
     expect(answer(a)).toEqual(['stock.reserved']);
     expect(answer(b)).toEqual(['stock.failed']);
@@ -529,14 +581,17 @@ describe('batched allocation', () => {
 
     // The whole delivery again, as after a lost acknowledgement: nothing moves.
     await holdStockInBatches(deps)([redelivered]);
-    expect(await stockOf(first.ticketTypeId)).toMatchObject({ available: 0, held: 3 });
-    expect(await eventsFor([a.reservationId])).toHaveLength(1);
+    expect(await stockOf(database, first.ticketTypeId)).toMatchObject({ available: 0, held: 3 });
+    expect(await eventsFor(database, [a.reservationId])).toHaveLength(1);
   });
 });
 
 describe('the database guards the invariant on its own', () => {
-  it('refuses a write that breaks capacity = available + held + sold or makes a counter negative', async () => {
-    const { ticketTypeId } = await createShow(3);
+  it('refuses a write that breaks capacity = available + held + sold or makes a counter negative', async ({
+    app,
+    database,
+  }) => {
+    const { ticketTypeId } = await createShow(app, 3);
     await expect(
       database.db.update(ticketTypes).set({ available: 5 }).where(eq(ticketTypes.id, ticketTypeId)),
     ).rejects.toThrow();

@@ -1,5 +1,5 @@
 // The payment service's HTTP API: a buyer reads the payment of their own reservation.
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import { callerOf, createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
 import type { BlankEnv } from 'hono/types';
 import { findPayment, type PaymentDb, type PaymentView } from './db/payments.ts';
@@ -57,11 +57,12 @@ export function paymentBody(payment: PaymentView): z.infer<typeof Payment> {
   };
 }
 
+/** The app, typed with its routes (a typed test client reads them). */
 export function createPaymentApp(deps: {
   db: PaymentDb;
   bodyLimitBytes: number;
   readiness: Record<string, ReadinessCheck>;
-}): OpenAPIHono<BlankEnv> {
+}) {
   const app = createApp<BlankEnv>({
     serviceName: 'payment',
     description:
@@ -70,7 +71,7 @@ export function createPaymentApp(deps: {
     readiness: deps.readiness,
   });
 
-  app.openapi(getPayment, async (c) => {
+  return app.openapi(getPayment, async (c) => {
     const caller = callerOf(c);
     const { reservationId } = c.req.valid('param');
     const payment = await findPayment(deps.db, reservationId);
@@ -79,6 +80,4 @@ export function createPaymentApp(deps: {
       problem(404, 'not-found', `no payment for reservation ${reservationId}`);
     return c.json(paymentBody(payment), 200);
   });
-
-  return app;
 }

@@ -18,11 +18,12 @@ import {
   type StartedApps,
   startApps,
 } from '@reservex/local';
-import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
+import { createDatabase } from '@reservex/platform/db';
 import { outbox } from '@reservex/platform/outbox';
+import { withMigratedDatabase } from '@reservex/platform/testing';
 import { eq, sql } from 'drizzle-orm';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, vi } from 'vitest';
 import { findPayment, insertIntent, type PaymentDb } from './db/payments.ts';
 import { cancellations, payments, refunds, schema } from './db/schema.ts';
 import { createHttpProvider } from './domain/http-provider.ts';
@@ -31,22 +32,15 @@ import { chargeReservation } from './events/stock-reserved.ts';
 import { resolveUnfinished } from './resolver.ts';
 
 const infra = inject('infra');
-const migrations = fileURLToPath(new URL('../drizzle', import.meta.url));
-let database: DatabaseHandle<typeof schema>;
-let db: PaymentDb;
-const sandboxes: InProcessSandbox[] = [];
-
-beforeAll(async () => {
-  const name = `payment_int_${Date.now()}`;
-  await ensureDatabase(infra.postgres, name);
-  database = createDatabase(databaseUrl(infra.postgres, name), schema, { max: 8 });
-  await migrate(databaseUrl(infra.postgres, name), migrations);
-  db = database.db;
+const it = withMigratedDatabase({
+  name: 'payment_int',
+  schema,
+  migrations: fileURLToPath(new URL('../drizzle', import.meta.url)),
 });
+const sandboxes: InProcessSandbox[] = [];
 
 afterAll(async () => {
   await Promise.all(sandboxes.map((sandbox) => sandbox.close()));
-  await database?.close();
 });
 
 /** The card sandbox (its own ledger database) and payment's provider talking to it. */
@@ -87,7 +81,7 @@ function reservationCancelled(of: EventOf<'stock.reserved'>): EventOf<'reservati
   return { ...booking, occurredAt: new Date().toISOString(), reason: 'USER_CANCELLED', failedStep: 'user' };
 }
 
-async function outboxCount(reservationId: string, topic: string): Promise<number> {
+async function outboxCount(db: PaymentDb, reservationId: string, topic: string): Promise<number> {
   const [row] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(outbox)
@@ -96,7 +90,7 @@ async function outboxCount(reservationId: string, topic: string): Promise<number
 }
 
 /** What a process killed after recording the intent to charge leaves behind. */
-async function leaveIntent(reserved: EventOf<'stock.reserved'>) {
+async function leaveIntent(db: PaymentDb, reserved: EventOf<'stock.reserved'>) {
   const { paymentMethod, unitPriceMinor: _u, occurredAt: _o, schemaVersion: _s, ...booking } = reserved;
   await db.transaction((tx) =>
     insertIntent(tx, { ...booking, provider: 'sandbox', paymentToken: paymentMethod.token }),
@@ -106,7 +100,8 @@ async function leaveIntent(reserved: EventOf<'stock.reserved'>) {
 type Delivery = { kind: 'reserved' | 'cancelled'; eventId: string };
 
 describe('payment participant (real Postgres)', () => {
-  it('keeps its invariants under any interleaving and duplication of its events', async () => {
+  it('keeps its invariants under any interleaving and duplication of its events', async ({ database }) => {
+    const { db } = database;
     const { provider, ledger } = await sandbox({ slowResponseMs: 5, flakyFailures: 1 });
     const retry = { retries: 2, minTimeoutMs: 1, attemptTimeoutMs: 500 };
     const charge = chargeReservation({ db, provider, retry });
@@ -172,11 +167,11 @@ describe('payment participant (real Postgres)', () => {
           if (withCancel && !chargeBeganBeforeCancel) expect(payment).toBeUndefined();
           // Events published match the effects, once each.
           const captured = payment?.status === 'captured' || payment?.status === 'refunded';
-          expect(await outboxCount(reservationId, 'payment.completed')).toBe(captured ? 1 : 0);
-          expect(await outboxCount(reservationId, 'payment.failed')).toBe(
+          expect(await outboxCount(db, reservationId, 'payment.completed')).toBe(captured ? 1 : 0);
+          expect(await outboxCount(db, reservationId, 'payment.failed')).toBe(
             payment?.status === 'failed' ? 1 : 0,
           );
-          expect(await outboxCount(reservationId, 'payment.refunded')).toBe(refundRows.length);
+          expect(await outboxCount(db, reservationId, 'payment.refunded')).toBe(refundRows.length);
           // The provider's own ledger agrees: at most one capture, refunded when payment says so.
           const charged = (await ledger(reservationId)).filter((entry) => entry.status === 'captured');
           expect(charged.length).toBe(captured ? 1 : 0);
@@ -187,7 +182,8 @@ describe('payment participant (real Postgres)', () => {
     );
   });
 
-  it('never charges a reservation whose cancel was handled first (tombstone)', async () => {
+  it('never charges a reservation whose cancel was handled first (tombstone)', async ({ database }) => {
+    const { db } = database;
     const { provider, ledger } = await sandbox({ slowResponseMs: 5, flakyFailures: 0 });
     const retry = { retries: 0, minTimeoutMs: 1, attemptTimeoutMs: 500 };
     const charge = chargeReservation({ db, provider, retry });
@@ -199,14 +195,18 @@ describe('payment participant (real Postgres)', () => {
     expect(await ledger(reserved.reservationId)).toEqual([]);
   });
 
-  it('refunds a capture whose cancel raced it, exactly once', async () => {
+  it('refunds a capture whose cancel raced it, exactly once', async ({ database }) => {
+    const { db } = database;
     const { provider, ledger } = await sandbox({ slowResponseMs: 150, flakyFailures: 0 });
     const retry = { retries: 0, minTimeoutMs: 1, attemptTimeoutMs: 2000 };
     const charge = chargeReservation({ db, provider, retry });
     const refund = refundCancelledReservation({ db, provider, retry });
     const reserved = stockReserved(randomUUID(), 'tok_slow');
     const charging = charge(reserved, { id: randomUUID() });
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // The cancel arrives once the charge is under way: its intent recorded, the provider still answering.
+    await expect
+      .poll(() => findPayment(db, reserved.reservationId), { timeout: 5000, interval: 5 })
+      .toBeDefined();
     await Promise.all([charging, refund(reservationCancelled(reserved), { id: randomUUID() })]);
     const payment = await findPayment(db, reserved.reservationId);
     expect(payment?.status).toBe('refunded');
@@ -216,7 +216,10 @@ describe('payment participant (real Postgres)', () => {
     ]);
   });
 
-  it('resolves an intent a crash left behind with the provider’s original charge, once', async () => {
+  it('resolves an intent a crash left behind with the provider’s original charge, once', async ({
+    database,
+  }) => {
+    const { db } = database;
     const { provider, ledger } = await sandbox({ slowResponseMs: 5, flakyFailures: 0 });
     const retry = { retries: 0, minTimeoutMs: 1, attemptTimeoutMs: 500 };
     const charge = chargeReservation({ db, provider, retry });
@@ -224,7 +227,7 @@ describe('payment participant (real Postgres)', () => {
     const { reservationId } = reserved;
     // What a process killed between the provider's answer and its record leaves: the intent, and a
     // capture at the provider that payment has not recorded.
-    await leaveIntent(reserved);
+    await leaveIntent(db, reserved);
     const first = await provider.charge(
       {
         idempotencyKey: reservationId,
@@ -244,15 +247,18 @@ describe('payment participant (real Postgres)', () => {
       paymentToken: null,
     });
     expect(await ledger(reservationId)).toHaveLength(1);
-    expect(await outboxCount(reservationId, 'payment.completed')).toBe(1);
+    expect(await outboxCount(db, reservationId, 'payment.completed')).toBe(1);
   });
 
-  it('settles in the background what no delivery comes back for: an intent, an owed refund', async () => {
+  it('settles in the background what no delivery comes back for: an intent, an owed refund', async ({
+    database,
+  }) => {
+    const { db } = database;
     const { provider, ledger } = await sandbox({ slowResponseMs: 5, flakyFailures: 0 });
     const deps = { db, provider, retry: { retries: 0, minTimeoutMs: 1, attemptTimeoutMs: 500 } };
     const reserved = stockReserved(randomUUID(), 'tok_success');
     const { reservationId } = reserved;
-    await leaveIntent(reserved);
+    await leaveIntent(db, reserved);
     await db
       .insert(cancellations)
       .values({ reservationId, reason: 'USER_CANCELLED', cancelledAt: new Date() });
@@ -263,11 +269,12 @@ describe('payment participant (real Postgres)', () => {
     expect(await ledger(reservationId)).toMatchObject([
       { status: 'captured', refund: { amountMinor: 5000 } },
     ]);
-    expect(await outboxCount(reservationId, 'payment.completed')).toBe(1);
-    expect(await outboxCount(reservationId, 'payment.refunded')).toBe(1);
+    expect(await outboxCount(db, reservationId, 'payment.completed')).toBe(1);
+    expect(await outboxCount(db, reservationId, 'payment.refunded')).toBe(1);
   });
 
-  it('ends a processor that never answers in payment.failed PROCESSOR_ERROR', async () => {
+  it('ends a processor that never answers in payment.failed PROCESSOR_ERROR', async ({ database }) => {
+    const { db } = database;
     const { provider } = await sandbox({ slowResponseMs: 5, flakyFailures: 0 });
     const charge = chargeReservation({
       db,
@@ -280,7 +287,7 @@ describe('payment participant (real Postgres)', () => {
       status: 'failed',
       failureReason: 'PROCESSOR_ERROR',
     });
-    expect(await outboxCount(reserved.reservationId, 'payment.failed')).toBe(1);
+    expect(await outboxCount(db, reserved.reservationId, 'payment.failed')).toBe(1);
   });
 });
 
@@ -339,18 +346,16 @@ describe('payment service with its sidecar (real daprd, Kafka)', () => {
     });
   }
 
-  async function eventually<T>(
-    read: () => Promise<T>,
-    done: (value: T) => boolean,
-    timeoutMs = 30_000,
-  ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (done(value) || Date.now() > deadline) return value;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
+  /** The buyer's payment once it has `status`. */
+  const paymentOnce = (reservationId: string, status: string) =>
+    vi.waitFor(
+      async () => {
+        const body = (await (await paymentOf(reservationId)).json()) as { status?: string };
+        expect(body.status).toBe(status);
+        return body;
+      },
+      { timeout: 30_000, interval: 250 },
+    );
 
   it('charges once and refunds once when every event is delivered twice', async () => {
     const reserved = stockReserved(randomUUID(), 'tok_success');
@@ -359,10 +364,7 @@ describe('payment service with its sidecar (real daprd, Kafka)', () => {
     await publish('stock.reserved', reserved, firstId);
     await publish('stock.reserved', reserved, randomUUID());
 
-    const charged = await eventually(
-      async () => (await (await paymentOf(reserved.reservationId)).json()) as { status?: string },
-      (body: { status?: string }) => body.status === 'captured',
-    );
+    const charged = await paymentOnce(reserved.reservationId, 'captured');
     expect(charged).toMatchObject({ status: 'captured', amountMinor: 5000, currency: 'EUR', refund: null });
 
     const cancelled = reservationCancelled(reserved);
@@ -370,13 +372,10 @@ describe('payment service with its sidecar (real daprd, Kafka)', () => {
     await publish('reservation.cancelled', cancelled, cancelId);
     await publish('reservation.cancelled', cancelled, cancelId);
     await publish('reservation.cancelled', cancelled, randomUUID());
-    const refunded = await eventually(
-      async () => (await (await paymentOf(reserved.reservationId)).json()) as { status?: string },
-      (body: { status?: string }) => body.status === 'refunded',
-    );
+    const refunded = await paymentOnce(reserved.reservationId, 'refunded');
     expect(refunded).toMatchObject({ status: 'refunded', refund: { amountMinor: 5000 } });
 
-    // Let any straggling duplicate arrive, then count effects and published events.
+    // A window, not a condition: any straggling duplicate arrives, then effects and events are counted.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const check = createDatabase(databaseUrl(infra.postgres, dbName), schema, { max: 1 });
     try {
@@ -398,10 +397,7 @@ describe('payment service with its sidecar (real daprd, Kafka)', () => {
   it('answers only the buyer, and bad input with problem+json', async () => {
     const reserved = stockReserved(randomUUID(), 'tok_declined');
     await publish('stock.reserved', reserved, randomUUID());
-    const failed = await eventually(
-      async () => (await (await paymentOf(reserved.reservationId)).json()) as { status?: string },
-      (body: { status?: string }) => body.status === 'failed',
-    );
+    const failed = await paymentOnce(reserved.reservationId, 'failed');
     expect(failed).toMatchObject({ status: 'failed', failureReason: 'DECLINED' });
 
     const someoneElse = await paymentOf(reserved.reservationId, 'buyer-2');

@@ -4,19 +4,24 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { type InProcessSandbox, inProcessSandbox } from '@reservex/card-sandbox/testing';
-import { databaseUrl, ensureDatabase } from '@reservex/local';
-import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
+import { ensureDatabase } from '@reservex/local';
 import { outbox } from '@reservex/platform/outbox';
 import { startTelemetry, type Telemetry, traceIdOf, withSpan } from '@reservex/platform/telemetry';
+import { withMigratedDatabase } from '@reservex/platform/testing';
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { schema } from './db/schema.ts';
 import { createHttpProvider } from './domain/http-provider.ts';
 import { chargeReservation } from './events/stock-reserved.ts';
 
 const exporter = new InMemorySpanExporter();
+const it = withMigratedDatabase({
+  name: 'payment_trace',
+  schema,
+  migrations: fileURLToPath(new URL('../drizzle', import.meta.url)),
+  max: 2,
+});
 let telemetry: Telemetry;
-let database: DatabaseHandle<typeof schema>;
 let sandbox: InProcessSandbox;
 
 beforeAll(async () => {
@@ -24,21 +29,19 @@ beforeAll(async () => {
     serviceName: 'payment',
     spanProcessors: [new SimpleSpanProcessor({ exporter })],
   });
-  const infra = inject('infra');
-  const name = `payment_trace_${Date.now()}`;
-  await ensureDatabase(infra.postgres, name);
-  database = createDatabase(databaseUrl(infra.postgres, name), schema, { max: 2 });
-  await migrate(databaseUrl(infra.postgres, name), fileURLToPath(new URL('../drizzle', import.meta.url)));
-  sandbox = await inProcessSandbox({ databaseUrl: await ensureDatabase(infra.postgres, `${name}_sandbox`) });
+  sandbox = await inProcessSandbox({
+    databaseUrl: await ensureDatabase(inject('infra').postgres, `payment_trace_sandbox_${Date.now()}`),
+  });
 });
 
 afterAll(async () => {
   await sandbox?.close();
-  await database?.close();
   await telemetry?.shutdown();
 });
 
-it('charges inside a span with saga.step and reservation.id, and carries the trace into the outbox', async () => {
+it('charges inside a span with saga.step and reservation.id, and carries the trace into the outbox', async ({
+  database,
+}) => {
   const reservationId = randomUUID();
   const charge = chargeReservation({
     db: database.db,

@@ -1,5 +1,6 @@
 // The HTTP surface without infrastructure: the OpenAPI document and the refusals that happen before
 // any data is read (the database-backed paths are covered by read-model.int.test.ts).
+import { testClient } from 'hono/testing';
 import { describe, expect, it } from 'vitest';
 import { createQueryApp } from './app.ts';
 
@@ -30,15 +31,19 @@ describe('query API', () => {
   });
 
   it('refuses anonymous callers, non-admins and malformed input', async () => {
-    expect((await app.request('/v1/reservations')).status).toBe(401);
-    expect((await app.request('/v1/reservations?limit=1000', { headers: user })).status).toBe(422);
-    expect((await app.request('/v1/reservations?cursor=garbage', { headers: user })).status).toBe(400);
-    expect((await app.request('/v1/reservations/nope', { headers: user })).status).toBe(422);
-    expect((await app.request('/v1/admin/dead-letters', { headers: user })).status).toBe(403);
-    const replay = await app.request('/v1/admin/dead-letters/3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b/replay', {
-      method: 'POST',
-      headers: user,
-    });
+    const { reservations, admin } = testClient(app).v1;
+    expect((await reservations.$get({ query: {} })).status).toBe(401);
+    expect((await reservations.$get({ query: { limit: '1000' } }, { headers: user })).status).toBe(422);
+    expect((await reservations.$get({ query: { cursor: 'garbage' } }, { headers: user })).status).toBe(400);
+    expect(
+      (await reservations[':reservationId'].$get({ param: { reservationId: 'nope' } }, { headers: user }))
+        .status,
+    ).toBe(422);
+    expect((await admin['dead-letters'].$get({ query: {} }, { headers: user })).status).toBe(403);
+    const replay = await admin['dead-letters'][':id'].replay.$post(
+      { param: { id: '3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b' } },
+      { headers: user },
+    );
     expect(replay.status).toBe(403);
     expect(replay.headers.get('content-type')).toContain('application/problem+json');
   });

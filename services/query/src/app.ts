@@ -1,7 +1,7 @@
 // The query service's HTTP API: my reservations (details, list, live status) and, for operators, the
 // platform's dead letters.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import { text } from '@reservex/contracts';
 import {
   callerOf,
@@ -223,7 +223,8 @@ export type QueryAppOptions = {
   askOwner: AskOwner;
 };
 
-export function createQueryApp(options: QueryAppOptions): OpenAPIHono<BlankEnv> {
+/** The app, typed with its routes (a typed test client reads them). */
+export function createQueryApp(options: QueryAppOptions) {
   const { db, feed } = options;
   const app = createApp<BlankEnv>({
     serviceName: 'query',
@@ -233,133 +234,131 @@ export function createQueryApp(options: QueryAppOptions): OpenAPIHono<BlankEnv> 
     readiness: options.readiness,
   });
 
-  app.openapi(getReservation, async (c) => {
-    const caller = callerOf(c);
-    const { reservationId } = c.req.valid('param');
-    const details = await findDetails(db, reservationId, caller.userId);
-    if (!details) problem(404, 'not-found', `no reservation ${reservationId}`);
-    return c.json(details, 200);
-  });
-
-  app.openapi(listReservations, async (c) => {
-    const caller = callerOf(c);
-    const query = c.req.valid('query');
-    const page = await listDetails(db, caller.userId, { limit: query.limit, after: cursorOf(query.cursor) });
-    return c.json(
-      {
-        items: page.items.map(({ timeline: _timeline, ...summary }) => summary),
-        nextCursor: page.nextCursor,
-      },
-      200,
-    );
-  });
-
-  app.openapi(watchReservation, async (c) => {
-    const caller = callerOf(c);
-    const { reservationId } = c.req.valid('param');
-    // A client usually opens the stream right after booking, before the first event was projected.
-    const deadline = Date.now() + options.appearWaitMs;
-    let initial = await findDetails(db, reservationId, caller.userId);
-    while (!initial && Date.now() < deadline) {
-      await sleep(Math.min(200, Math.max(0, deadline - Date.now())));
-      initial = await findDetails(db, reservationId, caller.userId);
-    }
-    if (!initial) problem(404, 'not-found', `no reservation ${reservationId}`);
-
-    return streamSSE(c, async (stream) => {
-      let last = '';
-      const send = async (details: Details) => {
-        const data = JSON.stringify(details);
-        if (data === last) return;
-        last = data;
-        await stream.writeSSE({ event: 'status', id: details.updatedAt, data });
-      };
-      // A change noticed while we are busy sending is kept in `dirty`, never lost.
-      let dirty = false;
-      let wake: (() => void) | undefined;
-      const unwatch = feed.watch(reservationId, () => {
-        dirty = true;
-        wake?.();
+  return app
+    .openapi(getReservation, async (c) => {
+      const caller = callerOf(c);
+      const { reservationId } = c.req.valid('param');
+      const details = await findDetails(db, reservationId, caller.userId);
+      if (!details) problem(404, 'not-found', `no reservation ${reservationId}`);
+      return c.json(details, 200);
+    })
+    .openapi(listReservations, async (c) => {
+      const caller = callerOf(c);
+      const query = c.req.valid('query');
+      const page = await listDetails(db, caller.userId, {
+        limit: query.limit,
+        after: cursorOf(query.cursor),
       });
-      stream.onAbort(() => wake?.());
-      try {
-        await send(initial);
-        const until = Date.now() + options.streamMaxMs;
-        while (!stream.aborted && Date.now() < until) {
-          if (!dirty) {
-            await new Promise<void>((resolve) => {
-              const timer = setTimeout(resolve, Math.min(options.heartbeatMs, until - Date.now()));
-              wake = () => {
-                clearTimeout(timer);
-                resolve();
-              };
-            });
-            wake = undefined;
-          }
-          if (stream.aborted) break;
-          if (dirty) {
-            dirty = false;
-            const details = await findDetails(db, reservationId, caller.userId);
-            if (details) await send(details);
-          } else {
-            await stream.write(': keep-alive\n\n');
-          }
-        }
-      } finally {
-        unwatch();
+      return c.json(
+        {
+          items: page.items.map(({ timeline: _timeline, ...summary }) => summary),
+          nextCursor: page.nextCursor,
+        },
+        200,
+      );
+    })
+    .openapi(watchReservation, async (c) => {
+      const caller = callerOf(c);
+      const { reservationId } = c.req.valid('param');
+      // A client usually opens the stream right after booking, before the first event was projected.
+      const deadline = Date.now() + options.appearWaitMs;
+      let initial = await findDetails(db, reservationId, caller.userId);
+      while (!initial && Date.now() < deadline) {
+        await sleep(Math.min(200, Math.max(0, deadline - Date.now())));
+        initial = await findDetails(db, reservationId, caller.userId);
       }
-    }) as never;
-  });
+      if (!initial) problem(404, 'not-found', `no reservation ${reservationId}`);
 
-  app.openapi(listDeadLettersRoute, async (c) => {
-    requireAdmin(c);
-    const query = c.req.valid('query');
-    let after: { receivedAt: string; id: string } | undefined;
-    if (query.cursor !== undefined) {
-      const cursor = cursorOf(query.cursor);
-      after = cursor ? { receivedAt: cursor.sortAt, id: cursor.reservationId } : undefined;
-    }
-    const page = await listDeadLetters(db, { limit: query.limit, after });
-    return c.json(
-      {
-        items: page.items.map((letter) => ({
-          id: letter.id,
-          cloudEventId: letter.cloudEventId,
-          originalTopic: letter.originalTopic,
-          source: letter.source,
-          reservationId: letter.reservationId,
-          data: letter.data,
-          receivedAt: letter.receivedAt.toISOString(),
-          replayCount: letter.replayCount,
-          lastReplayedAt: letter.lastReplayedAt?.toISOString() ?? null,
-          reason: letter.reason,
-        })),
-        nextCursor: page.next
-          ? Buffer.from(JSON.stringify([page.next.receivedAt, page.next.id])).toString('base64url')
-          : null,
-      },
-      200,
-    );
-  });
-
-  app.openapi(replayRoute, async (c) => {
-    requireAdmin(c);
-    const { id } = c.req.valid('param');
-    const result = await replayDeadLetter(db, id, options.askOwner);
-    switch (result.outcome) {
-      case 'not-found':
-        return problem(404, 'not-found', `no dead letter ${id}`);
-      case 'not-replayable':
-        return problem(409, 'not-replayable', `dead letter ${id} cannot be replayed: ${result.reason}`);
-      case 'replayed':
-        return c.json(
-          { id, topic: result.topic, eventId: result.eventId, replayCount: result.replayCount },
-          202,
-        );
-      default:
-        return result satisfies never;
-    }
-  });
-
-  return app;
+      return streamSSE(c, async (stream) => {
+        let last = '';
+        const send = async (details: Details) => {
+          const data = JSON.stringify(details);
+          if (data === last) return;
+          last = data;
+          await stream.writeSSE({ event: 'status', id: details.updatedAt, data });
+        };
+        // A change noticed while we are busy sending is kept in `dirty`, never lost.
+        let dirty = false;
+        let wake: (() => void) | undefined;
+        const unwatch = feed.watch(reservationId, () => {
+          dirty = true;
+          wake?.();
+        });
+        stream.onAbort(() => wake?.());
+        try {
+          await send(initial);
+          const until = Date.now() + options.streamMaxMs;
+          while (!stream.aborted && Date.now() < until) {
+            if (!dirty) {
+              await new Promise<void>((resolve) => {
+                const timer = setTimeout(resolve, Math.min(options.heartbeatMs, until - Date.now()));
+                wake = () => {
+                  clearTimeout(timer);
+                  resolve();
+                };
+              });
+              wake = undefined;
+            }
+            if (stream.aborted) break;
+            if (dirty) {
+              dirty = false;
+              const details = await findDetails(db, reservationId, caller.userId);
+              if (details) await send(details);
+            } else {
+              await stream.write(': keep-alive\n\n');
+            }
+          }
+        } finally {
+          unwatch();
+        }
+      }) as never;
+    })
+    .openapi(listDeadLettersRoute, async (c) => {
+      requireAdmin(c);
+      const query = c.req.valid('query');
+      let after: { receivedAt: string; id: string } | undefined;
+      if (query.cursor !== undefined) {
+        const cursor = cursorOf(query.cursor);
+        after = cursor ? { receivedAt: cursor.sortAt, id: cursor.reservationId } : undefined;
+      }
+      const page = await listDeadLetters(db, { limit: query.limit, after });
+      return c.json(
+        {
+          items: page.items.map((letter) => ({
+            id: letter.id,
+            cloudEventId: letter.cloudEventId,
+            originalTopic: letter.originalTopic,
+            source: letter.source,
+            reservationId: letter.reservationId,
+            data: letter.data,
+            receivedAt: letter.receivedAt.toISOString(),
+            replayCount: letter.replayCount,
+            lastReplayedAt: letter.lastReplayedAt?.toISOString() ?? null,
+            reason: letter.reason,
+          })),
+          nextCursor: page.next
+            ? Buffer.from(JSON.stringify([page.next.receivedAt, page.next.id])).toString('base64url')
+            : null,
+        },
+        200,
+      );
+    })
+    .openapi(replayRoute, async (c) => {
+      requireAdmin(c);
+      const { id } = c.req.valid('param');
+      const result = await replayDeadLetter(db, id, options.askOwner);
+      switch (result.outcome) {
+        case 'not-found':
+          return problem(404, 'not-found', `no dead letter ${id}`);
+        case 'not-replayable':
+          return problem(409, 'not-replayable', `dead letter ${id} cannot be replayed: ${result.reason}`);
+        case 'replayed':
+          return c.json(
+            { id, topic: result.topic, eventId: result.eventId, replayCount: result.replayCount },
+            202,
+          );
+        default:
+          return result satisfies never;
+      }
+    });
 }

@@ -18,10 +18,14 @@ export function queueApp({ config: c, room, dapr, readiness }: Context) {
     shows: createShowSales({
       invoke: dapr.invoke,
       inventoryAppId: c.INVENTORY_APP_ID,
-      cacheMs: c.SHOW_CACHE,
+      cacheMs: c.SHOW_CACHE_MS,
     }),
     passKey: passKey(c.PASS_TOKEN_SECRET),
-    stream: { pollMs: c.SSE_POLL_INTERVAL, heartbeatMs: c.SSE_HEARTBEAT, maxDurationMs: c.SSE_MAX_DURATION },
+    stream: {
+      pollMs: c.SSE_POLL_INTERVAL_MS,
+      heartbeatMs: c.SSE_HEARTBEAT_MS,
+      maxDurationMs: c.SSE_MAX_DURATION_MS,
+    },
     bodyLimitBytes: c.BODY_LIMIT_BYTES,
     readiness,
   });
@@ -37,11 +41,11 @@ export function admitter({ config: c, room, dapr, log }: Context) {
     lock: dapr.lock,
     lockStore: c.LOCKSTORE_NAME,
     lease: leaseOf(c),
-    tickMs: c.ADMISSION_TICK,
+    tickMs: c.ADMISSION_TICK_MS,
     ratePerSecond: c.ADMISSION_RATE,
     settings: {
       maxActive: c.MAX_ACTIVE,
-      slotLeaseMs: c.PASS_TTL_SECONDS * 1000 + c.SLOT_GRACE,
+      slotLeaseMs: c.PASS_TTL_SECONDS * 1000 + c.SLOT_GRACE_MS,
       passTtlMs: c.PASS_TTL_SECONDS * 1000,
       logMax: c.ADMISSION_LOG_MAX,
     },

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { deliveredBy, type StartedApps, startApps } from '@reservex/local';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 
 const infra = inject('infra');
 const secret = 'integration-secret-of-at-least-32-characters';
@@ -49,7 +49,10 @@ beforeAll(async () => {
   for (;;) {
     const user = `warm-up-${randomUUID()}`;
     const placed = await reserve(user, show);
-    const status = (await statusOf(user, placed.body.id, ['AWAITING_PAYMENT', 'CANCELLED'], 60_000)).status;
+    const status = await statusOf(user, placed.body.id, ['AWAITING_PAYMENT', 'CANCELLED'], 60_000).then(
+      (reservation) => reservation.status,
+      () => 'PENDING',
+    );
     await http(`${reservationUrl}/v1/reservations/${placed.body.id}/cancel`, {
       method: 'POST',
       headers: { 'x-user-id': user },
@@ -158,15 +161,18 @@ async function reserve(
   });
 }
 
+/** The reservation once its status is one of `wanted`; fails with the status it has when the time is up. */
 async function statusOf(user: string, id: string, wanted: string[], timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last: Answer;
-  do {
-    last = await http(`${reservationUrl}/v1/reservations/${id}`, { headers: { 'x-user-id': user } });
-    if (wanted.includes(last.body?.status)) return last.body;
-    await new Promise((r) => setTimeout(r, 200));
-  } while (Date.now() < deadline);
-  return last.body;
+  return vi.waitFor(
+    async () => {
+      const answer = await http(`${reservationUrl}/v1/reservations/${id}`, {
+        headers: { 'x-user-id': user },
+      });
+      expect(wanted).toContain(answer.body?.status);
+      return answer.body;
+    },
+    { timeout: timeoutMs, interval: 200 },
+  );
 }
 
 async function stock(showId: string) {
@@ -314,10 +320,9 @@ describe('the saga with inventory alone', () => {
     expect(await stock(show.showId)).toMatchObject({ available: 1, held: 2, sold: 0 });
     const ended = await statusOf(user, placed.body.id, ['CANCELLED'], (HOLD_TTL_SECONDS + 20) * 1000);
     expect(ended).toMatchObject({ status: 'CANCELLED', reason: 'EXPIRED', failedStep: 'expiry' });
-    const deadline = Date.now() + 20_000;
-    while ((await stock(show.showId)).held > 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 200));
-    expect(await stock(show.showId)).toMatchObject({ capacity: 3, available: 3, held: 0, sold: 0 });
+    await expect
+      .poll(() => stock(show.showId), { timeout: 20_000, interval: 200 })
+      .toMatchObject({ capacity: 3, available: 3, held: 0, sold: 0 });
   });
 
   it('cancels as SOLD_OUT when inventory cannot hold, and a user cancel releases what was held', async () => {
@@ -339,9 +344,8 @@ describe('the saga with inventory alone', () => {
       headers: { 'x-user-id': first },
     });
     expect(cancel.body).toMatchObject({ status: 'CANCELLED', reason: 'USER_CANCELLED', failedStep: 'user' });
-    const deadline = Date.now() + 20_000;
-    while ((await stock(show.showId)).available < 1 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 200));
-    expect(await stock(show.showId)).toMatchObject({ capacity: 1, available: 1, held: 0, sold: 0 });
+    await expect
+      .poll(() => stock(show.showId), { timeout: 20_000, interval: 200 })
+      .toMatchObject({ capacity: 1, available: 1, held: 0, sold: 0 });
   });
 });

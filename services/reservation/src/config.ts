@@ -4,7 +4,6 @@ import {
   booleanFromString,
   databaseConfigShape,
   durationFromString,
-  intFromString,
 } from '@reservex/platform/config';
 import { z } from 'zod';
 
@@ -16,10 +15,10 @@ export const reservationConfigShape = {
   /** Shared with the queue service, which signs the passes. Needed when REQUIRE_PASS is true. */
   PASS_TOKEN_SECRET: z.string().min(32).describe('a secret of at least 32 characters').optional(),
   /** A reservation not confirmed within this many seconds is cancelled as EXPIRED. */
-  HOLD_TTL_SECONDS: intFromString({ min: 1, max: 86_400 }).default(600),
+  HOLD_TTL_SECONDS: durationFromString({ unit: 's', min: 1, max: 86_400 }).default(600),
   EXPIRY_SWEEP_INTERVAL_MS: durationFromString().default(5000),
   /** How long an Idempotency-Key reply is kept. */
-  IDEMPOTENCY_TTL_SECONDS: intFromString({ min: 1 }).default(86_400),
+  IDEMPOTENCY_TTL_SECONDS: durationFromString({ unit: 's', min: 1 }).default(86_400),
   /** How long inventory's answer about a show is reused. */
   CATALOGUE_CACHE_MS: durationFromString().default(5000),
   INVENTORY_APP_ID: z.string().trim().min(1).default('inventory'),

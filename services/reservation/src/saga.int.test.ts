@@ -5,13 +5,13 @@
 // reach; transport is exercised by the end-to-end suite.
 import { randomUUID } from 'node:crypto';
 import type { EventOf, Topic } from '@reservex/contracts';
-import { ensureDatabase } from '@reservex/local';
-import { createDatabase, type DatabaseHandle, migrate } from '@reservex/platform/db';
+import type { DatabaseHandle } from '@reservex/platform/db';
 import type { DeliveryContext } from '@reservex/platform/events';
 import { logger } from '@reservex/platform/telemetry';
+import { withMigratedDatabase } from '@reservex/platform/testing';
 import { eq } from 'drizzle-orm';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import { advanceSaga, createReservation, expiredReservations, findReservation } from './db/reservations.ts';
 import * as schema from './db/schema.ts';
 import { outbox, reservations } from './db/schema.ts';
@@ -26,23 +26,21 @@ import { onTicketIssueFailed } from './events/ticket-issue-failed.ts';
 import { onTicketIssued } from './events/ticket-issued.ts';
 import { migrationsFolder } from './migrations.ts';
 
-const infra = inject('infra');
-let database: DatabaseHandle<typeof schema>;
-let deps: HandlerContext;
+type Database = DatabaseHandle<typeof schema>;
+const it = withMigratedDatabase({ name: 'reservation_int', schema, migrations: migrationsFolder, max: 12 });
 
-beforeAll(async () => {
+beforeAll(() => {
   logger.level = 'warn';
-  const url = await ensureDatabase(infra.postgres, `reservation_int_${randomUUID().slice(0, 8)}`);
-  database = createDatabase(url, schema, { max: 12 });
-  await migrate(url, migrationsFolder);
-  deps = { db: database.db, now: () => new Date() };
 });
-afterAll(() => database?.close());
+
+/** What the saga's handlers need: the database and the clock. */
+const depsOf = (database: Database): HandlerContext => ({ db: database.db, now: () => new Date() });
 
 const showId = '0b2f2c9e-8a7d-4c1e-9d62-2f7a5c3e9b10';
 const ticketTypeId = '5a1c9e3b-6d2f-4b8a-8c7e-1f0e2d3c4b5a';
 
 async function newReservation(
+  database: Database,
   userId = `user-${randomUUID()}`,
   holdExpiresAt = new Date(Date.now() + 600_000),
 ) {
@@ -98,7 +96,13 @@ const cancelling = new Set([
   'dead-letter',
 ]);
 
-async function deliver(reservation: { id: string; userId: string }, input: Input, eventId: string) {
+async function deliver(
+  database: Database,
+  reservation: { id: string; userId: string },
+  input: Input,
+  eventId: string,
+) {
+  const deps = depsOf(database);
   const reservationId = reservation.id;
   const ref = {
     schemaVersion: 1 as const,
@@ -171,7 +175,7 @@ const reasonOf: Record<string, string> = {
   'dead-letter': 'REJECTED_EVENT',
 };
 
-async function emitted(reservationId: string) {
+async function emitted(database: Database, reservationId: string) {
   const rows = await database.db
     .select({ topic: outbox.topic, payload: outbox.payload })
     .from(outbox)
@@ -180,10 +184,10 @@ async function emitted(reservationId: string) {
 }
 
 describe('saga owner on a real database', () => {
-  it('walks the happy path and emits created then confirmed', async () => {
-    const r = await newReservation();
+  it('walks the happy path and emits created then confirmed', async ({ database }) => {
+    const r = await newReservation(database);
     for (const kind of ['stock.reserved', 'payment.completed', 'ticket.issued'] as const) {
-      await deliver(r, { kind }, randomUUID());
+      await deliver(database, r, { kind }, randomUUID());
     }
     const after = await findReservation(database.db, r.id);
     expect(after?.transitions.map((t) => t.status)).toEqual([
@@ -192,27 +196,29 @@ describe('saga owner on a real database', () => {
       'AWAITING_TICKETS',
       'CONFIRMED',
     ]);
-    expect((await emitted(r.id)).map((e) => e.topic).sort()).toEqual([
+    expect((await emitted(database, r.id)).map((e) => e.topic).sort()).toEqual([
       'reservation.confirmed',
       'reservation.created',
     ]);
   });
 
-  it('refuses a participant event whose facts are not the reservation’s, and changes nothing', async () => {
-    const r = await newReservation();
-    await deliver(r, { kind: 'stock.reserved' }, randomUUID());
+  it('refuses a participant event whose facts are not the reservation’s, and changes nothing', async ({
+    database,
+  }) => {
+    const r = await newReservation(database);
+    await deliver(database, r, { kind: 'stock.reserved' }, randomUUID());
     const stranger = { ...r, userId: `user-${randomUUID()}` };
-    await expect(deliver(stranger, { kind: 'payment.completed' }, randomUUID())).rejects.toThrow(
+    await expect(deliver(database, stranger, { kind: 'payment.completed' }, randomUUID())).rejects.toThrow(
       /implausible.*userId/,
     );
     const after = await findReservation(database.db, r.id);
     expect(after?.transitions.map((t) => t.status)).toEqual(['PENDING', 'AWAITING_PAYMENT']);
   });
 
-  it('leaves the saga alone for a dead letter its topic owner did not sign', async () => {
-    const r = await newReservation();
+  it('leaves the saga alone for a dead letter its topic owner did not sign', async ({ database }) => {
+    const r = await newReservation(database);
     const eventId = randomUUID();
-    await onDeadLetter(deps)(
+    await onDeadLetter(depsOf(database))(
       {
         id: eventId,
         originalTopic: 'payment.completed',
@@ -227,26 +233,28 @@ describe('saga owner on a real database', () => {
     expect(after?.transitions.map((t) => t.status)).toEqual(['PENDING']);
   });
 
-  it('keeps one open reservation per user and show in the database too', async () => {
+  it('keeps one open reservation per user and show in the database too', async ({ database }) => {
     const userId = `user-${randomUUID()}`;
-    const first = await newReservation(userId);
-    await expect(newReservation(userId)).rejects.toThrow('not created');
-    await deliver(first, { kind: 'user' }, randomUUID());
-    await expect(newReservation(userId)).resolves.toMatchObject({ status: 'PENDING' });
+    const first = await newReservation(database, userId);
+    await expect(newReservation(database, userId)).rejects.toThrow('not created');
+    await deliver(database, first, { kind: 'user' }, randomUUID());
+    await expect(newReservation(database, userId)).resolves.toMatchObject({ status: 'PENDING' });
   });
 
-  it('finds expired open reservations only', async () => {
-    const expired = await newReservation(undefined, new Date(Date.now() - 1000));
-    const fresh = await newReservation();
-    const ended = await newReservation(undefined, new Date(Date.now() - 1000));
-    await deliver(ended, { kind: 'user' }, randomUUID());
+  it('finds expired open reservations only', async ({ database }) => {
+    const expired = await newReservation(database, undefined, new Date(Date.now() - 1000));
+    const fresh = await newReservation(database);
+    const ended = await newReservation(database, undefined, new Date(Date.now() - 1000));
+    await deliver(database, ended, { kind: 'user' }, randomUUID());
     const due = await expiredReservations(database.db, new Date(), 10_000);
     expect(due).toContain(expired.id);
     expect(due).not.toContain(fresh.id);
     expect(due).not.toContain(ended.id);
   });
 
-  it('any interleaving, duplication and concurrency of its inputs keeps the history sound', async () => {
+  it('any interleaving, duplication and concurrency of its inputs keeps the history sound', async ({
+    database,
+  }) => {
     const kinds: Input['kind'][] = [
       'stock.reserved',
       'stock.failed',
@@ -267,7 +275,7 @@ describe('saga owner on a real database', () => {
         fc.integer({ min: 1, max: 5 }),
         fc.infiniteStream(fc.nat()),
         async (inputs, parallelism, shuffle) => {
-          const r = await newReservation();
+          const r = await newReservation(database);
           // Copies of one event share its CloudEvent id, as redeliveries do.
           const deliveries = inputs.flatMap(({ kind, copies }) => {
             const id = randomUUID();
@@ -283,7 +291,7 @@ describe('saga owner on a real database', () => {
             if (round > order.length * 10) throw new Error('deliveries kept failing');
             const wave = pending.splice(0, parallelism);
             const results = await Promise.allSettled(
-              wave.map((d) => deliver(r, { kind: d.kind } as Input, d.id)),
+              wave.map((d) => deliver(database, r, { kind: d.kind } as Input, d.id)),
             );
             results.forEach((result, i) => {
               if (result.status === 'rejected') pending.push(wave[i]!);
@@ -295,7 +303,7 @@ describe('saga owner on a real database', () => {
           // Redeliveries add nothing: at most one transition per distinct event, plus PENDING.
           expect(after.transitions.length).toBeLessThanOrEqual(1 + inputs.length);
           const delivered = new Set(inputs.map((i) => i.kind));
-          const events = await emitted(r.id);
+          const events = await emitted(database, r.id);
           const count = (topic: Topic) => events.filter((e) => e.topic === topic).length;
           expect(count('reservation.created')).toBe(1);
           const [row] = await database.db.select().from(reservations).where(eq(reservations.id, r.id));
@@ -328,7 +336,7 @@ describe('saga owner on a real database', () => {
 });
 
 describe('the per-user limit across orders', () => {
-  const order = (userId: string, quantity: number, perUserLimit: number) =>
+  const order = (database: Database, userId: string, quantity: number, perUserLimit: number) =>
     createReservation(database.db, {
       id: randomUUID(),
       userId,
@@ -342,25 +350,27 @@ describe('the per-user limit across orders', () => {
       perUserLimit,
     });
 
-  it('counts what the user holds or is buying, not what was cancelled, and refuses past the limit', async () => {
+  it('counts what the user holds or is buying, not what was cancelled, and refuses past the limit', async ({
+    database,
+  }) => {
     const userId = `user-${randomUUID()}`;
-    const first = await order(userId, 2, 3);
+    const first = await order(database, userId, 2, 3);
     expect(first.kind).toBe('created');
     const firstId = first.kind === 'created' ? first.reservation.id : '';
     // The first order ends without being cancelled (as CONFIRMED does): its tickets count.
     await database.db.update(reservations).set({ endedAt: new Date() }).where(eq(reservations.id, firstId));
-    expect(await order(userId, 2, 3)).toEqual({ kind: 'over-user-limit', held: 2 });
+    expect(await order(database, userId, 2, 3)).toEqual({ kind: 'over-user-limit', held: 2 });
     expect(await findReservation(database.db, firstId)).toMatchObject({ status: 'PENDING' });
 
     // A cancelled order frees its tickets for the limit.
-    const second = await order(`user-${randomUUID()}`, 3, 3);
+    const second = await order(database, `user-${randomUUID()}`, 3, 3);
     expect(second.kind).toBe('created');
-    const third = await order(userId, 1, 3);
+    const third = await order(database, userId, 1, 3);
     expect(third.kind).toBe('created');
     const thirdId = third.kind === 'created' ? third.reservation.id : '';
     await database.db.transaction((tx) =>
       advanceSaga(tx, thirdId, { type: 'user.cancelled' }, { cause: 'user' }, new Date()),
     );
-    expect((await order(userId, 1, 3)).kind).toBe('created');
+    expect((await order(database, userId, 1, 3)).kind).toBe('created');
   });
 });

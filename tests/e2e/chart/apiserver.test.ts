@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ControlPlane, type ControlPlaneTools, JOB_POD_RELEASE, type NodeSize } from './control-plane.ts';
 import { kindNode, operatorMadeRequests, quantity, reservedRequests } from './node.ts';
 import {
@@ -89,13 +89,14 @@ async function policyInForce(): Promise<void> {
       spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: 'probe:1' }] },
     });
   const dryRun = ['create', '--dry-run=server', '-o', 'name', '-f', '-'];
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const refused = await cp.kubectl(dryRun, pod({ 'dapr.io/enabled': 'true' }));
-    if (refused.status !== 0 && refused.stderr.includes('disable-builtin-k8s-secret-store')) break;
-    if (Date.now() > deadline) throw new Error(`the Dapr policy is not enforced: ${refused.stderr}`);
-    await sleep(250);
-  }
+  await vi.waitFor(
+    async () => {
+      const refused = await cp.kubectl(dryRun, pod({ 'dapr.io/enabled': 'true' }));
+      expect(refused.status, 'the Dapr policy refuses the pod').not.toBe(0);
+      expect(refused.stderr).toContain('disable-builtin-k8s-secret-store');
+    },
+    { timeout: 30_000, interval: 250 },
+  );
   await cp.kubectlOk(
     dryRun,
     pod({ 'dapr.io/enabled': 'true', 'dapr.io/disable-builtin-k8s-secret-store': 'true' }),
@@ -144,19 +145,21 @@ interface CrdStatus {
 /** Waits (bounded) until the API server serves every CRD (`kubectl wait` fails on a CRD that has no
  *  conditions yet, right after it was created). */
 async function crdsEstablished(): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const crds = await cp.api<Listed<CrdStatus>>(
-      'GET',
-      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
-    );
-    const pending = (crds.status === 200 ? crds.body.items : [])
-      .filter((c) => !c.status?.conditions?.some((k) => k.type === 'Established' && k.status === 'True'))
-      .map((c) => c.metadata.name);
-    if (crds.status === 200 && crds.body.items.length > 0 && pending.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`CRDs not established within 120s: ${pending.join(', ')}`);
-    await sleep(250);
-  }
+  await vi.waitFor(
+    async () => {
+      const crds = await cp.api<Listed<CrdStatus>>(
+        'GET',
+        '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+      );
+      expect(crds.status).toBe(200);
+      expect(crds.body.items, 'CRDs').not.toEqual([]);
+      const pending = crds.body.items
+        .filter((c) => !c.status?.conditions?.some((k) => k.type === 'Established' && k.status === 'True'))
+        .map((c) => c.metadata.name);
+      expect(pending, 'CRDs not established yet').toEqual([]);
+    },
+    { timeout: 120_000, interval: 250 },
+  );
 }
 
 /** A namespace that enforces the restricted Pod Security Standard, for the pods' admission check. */
@@ -317,6 +320,7 @@ async function helmWatchingHooks(
           !p.metadata.annotations?.[JOB_POD_RELEASE],
       );
       if (hookPods.length === 0) {
+        // A sampler, not a wait: it looks again until the helm command ends.
         await sleep(100);
         continue;
       }

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { vi } from 'vitest';
 import { type RunResult, runAsync, type Tools } from './tools.ts';
 
 export interface ControlPlaneTools extends Tools {
@@ -339,14 +340,16 @@ export class ControlPlane {
     return runAsync(this.tools.helm, [...args, '--kubeconfig', this.kubeconfig], { timeoutMs });
   }
 
-  /** Bounded wait: polls `check` until it returns true. */
+  /** Bounded wait: polls `check` until it returns true (a failing check counts as not yet). */
   private async until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (await check().catch(() => false)) return;
-      await sleep(250);
-    }
-    throw new Error(`${what} not ready within ${timeoutMs / 1000}s`);
+    // vi.waitFor, not expect.poll: this runs in a beforeAll hook.
+    await vi.waitFor(
+      async () => {
+        if (!(await check().catch(() => false)))
+          throw new Error(`${what} not ready within ${timeoutMs / 1000}s`);
+      },
+      { timeout: timeoutMs, interval: 250 },
+    );
   }
 
   async startAll(node: NodeSize): Promise<void> {

@@ -592,7 +592,7 @@ async function queryOperatorCommands(
       {
         appId: rebuildAppId,
         argv: argvOf(containerOf(job), image.steps.cmd),
-        // The Job reads what query reads, so it trusts the keys query trusts (the run's).
+        // The Job reads query's events: it verifies them with the keys query trusts, the run's.
         env: { ...chartSettings(containerOf(job)).env, ...eventKeyEnv(infra.runDir, 'query') },
         database,
       },

@@ -313,7 +313,7 @@ for (const which of valuesSets) {
       const minutes = (d: string) =>
         Number.parseInt(d, 10) /
         ({ ms: 60_000, s: 60, m: 1, h: 1 / 60 }[d.replace(/^\d+/, '')] ?? Number.NaN);
-      // queue's SSE_MAX_DURATION is 10 minutes.
+      // queue's SSE_MAX_DURATION_MS is 10 minutes.
       expect(minutes(spec.policies.timeouts.streamTimeout ?? '')).toBeGreaterThan(10);
       expect(minutes(spec.policies.timeouts.invokeTimeout ?? '')).toBeLessThan(1);
     });

@@ -5,12 +5,11 @@ import { randomUUID } from 'node:crypto';
 import type { AppId } from '@reservex/contracts';
 import type { StartedApps } from '@reservex/local';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import {
   AUDIENCE,
   base64url,
   call,
-  eventually,
   expectProblem,
   ISSUER,
   mintAccessToken,
@@ -34,7 +33,7 @@ describe('edge: authentication and identity', () => {
     stack = await startEdge(infra, {
       signingKey: key,
       env: {
-        account: { ADMIN_EMAILS: 'root@reservex.test', LOGIN_MAX_FAILURES: '3', LOGIN_LOCK_BASE: '30s' },
+        account: { ADMIN_EMAILS: 'root@reservex.test', LOGIN_MAX_FAILURES: '3', LOGIN_LOCK_BASE_MS: '30s' },
         // A budget a burst of 150 exceeds however slowly a loaded machine lets the gateway take them;
         // no other test here spends more than a few requests per user.
         gateway: { RATE_LIMIT_USER_PER_SECOND: '5', RATE_LIMIT_USER_BURST: '30' },
@@ -409,19 +408,20 @@ describe('edge: authentication and identity', () => {
     const linksClient = (span: JaegerSpan | undefined) =>
       span?.references.some((ref) => ref.traceID === clientTraceId && ref.spanID === clientSpanId) === true;
     const operation = encodeURIComponent('POST /api/v1/queue/{showId}/join');
-    const trace = await eventually(
+    const trace = await vi.waitFor(
       async () => {
         const response = await fetch(
           `${infra.jaeger.uiUrl}/api/traces?service=gateway&operation=${operation}&lookback=1h&limit=100`,
         );
-        if (!response.ok) return undefined;
+        expect(response.status).toBe(200);
         const traces = ((await response.json()) as { data: JaegerTrace[] }).data;
-        return traces.find(
+        const linked = traces.find(
           (found) => linksClient(spanOf(found, 'gateway', 'server')) && spanOf(found, 'queue', 'server'),
         );
+        expect(linked, 'a trace linking the client context').toBeDefined();
+        return linked!;
       },
-      30_000,
-      500,
+      { timeout: 30_000, interval: 500 },
     );
     // The gateway's request span is a root of a trace of its own (sampled, although the client said
     // 00) with the client's context as a link; its call to the sidecar is a child of it, and the

@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { AppId } from '@reservex/contracts';
 import type { StartedApps } from '@reservex/local';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { call, eventually, expectProblem, newSigningKey, readEvents, startEdge } from './support.ts';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { call, expectProblem, newSigningKey, readEvents, startEdge } from './support.ts';
 
 const infra = inject('infra');
 const ADMIN = 'boxoffice@reservex.test';
@@ -121,15 +121,16 @@ describe('edge: the user journey', () => {
     expect(placed.status, placed.text).toBe(201);
     const reservationId = placed.body.id as string;
 
-    const confirmed = await eventually(
+    const confirmed = await vi.waitFor(
       async () => {
         const details = await call(gateway, 'GET', `/api/v1/reservations/${reservationId}`, {
           token: buyer.accessToken,
         });
-        return details.status === 200 && details.body.status === 'CONFIRMED' ? details.body : undefined;
+        expect(details.status).toBe(200);
+        expect(details.body.status).toBe('CONFIRMED');
+        return details.body;
       },
-      60_000,
-      300,
+      { timeout: 60_000, interval: 300 },
     );
     expect(confirmed.tickets.status).toBe('ISSUED');
     expect(confirmed.tickets.ticketIds).toHaveLength(2);
@@ -154,16 +155,14 @@ describe('edge: the user journey', () => {
     expect((theirs.body.items as unknown[]).length).toBe(0);
 
     // The confirmed reservation ended the visit: the slot is free and the buyer is out of the room.
-    await eventually(
-      async () => {
-        const position = await call(gateway, 'GET', `/api/v1/queue/${showId}/position`, {
-          token: buyer.accessToken,
-        });
-        return position.status === 404 ? true : undefined;
-      },
-      30_000,
-      300,
-    );
+    await expect
+      .poll(
+        async () =>
+          (await call(gateway, 'GET', `/api/v1/queue/${showId}/position`, { token: buyer.accessToken }))
+            .status,
+        { timeout: 30_000, interval: 300 },
+      )
+      .toBe(404);
 
     // The pass was single use.
     expectProblem(await reserve(buyer, pass, showId, ticketTypeId, 1), 403);

@@ -4,8 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AppId } from '@reservex/contracts';
 import type { StartedApps } from '@reservex/local';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { call, eventually, expectProblem, newSigningKey, startEdge } from './support.ts';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { call, expectProblem, newSigningKey, startEdge } from './support.ts';
 
 const infra = inject('infra');
 const ADMIN = 'rules-office@reservex.test';
@@ -87,21 +87,19 @@ describe('edge: product rules', () => {
       token: session.accessToken,
     });
     expect(joined.status, joined.text).toBe(200);
-    return eventually(
+    return vi.waitFor(
       async () => {
         const position = await call(gateway, 'GET', `/api/v1/queue/${showId}/position`, {
           token: session.accessToken,
         });
-        if (position.status === 404) {
+        if (position.status === 404)
           await call(gateway, 'POST', `/api/v1/queue/${showId}/join`, { token: session.accessToken });
-          return undefined;
-        }
-        const token = position.body?.passToken as string | undefined;
-        if (position.body?.status !== 'admitted' || !token) return undefined;
-        return not && jtiOf(token) === jtiOf(not) ? undefined : token;
+        expect(position.body).toMatchObject({ status: 'admitted', passToken: expect.any(String) });
+        const token = position.body.passToken as string;
+        if (not) expect(jtiOf(token), 'a new pass').not.toBe(jtiOf(not));
+        return token;
       },
-      30_000,
-      200,
+      { timeout: 30_000, interval: 200 },
     );
   }
 
@@ -123,19 +121,18 @@ describe('edge: product rules', () => {
     session: Session,
     reservationId: string,
   ): Promise<{ status: string; tickets: { ticketIds: string[] } }> {
-    return eventually(
+    return vi.waitFor(
       async () => {
         const details = await call(gateway, 'GET', `/api/v1/reservations/${reservationId}`, {
           token: session.accessToken,
         });
-        const status = details.body?.status as string | undefined;
-        if (status === 'CANCELLED') return details.body;
-        return status === 'CONFIRMED' && details.body.tickets?.ticketIds?.length > 0
-          ? details.body
-          : undefined;
+        if (details.body?.status !== 'CANCELLED') {
+          expect(details.body?.status).toBe('CONFIRMED');
+          expect(details.body.tickets?.ticketIds ?? []).not.toEqual([]);
+        }
+        return details.body;
       },
-      60_000,
-      300,
+      { timeout: 60_000, interval: 300 },
     );
   }
 

@@ -63,7 +63,7 @@ const edgeDefaults: Partial<Record<AppId, Record<string, string>>> = {
     RATE_LIMIT_USER_PER_SECOND: '50',
     RATE_LIMIT_USER_BURST: '100',
   },
-  queue: { PASS_TOKEN_SECRET, ADMISSION_RATE: '20', MAX_ACTIVE: '100', SSE_POLL_INTERVAL: '200' },
+  queue: { PASS_TOKEN_SECRET, ADMISSION_RATE: '20', MAX_ACTIVE: '100', SSE_POLL_INTERVAL_MS: '200' },
   reservation: { PASS_TOKEN_SECRET, REQUIRE_PASS: 'true' },
 };
 

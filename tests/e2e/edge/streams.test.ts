@@ -5,15 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppId } from '@reservex/contracts';
 import { RESILIENCY, type StartedApps } from '@reservex/local';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  call,
-  eventually,
-  mintAccessToken,
-  newSigningKey,
-  openShow,
-  type SigningKey,
-  startEdge,
-} from './support.ts';
+import { call, mintAccessToken, newSigningKey, openShow, type SigningKey, startEdge } from './support.ts';
 
 const infra = inject('infra');
 const HEARTBEAT_MS = 1000;
@@ -27,7 +19,7 @@ describe('edge: server-sent events through the gateway', () => {
     // One active slot: the second user waits for as long as the first keeps it.
     stack = await startEdge(infra, {
       signingKey: key,
-      env: { queue: { MAX_ACTIVE: '1', SSE_HEARTBEAT: String(HEARTBEAT_MS) } },
+      env: { queue: { MAX_ACTIVE: '1', SSE_HEARTBEAT_MS: String(HEARTBEAT_MS) } },
     });
   });
   afterAll(() => stack?.stop());
@@ -38,10 +30,13 @@ describe('edge: server-sent events through the gateway', () => {
     const first = await mintAccessToken(key, { userId: `first-${randomUUID()}` });
     const second = await mintAccessToken(key, { userId: `second-${randomUUID()}` });
     expect((await call(gateway, 'POST', `/api/v1/queue/${showId}/join`, { token: first })).status).toBe(200);
-    await eventually(async () => {
-      const position = await call(gateway, 'GET', `/api/v1/queue/${showId}/position`, { token: first });
-      return position.body?.status === 'admitted' ? true : undefined;
-    }, 15_000);
+    await expect
+      .poll(
+        async () =>
+          (await call(gateway, 'GET', `/api/v1/queue/${showId}/position`, { token: first })).body?.status,
+        { timeout: 15_000, interval: 200 },
+      )
+      .toBe('admitted');
     expect((await call(gateway, 'POST', `/api/v1/queue/${showId}/join`, { token: second })).status).toBe(200);
 
     const invokeTimeoutMs = Number.parseInt(RESILIENCY.invokeTimeout, 10) * 1000;

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { type StartedApps, startApps } from '@reservex/local';
 import { createDapr, type Dapr, StateConflictError } from '@reservex/platform/dapr';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eventually, producerApp } from './support.ts';
+import { producerApp } from './support.ts';
 
 const infra = inject('infra');
 const { statestore, lockstore } = infra.dapr.components;
@@ -19,11 +19,9 @@ describe('Dapr building blocks through the platform wrappers', () => {
       infra,
       apps: [{ appId: 'platform-blocks', args: [producerApp], database: 'platform_blocks' }],
     });
-    dapr = createDapr({
-      httpPort: stack.apps['platform-blocks'].daprHttpPort,
-      apiToken: stack.apps['platform-blocks'].tokens.dapr,
-      timeoutMs: 5000,
-    });
+    const app = stack.apps['platform-blocks'];
+    // The sidecar answers only its app: the test speaks as the app, with its token.
+    dapr = createDapr({ httpPort: app.daprHttpPort, apiToken: app.tokens.dapr, timeoutMs: 5000 });
     await dapr.ready();
   });
   afterAll(() => stack?.stop());
@@ -94,12 +92,9 @@ describe('Dapr building blocks through the platform wrappers', () => {
     const key = `token-${randomUUID()}`;
     await dapr.state.save(statestore, key, { token: 'abc' }, { ttlSeconds: 1 });
     expect((await dapr.state.get(statestore, key))?.value).toEqual({ token: 'abc' });
-    const gone = await eventually(
-      () => dapr.state.get(statestore, key),
-      (entry) => entry === undefined,
-      { timeoutMs: 5000, intervalMs: 200 },
-    );
-    expect(gone).toBeUndefined();
+    await expect
+      .poll(() => dapr.state.get(statestore, key), { timeout: 5000, interval: 200 })
+      .toBeUndefined();
   });
 
   it('deleting with a stale etag fails with StateConflictError', async () => {

@@ -12,10 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RESILIENCY, type StartedApps, startApps } from '@reservex/local';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { consumerApp, eventually, getJson, postJson, producerApp } from './support.ts';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { consumerApp, getJson, postJson, producerApp } from './support.ts';
 
 const infra = inject('infra');
+const poll = { timeout: 30_000, interval: 250 };
 
 type Observation = {
   attempts: number;
@@ -70,17 +71,14 @@ describe('event delivery between two apps with real sidecars and Kafka', () => {
     expect(created.status).toBe(201);
     const { outboxId } = created.body as { outboxId: string };
 
-    const first = await eventually(
-      () => observe(reservationId),
-      (o) => o.effects.length > 0,
-    );
-    expect(first.effects).toEqual([{ eventId: outboxId, ticketCount: 2 }]);
-    const sent = await eventually(
-      () => outboxRow(outboxId),
-      (row) => row?.sent_at != null,
-    );
-    expect(sent).toMatchObject({ sent_at: expect.any(Date), attempts: 0 });
-    // Delivered once: nothing more arrives for it while we watch (the relay does not publish again).
+    await expect
+      .poll(async () => (await observe(reservationId)).effects, poll)
+      .toEqual([{ eventId: outboxId, ticketCount: 2 }]);
+    await expect
+      .poll(() => outboxRow(outboxId), poll)
+      .toMatchObject({ sent_at: expect.any(Date), attempts: 0 });
+    // Delivered once: nothing more arrives for it while we watch (the relay does not publish again),
+    // so this waits out a window rather than a condition.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     expect((await observe(reservationId)).deliveries.map((d) => [d.id, d.outcome])).toEqual([
       [outboxId, 'handled'],
@@ -88,10 +86,11 @@ describe('event delivery between two apps with real sidecars and Kafka', () => {
 
     // The relay (or a replica after a crash) publishing the same row again: same CloudEvent id.
     expect((await postJson(`${producer().url}/outbox/${outboxId}/republish`, undefined)).status).toBe(204);
-    const second = await eventually(
-      () => observe(reservationId),
-      (o) => o.deliveries.length >= 2,
-    );
+    const second = await vi.waitFor(async () => {
+      const o = await observe(reservationId);
+      expect(o.deliveries.length).toBeGreaterThanOrEqual(2);
+      return o;
+    }, poll);
     expect(second.deliveries.map((d) => [d.id, d.outcome])).toEqual([
       [outboxId, 'handled'],
       [outboxId, 'duplicate'],
@@ -106,10 +105,13 @@ describe('event delivery between two apps with real sidecars and Kafka', () => {
     expect(created.status).toBe(201);
     const { outboxId } = created.body as { outboxId: string };
 
-    const seen = await eventually(
-      () => observe(reservationId),
-      (o) => o.deadLetters.length > 0,
-      { timeoutMs: 45_000 },
+    const seen = await vi.waitFor(
+      async () => {
+        const o = await observe(reservationId);
+        expect(o.deadLetters).not.toEqual([]);
+        return o;
+      },
+      { ...poll, timeout: 45_000 },
     );
     expect(seen.deadLetters.map((l) => [l.id, l.originalTopic])).toEqual([[outboxId, 'ticket.voided']]);
     // The first delivery plus every retry of the policy, and not one more.
@@ -132,10 +134,12 @@ describe('event delivery between two apps with real sidecars and Kafka', () => {
     expect(valid.status).toBe(201);
     const { outboxId } = valid.body as { outboxId: string };
 
-    const seen = await eventually(
-      () => observe(reservationId),
-      (o) => o.deadLetters.length > 0 && o.effects.length > 0,
-    );
+    const seen = await vi.waitFor(async () => {
+      const o = await observe(reservationId);
+      expect(o.deadLetters).not.toEqual([]);
+      expect(o.effects).not.toEqual([]);
+      return o;
+    }, poll);
     expect(seen.deadLetters.map((l) => l.id)).toEqual([invalidId]);
     expect(seen.deadLetters[0]?.data).toMatchObject({ ticketIds: ['not-a-uuid'] });
     expect(seen.effects).toEqual([{ eventId: outboxId, ticketCount: 2 }]);
@@ -160,19 +164,10 @@ describe('event delivery between two apps with real sidecars and Kafka', () => {
 
     rmSync(holdFile);
     await producer().restart();
-    const seen = await eventually(
-      () => observe(reservationId),
-      (o) => o.effects.length > 0,
-    );
-    expect(seen.effects).toEqual([{ eventId: outboxId, ticketCount: 2 }]);
-    expect(
-      (
-        await eventually(
-          () => outboxRow(outboxId),
-          (row) => row?.sent_at != null,
-        )
-      )?.sent_at,
-    ).toBeInstanceOf(Date);
+    await expect
+      .poll(async () => (await observe(reservationId)).effects, poll)
+      .toEqual([{ eventId: outboxId, ticketCount: 2 }]);
+    await expect.poll(async () => (await outboxRow(outboxId))?.sent_at, poll).toBeInstanceOf(Date);
   });
 
   it('the HTTP request span, the relay publish and the consumer span share one trace, as Jaeger shows', async () => {
@@ -182,10 +177,11 @@ describe('event delivery between two apps with real sidecars and Kafka', () => {
     const created = await voidTickets(reservationId, { traceparent: `00-${traceId}-${callerSpanId}-01` });
     expect(created.status).toBe(201);
 
-    const seen = await eventually(
-      () => observe(reservationId),
-      (o) => o.deliveries.length > 0,
-    );
+    const seen = await vi.waitFor(async () => {
+      const o = await observe(reservationId);
+      expect(o.deliveries).not.toEqual([]);
+      return o;
+    }, poll);
     expect(seen.deliveries[0]?.traceparent?.split('-')[1]).toBe(traceId);
 
     type JaegerTrace = {
@@ -203,14 +199,15 @@ describe('event delivery between two apps with real sidecars and Kafka', () => {
         service: trace?.processes[span.processID]?.serviceName,
         parent: span.references[0]?.spanID,
       }));
-    const trace = await eventually(
-      async () =>
-        (await getJson<{ data: JaegerTrace[] }>(`${infra.jaeger.uiUrl}/api/traces/${traceId}`)).data[0],
-      (t) =>
-        wanted.every(([service, name]) =>
-          spansOf(t).some((span) => span.service === service && span.operationName === name),
-        ),
-      { timeoutMs: 30_000, intervalMs: 500 },
+    const trace = await vi.waitFor(
+      async () => {
+        const found = (await getJson<{ data: JaegerTrace[] }>(`${infra.jaeger.uiUrl}/api/traces/${traceId}`))
+          .data[0];
+        const seen = spansOf(found).map((span) => [span.service, span.operationName]);
+        for (const step of wanted) expect(seen).toContainEqual(step);
+        return found;
+      },
+      { timeout: 30_000, interval: 500 },
     );
     const spans = spansOf(trace);
     const find = (service: string, name: string) =>

@@ -1,35 +1,8 @@
-// Shared by the foundation acceptance tests: the two test apps and bounded polling.
+// Shared by the foundation acceptance tests: the two test apps and JSON over HTTP.
 import { fileURLToPath } from 'node:url';
 
 export const producerApp = fileURLToPath(new URL('./apps/producer.ts', import.meta.url));
 export const consumerApp = fileURLToPath(new URL('./apps/consumer.ts', import.meta.url));
-
-/**
- * Reads until `done` holds or `timeoutMs` passes, then returns the last value read (the test's
- * assertion reports what was seen). A failing read is retried until the deadline.
- */
-export async function eventually<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  options: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  const interval = options.intervalMs ?? 250;
-  let last: { value: T } | undefined;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      last = { value: await read() };
-      if (done(last.value)) return last.value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() >= deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, interval));
-  }
-  if (last) return last.value;
-  throw lastError instanceof Error ? lastError : new Error(`nothing could be read: ${String(lastError)}`);
-}
 
 export async function getJson<T>(url: string): Promise<T> {
   const response = await fetch(url, { signal: AbortSignal.timeout(5000) });

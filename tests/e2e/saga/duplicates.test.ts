@@ -2,16 +2,8 @@
 // so every consumer receives every event twice, the copy moments after the original. No participant
 // may act twice: one hold, one charge, one set of tickets, one refund, one transition per step.
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  type Buyer,
-  eventually,
-  expectForwardTo,
-  http,
-  type SagaStack,
-  type Show,
-  startSagaStack,
-} from './support.ts';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { type Buyer, expectForwardTo, http, type SagaStack, type Show, startSagaStack } from './support.ts';
 
 const infra = inject('infra');
 const duplicator = fileURLToPath(new URL('./apps/duplicator.ts', import.meta.url));
@@ -32,10 +24,14 @@ type TimelineEntry = { eventId: string; type: string };
 
 /** The read model once every event of the saga, `types`, has been projected. */
 async function settledDetails(buyer: Buyer, id: string, types: string[]) {
-  return eventually(
-    async () => (await buyer.details(id)).body,
-    (d) => types.every((t) => d?.timeline?.some((e: TimelineEntry) => e.type === t)),
-    { timeoutMs: 45_000 },
+  return vi.waitFor(
+    async () => {
+      const details = (await buyer.details(id)).body;
+      const seen = (details?.timeline ?? []).map((e: TimelineEntry) => e.type);
+      for (const type of types) expect(seen).toContain(type);
+      return details;
+    },
+    { timeout: 45_000, interval: 250 },
   );
 }
 
@@ -48,11 +44,14 @@ function expectOnceEach(timeline: TimelineEntry[]) {
 }
 
 async function stockSettles(show: Show, expected: { available: number; held: number; sold: number }) {
-  const stock = await eventually(
-    () => saga.admin.stock(show.showId),
-    (s) => s.available === expected.available && s.held === expected.held && s.sold === expected.sold,
+  const stock = await vi.waitFor(
+    async () => {
+      const stock = await saga.admin.stock(show.showId);
+      expect(stock).toMatchObject(expected);
+      return stock;
+    },
+    { timeout: 30_000, interval: 250 },
   );
-  expect(stock).toMatchObject(expected);
   expect(stock.capacity).toBe(stock.available + stock.held + stock.sold);
 }
 
@@ -72,10 +71,9 @@ describe('every event delivered twice', () => {
       cancelling.book(show, { quantity: 2, card: 'tok_slow' }),
       ticketless.book(failing, { quantity: 2 }),
     ]);
-    await eventually(
-      () => cancelling.reservation(c!),
-      (r) => r.status !== 'PENDING',
-    );
+    await expect
+      .poll(async () => (await cancelling.reservation(c!)).status, { timeout: 30_000, interval: 250 })
+      .not.toBe('PENDING');
     expect((await cancelling.cancel(c!)).status).toBe(200);
 
     for (const [buyer, id] of happy.map((b, i) => [b, [h1, h2, h3][i]!] as const)) {
@@ -116,9 +114,13 @@ describe('every event delivered twice', () => {
     expect(await cancelling.outcome(c!)).toMatchObject({ status: 'CANCELLED', reason: 'USER_CANCELLED' });
     const cancelled = await settledDetails(cancelling, c!, ['stock.released']);
     expectOnceEach(cancelled.timeline);
-    const charge = await eventually(
-      () => cancelling.payment(c!),
-      (p) => p.status === 404 || p.body.status === 'refunded',
+    const charge = await vi.waitFor(
+      async () => {
+        const payment = await cancelling.payment(c!);
+        if (payment.status !== 404) expect(payment.body.status).toBe('refunded');
+        return payment;
+      },
+      { timeout: 30_000, interval: 250 },
     );
     if (charge.status === 200) expect(charge.body.refund).toMatchObject({ amountMinor: 4000 });
 
@@ -126,21 +128,27 @@ describe('every event delivered twice', () => {
     await stockSettles(show, { available: 14, held: 0, sold: 6 });
     await stockSettles(failing, { available: 5, held: 0, sold: 0 });
 
-    // And the duplicates really were sent, for every kind of event these sagas produced.
-    const copies = (await http(`${saga.stack.apps['saga-duplicator']!.url}/copies`)).body;
-    for (const topic of [
-      'reservation.created',
-      'stock.reserved',
-      'payment.completed',
-      'payment.failed',
-      'payment.refunded',
-      'ticket.issued',
-      'ticket.issue.failed',
-      'reservation.confirmed',
-      'reservation.cancelled',
-      'stock.released',
-    ]) {
-      expect(copies.perTopic[topic] ?? 0, topic).toBeGreaterThan(0);
-    }
+    // And the duplicates really were sent, for every kind of event these sagas produced (the
+    // duplicator may still be copying the last of them).
+    await vi.waitFor(
+      async () => {
+        const copies = (await http(`${saga.stack.apps['saga-duplicator']!.url}/copies`)).body;
+        for (const topic of [
+          'reservation.created',
+          'stock.reserved',
+          'payment.completed',
+          'payment.failed',
+          'payment.refunded',
+          'ticket.issued',
+          'ticket.issue.failed',
+          'reservation.confirmed',
+          'reservation.cancelled',
+          'stock.released',
+        ]) {
+          expect(copies.perTopic[topic] ?? 0, topic).toBeGreaterThan(0);
+        }
+      },
+      { timeout: 30_000, interval: 250 },
+    );
   });
 });

@@ -4,7 +4,7 @@
 // books agree: sold = valid tickets = captured payments. And the same sale opening while inventory
 // is down: the requests wait in Kafka and are drained in bulk deliveries when it returns.
 import { createDatabase } from '@reservex/platform/db';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { type Buyer, finalStatuses, type SagaStack, startSagaStack } from './support.ts';
 
 const infra = inject('infra');
@@ -39,17 +39,20 @@ async function inBatches<T, R>(items: T[], limit: number, work: (item: T) => Pro
 
 type Sale = { buyer: Buyer; id: string };
 
-/** Polls the open sagas until every one has ended or `deadline` passes. */
-async function settle(sales: Sale[], deadline: number) {
+/** Polls the open sagas until every one has ended, for at most `timeoutMs`. */
+async function settle(sales: Sale[], timeoutMs: number) {
   const outcomes = new Map<string, { status: string; reason: string | null }>();
-  while (outcomes.size < sales.length && Date.now() < deadline) {
-    const open = sales.filter((s) => !outcomes.has(s.id));
-    await inBatches(open, 50, async ({ buyer, id }) => {
-      const r = await buyer.reservation(id);
-      if (finalStatuses.includes(r?.status)) outcomes.set(id, { status: r.status, reason: r.reason });
-    });
-    if (outcomes.size < sales.length) await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
+  await vi.waitFor(
+    async () => {
+      const open = sales.filter((s) => !outcomes.has(s.id));
+      await inBatches(open, 50, async ({ buyer, id }) => {
+        const r = await buyer.reservation(id);
+        if (finalStatuses.includes(r?.status)) outcomes.set(id, { status: r.status, reason: r.reason });
+      });
+      expect(outcomes.size, 'sagas ended in time').toBe(sales.length);
+    },
+    { timeout: timeoutMs, interval: 1000 },
+  );
   return outcomes;
 }
 
@@ -67,7 +70,7 @@ describe('flash sale', () => {
       const sales = buyers.map((buyer, i) => ({ buyer, id: placed[i]!.body.id as string }));
       const accepted = performance.now();
 
-      const outcomes = await settle(sales, Date.now() + SETTLE_MS);
+      const outcomes = await settle(sales, SETTLE_MS);
       const settled = performance.now();
       const seconds = (ms: number) => Math.round(ms / 100) / 10;
       console.warn(
@@ -96,13 +99,15 @@ describe('flash sale', () => {
         confirmed,
         25,
         async ({ buyer, id }: { buyer: Buyer; id: string }) => {
-          for (let attempt = 0; attempt < 60; attempt++) {
-            const details = (await buyer.details(id)).body;
-            if (details?.tickets?.ticketIds?.length)
-              return { buyer, ids: details.tickets.ticketIds as string[] };
-            await new Promise((resolve) => setTimeout(resolve, 500));
-          }
-          return { buyer, ids: [] as string[] };
+          const ids = await vi.waitFor(
+            async () => {
+              const ticketIds: string[] = (await buyer.details(id)).body?.tickets?.ticketIds ?? [];
+              expect(ticketIds).not.toEqual([]);
+              return ticketIds;
+            },
+            { timeout: 30_000, interval: 500 },
+          );
+          return { buyer, ids };
         },
       );
       const valid = await inBatches(
@@ -145,7 +150,7 @@ describe('flash sale', () => {
         await Promise.all([inventory.restart(), inventory.sidecar?.restart()]);
       }
 
-      const outcomes = await settle(sales, Date.now() + SETTLE_MS);
+      const outcomes = await settle(sales, SETTLE_MS);
       expect(outcomes.size, 'sagas ended in time').toBe(requests);
       const ended = [...outcomes.values()];
       expect(ended.filter((o) => o.status === 'CONFIRMED')).toHaveLength(tickets);

@@ -3,10 +3,9 @@
 // participants agree: the reservation's status, the stock, the payment, the tickets and the read
 // model. Holds expire after HOLD_TTL_SECONDS here, so the expiry path takes seconds.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import {
   type Buyer,
-  eventually,
   expectForwardTo,
   http,
   jaegerTrace,
@@ -40,20 +39,23 @@ beforeAll(async () => {
 });
 afterAll(() => saga?.stop());
 
+const poll = { timeout: 30_000, interval: 250 };
+
 /** Waits until the read model has caught up with the saga's end. */
 async function readModel(buyer: Buyer, id: string, status: string) {
-  return eventually(
-    async () => (await buyer.details(id)).body,
-    (d) => d?.status === status,
-    { timeoutMs: 30_000 },
-  );
+  return vi.waitFor(async () => {
+    const details = (await buyer.details(id)).body;
+    expect(details?.status).toBe(status);
+    return details;
+  }, poll);
 }
 
 async function settledStock(show: Show, expected: { available: number; held: number; sold: number }) {
-  return eventually(
-    () => saga.admin.stock(show.showId),
-    (s) => s.available === expected.available && s.held === expected.held && s.sold === expected.sold,
-  );
+  return vi.waitFor(async () => {
+    const stock = await saga.admin.stock(show.showId);
+    expect(stock).toMatchObject(expected);
+    return stock;
+  }, poll);
 }
 
 function expectInvariant(stock: { capacity: number; available: number; held: number; sold: number }) {
@@ -107,21 +109,23 @@ describe('the booking saga', () => {
     expect(details.traceId).toBe(done.traceId);
     expect(done.traceId).toMatch(/^[\da-f]{32}$/);
     const wanted = ['reservation', 'inventory', 'payment', 'ticket', 'query'];
-    const trace = await eventually(
-      () => jaegerTrace(infra, done.traceId),
-      (t) =>
-        t !== undefined &&
-        wanted.every((s) => sagaSpans(t, id).some((span) => span.service === s)) &&
-        sagaSpans(t, id).some((span) => span.step === 'stock.sell'),
-      { timeoutMs: 30_000, intervalMs: 1000 },
+    const trace = await vi.waitFor(
+      async () => {
+        const found = await jaegerTrace(infra, done.traceId);
+        expect(found, 'trace in Jaeger').toBeDefined();
+        const spans = sagaSpans(found!, id);
+        for (const service of wanted) expect(spans.map((span) => span.service)).toContain(service);
+        expect(spans.map((span) => span.step)).toContain('stock.sell');
+        return found!;
+      },
+      { timeout: 30_000, interval: 1000 },
     );
-    expect(trace, 'trace in Jaeger').toBeDefined();
-    const spans = sagaSpans(trace!, id);
+    const spans = sagaSpans(trace, id);
     expect([...new Set(spans.map((s) => s.service))].sort()).toEqual(expect.arrayContaining(wanted));
     const steps = new Set(spans.map((s) => s.step).filter(Boolean));
     for (const step of ['reservation.place', 'stock.hold', 'reservation.confirm', 'stock.sell'])
       expect(steps).toContain(step);
-    expect(trace!.spans.every((span) => span.traceID === done.traceId)).toBe(true);
+    expect(trace.spans.every((span) => span.traceID === done.traceId)).toBe(true);
   });
 
   it('sold out: CANCELLED(SOLD_OUT) at the stock step, nothing charged', async () => {
@@ -178,23 +182,20 @@ describe('the booking saga', () => {
       failedStep: 'ticket',
     });
     expectInvariant(await settledStock(show, { available: 5, held: 0, sold: 0 }));
-    const payment = await eventually(
-      async () => (await buyer.payment(id)).body,
-      (p) => p?.status === 'refunded',
-    );
-    expect(payment).toMatchObject({
-      status: 'refunded',
-      amountMinor: 6000,
-      refund: { amountMinor: 6000, currency: 'EUR' },
-    });
-    const details = await eventually(
-      async () => (await buyer.details(id)).body,
-      (d) => d?.payment?.status === 'REFUNDED',
-    );
-    expect(details).toMatchObject({
-      status: 'CANCELLED',
-      failure: { reason: 'TICKET_FAILED', step: 'ticket' },
-    });
+    await expect
+      .poll(async () => (await buyer.payment(id)).body, poll)
+      .toMatchObject({
+        status: 'refunded',
+        amountMinor: 6000,
+        refund: { amountMinor: 6000, currency: 'EUR' },
+      });
+    await expect
+      .poll(async () => (await buyer.details(id)).body, poll)
+      .toMatchObject({
+        status: 'CANCELLED',
+        failure: { reason: 'TICKET_FAILED', step: 'ticket' },
+        payment: { status: 'REFUNDED' },
+      });
   });
 
   it('hold expires before confirmation (payment is down): compensated, CANCELLED(EXPIRED), never charged afterwards', async () => {
@@ -202,19 +203,13 @@ describe('the booking saga', () => {
     const payment = saga.stack.apps.payment!;
     await payment.stop();
     // Its sidecar stops delivering once two health probes (1 s apart) fail; a delivery before that
-    // would fail, be retried and dead-lettered, which is another path (the poison test's).
+    // would fail, be retried and dead-lettered, which is another path (the poison test's). The sidecar
+    // does not show when it stopped, so this is a fixed wait.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     try {
       const buyer = saga.buyer();
       const id = await buyer.book(show, { quantity: 2 });
-      expect(
-        (
-          await eventually(
-            () => buyer.reservation(id),
-            (r) => r.status === 'AWAITING_PAYMENT',
-          )
-        ).status,
-      ).toBe('AWAITING_PAYMENT');
+      await expect.poll(async () => (await buyer.reservation(id)).status, poll).toBe('AWAITING_PAYMENT');
       expect(await buyer.outcome(id, (HOLD_TTL_SECONDS + 30) * 1000)).toMatchObject({
         status: 'CANCELLED',
         reason: 'EXPIRED',
@@ -224,11 +219,13 @@ describe('the booking saga', () => {
       await payment.restart();
       // Payment now sees stock.reserved and reservation.cancelled in either order: it must not keep
       // a charge (never charged, or refunded), and no ticket may stay valid.
-      const settled = await eventually(
-        async () => (await buyer.details(id)).body,
-        (d) =>
-          d?.status === 'CANCELLED' && d.timeline.some((e: { type: string }) => e.type === 'stock.released'),
-      );
+      const settled = await vi.waitFor(async () => {
+        const details = (await buyer.details(id)).body;
+        expect(details?.status).toBe('CANCELLED');
+        expect(details.timeline.map((e: { type: string }) => e.type)).toContain('stock.released');
+        return details;
+      }, poll);
+      // A window, not a condition: no charge is kept while payment works through both events.
       await new Promise((resolve) => setTimeout(resolve, 3000));
       const charge = await buyer.payment(id);
       if (charge.status === 200) expect(charge.body.status).toBe('refunded');
@@ -247,10 +244,7 @@ describe('the booking saga', () => {
     const buyer = saga.buyer();
     // The slow card keeps the saga in AWAITING_PAYMENT long enough to cancel it there.
     const id = await buyer.book(show, { quantity: 2, card: 'tok_slow' });
-    await eventually(
-      () => buyer.reservation(id),
-      (r) => r.status === 'AWAITING_PAYMENT',
-    );
+    await expect.poll(async () => (await buyer.reservation(id)).status, poll).toBe('AWAITING_PAYMENT');
     const cancelled = await buyer.cancel(id);
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toMatchObject({
@@ -261,12 +255,12 @@ describe('the booking saga', () => {
     expect((await buyer.cancel(id)).status).toBe(200);
     expectInvariant(await settledStock(show, { available: 3, held: 0, sold: 0 }));
     // The slow charge lands after the cancel: it is refunded, and no ticket is issued for it.
-    const payment = await eventually(
-      async () => await buyer.payment(id),
-      (p) => p.status === 200 && p.body.status === 'refunded',
-      { timeoutMs: 30_000 },
-    );
-    expect(payment.body.status).toBe('refunded');
+    await expect
+      .poll(async () => {
+        const payment = await buyer.payment(id);
+        return [payment.status, payment.body?.status];
+      }, poll)
+      .toEqual([200, 'refunded']);
     expect((await buyer.outcome(id)).status).toBe('CANCELLED');
     const details = await readModel(buyer, id, 'CANCELLED');
     for (const ticketId of details.tickets?.ticketIds ?? [])
@@ -313,21 +307,28 @@ describe('the booking saga', () => {
     expect((await bystander.outcome(bystanderId)).status).toBe('CONFIRMED');
     expectInvariant(await settledStock(show, { available: 9, held: 0, sold: 1 }));
 
-    const letters = await eventually(
-      () => saga.admin.deadLetters(),
-      (items) => items.some((l) => l.reservationId === victimId),
-    );
+    const letters = await vi.waitFor(async () => {
+      const items = await saga.admin.deadLetters();
+      expect(items.map((l) => l.reservationId)).toContain(victimId);
+      return items;
+    }, poll);
     const letter = letters.find((l) => l.reservationId === victimId)!;
     expect(letter.originalTopic).toBe('payment.completed');
     // An operator cannot replay it as it is: it still does not match its contract.
     const replay = await saga.admin.replayDeadLetter(letter.id);
     expect([replay.status, replay.type]).toEqual([409, expect.stringContaining('application/problem+json')]);
     // The slow charge lands after the cancellation and is refunded; none stays captured.
-    const charge = await eventually(
-      () => victim.payment(victimId),
-      (p) => p.status === 200 && p.body.status === 'refunded',
-      { timeoutMs: 20_000 },
-    );
+    // (No payment at all, 404, is as good: nothing was charged.)
+    const charge = await vi
+      .waitFor(
+        async () => {
+          const payment = await victim.payment(victimId);
+          expect([payment.status, payment.body?.status]).toEqual([200, 'refunded']);
+          return payment;
+        },
+        { timeout: 20_000, interval: 250 },
+      )
+      .catch(() => victim.payment(victimId));
     expect(charge.status === 404 || charge.body.status === 'refunded').toBe(true);
     expect((await victim.reservation(victimId)).status).toBe('CANCELLED');
   });

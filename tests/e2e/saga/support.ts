@@ -15,7 +15,7 @@ import {
   startApps,
 } from '@reservex/local';
 import { SignJWT } from 'jose';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 
 export const sagaApps = ['inventory', 'reservation', 'payment', 'ticket', 'query'] as const;
 export type SagaApp = (typeof sagaApps)[number];
@@ -104,8 +104,9 @@ export async function startSagaStack(options: SagaStackOptions) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const buyer = buyerOf(url, `warm-up-${randomUUID()}`);
-        const outcome = await buyer.outcome(await buyer.book(show), 30_000);
-        if (outcome.status === 'CONFIRMED') return;
+        // A saga still open after 30 s is not an answer yet: try another.
+        const outcome = await buyer.outcome(await buyer.book(show), 30_000).catch(() => undefined);
+        if (outcome?.status === 'CONFIRMED') return;
         if (Date.now() > deadline) throw new Error(`no saga confirmed within ${timeoutMs} ms of start-up`);
       }
     },
@@ -158,22 +159,6 @@ export async function http(
     headers: response.headers,
     body,
   };
-}
-
-/** Reads until `done` holds or the time is up, and returns the last value read. */
-export async function eventually<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  options: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  let last: T;
-  do {
-    last = await read();
-    if (done(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
-  } while (Date.now() < deadline);
-  return last;
 }
 
 // --- admin ----------------------------------------------------------------------------------------
@@ -323,12 +308,15 @@ function buyerOf(url: (app: SagaApp) => string, userId: string) {
       return (await http(`${url('reservation')}/v1/reservations/${id}`, { headers })).body;
     },
 
-    /** The reservation once its saga has ended (or as it stands when the time is up). */
+    /** The reservation once its saga has ended; fails with its status when the time is up. */
     async outcome(id: string, timeoutMs = 60_000) {
-      return eventually(
-        () => buyer.reservation(id),
-        (r) => finalStatuses.includes(r?.status),
-        { timeoutMs },
+      return vi.waitFor(
+        async () => {
+          const reservation = await buyer.reservation(id);
+          expect(finalStatuses).toContain(reservation?.status);
+          return reservation;
+        },
+        { timeout: timeoutMs, interval: 250 },
       );
     },
 

@@ -7,6 +7,7 @@ import {
   databaseConfigShape,
   durationFromString,
   intFromString,
+  misnamedDurations,
   parseConfig,
 } from './index.ts';
 
@@ -90,6 +91,37 @@ describe('value readers', () => {
     ]);
     for (const bad of ['', 'soon', '1.5s', '-1s', '10 minutes'])
       expect(duration.safeParse(bad).success).toBe(false);
+  });
+
+  it('a duration in seconds counts a bare number in seconds and refuses a part of one', () => {
+    const seconds = durationFromString({ unit: 's', min: 10, max: 3600 });
+    expect(['90', '90s', '2m', '1h', '30000ms'].map((text) => seconds.parse(text))).toEqual([
+      90, 90, 120, 3600, 30,
+    ]);
+    for (const bad of ['1500ms', '5', '2h', '1.5m']) expect(seconds.safeParse(bad).success).toBe(false);
+  });
+
+  it('the naming rule: a duration names its unit, and only a duration does', () => {
+    expect(misnamedDurations(shape)).toEqual([]);
+    expect(
+      misnamedDurations({
+        HOLD_TTL_SECONDS: durationFromString({ unit: 's' }).default(600),
+        POLL_MS: durationFromString().optional(),
+        POLL_INTERVAL: durationFromString().default(1000),
+        TTL_SECONDS: intFromString(),
+        GRACE_MS: durationFromString({ unit: 's' }),
+      }),
+    ).toEqual(['POLL_INTERVAL', 'TTL_SECONDS', 'GRACE_MS']);
+  });
+
+  it('names its unit and bounds when it refuses', () => {
+    const result = parseConfig(
+      { PASS_TTL_SECONDS: durationFromString({ unit: 's', min: 10, max: 3600 }) },
+      { PASS_TTL_SECONDS: '2h' },
+    );
+    expect(result.ok || result.message).toBe(
+      'invalid configuration: PASS_TTL_SECONDS is malformed (expected a duration in whole seconds from 10 to 3600, such as 90, 30s, 5m or 1h)',
+    );
   });
 
   it('integers round-trip within bounds and are refused outside them', () => {

@@ -25,18 +25,56 @@ export function portFromString() {
 
 const durationUnits = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 const durationPattern = /^(\d+)(ms|s|m|h)?$/;
-const durationExpected = 'a duration such as 1500, 1500ms, 30s, 5m or 1h';
 
-/** A duration in milliseconds, written as a bare number of ms or with a unit (ms, s, m, h). */
-export function durationFromString() {
-  return z
+/**
+ * A duration, read in `unit` (ms unless said otherwise): a bare number counts in that unit, or it is
+ * written with one (ms, s, m, h) and converted, e.g. `15m`. The variable's name ends in its unit
+ * (`_MS`, `_SECONDS`), the one rule for every duration a service reads.
+ */
+export function durationFromString(options: { unit?: 'ms' | 's'; min?: number; max?: number } = {}) {
+  const { unit = 'ms', min = 0, max = Number.MAX_SAFE_INTEGER } = options;
+  const what = unit === 'ms' ? 'a duration in ms' : 'a duration in whole seconds';
+  const range = describeRange(what, options.min ?? Number.MIN_SAFE_INTEGER, max);
+  const expected = `${range}, such as ${unit === 'ms' ? '1500' : '90'}, ${unit === 'ms' ? '1500ms, ' : ''}30s, 5m or 1h`;
+  const schema = z
     .string()
     .trim()
-    .regex(durationPattern, durationExpected)
+    .regex(durationPattern, expected)
     .transform((text) => {
-      const [, amount, unit] = durationPattern.exec(text) ?? [];
-      return Number(amount) * durationUnits[(unit ?? 'ms') as keyof typeof durationUnits];
-    });
+      const [, amount, written] = durationPattern.exec(text) ?? [];
+      return (
+        (Number(amount) * durationUnits[(written ?? unit) as keyof typeof durationUnits]) /
+        durationUnits[unit]
+      );
+    })
+    .pipe(z.number().int(expected).min(min, expected).max(max, expected));
+  durationSchemas.set(schema, unit);
+  return schema;
+}
+
+const durationSchemas = new WeakMap<z.ZodType, 'ms' | 's'>();
+
+/**
+ * The variables of a configuration shape that break the naming rule: a duration's name ends in its
+ * unit (`_MS`, `_SECONDS`), and only a duration's does.
+ */
+export function misnamedDurations(shape: z.ZodRawShape): string[] {
+  return Object.entries(shape)
+    .filter(([name, schema]) => {
+      const named = name.endsWith('_MS') ? 'ms' : name.endsWith('_SECONDS') ? 's' : undefined;
+      return named !== durationUnitOf(schema as z.ZodType);
+    })
+    .map(([name]) => name);
+}
+
+// `.default()` and `.optional()` wrap a schema; the duration is the inner one.
+function durationUnitOf(schema: z.ZodType | undefined): 'ms' | 's' | undefined {
+  for (let current = schema, depth = 0; current && depth < 5; depth++) {
+    const unit = durationSchemas.get(current);
+    if (unit) return unit;
+    current = (current.def as { innerType?: z.ZodType }).innerType;
+  }
+  return undefined;
 }
 
 const truthy = new Set(['true', '1', 'yes', 'on']);

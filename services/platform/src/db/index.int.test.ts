@@ -49,7 +49,7 @@ describe('start-up before the database is there', () => {
     const migrating = migrate(url, migrations, { waitMs: 60_000 }).finally(() => {
       settled = true;
     });
-    // It keeps retrying (3D000: no such database) instead of failing.
+    // It keeps retrying (3D000: no such database) instead of failing: a window, not a condition.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(settled).toBe(false);
     await ensureDatabase(infra.postgres, name);

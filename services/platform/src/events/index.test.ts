@@ -11,7 +11,7 @@ import {
   trustedKeysFrom,
 } from '@reservex/contracts';
 import { Hono } from 'hono';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type CloudEvent,
   createSubscriber,
@@ -163,7 +163,7 @@ describe('createSubscriber', () => {
 
   it('while draining answers RETRY to new deliveries and waits for the ones in progress', async () => {
     const app = new Hono();
-    let finish: () => void = () => {};
+    let finish: (() => void) | undefined;
     const handled: string[] = [];
     const subscriber = createSubscriber(app, { pubsubName: 'pubsub', consumer: 'query' }).on(
       'ticket.voided',
@@ -175,10 +175,10 @@ describe('createSubscriber', () => {
       },
     );
     const inProgress = deliver(app, 'ticket.voided', { id: 'evt-a', data: voided });
-    await new Promise((r) => setTimeout(r, 10));
+    await vi.waitFor(() => expect(finish).toBeDefined());
     const drained = subscriber.drain(5000);
     expect(await statusOf(await deliver(app, 'ticket.voided', { id: 'evt-b', data: voided }))).toBe('RETRY');
-    finish();
+    finish?.();
     await drained;
     expect(await statusOf(await inProgress)).toBe('SUCCESS');
     expect(handled).toEqual(['evt-a']);

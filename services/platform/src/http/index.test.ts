@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createApp, PROBLEM_CONTENT_TYPE, problem, problemResponses, serve } from './index.ts';
 
 const reservationId = '7d7a3c1e-2f0a-4a51-9a86-4b8e0b6f1a11';
@@ -273,7 +273,9 @@ describe('serve', () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
+    let arrived = false;
     app.get('/slow', async (c) => {
+      arrived = true;
       await gate;
       return c.json({ done: true });
     });
@@ -285,6 +287,7 @@ describe('serve', () => {
       shutdownTimeoutMs: 5000,
       onShutdown: [
         async () => {
+          // A hook that takes a while: the next one waits for it.
           await new Promise((r) => setTimeout(r, 20));
           order.push('relay stopped');
         },
@@ -296,7 +299,7 @@ describe('serve', () => {
     const { port } = await running.listening;
     const base = `http://127.0.0.1:${port}`;
     const inFlight = fetch(`${base}/slow`);
-    await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(() => expect(arrived).toBe(true));
 
     const stopping = running.shutdown('test');
     expect((await app.request('/readyz')).status).toBe(503);
@@ -312,11 +315,15 @@ describe('serve', () => {
 
   it('gives up on a hung in-flight request at the deadline and reports an unclean stop', async () => {
     const app = createApp({ serviceName: 'test' });
-    app.get('/hang', () => new Promise<Response>(() => {}));
+    let arrived = false;
+    app.get('/hang', () => {
+      arrived = true;
+      return new Promise<Response>(() => {});
+    });
     const running = serve(app, { port: 0, host: '127.0.0.1', signals: [], shutdownTimeoutMs: 200 });
     const { port } = await running.listening;
     const hung = fetch(`http://127.0.0.1:${port}/hang`).catch((error: unknown) => error);
-    await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(() => expect(arrived).toBe(true));
     const started = Date.now();
     expect(await running.shutdown()).toBe(false);
     expect(Date.now() - started).toBeLessThan(2000);

@@ -3,59 +3,65 @@
 // and a failed effect leaves nothing behind to block the retry.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { ensureDatabase } from '@reservex/local';
 import { eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDatabase, type DatabaseHandle, migrate } from '../db/index.ts';
+import { describe, expect } from 'vitest';
+import { createDatabase, type DatabaseHandle } from '../db/index.ts';
+import { withMigratedDatabase } from '../testing/index.ts';
 import * as schema from '../testing/schema.ts';
 import { handleEachOnce, handleOnce, inbox } from './index.ts';
 
-const infra = inject('infra');
-const migrations = fileURLToPath(new URL('../testing/drizzle', import.meta.url));
+type Handle = DatabaseHandle<typeof schema>;
 
 // Two connections to the same database, for the races.
-let first: DatabaseHandle<typeof schema>;
-let second: DatabaseHandle<typeof schema>;
-
-beforeAll(async () => {
-  const url = await ensureDatabase(infra.postgres, 'platform_inbox_int');
-  first = createDatabase(url, schema);
-  second = createDatabase(url, schema);
-  await migrate(url, migrations);
-});
-afterAll(async () => {
-  await first?.close();
-  await second?.close();
+const it = withMigratedDatabase({
+  name: 'platform_inbox_int',
+  schema,
+  migrations: fileURLToPath(new URL('../testing/drizzle', import.meta.url)),
+}).extend<{ first: Handle; second: Handle }>({
+  first: [async ({ database }, use) => use(database), { scope: 'file' }],
+  second: [
+    async ({ databaseUrl }, use) => {
+      const second = createDatabase(databaseUrl, schema);
+      try {
+        await use(second);
+      } finally {
+        await second.close();
+      }
+    },
+    { scope: 'file' },
+  ],
 });
 
 describe('handleOnce', () => {
-  const counter = async (name: string) => {
+  const counter = async (first: Handle, name: string) => {
     const [row] = await first.db.select().from(schema.counters).where(eq(schema.counters.name, name));
     return row?.value;
   };
   const increment =
-    (name: string) => async (tx: Parameters<Parameters<typeof first.db.transaction>[0]>[0]) => {
+    (name: string) => async (tx: Parameters<Parameters<Handle['db']['transaction']>[0]>[0]) => {
       await tx
         .update(schema.counters)
         .set({ value: sql`${schema.counters.value} + 1` })
         .where(eq(schema.counters.name, name));
     };
 
-  it('applies the effect once; a redelivery of the same event id is acknowledged as duplicate', async () => {
+  it('applies the effect once; a redelivery of the same event id is acknowledged as duplicate', async ({
+    first,
+  }) => {
     const name = randomUUID();
     await first.db.insert(schema.counters).values({ name });
     const key = { consumer: 'inventory.hold-stock', eventId: randomUUID(), topic: 'reservation.created' };
     expect(await handleOnce(first.db, key, increment(name))).toBe('handled');
     expect(await handleOnce(first.db, key, increment(name))).toBe('duplicate');
-    expect(await counter(name)).toBe(1);
+    expect(await counter(first, name)).toBe(1);
     // Another consumer of the same event has its own record.
     expect(await handleOnce(first.db, { ...key, consumer: 'query.timeline' }, increment(name))).toBe(
       'handled',
     );
-    expect(await counter(name)).toBe(2);
+    expect(await counter(first, name)).toBe(2);
   });
 
-  it('two deliveries racing on two connections: one effect, one duplicate', async () => {
+  it('two deliveries racing on two connections: one effect, one duplicate', async ({ first, second }) => {
     const name = randomUUID();
     await first.db.insert(schema.counters).values({ name });
     const key = { consumer: 'payment.charge', eventId: randomUUID() };
@@ -68,10 +74,10 @@ describe('handleOnce', () => {
       handleOnce(second.db, key, slowEffect),
     ]);
     expect(outcomes.sort()).toEqual(['duplicate', 'handled']);
-    expect(await counter(name)).toBe(1);
+    expect(await counter(first, name)).toBe(1);
   });
 
-  it('an effect that throws records nothing, so the retry applies it', async () => {
+  it('an effect that throws records nothing, so the retry applies it', async ({ first }) => {
     const name = randomUUID();
     await first.db.insert(schema.counters).values({ name });
     const key = { consumer: 'ticket.issue', eventId: randomUUID() };
@@ -81,22 +87,24 @@ describe('handleOnce', () => {
         throw new Error('card network down');
       }),
     ).rejects.toThrow('card network down');
-    expect(await counter(name)).toBe(0);
+    expect(await counter(first, name)).toBe(0);
     expect(await first.db.select().from(inbox).where(eq(inbox.eventId, key.eventId))).toEqual([]);
     expect(await handleOnce(first.db, key, increment(name))).toBe('handled');
-    expect(await counter(name)).toBe(1);
+    expect(await counter(first, name)).toBe(1);
   });
 });
 
 describe('handleEachOnce', () => {
   const keyOf = (eventId: string) => ({ consumer: 'inventory', eventId, topic: 'reservation.created' });
-  const recordedIds = async (ids: string[]) =>
+  const recordedIds = async (first: Handle, ids: string[]) =>
     (await first.db.select().from(inbox))
       .filter((r) => ids.includes(r.eventId))
       .map((r) => r.eventId)
       .sort();
 
-  it('runs the effect once with the keys not handled before, in the order given, each counted once', async () => {
+  it('runs the effect once with the keys not handled before, in the order given, each counted once', async ({
+    first,
+  }) => {
     const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
     expect(await handleOnce(first.db, keyOf(b), async () => {})).toBe('handled');
     const seen: string[][] = [];
@@ -109,7 +117,7 @@ describe('handleEachOnce', () => {
     );
     expect(seen).toEqual([[c, a]]);
     expect(fresh.map((k) => k.eventId)).toEqual([c, a]);
-    expect(await recordedIds([a, b, c])).toEqual([a, b, c].sort());
+    expect(await recordedIds(first, [a, b, c])).toEqual([a, b, c].sort());
 
     let called = false;
     expect(
@@ -120,17 +128,20 @@ describe('handleEachOnce', () => {
     expect(called).toBe(false);
   });
 
-  it('an effect that throws records none of the batch', async () => {
+  it('an effect that throws records none of the batch', async ({ first }) => {
     const ids = [randomUUID(), randomUUID()];
     await expect(
       handleEachOnce(first.db, ids.map(keyOf), async () => {
         throw new Error('deadlock detected');
       }),
     ).rejects.toThrow('deadlock detected');
-    expect(await recordedIds(ids)).toEqual([]);
+    expect(await recordedIds(first, ids)).toEqual([]);
   });
 
-  it('two overlapping batches racing on two connections, keys in opposite orders: each key handled once, no deadlock', async () => {
+  it('two overlapping batches racing on two connections, keys in opposite orders: each key handled once, no deadlock', async ({
+    first,
+    second,
+  }) => {
     const ids = Array.from({ length: 40 }, () => randomUUID());
     const handled: string[] = [];
     const slowly = async (_tx: unknown, keys: { eventId: string }[]) => {

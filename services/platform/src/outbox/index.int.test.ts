@@ -3,16 +3,21 @@
 // publish with back-off while later events of the same saga wait their turn.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { ensureDatabase, type StartedApps, startApps } from '@reservex/local';
+import { type StartedApps, startApps } from '@reservex/local';
 import { inArray } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, vi } from 'vitest';
 import { createDapr, type Dapr } from '../dapr/index.ts';
-import { createDatabase, type DatabaseHandle, migrate } from '../db/index.ts';
+import { createDatabase, type DatabaseHandle } from '../db/index.ts';
+import { withMigratedDatabase } from '../testing/index.ts';
 import * as schema from '../testing/schema.ts';
 import { enqueue, enqueueAll, outbox, outboxEntry, type Publisher, type Relay, startRelay } from './index.ts';
 
 const infra = inject('infra');
-const migrations = fileURLToPath(new URL('../testing/drizzle', import.meta.url));
+const it = withMigratedDatabase({
+  name: 'platform_outbox_int',
+  schema,
+  migrations: fileURLToPath(new URL('../testing/drizzle', import.meta.url)),
+});
 // The local stack's probe app: a sidecar host that records what it receives.
 const probe = fileURLToPath(new URL('../../../../local/src/test-apps/probe.ts', import.meta.url));
 const pubsubName = infra.dapr.components.pubsub;
@@ -28,29 +33,43 @@ function voided(reservationId: string) {
   };
 }
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+// Polled often: the first test times how soon after its commit a row is published.
+const poll = { timeout: 20_000, interval: 20 };
 
 describe('outbox relay', () => {
-  let database: Handle;
   let stack: StartedApps<'platform-relay-probe'>;
   let dapr: Dapr;
   const relays: Relay[] = [];
   const handles: Handle[] = [];
 
-  const rows = (ids: string[]) => database.db.select().from(outbox).where(inArray(outbox.id, ids));
+  const rows = (database: Handle, ids: string[]) =>
+    database.db.select().from(outbox).where(inArray(outbox.id, ids));
+  /** The rows once every one of them is sent. */
+  const sent = (database: Handle, ids: string[], timeout = poll.timeout) =>
+    vi.waitFor(
+      async () => {
+        const list = await rows(database, ids);
+        expect(list.filter((r) => r.sentAt == null).map((r) => r.id)).toEqual([]);
+        return list;
+      },
+      { ...poll, timeout },
+    );
+  /** What the probe received once it has every one of `ids`. */
+  const receivedAll = (ids: string[], timeout = poll.timeout) =>
+    vi.waitFor(
+      async () => {
+        const list = await received();
+        expect(ids.filter((id) => !list.some((e) => e.id === id))).toEqual([]);
+        return list;
+      },
+      { ...poll, timeout },
+    );
   const received = async () =>
     (await (await fetch(`${stack.apps['platform-relay-probe'].url}/received`)).json()) as {
       id: string;
       data: { reservationId: string };
     }[];
-  const enqueueMany = (entries: { reservationId: string; partitionKey?: string }[]) =>
+  const enqueueMany = (database: Handle, entries: { reservationId: string; partitionKey?: string }[]) =>
     database.db.transaction(async (tx) => {
       const ids: string[] = [];
       for (const entry of entries) {
@@ -62,27 +81,22 @@ describe('outbox relay', () => {
       }
       return ids;
     });
-  const relay = (options: Partial<Parameters<typeof startRelay>[0]> = {}) => {
+  const relay = (databaseUrl: string, options: Partial<Parameters<typeof startRelay>[0]> = {}) => {
     const handle = createDatabase(databaseUrl, schema, { max: 3 });
     handles.push(handle);
     const started = startRelay({ sql: handle.sql, dapr, pubsubName, pollIntervalMs: 60_000, ...options });
     relays.push(started);
     return started;
   };
-  let databaseUrl: string;
 
   beforeAll(async () => {
-    databaseUrl = await ensureDatabase(infra.postgres, 'platform_outbox_int');
-    database = createDatabase(databaseUrl, schema);
-    await migrate(databaseUrl, migrations);
     stack = await startApps({
       infra,
       apps: [{ appId: 'platform-relay-probe', args: [probe], env: { PROBE_TOPICS: 'ticket.voided' } }],
     });
-    dapr = createDapr({
-      httpPort: stack.apps['platform-relay-probe'].daprHttpPort,
-      apiToken: stack.apps['platform-relay-probe'].tokens.dapr,
-    });
+    const probeApp = stack.apps['platform-relay-probe'];
+    // The sidecar answers only its app: the relay speaks as the app, with its token.
+    dapr = createDapr({ httpPort: probeApp.daprHttpPort, apiToken: probeApp.tokens.dapr });
     await dapr.ready();
   });
 
@@ -93,34 +107,33 @@ describe('outbox relay', () => {
 
   afterAll(async () => {
     await Promise.all(handles.map((h) => h.close()));
-    await database?.close();
     await stack?.stop();
   });
 
-  it('publishes a committed row within a second of the commit, woken by NOTIFY rather than the (60 s) poll', async () => {
-    const running = relay();
+  it('publishes a committed row within a second of the commit, woken by NOTIFY rather than the (60 s) poll', async ({
+    database,
+    databaseUrl,
+  }) => {
+    const running = relay(databaseUrl);
     expect(await running.idle(10_000)).toBe(true);
     // The sidecar's first publish also connects its Kafka producer; time the second one.
-    const [warmUp] = await enqueueMany([{ reservationId: randomUUID() }]);
-    await until(
-      () => rows([warmUp!]),
-      ([r]) => r?.sentAt != null,
-    );
+    const [warmUp] = await enqueueMany(database, [{ reservationId: randomUUID() }]);
+    await sent(database, [warmUp!]);
     const reservationId = randomUUID();
     const committed = Date.now();
-    const [id] = await enqueueMany([{ reservationId }]);
-    const [row] = await until(
-      () => rows([id!]),
-      ([r]) => r?.sentAt != null,
-    );
+    const [id] = await enqueueMany(database, [{ reservationId }]);
+    const [row] = await sent(database, [id!]);
     expect(row?.sentAt).toBeInstanceOf(Date);
     expect(Date.now() - committed).toBeLessThan(1500);
 
-    const events = await until(received, (list) => list.some((e) => e.id === id));
+    const events = await receivedAll([id!]);
     expect(events.filter((e) => e.id === id).map((e) => e.data.reservationId)).toEqual([reservationId]);
   });
 
-  it('with two relays on the same table, every row is published exactly once', async () => {
+  it('with two relays on the same table, every row is published exactly once', async ({
+    database,
+    databaseUrl,
+  }) => {
     const published: string[] = [];
     const recording: Publisher = {
       async publish(pubsub, topic, data, options) {
@@ -128,24 +141,24 @@ describe('outbox relay', () => {
         published.push(options.id!);
       },
     };
-    relay({ dapr: recording, batchSize: 7 });
-    relay({ dapr: recording, batchSize: 7 });
-    const ids = await enqueueMany(Array.from({ length: 120 }, () => ({ reservationId: randomUUID() })));
-    const sent = await until(
-      () => rows(ids),
-      (list) => list.every((r) => r.sentAt != null),
-      30_000,
+    relay(databaseUrl, { dapr: recording, batchSize: 7 });
+    relay(databaseUrl, { dapr: recording, batchSize: 7 });
+    const ids = await enqueueMany(
+      database,
+      Array.from({ length: 120 }, () => ({ reservationId: randomUUID() })),
     );
-    expect(sent.filter((r) => r.sentAt == null)).toEqual([]);
+    await sent(database, ids, 30_000);
     const mine = published.filter((id) => ids.includes(id));
     expect(mine).toHaveLength(ids.length);
     expect(new Set(mine).size).toBe(ids.length);
 
-    const events = await until(received, (list) => ids.every((id) => list.some((e) => e.id === id)), 30_000);
-    expect(ids.filter((id) => !events.some((e) => e.id === id))).toEqual([]);
+    await receivedAll(ids, 30_000);
   });
 
-  it('retries a failed publish with back-off; later events of the same key wait, other keys do not', async () => {
+  it('retries a failed publish with back-off; later events of the same key wait, other keys do not', async ({
+    database,
+    databaseUrl,
+  }) => {
     const saga = randomUUID();
     const other = randomUUID();
     let failuresLeft = 1;
@@ -159,17 +172,18 @@ describe('outbox relay', () => {
         order.push(options.id!);
       },
     };
-    const [first, second, unrelated] = await enqueueMany([
+    const [first, second, unrelated] = await enqueueMany(database, [
       { reservationId: saga },
       { reservationId: saga },
       { reservationId: other },
     ]);
-    relay({ dapr: flaky, retryMinDelayMs: 300, retryMaxDelayMs: 300 });
+    relay(databaseUrl, { dapr: flaky, retryMinDelayMs: 300, retryMaxDelayMs: 300 });
 
-    const afterFailure = await until(
-      () => rows([first!, second!, unrelated!]),
-      (list) => list.find((r) => r.id === unrelated)?.sentAt != null,
-    );
+    const afterFailure = await vi.waitFor(async () => {
+      const list = await rows(database, [first!, second!, unrelated!]);
+      expect(list.find((r) => r.id === unrelated)?.sentAt).toBeInstanceOf(Date);
+      return list;
+    }, poll);
     const byId = (list: typeof afterFailure, id: string) => list.find((r) => r.id === id);
     expect(byId(afterFailure, first!)).toMatchObject({
       attempts: 1,
@@ -178,15 +192,14 @@ describe('outbox relay', () => {
     });
     expect(byId(afterFailure, second!)?.sentAt).toBeNull();
 
-    const done = await until(
-      () => rows([first!, second!, unrelated!]),
-      (list) => list.every((r) => r.sentAt != null),
-    );
-    expect(done.filter((r) => r.sentAt == null)).toEqual([]);
+    await sent(database, [first!, second!, unrelated!]);
     expect(order.filter((id) => id === first || id === second)).toEqual([first, second]);
   });
 
-  it('enqueueAll writes a batch in one go; events of one key are published in the order given', async () => {
+  it('enqueueAll writes a batch in one go; events of one key are published in the order given', async ({
+    database,
+    databaseUrl,
+  }) => {
     const saga = randomUUID();
     const order: string[] = [];
     const recording: Publisher = {
@@ -200,11 +213,8 @@ describe('outbox relay', () => {
     );
     await database.db.transaction((tx) => enqueueAll(tx, entries));
     const ids = entries.map((e) => e.id);
-    relay({ dapr: recording, batchSize: 10 });
-    await until(
-      () => rows(ids),
-      (list) => list.every((r) => r.sentAt != null),
-    );
+    relay(databaseUrl, { dapr: recording, batchSize: 10 });
+    await sent(database, ids);
     expect(order).toEqual(ids);
     await expect(
       database.db.transaction((tx) =>
@@ -215,18 +225,19 @@ describe('outbox relay', () => {
     ).rejects.toThrow(/ticketIds/);
   });
 
-  it('after stop() publishes nothing more; the rows wait for the next relay', async () => {
-    const running = relay();
+  it('after stop() publishes nothing more; the rows wait for the next relay', async ({
+    database,
+    databaseUrl,
+  }) => {
+    const running = relay(databaseUrl);
     await running.stop();
-    const [id] = await enqueueMany([{ reservationId: randomUUID() }]);
+    const [id] = await enqueueMany(database, [{ reservationId: randomUUID() }]);
+    // A window, not a condition: nothing publishes the row while no relay runs.
     await new Promise((resolve) => setTimeout(resolve, 700));
-    expect((await rows([id!]))[0]?.sentAt).toBeNull();
+    expect((await rows(database, [id!]))[0]?.sentAt).toBeNull();
 
-    relay();
-    const [row] = await until(
-      () => rows([id!]),
-      ([r]) => r?.sentAt != null,
-    );
+    relay(databaseUrl);
+    const [row] = await sent(database, [id!]);
     expect(row?.sentAt).toBeInstanceOf(Date);
   });
 });

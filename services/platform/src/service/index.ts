@@ -28,6 +28,7 @@ import {
   type ConfigOf,
   databaseConfigShape,
   loadConfig,
+  misnamedDurations,
   parseConfig,
   urlFromString,
 } from '../config/index.ts';
@@ -222,6 +223,11 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
     ...(needs.redis ? redisConfigShape : {}),
     ...declaration.config,
   };
+  const misnamed = misnamedDurations(shape);
+  if (misnamed.length > 0)
+    throw new ConfigurationError(
+      `${misnamed.join(', ')}: a duration's name ends in its unit (_MS or _SECONDS), and only a duration's`,
+    );
   const config = loadConfig(shape) as AnyContext['config'];
   const invalid = declaration.checkConfig?.(config as never);
   if (invalid) {

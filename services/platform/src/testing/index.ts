@@ -3,6 +3,7 @@
 //
 //   const it = withMigratedDatabase({ name: 'ticket_int', schema, migrations });
 //   it('…', async ({ database }) => { … database.db … });
+//   it('…', async ({ databaseUrl }) => { … a pool of its own … });
 import { randomUUID } from 'node:crypto';
 import { ensureDatabase } from '@reservex/local';
 import { inject, test } from 'vitest';
@@ -18,17 +19,23 @@ export interface MigratedDatabaseOptions<S extends Schema> {
   max?: number;
 }
 
-/** `test` with a `database` fixture: created and migrated for the file's first test that asks for it,
- *  closed after its last. */
+/** `test` with a `database` fixture (and its `databaseUrl`, for a second pool or a raw client): created
+ *  and migrated for the file's first test that asks for either, closed after its last. */
 export function withMigratedDatabase<S extends Schema>(options: MigratedDatabaseOptions<S>) {
-  return test.extend<{ database: DatabaseHandle<S> }>({
-    database: [
+  return test.extend<{ databaseUrl: string; database: DatabaseHandle<S> }>({
+    databaseUrl: [
       // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern
       async ({}, use) => {
         const name = `${options.name}_${randomUUID().slice(0, 8)}`;
         const url = await ensureDatabase(inject('infra').postgres, name);
         await migrate(url, options.migrations);
-        const database = createDatabase(url, options.schema, { max: options.max ?? 8 });
+        await use(url);
+      },
+      { scope: 'file' },
+    ],
+    database: [
+      async ({ databaseUrl }, use) => {
+        const database = createDatabase(databaseUrl, options.schema, { max: options.max ?? 8 });
         try {
           await use(database);
         } finally {

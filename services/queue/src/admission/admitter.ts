@@ -59,11 +59,11 @@ export function startAdmitter(options: AdmitterOptions) {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
 
-  async function takeLock(): Promise<void> {
+  async function takeLock(previous: Leadership = state): Promise<void> {
     const askedAt = Date.now();
     const won = await options.lock.tryLock(options.lockStore, resource, owner, leaseSeconds);
-    const wasLeader = state.role === 'leader';
-    state = won ? acquired(askedAt, options.lease, state) : follower();
+    const wasLeader = previous.role === 'leader';
+    state = won ? acquired(askedAt, options.lease, previous) : follower();
     if (won && !wasLeader) {
       budgets = new Map();
       log.info('admission leadership acquired');
@@ -73,9 +73,15 @@ export function startAdmitter(options: AdmitterOptions) {
 
   async function renew(): Promise<void> {
     // Dapr locks cannot be extended: release and take it again at once. Another replica may win
-    // in between, which is a clean hand-over (this one stopped admitting before releasing).
-    await options.lock.unlock(options.lockStore, resource, owner);
-    await takeLock();
+    // in between, which is a clean hand-over: this one stopped admitting before releasing, and is a
+    // follower from the release until it holds the lock again.
+    const held = state;
+    state = follower();
+    await options.lock.unlock(options.lockStore, resource, owner).catch((error: unknown) => {
+      state = held; // still ours as far as this one knows: the tick steps down with a warning
+      throw error;
+    });
+    await takeLock(held);
   }
 
   async function admit(): Promise<void> {

@@ -107,8 +107,9 @@ describe('waiting room in Redis', () => {
     await room.join(show, 'a', Infinity);
     await room.join(show, 'b', Infinity);
     await room.admit(show, 1, far(), 'owner-a', { ...settings, passTtlMs: 50, slotLeaseMs: 50 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(await room.standing(show, 'a')).toEqual({ status: 'absent' });
+    await expect
+      .poll(() => room.standing(show, 'a'), { timeout: 5000, interval: 20 })
+      .toEqual({ status: 'absent' });
     expect(await room.join(show, 'a', Infinity)).toEqual({ status: 'waiting', position: 2 });
     expect(await room.admit(show, 0, far(), 'owner-a', settings)).toEqual({ admitted: 0, expired: 0 });
   });

@@ -5,12 +5,9 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { canBind, presentServices, provisionChromium, repoRoot } from '@reservex/local';
 import { launch } from 'puppeteer-core';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from './paths.ts';
-import { canBind } from './ports.ts';
-import { provisionChromium } from './provision/browser.ts';
-import { presentServices } from './services.ts';
 
 /** Pids of live processes whose environment says they belong to a run under `runDir`. */
 function processesOf(runDir: string): number[] {

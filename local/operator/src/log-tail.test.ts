@@ -1,7 +1,7 @@
 import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { keepLine, renderLine, tailLogs } from './log-tail.ts';
 
 describe('keepLine', () => {
@@ -61,8 +61,11 @@ describe('tailLogs', () => {
     );
     appendFileSync(join(dir, 'kafka.log'), 'new line\npartial');
     writeFileSync(join(dir, 'late.log'), 'late line\n');
-    await new Promise((r) => setTimeout(r, 120));
+    await vi.waitFor(
+      () =>
+        expect(lines.map((l) => l.replace(/\s+\|/, ' |'))).toEqual(['kafka | new line', 'late | late line']),
+      { timeout: 5000, interval: 20 },
+    );
     tail.stop();
-    expect(lines.map((l) => l.replace(/\s+\|/, ' |'))).toEqual(['kafka | new line', 'late | late line']);
   });
 });

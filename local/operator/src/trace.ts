@@ -1,8 +1,8 @@
 // `npm run trace -- <reservation id | trace id>`: a trace of the running stack as a waterfall in the
 // terminal, read from Jaeger's API like the trace page (local/trace-page) and laid out by the same
 // code.
-import type { JaegerTrace, Waterfall } from '../trace-page/static/waterfall.js';
-import { waterfall } from '../trace-page/static/waterfall.js';
+import type { JaegerTrace, Waterfall } from '../../trace-page/static/waterfall.js';
+import { waterfall } from '../../trace-page/static/waterfall.js';
 
 const TRACE_ID = /^[0-9a-f]{32}$/i;
 

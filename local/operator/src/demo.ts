@@ -2,9 +2,9 @@
 // administrator (an address the account service is told to make ADMIN, as an operator lists theirs in
 // ADMIN_EMAILS) and, signed in as them, the demo show on sale — by the chart's own seed script, so a
 // cluster's seed Job and a laptop's `npm start` put the same catalogue up. Running it again finds both.
-import { type Show, seedDemoShow as seedShow, signInAdmin } from '../../charts/reservex/files/seed.mjs';
+import { type Show, seedDemoShow as seedShow, signInAdmin } from '../../../charts/reservex/files/seed.mjs';
 
-export { DEMO_SHOW_TITLE } from '../../charts/reservex/files/seed.mjs';
+export { DEMO_SHOW_TITLE } from '../../../charts/reservex/files/seed.mjs';
 
 /**
  * The local demo administrator. Public and local-only: the account service makes this address

@@ -1,23 +1,34 @@
 #!/usr/bin/env node
-// reservex-local: `provision` (fill the cache), `up` (npm start: the whole system on this machine),
+// reservex: `provision` (fill the cache), `up` (npm start: the whole system on this machine),
 // `down` (stop whatever a previous `up` or test run left running).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppId } from '@reservex/contracts';
-import { type AppHandle, startApps } from './apps.ts';
+import {
+  type AppHandle,
+  cardSandbox,
+  cardSandboxApp,
+  elapsed,
+  isAlive,
+  paymentProviderEnv,
+  presentServices,
+  provision,
+  type Run,
+  reapStaleRuns,
+  runsDir,
+  type Supervised,
+  say,
+  serviceApp,
+  signalGroup,
+  startApps,
+  startInfra,
+} from '@reservex/local';
 import { adminEmails, DEMO_ADMIN, seedDemoShow, signInDemoAdmin } from './demo.ts';
-import { startInfra } from './infra/index.ts';
 import { tailLogs } from './log-tail.ts';
-import { runsDir } from './paths.ts';
-import { elapsed, say } from './progress.ts';
-import { provision } from './provision/index.ts';
-import { isAlive, type Run, reapStaleRuns } from './run.ts';
-import { cardSandbox, cardSandboxApp, paymentProviderEnv, presentServices, serviceApp } from './services.ts';
-import { type Supervised, signalGroup } from './supervisor.ts';
 import { printTrace } from './trace.ts';
 import { walkthrough } from './walkthrough.ts';
 
-const USAGE = `usage: node local/src/cli.ts <command>
+const USAGE = `usage: node local/operator/src/cli.ts <command>
   provision   put daprd, Kafka, Jaeger, Postgres and Redis in place (cache: $RESERVEX_CACHE or ~/.cache/reservex)
   up          start the whole system on this machine; Ctrl-C stops everything
               (--verbose: follow every log line, not only warnings, errors and saga milestones)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { JaegerTrace } from '../trace-page/static/waterfall.js';
-import { waterfall } from '../trace-page/static/waterfall.js';
+import type { JaegerTrace } from '../../trace-page/static/waterfall.js';
+import { waterfall } from '../../trace-page/static/waterfall.js';
 import { formatWaterfall } from './trace.ts';
 
 const traceID = '4bf92f3577b34da6a3ce929d0e0e4736';
