@@ -1,4 +1,5 @@
 export * from './access.ts';
+export * from './canonical-json.ts';
 export * from './events.ts';
 export * from './identity.ts';
 export * from './pass.ts';

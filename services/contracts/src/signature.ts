@@ -9,6 +9,7 @@
 // event replayed under another id, on another topic or with other facts does not verify.
 import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
 import { ownerOf } from './access.ts';
+import { sortedKeys } from './canonical-json.ts';
 import type { Topic } from './events.ts';
 import { type AppId, appIds } from './services.ts';
 
@@ -100,20 +101,7 @@ export function verifyEvent(
 
 function signedBytes(facts: SignedFacts): Buffer {
   return Buffer.from(
-    `reservex-event/v1\n${JSON.stringify([facts.topic, facts.id, facts.type, canonical(facts.data)])}`,
+    `reservex-event/v1\n${JSON.stringify([facts.topic, facts.id, facts.type, sortedKeys(facts.data)])}`,
     'utf8',
   );
-}
-
-/** The value with every object's keys in sorted order, so that encoders that reorder keys agree. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
-    );
-  }
-  return value;
 }

@@ -2,6 +2,7 @@
 // asked of inventory through Dapr service invocation and cached briefly: a flash sale asks about the
 // same show thousands of times a second, and a limit changed by an admin may take a few seconds to
 // apply here. Inventory re-checks everything when it takes the hold.
+import { createReadThrough } from '@reservex/platform/cache';
 import type { Dapr } from '@reservex/platform/dapr';
 import { problem } from '@reservex/platform/http';
 import { z } from 'zod';
@@ -39,19 +40,12 @@ export type CatalogueOptions = {
 
 export function createCatalogue(options: CatalogueOptions) {
   const now = options.now ?? Date.now;
-  const maxEntries = options.maxEntries ?? 1000;
-  // Promises, not answers: concurrent requests for an uncached show share one call to inventory.
-  const cache = new Map<string, { until: number; show: Promise<z.infer<typeof ShowTerms> | undefined> }>();
-
-  function show(showId: string) {
-    const cached = cache.get(showId);
-    if (cached && cached.until > now()) return cached.show;
-    const answer = fetchShow(showId);
-    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
-    cache.set(showId, { until: now() + options.cacheMs, show: answer });
-    answer.catch(() => cache.delete(showId));
-    return answer;
-  }
+  const shows = createReadThrough({
+    load: fetchShow,
+    ttlMs: options.cacheMs,
+    now,
+    ...(options.maxEntries !== undefined ? { maxEntries: options.maxEntries } : {}),
+  });
 
   async function fetchShow(showId: string) {
     const response = await options.invoke(options.inventoryAppId, `v1/shows/${encodeURIComponent(showId)}`, {
@@ -63,7 +57,7 @@ export function createCatalogue(options: CatalogueOptions) {
   }
 
   async function lookup(showId: string, ticketTypeId: string): Promise<Lookup> {
-    const found = await show(showId);
+    const found = await shows.get(showId);
     if (!found) return { kind: 'no-show' };
     const type = found.ticketTypes.find((t) => t.id === ticketTypeId);
     if (!type) return { kind: 'no-ticket-type' };

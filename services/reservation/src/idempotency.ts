@@ -3,6 +3,7 @@
 // stored once the reservation exists. Only a successful reply is kept: a refused request changed
 // nothing, so trying it again with the same key simply runs the checks again.
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '@reservex/contracts';
 import { type Dapr, StateConflictError } from '@reservex/platform/dapr';
 
 export type StoredReply = { status: number; body: unknown; location?: string };
@@ -31,17 +32,6 @@ export type IdempotencyOptions = {
 /** The same request, whatever the order of its JSON members. */
 export function fingerprint(request: unknown): string {
   return createHash('sha256').update(canonicalJson(request)).digest('base64url');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 export function createIdempotency(options: IdempotencyOptions) {

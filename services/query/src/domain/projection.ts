@@ -2,7 +2,14 @@
 // Events of one saga travel on different topics and arrive in any order, possibly twice; deriving the
 // details from the whole set (with a precedence for every field) makes the projection idempotent and
 // order-independent by construction: an older event can never overwrite newer state.
-import type { CancelReason, EventOf, SagaEvent, SagaStep, Topic } from '@reservex/contracts';
+import {
+  type CancelReason,
+  canonicalJson,
+  type EventOf,
+  type SagaEvent,
+  type SagaStep,
+  type Topic,
+} from '@reservex/contracts';
 
 export type RecordedEvent = SagaEvent & {
   /** CloudEvent id. */
@@ -76,17 +83,6 @@ const statusRank: Record<ReservationStatus, number> = { PENDING: 0, CONFIRMED: 1
  */
 export function eventFingerprint(event: Pick<SagaEvent, 'topic' | 'data'>): string {
   return `${event.topic}|${canonicalJson(event.data)}`;
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 function compareEvents(a: RecordedEvent, b: RecordedEvent): number {

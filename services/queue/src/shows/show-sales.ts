@@ -1,6 +1,7 @@
 // What the waiting room knows of a show: asked of inventory (its catalogue read) through Dapr
 // service invocation and cached briefly, since a flash sale joins the same show thousands of times a
 // second. A sale window changed by an admin reaches the room within the cache time.
+import { createReadThrough } from '@reservex/platform/cache';
 import type { Dapr } from '@reservex/platform/dapr';
 import { problem } from '@reservex/platform/http';
 import { z } from 'zod';
@@ -22,9 +23,12 @@ export type ShowSalesOptions = {
 
 export function createShowSales(options: ShowSalesOptions) {
   const now = options.now ?? Date.now;
-  const maxEntries = options.maxEntries ?? 1000;
-  // Promises, not answers: concurrent joins of an uncached show share one call to inventory.
-  const cache = new Map<string, { until: number; answer: Promise<Answer> }>();
+  const shows = createReadThrough({
+    load: fetchShow,
+    ttlMs: options.cacheMs,
+    now,
+    ...(options.maxEntries !== undefined ? { maxEntries: options.maxEntries } : {}),
+  });
 
   async function fetchShow(showId: string): Promise<Answer> {
     const response = await options.invoke(options.inventoryAppId, `v1/shows/${encodeURIComponent(showId)}`, {
@@ -39,14 +43,7 @@ export function createShowSales(options: ShowSalesOptions) {
 
   return {
     async saleOf(showId: string): Promise<ShowSale> {
-      let cached = cache.get(showId);
-      if (!cached || cached.until <= now()) {
-        if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
-        cached = { until: now() + options.cacheMs, answer: fetchShow(showId) };
-        cache.set(showId, cached);
-        cached.answer.catch(() => cache.delete(showId));
-      }
-      return saleOf(await cached.answer, now());
+      return saleOf(await shows.get(showId), now());
     },
   };
 }
