@@ -15,12 +15,16 @@
 #   service images   services/Dockerfile, unchanged, built by podman (no BuildKit) for each service;
 #                    steps that reach the npm registry get this machine's CA bundle (a TLS-intercepting
 #                    proxy may be in the way) through a build-time mount, never a layer
+#   CoreDNS          github.com/coredns/coredns (Go module, as released: every in-tree plugin), alone in
+#                    an image: the cluster's DNS
 # The images are OCI archives (./oci-archive.py) that the node's containerd imports; no registry.
 set -euo pipefail
 
 DEBIAN_SUITE=bookworm
 PACKAGES=(containerd runc containernetworking-plugins iptables mmdebstrap podman buildah)
 PAUSE_IMAGE=reservex.local/pause:1
+COREDNS_VERSION=v1.14.7
+COREDNS_IMAGE=reservex.local/coredns:${COREDNS_VERSION#v}
 SERVICES=(account gateway inventory payment query queue reservation ticket)
 BASE_IMAGE=reservex.local/debian:$DEBIAN_SUITE-minbase
 
@@ -89,17 +93,19 @@ podman_() {
 }
 
 # The services' images, each saved as an archive named after the image's id (a rebuild that changes
-# nothing is a cache hit and writes nothing).
+# nothing is a cache hit and writes nothing). The build's RUN steps get a home of their own mounted on
+# /root (which the base image has, so no mount point is left in a layer): npm's cache, and an .npmrc
+# naming this machine's CA bundle, copied beside it, for the steps that reach the registry.
 service_images() { # node-archive
-  local npmrc=$cache/cluster/podman/npmrc service id archive
-  mkdir -p "$cache/cluster/podman"
-  echo 'cafile=/etc/ssl/certs/ca-certificates.crt' >"$npmrc"
+  local home=$cache/cluster/podman/build-home service id archive
+  mkdir -p "$home"
+  cp /etc/ssl/certs/ca-certificates.crt "$home/ca-certificates.crt"
+  echo 'cafile=/root/ca-certificates.crt' >"$home/.npmrc"
   podman_ image exists "$NODE_IMAGE" && [[ -f $cache/cluster/podman/.node-$(basename "$1") ]] ||
     { podman_ load -q -i "$1" >&2 && touch "$cache/cluster/podman/.node-$(basename "$1")"; }
   for service in "${SERVICES[@]}"; do
     podman_ build --quiet --network host --pull=never --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 \
-      -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro -v "$npmrc:/usr/local/etc/npmrc:ro" \
-      --build-arg "NODE_IMAGE=$NODE_IMAGE" --build-arg "SERVICE=$service" --target runtime \
+      -v "$home:/root" --build-arg "NODE_IMAGE=$NODE_IMAGE" --build-arg "SERVICE=$service" --target runtime \
       -f "$repo/services/Dockerfile" -t "reservex.local/$service:cluster" "$repo" >&2
     id=$(podman_ image inspect --format '{{.Id}}' "reservex.local/$service:cluster")
     archive=$images/$service-${id:0:12}.tar
@@ -108,8 +114,18 @@ service_images() { # node-archive
   done
 }
 
+coredns_image() { # dest
+  local tmp
+  tmp=$(mktemp -d "$images/.coredns.XXXXXX")
+  GOBIN=$tmp CGO_ENABLED=0 nice -n 10 go install -trimpath -ldflags '-s -w' "github.com/coredns/coredns@$COREDNS_VERSION"
+  python3 "$here/oci-archive.py" "$COREDNS_IMAGE" "$1" --file "$tmp/coredns:/coredns" --entrypoint '["/coredns"]' \
+    --user 65532:65532
+  rm -rf "$tmp"
+}
+
 pause_hash=$( (cat "$repo/local/provision/kubernetes/pause/main.go" "$here/oci-archive.py"; go version) | sha256sum | cut -c1-12)
 pause=$images/pause-$pause_hash.tar
+coredns=$images/coredns-$COREDNS_VERSION-$(sha256sum <"$here/oci-archive.py" | cut -c1-12).tar
 base=$images/debian-$DEBIAN_SUITE-minbase-$(sha256sum <"$here/oci-archive.py" | cut -c1-12).tar
 node=$images/node-$NODE_VERSION-npm-$NPM_VERSION-$DEBIAN_SUITE-$(sha256sum <"$here/oci-archive.py" | cut -c1-12).tar
 services=false
@@ -120,6 +136,7 @@ services=false
   debian_packages
   [[ -f $pause ]] || timed "pause image" pause_image "$pause"
   [[ -f $base ]] || timed "$DEBIAN_SUITE minbase image (mmdebstrap)" base_image "$base"
+  [[ -f $coredns ]] || timed "CoreDNS $COREDNS_VERSION image" coredns_image "$coredns"
   if $services; then
     [[ -f $node ]] || timed "Node $NODE_VERSION image (mmdebstrap, npm)" node_image "$node"
     log "service images (podman build -f services/Dockerfile) ..."
@@ -135,6 +152,7 @@ tools = json.loads(sys.argv[1])
 tools.update({
   "pauseImage": "$PAUSE_IMAGE", "pauseArchive": "$pause",
   "baseImage": "$BASE_IMAGE", "baseArchive": "$base",
+  "corednsImage": "$COREDNS_IMAGE", "corednsArchive": "$coredns",
   "cniPlugins": "/usr/lib/cni",
   "nodeImage": "$NODE_IMAGE", "nodeArchive": "$node",
 })
