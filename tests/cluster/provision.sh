@@ -17,6 +17,9 @@
 #                    proxy may be in the way) through a build-time mount, never a layer
 #   CoreDNS          github.com/coredns/coredns (Go module, as released: every in-tree plugin), alone in
 #                    an image: the cluster's DNS
+#   Dapr             the control plane (operator, sidecar injector, sentry) from the wrapper module
+#                    local/provision/dapr-control-plane, in one image as Dapr's chart expects them
+#                    (/operator, /injector, /sentry); the chart itself is the module's charts/dapr
 # The images are OCI archives (./oci-archive.py) that the node's containerd imports; no registry.
 set -euo pipefail
 
@@ -25,6 +28,8 @@ PACKAGES=(containerd runc containernetworking-plugins iptables mmdebstrap podman
 PAUSE_IMAGE=reservex.local/pause:1
 COREDNS_VERSION=v1.14.7
 COREDNS_IMAGE=reservex.local/coredns:${COREDNS_VERSION#v}
+DAPR_VERSION=1.18.2
+DAPR_IMAGE=reservex.local/dapr:$DAPR_VERSION
 SERVICES=(account gateway inventory payment query queue reservation ticket)
 BASE_IMAGE=reservex.local/debian:$DEBIAN_SUITE-minbase
 
@@ -123,9 +128,21 @@ coredns_image() { # dest
   rm -rf "$tmp"
 }
 
+dapr_image() { # dest
+  local tmp
+  tmp=$(mktemp -d "$images/.dapr.XXXXXX")
+  (cd "$repo/local/provision/dapr-control-plane" && CGO_ENABLED=0 nice -n 10 go build -trimpath \
+    -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION" -o "$tmp/" ./operator ./injector ./sentry)
+  python3 "$here/oci-archive.py" "$DAPR_IMAGE" "$1" --file "$tmp/operator:/operator" --file "$tmp/injector:/injector" \
+    --file "$tmp/sentry:/sentry" --user 65532:65532
+  rm -rf "$tmp"
+}
+
 pause_hash=$( (cat "$repo/local/provision/kubernetes/pause/main.go" "$here/oci-archive.py"; go version) | sha256sum | cut -c1-12)
 pause=$images/pause-$pause_hash.tar
 coredns=$images/coredns-$COREDNS_VERSION-$(sha256sum <"$here/oci-archive.py" | cut -c1-12).tar
+dapr_hash=$( (cat "$repo/local/provision/dapr-control-plane/"{go.mod,go.sum,*/main.go} "$here/oci-archive.py"; go version) | sha256sum | cut -c1-12)
+dapr=$images/dapr-$DAPR_VERSION-$dapr_hash.tar
 base=$images/debian-$DEBIAN_SUITE-minbase-$(sha256sum <"$here/oci-archive.py" | cut -c1-12).tar
 node=$images/node-$NODE_VERSION-npm-$NPM_VERSION-$DEBIAN_SUITE-$(sha256sum <"$here/oci-archive.py" | cut -c1-12).tar
 services=false
@@ -137,6 +154,7 @@ services=false
   [[ -f $pause ]] || timed "pause image" pause_image "$pause"
   [[ -f $base ]] || timed "$DEBIAN_SUITE minbase image (mmdebstrap)" base_image "$base"
   [[ -f $coredns ]] || timed "CoreDNS $COREDNS_VERSION image" coredns_image "$coredns"
+  [[ -f $dapr ]] || timed "Dapr $DAPR_VERSION control plane image" dapr_image "$dapr"
   if $services; then
     [[ -f $node ]] || timed "Node $NODE_VERSION image (mmdebstrap, npm)" node_image "$node"
     log "service images (podman build -f services/Dockerfile) ..."
@@ -153,6 +171,7 @@ tools.update({
   "pauseImage": "$PAUSE_IMAGE", "pauseArchive": "$pause",
   "baseImage": "$BASE_IMAGE", "baseArchive": "$base",
   "corednsImage": "$COREDNS_IMAGE", "corednsArchive": "$coredns",
+  "daprImage": "$DAPR_IMAGE", "daprArchive": "$dapr", "daprVersion": "$DAPR_VERSION",
   "cniPlugins": "/usr/lib/cni",
   "nodeImage": "$NODE_IMAGE", "nodeArchive": "$node",
 })

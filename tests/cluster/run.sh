@@ -380,7 +380,7 @@ JSON
 start containerd "$(command -v containerd)" --config "$run/containerd/config.toml"
 ctr_() { ctr --address "$run/containerd/containerd.sock" -n k8s.io "$@"; }
 wait_for containerd 30 containerd ctr_ version
-for image in pause base coredns; do
+for image in pause base coredns dapr; do
   name=$(tool "${image}Image")
   if ! ctr_ images ls -q | grep -qxF "$name" || [[ $(tool "${image}Archive") -nt $cache/cluster/containerd/.imported-$image ]]; then
     ctr_ images import "$(tool "${image}Archive")" >/dev/null
@@ -530,6 +530,28 @@ spec:
     - { name: dns-tcp, port: 53, protocol: TCP }
 YAML
 
+# ---- Dapr's control plane: its own chart, the images built here -------------------------------------------
+# No actors, jobs or workflows in ReserveX: no placement, no scheduler. mTLS on (the chart's default),
+# sentry making its own root on first start; the injector adds the sidecars.
+dapr_version=$(tool daprVersion)
+dapr_chart=$(cd "$here/../../local/provision/dapr-control-plane" && go list -m -f '{{.Dir}}' github.com/dapr/dapr)/charts/dapr
+"$(tool helm)" install dapr "$dapr_chart" --kubeconfig "$KUBECONFIG" --namespace dapr-system --create-namespace \
+  --set global.registry=reservex.local --set "global.tag=$dapr_version" --set global.imagePullPolicy=Never \
+  --set global.scheduler.enabled=false --set global.actors.enabled=false --set global.ha.enabled=false \
+  --set global.mtls.enabled=true --set dapr_sidecar_injector.sidecarImagePullPolicy=Never \
+  --set "dapr_operator.image.name=$(tool daprImage)" --set "dapr_sentry.image.name=$(tool daprImage)" \
+  --set "dapr_sidecar_injector.injectorImage.name=$(tool daprImage)" \
+  --set "dapr_sidecar_injector.image.name=reservex.local/daprd:$dapr_version" \
+  --wait --timeout 4m >"$run/logs/helm-dapr.log" 2>&1 ||
+  fail "helm install of Dapr's chart: $(tail -n 3 "$run/logs/helm-dapr.log"); $(kubectl get pods -n dapr-system --no-headers 2>&1 | tr -s ' ' | tr '\n' ';')"
+[[ $(kubectl get configuration daprsystem -n dapr-system -o 'jsonpath={.spec.mtls.enabled}') == true ]] ||
+  fail "Dapr's daprsystem Configuration does not have mTLS on"
+# Sentry made the root of the sidecars' mTLS and published it (the control plane's own services got
+# their certificates from it to become ready).
+kubectl get secret dapr-trust-bundle -n dapr-system -o 'jsonpath={.data.ca\.crt}' | base64 -d |
+  openssl x509 -noout >/dev/null 2>&1 || fail "sentry published no trust anchors (secret dapr-trust-bundle)"
+say "Dapr $dapr_version control plane Running from its chart: $(kubectl get pods -n dapr-system -o 'jsonpath={range .items[*]}{.metadata.labels.app}={.status.phase} {end}')(mTLS on)"
+
 # ---- checks ---------------------------------------------------------------------------------------------
 wait_for "the default ServiceAccount" 60 kube-controller-manager kubectl get serviceaccount default -n default
 kubectl create namespace "$CHECK_NAMESPACE" >/dev/null
@@ -571,6 +593,30 @@ dns_resolved() { kubectl logs base -n "$CHECK_NAMESPACE" | grep -q "resolved kub
 wait_for "cluster DNS (CoreDNS) from the pod" 120 kubelet dns_resolved
 say "cluster DNS: the pod resolved $(kubectl logs base -n "$CHECK_NAMESPACE" | sed -n 's/^resolved //p' | tr -s ' ') through CoreDNS $(tool corednsImage | sed 's/.*://')"
 
+# Dapr's injector adds the sidecar to a pod that asks for one, with mTLS on. (The pod is not started:
+# a daprd image for the cluster, with Kubernetes name resolution, is not built yet.)
+kubectl create -n "$CHECK_NAMESPACE" -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: injected
+  annotations:
+    dapr.io/enabled: "true"
+    dapr.io/app-id: cluster-check
+    dapr.io/disable-builtin-k8s-secret-store: "true"
+spec:
+  automountServiceAccountToken: false
+  nodeSelector: { reservex.dev/none: none }
+  containers:
+    - { name: app, image: $base_image, imagePullPolicy: Never, command: [sleep, infinity] }
+YAML
+injected=$(kubectl get pod injected -n "$CHECK_NAMESPACE" -o 'jsonpath={.spec.containers[*].name}')
+[[ $injected == *daprd* ]] || fail "Dapr's injector did not add daprd to a pod that asks for it (containers: $injected)"
+kubectl get pod injected -n "$CHECK_NAMESPACE" -o 'jsonpath={.spec.containers[?(@.name=="daprd")].args}' |
+  grep -q -- '--enable-mtls' || fail "the injected daprd does not have --enable-mtls"
+kubectl delete pod injected -n "$CHECK_NAMESPACE" --wait=false >/dev/null
+say "Dapr's injector added daprd to a pod that asks for it (containers: $injected), with --enable-mtls"
+
 # Each service's image runs its own CMD under the kubelet, as the image's user: node, the pruned
 # sources and the production dependencies load, and the service refuses to start without its
 # configuration (the chart gives it that; this stage does not install the chart yet).
@@ -607,4 +653,4 @@ say "each service's image ran its CMD on the node, non-root (runAsNonRoot), and 
 if $keep; then
   say "kept running: export KUBECONFIG=$KUBECONFIG; kubectl is $control_plane/kubectl; end it with npm run test:cluster -- --down"
 fi
-say "PASSED: node Ready; a pod from a locally made image in the project's pause sandbox; service routing by kube-proxy; cluster DNS by CoreDNS; the services' images (services/Dockerfile, podman) run by the kubelet. Not yet: Dapr's control plane, the operators, the chart, helm test, the trace check"
+say "PASSED: node Ready; a pod from a locally made image in the project's pause sandbox; service routing by kube-proxy; cluster DNS by CoreDNS; Dapr's control plane from its chart with mTLS, the injector adding daprd; the services' images (services/Dockerfile, podman) run by the kubelet. Not yet: a daprd image for the cluster, the operators, Redis, Jaeger, Kafka, the chart, helm test, the trace check"
