@@ -41,6 +41,8 @@ case ${1:-} in
 esac
 
 started=$SECONDS
+# Ctrl-C or a TERM ends the run through the EXIT trap (which cleans up once anything has started).
+trap 'exit 130' INT TERM
 say() { echo "test:cluster: [$((SECONDS - started))s] $*" >&2; }
 fail() {
   echo "test:cluster: FAILED: $*" >&2
@@ -223,7 +225,6 @@ mkdir -p "$run/logs"
 : >"$run/pids"
 echo "$control_plane/kubectl" >"$run/kubectl-path"
 trap 'status=$?; if ! $keep || ((status != 0)); then say "cleaning up"; cleanup; fi; exit $status' EXIT
-trap 'exit 130' INT TERM
 
 # ---- network: the bridge first, so the API server can listen on the node's address -------------------
 ip link add "$BRIDGE" type bridge
