@@ -43,6 +43,8 @@ esac
 started=$SECONDS
 # Ctrl-C or a TERM ends the run through the EXIT trap (which cleans up once anything has started).
 trap 'exit 130' INT TERM
+# The trap may run inside a command whose stderr is silenced: it reports on the run's own stderr, kept here.
+exec 3>&2
 say() { echo "test:cluster: [$((SECONDS - started))s] $*" >&2; }
 fail() {
   echo "test:cluster: FAILED: $*" >&2
@@ -224,7 +226,7 @@ say "provisioned"
 mkdir -p "$run/logs"
 : >"$run/pids"
 echo "$control_plane/kubectl" >"$run/kubectl-path"
-trap 'status=$?; if ! $keep || ((status != 0)); then say "cleaning up"; cleanup; fi; exit $status' EXIT
+trap 'status=$?; exec 2>&3; if ! $keep || ((status != 0)); then say "cleaning up"; cleanup; fi; exit $status' EXIT
 
 # ---- network: the bridge first, so the API server can listen on the node's address -------------------
 ip link add "$BRIDGE" type bridge
