@@ -16,6 +16,8 @@
 #                   the wrapper module local/provision/kubernetes (k8s.io/kubernetes at a pinned patch)
 #   kwok            sigs.k8s.io/kwok (Go module): a node without a kubelet, its pods driven by stages
 #   CNPG CRDs       config/crd/bases of the CloudNativePG Go module github.com/cloudnative-pg/cloudnative-pg
+# With --node, also what the cluster test (tests/cluster) runs on top of the control plane:
+#   node            kubelet and kube-proxy from the same wrapper module, stamped the same way
 set -euo pipefail
 
 HELM_VERSION=v3.22.0
@@ -38,22 +40,17 @@ KUBE_LDFLAGS="-s -w
   -X k8s.io/client-go/pkg/version.gitMinor=34 -X k8s.io/client-go/pkg/version.gitTreeState=clean"
 KWOK_VERSION=v0.7.0
 CNPG_VERSION=v1.27.1
-control_plane=false
+control_plane=false node=false
 [[ ${1:-} == --control-plane ]] && control_plane=true
+[[ ${1:-} == --node ]] && control_plane=true node=true
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 tools=${RESERVEX_CACHE:-$HOME/.cache/reservex}/tools
 mkdir -p "$tools"
 export GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 
-log() { echo "provision: $*" >&2; }
-timed() {
-  local what=$1 start=$SECONDS
-  shift
-  log "$what ..."
-  "$@"
-  log "$what done in $((SECONDS - start))s"
-}
+# shellcheck source=../../../support/provision.sh
+source "$here/../../../support/provision.sh"
 
 go_install() { # module@version dest [ldflags]
   local tmp
@@ -117,6 +114,14 @@ control_plane() { # dest-dir
   mv "$tmp" "$1"
 }
 
+node_binaries() { # dest-dir
+  local tmp
+  tmp=$(mktemp -d "$tools/.go.XXXXXX")
+  (cd "$kube_module" && go build -trimpath -ldflags "$KUBE_LDFLAGS" -o "$tmp/" \
+    k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
+  mv "$tmp" "$1"
+}
+
 tiltfile_eval() { # dest
   local tmp
   tmp=$(mktemp -d "$tools/.go.XXXXXX")
@@ -136,6 +141,7 @@ tilt_eval=$tools/tiltfile-eval-$eval_hash/tiltfile-eval
 kube_module=$here/../../../../local/provision/kubernetes
 kube_hash=$( (cat "$kube_module/"{go.mod,go.sum,etcd/main.go}; echo "$KUBE_LDFLAGS") | sha256sum | cut -c1-12)
 kube=$tools/kubernetes-$KUBERNETES_RELEASE-$kube_hash
+kube_node=$tools/kubernetes-node-$KUBERNETES_RELEASE-$kube_hash
 kwok=$tools/kwok-$KWOK_VERSION/kwok
 cnpg=$tools/cnpg-crds-$CNPG_VERSION
 
@@ -151,6 +157,9 @@ cnpg=$tools/cnpg-crds-$CNPG_VERSION
     [[ -d $kube ]] || timed "Kubernetes $KUBERNETES_RELEASE control plane and etcd" control_plane "$kube"
     [[ -x $kwok ]] || { mkdir -p "$(dirname "$kwok")" && timed "kwok $KWOK_VERSION" go_install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "$kwok"; }
     [[ -d $cnpg ]] || timed "CloudNativePG $CNPG_VERSION CRDs" module_crds "github.com/cloudnative-pg/cloudnative-pg@$CNPG_VERSION" config/crd/bases "$cnpg"
+  fi
+  if $node; then
+    [[ -d $kube_node ]] || timed "Kubernetes $KUBERNETES_RELEASE kubelet and kube-proxy" node_binaries "$kube_node"
   fi
 ) 9>"$tools/.provision.lock"
 
@@ -168,6 +177,7 @@ cat <<JSON
   "tiltfileEval": "$tilt_eval",
   "kubernetesRelease": "$KUBERNETES_RELEASE",
   "controlPlane": "$kube",
+  "node": "$kube_node",
   "kwok": "$kwok",
   "cnpgCrds": "$cnpg",
   "cnpgVersion": "$CNPG_VERSION"
