@@ -12,8 +12,11 @@ let saga: SagaStack;
 beforeAll(async () => {
   saga = await startSagaStack({
     infra,
-    env: { reservation: { HOLD_TTL_SECONDS: '120' } },
-    cardSandboxEnv: { SANDBOX_SLOW_MS: '2000' },
+    // The slow card answers after 8 s (payment waits for it): the window in which the cancelling
+    // buyer cancels between the hold and the capture, however far reservation lags behind payment
+    // (a stack also drains what earlier stacks left in the shared topics).
+    env: { reservation: { HOLD_TTL_SECONDS: '120' }, payment: { PAYMENT_PROVIDER_TIMEOUT_MS: '20000' } },
+    cardSandboxEnv: { SANDBOX_SLOW_MS: '8000' },
     extraApps: [{ appId: 'saga-duplicator', args: [duplicator], logLevel: 'warn', readyTimeoutMs: 180_000 }],
   });
   await saga.warmUp();
