@@ -3,7 +3,7 @@
 // can stop, crash (SIGKILL) and restart the app or its sidecar, as chaos tests need.
 
 import { randomBytes } from 'node:crypto';
-import { type AppId, appIds, USER_FACING_CALLER } from '@reservex/contracts';
+import { isAppId, USER_FACING_CALLER } from '@reservex/contracts';
 import { type ProcessControl, restartable } from './control.ts';
 import { eventKeyEnv, signedCloudEvent } from './event-keys.ts';
 import { ensureDatabase, type InfraInfo } from './infra/index.ts';
@@ -88,8 +88,6 @@ export interface StartAppsOptions<Id extends string> {
   onUnexpectedExit?: (process: Supervised) => void;
 }
 
-const isService = (appId: string): appId is AppId => (appIds as readonly string[]).includes(appId);
-
 export function newTokens(): AppTokens {
   return { dapr: randomBytes(32).toString('base64url'), app: randomBytes(32).toString('base64url') };
 }
@@ -120,8 +118,8 @@ export function appEnv(
     LOG_LEVEL: spec.logLevel ?? 'info',
     DAPR_API_TOKEN: tokens.dapr,
   };
-  if (isService(spec.appId) && spec.appId !== USER_FACING_CALLER) env.APP_API_TOKEN = tokens.app;
-  if (isService(spec.appId)) Object.assign(env, eventKeyEnv(infra.runDir, spec.appId));
+  if (isAppId(spec.appId) && spec.appId !== USER_FACING_CALLER) env.APP_API_TOKEN = tokens.app;
+  if (isAppId(spec.appId)) Object.assign(env, eventKeyEnv(infra.runDir, spec.appId));
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   if (spec.redis) env.REDIS_URL = infra.redis.url;
   return { ...env, ...spec.env };
@@ -133,7 +131,7 @@ export function appEnv(
  * topic-scoped components.
  */
 export function sidecarArgs(infra: InfraInfo, appId: string, ports: AppPorts, healthPath: string): string[] {
-  const service = isService(appId);
+  const service = isAppId(appId);
   return [
     '--app-id',
     appId,

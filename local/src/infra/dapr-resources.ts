@@ -4,6 +4,7 @@ import {
   type AppId,
   appIds,
   callersOf,
+  isAppId,
   protectedTopics,
   publishableBy,
   streamingApps,
@@ -131,7 +132,7 @@ export function accessControl(
 
 /** The configuration of one sidecar: the shared one, plus the app's access control when it is ours. */
 export function configuration(targets: ResourceTargets, appId?: string): DaprResource {
-  const ours = (appIds as readonly string[]).includes(appId ?? '');
+  const ours = isAppId(appId ?? '');
   return {
     apiVersion: 'dapr.io/v1alpha1',
     kind: 'Configuration',
