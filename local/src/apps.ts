@@ -3,10 +3,12 @@
 // can stop, crash (SIGKILL) and restart the app or its sidecar, as chaos tests need.
 
 import { randomBytes } from 'node:crypto';
-import { isAppId, USER_FACING_CALLER } from '@reservex/contracts';
+import { basename, join } from 'node:path';
+import { isAppId, subscribableBy, USER_FACING_CALLER } from '@reservex/contracts';
 import { type ProcessControl, restartable } from './control.ts';
 import { eventKeyEnv, signedCloudEvent } from './event-keys.ts';
-import { ensureDatabase, type InfraInfo } from './infra/index.ts';
+import { consumerGroupOf, stackConsumerGroup, startGroupsAtEnd } from './infra/consumer-groups.ts';
+import { ensureDatabase, type InfraInfo, type ResourceDirs, writeResources } from './infra/index.ts';
 import { writeSentryToken } from './infra/sentry.ts';
 import { repoRoot } from './paths.ts';
 import { freePorts } from './ports.ts';
@@ -84,6 +86,8 @@ export interface StartedApps<Id extends string> {
 export interface StartAppsOptions<Id extends string> {
   infra: InfraInfo;
   apps: readonly AppSpec<Id>[];
+  /** More resource directories for every sidecar of these apps (a component of their own). */
+  resources?: readonly string[];
   /** Called when an app or sidecar exits without being asked to (e.g. `npm start` shouts). */
   onUnexpectedExit?: (process: Supervised) => void;
 }
@@ -130,7 +134,13 @@ export function appEnv(
  * mTLS with the run's sentry; a service gets its own configuration (its access control) and the
  * topic-scoped components.
  */
-export function sidecarArgs(infra: InfraInfo, appId: string, ports: AppPorts, healthPath: string): string[] {
+export function sidecarArgs(
+  infra: InfraInfo,
+  appId: string,
+  ports: AppPorts,
+  healthPath: string,
+  resources: ResourceDirs = infra.dapr,
+): string[] {
   const service = isAppId(appId);
   return [
     '--app-id',
@@ -152,7 +162,7 @@ export function sidecarArgs(infra: InfraInfo, appId: string, ports: AppPorts, he
     '--metrics-port',
     String(ports.metrics),
     '--resources-path',
-    service ? infra.dapr.resourcesDir : infra.dapr.unscopedResourcesDir,
+    service ? resources.resourcesDir : resources.unscopedResourcesDir,
     '--config',
     service ? infra.dapr.configFiles[appId] : infra.dapr.configFile,
     '--enable-mtls',
@@ -226,6 +236,12 @@ export function sidecarEnv(infra: InfraInfo, appId: string, tokens: AppTokens): 
   };
 }
 
+/**
+ * Starts apps, each with its sidecar, as one stack. The stack's sidecars consume in consumer groups
+ * of their own, started at the current end of the topics they may read: a stack sees what is
+ * published from its start on, never what an earlier stack left unconsumed (replicas of an app in one
+ * stack share their group, as on Kubernetes).
+ */
 export async function startApps<const Id extends string>(
   options: StartAppsOptions<Id>,
 ): Promise<StartedApps<Id>> {
@@ -233,7 +249,20 @@ export async function startApps<const Id extends string>(
   const run = createRun({ label: 'apps', parentDir: infra.runDir });
   if (options.onUnexpectedExit) run.onUnexpectedExit(options.onUnexpectedExit);
   try {
-    const handles = await Promise.all(options.apps.map((spec) => startApp(run, infra, spec)));
+    const stack = basename(run.dir);
+    const resources = writeResources(join(run.dir, 'dapr'), infra.dapr.targets, {
+      consumerGroup: stackConsumerGroup(stack),
+    });
+    const consumers = options.apps.filter((spec) => spec.sidecar !== false);
+    await startGroupsAtEnd(
+      infra.kafka.brokers,
+      consumers.map((spec) => ({
+        group: consumerGroupOf(spec.appId, stack),
+        topics: isAppId(spec.appId) ? subscribableBy(spec.appId) : undefined,
+      })),
+    );
+    const sidecars = { resources, more: options.resources ?? [] };
+    const handles = await Promise.all(options.apps.map((spec) => startApp(run, infra, spec, sidecars)));
     const apps = Object.fromEntries(handles.map((h) => [h.appId, h])) as Record<Id, AppHandle>;
     return {
       apps,
@@ -251,7 +280,12 @@ export async function startApps<const Id extends string>(
   }
 }
 
-async function startApp(run: Run, infra: InfraInfo, spec: AppSpec): Promise<AppHandle> {
+async function startApp(
+  run: Run,
+  infra: InfraInfo,
+  spec: AppSpec,
+  sidecars: { resources: ResourceDirs; more: readonly string[] },
+): Promise<AppHandle> {
   const started = performance.now();
   const ports: AppPorts = await freePorts([
     'app',
@@ -286,7 +320,10 @@ async function startApp(run: Run, infra: InfraInfo, spec: AppSpec): Promise<AppH
           spec: {
             name: `${spec.appId}.daprd`,
             command: infra.dapr.daprd,
-            args: sidecarArgs(infra, spec.appId, ports, healthPath),
+            args: [
+              ...sidecarArgs(infra, spec.appId, ports, healthPath, sidecars.resources),
+              ...sidecars.more.flatMap((dir) => ['--resources-path', dir]),
+            ],
             env: sidecarEnv(infra, spec.appId, tokens),
           },
           ready: (process) =>

@@ -53,6 +53,15 @@ describe('components', () => {
     expect(pubsub).not.toHaveProperty('consumerGroup');
   });
 
+  it('names the consumer group a stack gives it, the same in the unscoped components', () => {
+    for (const scoped of [true, false]) {
+      const pubsub = components(targets, { scoped, consumerGroup: '{appID}.apps-1' }).find(
+        (c) => c.metadata.name === COMPONENTS.pubsub,
+      );
+      expect(metadataOf(pubsub).consumerGroup).toBe('{appID}.apps-1');
+    }
+  });
+
   it('keeps each service’s state and locks apart by app id', () => {
     expect(metadataOf(byName.statestore)).toMatchObject({ redisHost: targets.redisHost, keyPrefix: 'appid' });
     expect(metadataOf(byName.lockstore)).toMatchObject({ redisHost: targets.redisHost, keyPrefix: 'appid' });
