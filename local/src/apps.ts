@@ -35,6 +35,11 @@ export interface AppSpec<Id extends string = string> {
   healthPath?: string;
   /** Start without a sidecar (an app that needs no Dapr). */
   sidecar?: boolean;
+  /**
+   * Its consumer group reads every topic from the oldest offset instead of starting where the topics
+   * end now: an app that replays history (the read-model rebuild Job).
+   */
+  fromOldest?: boolean;
   /** Bound on waiting for the app and its sidecar to be ready; 60 s when omitted. */
   readyTimeoutMs?: number;
   logLevel?: string;
@@ -238,9 +243,8 @@ export function sidecarEnv(infra: InfraInfo, appId: string, tokens: AppTokens): 
 
 /**
  * Starts apps, each with its sidecar, as one stack. The stack's sidecars consume in consumer groups
- * of their own, started at the current end of the topics they may read: a stack sees what is
- * published from its start on, never what an earlier stack left unconsumed (replicas of an app in one
- * stack share their group, as on Kubernetes).
+ * of their own, started at the current end of the topics they may read (unless `fromOldest`): a stack
+ * sees what is published from its start on, never what an earlier stack left unconsumed.
  */
 export async function startApps<const Id extends string>(
   options: StartAppsOptions<Id>,
@@ -253,7 +257,7 @@ export async function startApps<const Id extends string>(
     const resources = writeResources(join(run.dir, 'dapr'), infra.dapr.targets, {
       consumerGroup: stackConsumerGroup(stack),
     });
-    const consumers = options.apps.filter((spec) => spec.sidecar !== false);
+    const consumers = options.apps.filter((spec) => spec.sidecar !== false && !spec.fromOldest);
     await startGroupsAtEnd(
       infra.kafka.brokers,
       consumers.map((spec) => ({
