@@ -3,10 +3,12 @@
 // can stop, crash (SIGKILL) and restart the app or its sidecar, as chaos tests need.
 
 import { randomBytes } from 'node:crypto';
-import { type AppId, appIds, USER_FACING_CALLER } from '@reservex/contracts';
+import { basename, join } from 'node:path';
+import { isAppId, subscribableBy, USER_FACING_CALLER } from '@reservex/contracts';
 import { type ProcessControl, restartable } from './control.ts';
 import { eventKeyEnv, signedCloudEvent } from './event-keys.ts';
-import { ensureDatabase, type InfraInfo } from './infra/index.ts';
+import { consumerGroupOf, stackConsumerGroup, startGroupsAtEnd } from './infra/consumer-groups.ts';
+import { ensureDatabase, type InfraInfo, type ResourceDirs, writeResources } from './infra/index.ts';
 import { writeSentryToken } from './infra/sentry.ts';
 import { repoRoot } from './paths.ts';
 import { freePorts } from './ports.ts';
@@ -33,6 +35,11 @@ export interface AppSpec<Id extends string = string> {
   healthPath?: string;
   /** Start without a sidecar (an app that needs no Dapr). */
   sidecar?: boolean;
+  /**
+   * Its consumer group reads every topic from the oldest offset instead of starting where the topics
+   * end now: an app that replays history (the read-model rebuild Job).
+   */
+  fromOldest?: boolean;
   /** Bound on waiting for the app and its sidecar to be ready; 60 s when omitted. */
   readyTimeoutMs?: number;
   logLevel?: string;
@@ -84,11 +91,11 @@ export interface StartedApps<Id extends string> {
 export interface StartAppsOptions<Id extends string> {
   infra: InfraInfo;
   apps: readonly AppSpec<Id>[];
+  /** More resource directories for every sidecar of these apps (a component of their own). */
+  resources?: readonly string[];
   /** Called when an app or sidecar exits without being asked to (e.g. `npm start` shouts). */
   onUnexpectedExit?: (process: Supervised) => void;
 }
-
-const isService = (appId: string): appId is AppId => (appIds as readonly string[]).includes(appId);
 
 export function newTokens(): AppTokens {
   return { dapr: randomBytes(32).toString('base64url'), app: randomBytes(32).toString('base64url') };
@@ -120,8 +127,8 @@ export function appEnv(
     LOG_LEVEL: spec.logLevel ?? 'info',
     DAPR_API_TOKEN: tokens.dapr,
   };
-  if (isService(spec.appId) && spec.appId !== USER_FACING_CALLER) env.APP_API_TOKEN = tokens.app;
-  if (isService(spec.appId)) Object.assign(env, eventKeyEnv(infra.runDir, spec.appId));
+  if (isAppId(spec.appId) && spec.appId !== USER_FACING_CALLER) env.APP_API_TOKEN = tokens.app;
+  if (isAppId(spec.appId)) Object.assign(env, eventKeyEnv(infra.runDir, spec.appId));
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   if (spec.redis) env.REDIS_URL = infra.redis.url;
   return { ...env, ...spec.env };
@@ -132,8 +139,14 @@ export function appEnv(
  * mTLS with the run's sentry; a service gets its own configuration (its access control) and the
  * topic-scoped components.
  */
-export function sidecarArgs(infra: InfraInfo, appId: string, ports: AppPorts, healthPath: string): string[] {
-  const service = isService(appId);
+export function sidecarArgs(
+  infra: InfraInfo,
+  appId: string,
+  ports: AppPorts,
+  healthPath: string,
+  resources: ResourceDirs = infra.dapr,
+): string[] {
+  const service = isAppId(appId);
   return [
     '--app-id',
     appId,
@@ -154,7 +167,7 @@ export function sidecarArgs(infra: InfraInfo, appId: string, ports: AppPorts, he
     '--metrics-port',
     String(ports.metrics),
     '--resources-path',
-    service ? infra.dapr.resourcesDir : infra.dapr.unscopedResourcesDir,
+    service ? resources.resourcesDir : resources.unscopedResourcesDir,
     '--config',
     service ? infra.dapr.configFiles[appId] : infra.dapr.configFile,
     '--enable-mtls',
@@ -228,6 +241,11 @@ export function sidecarEnv(infra: InfraInfo, appId: string, tokens: AppTokens): 
   };
 }
 
+/**
+ * Starts apps, each with its sidecar, as one stack. The stack's sidecars consume in consumer groups
+ * of their own, started at the current end of the topics they may read (unless `fromOldest`): a stack
+ * sees what is published from its start on, never what an earlier stack left unconsumed.
+ */
 export async function startApps<const Id extends string>(
   options: StartAppsOptions<Id>,
 ): Promise<StartedApps<Id>> {
@@ -235,7 +253,20 @@ export async function startApps<const Id extends string>(
   const run = createRun({ label: 'apps', parentDir: infra.runDir });
   if (options.onUnexpectedExit) run.onUnexpectedExit(options.onUnexpectedExit);
   try {
-    const handles = await Promise.all(options.apps.map((spec) => startApp(run, infra, spec)));
+    const stack = basename(run.dir);
+    const resources = writeResources(join(run.dir, 'dapr'), infra.dapr.targets, {
+      consumerGroup: stackConsumerGroup(stack),
+    });
+    const consumers = options.apps.filter((spec) => spec.sidecar !== false && !spec.fromOldest);
+    await startGroupsAtEnd(
+      infra.kafka.brokers,
+      consumers.map((spec) => ({
+        group: consumerGroupOf(spec.appId, stack),
+        topics: isAppId(spec.appId) ? subscribableBy(spec.appId) : undefined,
+      })),
+    );
+    const sidecars = { resources, more: options.resources ?? [] };
+    const handles = await Promise.all(options.apps.map((spec) => startApp(run, infra, spec, sidecars)));
     const apps = Object.fromEntries(handles.map((h) => [h.appId, h])) as Record<Id, AppHandle>;
     return {
       apps,
@@ -253,7 +284,12 @@ export async function startApps<const Id extends string>(
   }
 }
 
-async function startApp(run: Run, infra: InfraInfo, spec: AppSpec): Promise<AppHandle> {
+async function startApp(
+  run: Run,
+  infra: InfraInfo,
+  spec: AppSpec,
+  sidecars: { resources: ResourceDirs; more: readonly string[] },
+): Promise<AppHandle> {
   const started = performance.now();
   const ports: AppPorts = await freePorts([
     'app',
@@ -288,7 +324,10 @@ async function startApp(run: Run, infra: InfraInfo, spec: AppSpec): Promise<AppH
           spec: {
             name: `${spec.appId}.daprd`,
             command: infra.dapr.daprd,
-            args: sidecarArgs(infra, spec.appId, ports, healthPath),
+            args: [
+              ...sidecarArgs(infra, spec.appId, ports, healthPath, sidecars.resources),
+              ...sidecars.more.flatMap((dir) => ['--resources-path', dir]),
+            ],
             env: sidecarEnv(infra, spec.appId, tokens),
           },
           ready: (process) =>

@@ -17,7 +17,7 @@ export {
 } from './apps.ts';
 export type { ProcessControl } from './control.ts';
 export { eventKeyEnv, eventKeysOf, signedCloudEvent } from './event-keys.ts';
-export { COMPONENTS, KAFKA_PROTOCOL_VERSION, RESILIENCY } from './infra/dapr-resources.ts';
+export { COMPONENTS, KAFKA_PROTOCOL_VERSION, MAX_MESSAGE_BYTES, RESILIENCY } from './infra/dapr-resources.ts';
 export {
   databaseUrl,
   ensureDatabase,

@@ -24,6 +24,12 @@ const infra: InfraInfo = {
   },
   dapr: {
     daprd: '/cache/daprd',
+    targets: {
+      kafkaBrokers: '127.0.0.1:29092',
+      redisHost: '127.0.0.1:26379',
+      otlpGrpcEndpoint: '127.0.0.1:24317',
+      nameResolutionDb: '/tmp/run/dapr/name-resolution.db',
+    },
     resourcesDir: '/tmp/run/dapr/resources',
     unscopedResourcesDir: '/tmp/run/dapr/resources-unscoped',
     configFile: '/tmp/run/dapr/configuration.yaml',

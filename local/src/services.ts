@@ -54,11 +54,11 @@ export const services: Record<AppId, ServiceDefinition> = {
 };
 
 /**
- * The card sandbox: a stand-in for an external card provider, not a ReserveX service. It runs without
- * a sidecar (payment reaches a provider over plain HTTP(S), not through Dapr), with its own ledger
- * database and an API key made up for each run.
+ * The card sandbox: a stand-in for an external card provider, declared like the services but without
+ * a sidecar (the contracts' `sidecarless`: payment reaches a provider over plain HTTP(S), not through
+ * Dapr), with its own ledger database and an API key made up for each run.
  */
-export const cardSandbox = { appId: 'card-sandbox', main: 'services/card-sandbox/src/main.ts' } as const;
+export const cardSandbox = { appId: 'card-sandbox', main: mainOf('card-sandbox') } as const;
 
 export function cardSandboxApp(
   options: { database?: string; env?: Record<string, string> } = {},

@@ -1,11 +1,12 @@
 // The local stack itself, on the real infrastructure the global setup started: the servers answer,
-// two apps with real sidecars exchange events through Kafka and call each other, and an app killed
-// with SIGKILL gets, once restarted, what was published while it was down.
+// two apps with real sidecars exchange events through Kafka and call each other, an app killed
+// with SIGKILL gets, once restarted, what was published while it was down, and a new stack does not
+// inherit what an earlier one left unconsumed.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { type AppHandle, ensureDatabase, type StartedApps, startApps } from './index.ts';
+import { type AppHandle, ensureDatabase, publishAs, type StartedApps, startApps } from './index.ts';
 import { ping } from './infra/redis.ts';
 
 const infra = inject('infra');
@@ -143,5 +144,33 @@ describe('apps with their own sidecar', () => {
       { timeout: 60_000, interval: 250 },
     );
     expect(events.map((e) => e.data.n).sort()).toEqual([1, 2]);
+  });
+
+  it('a new stack reads what is published from its start on, not what an earlier stack left', async () => {
+    // The receiver's stack goes away with an event unconsumed; a new stack's receiver (same app id)
+    // must not be handed it. Both events on one partition, so the second arrives after the first.
+    await started.apps.receiver.stopAll();
+    const run = randomUUID();
+    const send = (n: number) =>
+      publishAs(started.apps.sender, infra.dapr.components.pubsub, topic, { n, run }, { partitionKey: run });
+    expect((await send(1)).status).toBe(204);
+    const next = await startApps({
+      infra,
+      apps: [{ appId: 'receiver', args: [probe], env: { PROBE_TOPICS: topic } }],
+    });
+    try {
+      expect((await send(2)).status).toBe(204);
+      const events = await vi.waitFor(
+        async () => {
+          const list = await received(next.apps.receiver, run);
+          expect(list.map((e) => e.data.n)).toContain(2);
+          return list;
+        },
+        { timeout: 30_000, interval: 250 },
+      );
+      expect(events.map((e) => e.data.n)).toEqual([2]);
+    } finally {
+      await next.stop();
+    }
   });
 });

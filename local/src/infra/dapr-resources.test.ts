@@ -1,8 +1,7 @@
 import {
+  allowedCalls,
   appIds,
   DEAD_LETTER_TOPIC,
-  daprOperations,
-  invocations,
   protectedTopics,
   streamingApps,
   topics,
@@ -52,6 +51,15 @@ describe('components', () => {
     expect(pubsub.initialOffset).toBe('oldest');
     expect(Number(pubsub.maxMessageBytes)).toBeGreaterThan(0);
     expect(pubsub).not.toHaveProperty('consumerGroup');
+  });
+
+  it('names the consumer group a stack gives it, the same in the unscoped components', () => {
+    for (const scoped of [true, false]) {
+      const pubsub = components(targets, { scoped, consumerGroup: '{appID}.apps-1' }).find(
+        (c) => c.metadata.name === COMPONENTS.pubsub,
+      );
+      expect(metadataOf(pubsub).consumerGroup).toBe('{appID}.apps-1');
+    }
   });
 
   it('keeps each service’s state and locks apart by app id', () => {
@@ -200,15 +208,7 @@ describe('access control', () => {
           return o.httpVerb.map((verb) => `${p.appId} ${verb} ${o.name}`);
         });
       });
-      // The table's operations in the form Dapr matches (see `daprOperations`).
-      const table = invocations
-        .filter((row) => row.callee === callee)
-        .flatMap((row) =>
-          daprOperations(row.operations).flatMap((o) =>
-            o.httpVerb.map((verb) => `${row.caller} ${verb} ${o.name}`),
-          ),
-        );
-      expect(allowed.sort(), callee).toEqual(table.sort());
+      expect(allowed.sort(), callee).toEqual(allowedCalls(callee));
     }
   });
 

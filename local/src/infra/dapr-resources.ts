@@ -4,6 +4,7 @@ import {
   type AppId,
   appIds,
   callersOf,
+  isAppId,
   protectedTopics,
   publishableBy,
   streamingApps,
@@ -49,11 +50,18 @@ function component(name: string, type: string, metadata: Record<string, string>)
   };
 }
 
+export interface ComponentOptions {
+  /** `false` leaves the topic scopes out, for apps that are not ReserveX services (test apps). */
+  scoped?: boolean;
+  /** The Kafka consumer group, `{appID}` filled in by each sidecar; the app id alone when omitted. */
+  consumerGroup?: string;
+}
+
 /**
- * The components; `scoped: false` leaves the topic scopes out, for apps that are not ReserveX
- * services (the platform's own test apps publish contract topics under their own app ids).
+ * The components; without scopes for apps that are not ReserveX services (the platform's own test
+ * apps publish contract topics under their own app ids).
  */
-export function components(targets: ResourceTargets, options: { scoped?: boolean } = {}): DaprResource[] {
+export function components(targets: ResourceTargets, options: ComponentOptions = {}): DaprResource[] {
   return [
     component(COMPONENTS.pubsub, 'pubsub.kafka', {
       brokers: targets.kafkaBrokers,
@@ -62,7 +70,8 @@ export function components(targets: ResourceTargets, options: { scoped?: boolean
       maxMessageBytes: String(MAX_MESSAGE_BYTES),
       // A consumer group that starts after events were published must still see them.
       initialOffset: 'oldest',
-      // No consumerGroup: it defaults to the app id, one group per service.
+      // One group per service: the app id unless the stack names its own (consumer-groups.ts).
+      ...(options.consumerGroup ? { consumerGroup: options.consumerGroup } : {}),
       // A sidecar killed without leaving its group holds its partitions until the session times
       // out: the broker's minimum, so a restarted one takes over in seconds.
       sessionTimeout: '6s',
@@ -131,7 +140,7 @@ export function accessControl(
 
 /** The configuration of one sidecar: the shared one, plus the app's access control when it is ours. */
 export function configuration(targets: ResourceTargets, appId?: string): DaprResource {
-  const ours = (appIds as readonly string[]).includes(appId ?? '');
+  const ours = isAppId(appId ?? '');
   return {
     apiVersion: 'dapr.io/v1alpha1',
     kind: 'Configuration',
@@ -230,7 +239,10 @@ export function renderResource(resource: DaprResource): string {
  * apps that are not ours), the configuration of an app that is not one of ours (test apps), and one
  * configuration per service (its access control).
  */
-export function renderAll(targets: ResourceTargets): {
+export function renderAll(
+  targets: ResourceTargets,
+  options: Pick<ComponentOptions, 'consumerGroup'> = {},
+): {
   resources: Record<string, string>;
   unscopedResources: Record<string, string>;
   configuration: string;
@@ -243,8 +255,8 @@ export function renderAll(targets: ResourceTargets): {
         renderResource(resource),
       ]),
     );
-  const resources = render([...components(targets), resiliency()]);
-  const unscopedResources = render([...components(targets, { scoped: false }), resiliency()]);
+  const resources = render([...components(targets, options), resiliency()]);
+  const unscopedResources = render([...components(targets, { ...options, scoped: false }), resiliency()]);
   const configurations = Object.fromEntries(
     appIds.map((app) => [app, renderResource(configuration(targets, app))]),
   ) as Record<AppId, string>;

@@ -9,19 +9,27 @@ import { freePorts } from '../ports.ts';
 import { elapsed, say } from '../progress.ts';
 import { provision, type Toolchain } from '../provision/index.ts';
 import { createRun, type Run, reapStaleRuns } from '../run.ts';
-import { COMPONENTS, renderAll } from './dapr-resources.ts';
+import { COMPONENTS, type ComponentOptions, type ResourceTargets, renderAll } from './dapr-resources.ts';
 import { type JaegerInfo, startJaeger } from './jaeger.ts';
 import { type KafkaInfo, startKafka } from './kafka.ts';
 import { type PostgresInfo, startPostgres } from './postgres.ts';
 import { type RedisInfo, startRedis } from './redis.ts';
 import { type SentryInfo, startSentry } from './sentry.ts';
 
-export interface DaprInfo {
-  daprd: string;
-  /** Directory passed to every service's sidecar as --resources-path. */
+/** A --resources-path for services' sidecars, and one without topic scopes for other apps' sidecars. */
+export interface ResourceDirs {
   resourcesDir: string;
-  /** The same without topic scopes, for the sidecars of apps that are not ReserveX services. */
   unscopedResourcesDir: string;
+}
+
+/**
+ * The run's resource directories are for a sidecar started on its own (consumer group: its app id);
+ * `startApps` writes each stack its own from `targets`, with the stack's consumer groups.
+ */
+export interface DaprInfo extends ResourceDirs {
+  daprd: string;
+  /** What the resources point at. */
+  targets: ResourceTargets;
   /** File passed as --config to a sidecar of an app that is not a ReserveX service (test apps). */
   configFile: string;
   /** Each service's --config: the shared configuration plus its access control. */
@@ -123,22 +131,33 @@ export async function startInfra(options: StartInfraOptions = {}): Promise<Start
   }
 }
 
-function writeDaprResources(
-  runDir: string,
-  daprd: string,
-  sentry: SentryInfo,
-  targets: Parameters<typeof renderAll>[0],
-): DaprInfo {
-  const dir = join(runDir, 'dapr');
+/** Writes the components and the resiliency into `dir`/resources and `dir`/resources-unscoped. */
+export function writeResources(
+  dir: string,
+  targets: ResourceTargets,
+  options: Pick<ComponentOptions, 'consumerGroup'> = {},
+): ResourceDirs {
   const resourcesDir = join(dir, 'resources');
   mkdirSync(resourcesDir, { recursive: true });
   const unscopedResourcesDir = join(dir, 'resources-unscoped');
   mkdirSync(unscopedResourcesDir, { recursive: true });
-  const rendered = renderAll(targets);
+  const rendered = renderAll(targets, options);
   for (const [file, yaml] of Object.entries(rendered.resources))
     writeFileSync(join(resourcesDir, file), yaml);
   for (const [file, yaml] of Object.entries(rendered.unscopedResources))
     writeFileSync(join(unscopedResourcesDir, file), yaml);
+  return { resourcesDir, unscopedResourcesDir };
+}
+
+function writeDaprResources(
+  runDir: string,
+  daprd: string,
+  sentry: SentryInfo,
+  targets: ResourceTargets,
+): DaprInfo {
+  const dir = join(runDir, 'dapr');
+  const { resourcesDir, unscopedResourcesDir } = writeResources(dir, targets);
+  const rendered = renderAll(targets);
   const configFile = join(dir, 'configuration.yaml');
   writeFileSync(configFile, rendered.configuration);
   const configFiles = Object.fromEntries(
@@ -150,6 +169,7 @@ function writeDaprResources(
   ) as Record<AppId, string>;
   return {
     daprd,
+    targets,
     resourcesDir,
     unscopedResourcesDir,
     configFile,

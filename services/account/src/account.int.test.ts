@@ -4,13 +4,16 @@
 import { fileURLToPath } from 'node:url';
 import { deliveredBy, type StartedApps, startApps } from '@reservex/local';
 import { withMigratedDatabase } from '@reservex/platform/testing';
+import { hc } from 'hono/client';
 import { afterAll, beforeAll, describe, expect, inject, vi } from 'vitest';
+import type { createAccountApp } from './app.ts';
 import * as schema from './db/schema.ts';
 import { signingKeys } from './db/schema.ts';
 import { createKeySealer, isSealed } from './keys/key-encryption.ts';
 import { generatedKeySource } from './keys/signing-keys.ts';
 
 const infra = inject('infra');
+type AccountApp = ReturnType<typeof createAccountApp>;
 const it = withMigratedDatabase({
   name: 'account_keys',
   schema,
@@ -93,63 +96,60 @@ describe('account service', () => {
     await stack?.stop();
   });
 
-  async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
-    const response = await fetch(`${url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...deliveredBy(stack.apps.account), ...headers },
-      body: JSON.stringify(body),
-    });
-    return {
-      status: response.status,
-      headers: response.headers,
-      // biome-ignore lint/suspicious/noExplicitAny: the test reads whatever JSON the service answered.
-      body: (await response.json().catch(() => null)) as any,
-    };
+  /** The account app over HTTP, through hono's typed client, as its sidecar would call it. */
+  const account = (headers: Record<string, string> = {}) =>
+    hc<AccountApp>(url, { headers: { ...deliveredBy(stack.apps.account), ...headers } });
+  type Credentials = { email: string; password: string };
+  const login = (credentials: Credentials, headers?: Record<string, string>) =>
+    account(headers).v1.auth.login.$post({ json: credentials });
+  const refresh = (refreshToken: string) => account().v1.auth.refresh.$post({ json: { refreshToken } });
+  /**
+   * The session a login or a refresh answered with. hono types a route's answer with a plain
+   * `Response` beside the route's own body: a 200 here is the body.
+   */
+  async function sessionOf<R extends { status: number; json(): Promise<object> }>(
+    response: R,
+  ): Promise<Exclude<Awaited<ReturnType<R['json']>>, Response>> {
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body).toHaveProperty('refreshToken');
+    return body as Exclude<Awaited<ReturnType<R['json']>>, Response>;
   }
 
   async function session() {
     const email = `int-${crypto.randomUUID()}@reservex.test`;
     const password = 'correct horse battery';
-    expect((await post('/v1/auth/signup', { email, password })).status).toBe(202);
-    const login = await post('/v1/auth/login', { email, password });
-    expect(login.status).toBe(200);
-    return { email, password, refreshToken: login.body.refreshToken as string };
+    expect((await account().v1.auth.signup.$post({ json: { email, password } })).status).toBe(202);
+    const { refreshToken } = await sessionOf(await login({ email, password }));
+    return { email, password, refreshToken };
   }
 
   it('lets only one of two concurrent refreshes with the same token win, and then revokes the family', async () => {
     const { refreshToken } = await session();
-    const results = await Promise.all([
-      post('/v1/auth/refresh', { refreshToken }),
-      post('/v1/auth/refresh', { refreshToken }),
-    ]);
+    const results = await Promise.all([refresh(refreshToken), refresh(refreshToken)]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
     const winner = results.find((r) => r.status === 200)!;
-    expect((await post('/v1/auth/refresh', { refreshToken: winner.body.refreshToken })).status).toBe(401);
+    expect((await refresh((await sessionOf(winner)).refreshToken)).status).toBe(401);
   });
 
   it('throttles per email and client address, and lets the lock run out', async () => {
     const { email, password } = await session();
     const from = { 'x-forwarded-for': '203.0.113.9' };
-    expect((await post('/v1/auth/login', { email, password: 'wrong one' }, from)).status).toBe(401);
-    const locked = await post('/v1/auth/login', { email, password: 'wrong two' }, from);
+    expect((await login({ email, password: 'wrong one' }, from)).status).toBe(401);
+    const locked = await login({ email, password: 'wrong two' }, from);
     expect(locked.status).toBe(429);
     expect(locked.headers.get('retry-after')).toBe('2');
-    expect((await post('/v1/auth/login', { email, password }, from)).status).toBe(429);
+    expect((await login({ email, password }, from)).status).toBe(429);
     // Another address is not locked out by this one.
-    expect(
-      (await post('/v1/auth/login', { email, password }, { 'x-forwarded-for': '198.51.100.4' })).status,
-    ).toBe(200);
+    expect((await login({ email, password }, { 'x-forwarded-for': '198.51.100.4' })).status).toBe(200);
     // Waits out the lock (retry-after 2 s) rather than polling: each poll would be a login attempt
     // against the throttle under test.
     await new Promise((resolve) => setTimeout(resolve, 2100));
-    expect((await post('/v1/auth/login', { email, password }, from)).status).toBe(200);
+    expect((await login({ email, password }, from)).status).toBe(200);
   });
 
   it('publishes its generated key in the JWKS', async () => {
-    const response = await fetch(`${url}/.well-known/jwks.json`, {
-      headers: deliveredBy(stack.apps.account),
-    });
-    const jwks = (await response.json()) as { keys: { kid: string; alg: string; crv: string }[] };
+    const jwks = await (await account()['.well-known']['jwks.json'].$get()).json();
     expect(jwks.keys.length).toBeGreaterThanOrEqual(1);
     expect(jwks.keys[0]).toMatchObject({ alg: 'EdDSA', crv: 'Ed25519' });
   });

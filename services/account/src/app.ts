@@ -4,7 +4,6 @@
 
 import { createRoute, z } from '@hono/zod-openapi';
 import { hash, verify } from '@node-rs/argon2';
-import type { App } from '@reservex/platform/http';
 import { createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
 import type { BlankEnv } from 'hono/types';
 import {
@@ -139,7 +138,7 @@ function clientAddress(header: string | undefined): string {
   return header?.split(',')[0]?.trim() || 'unknown';
 }
 
-export function createAccountApp(deps: AccountDeps): App<BlankEnv> {
+export function createAccountApp(deps: AccountDeps) {
   const app = createApp<BlankEnv>({
     serviceName: 'account',
     description: 'Sign-up, login, refresh-token rotation and the JWKS.',
@@ -176,116 +175,113 @@ export function createAccountApp(deps: AccountDeps): App<BlankEnv> {
     };
   }
 
-  app.openapi(signupRoute, async (c) => {
-    const { email, password } = c.req.valid('json');
-    const weakness = passwordProblem(email, password);
-    if (weakness) {
-      problem(422, 'validation-failed', `invalid body: password`, {
-        in: 'body',
-        errors: [{ path: 'password', message: weakness }],
-      });
-    }
-    // A taken email costs the same (the hash is made either way) and answers the same: the existing
-    // account is left as it was, and only its owner's password logs into it.
-    const userRoles = rolesFor(email, [], deps.adminEmails);
-    await createUser(deps.db, { email, passwordHash: await hash(password), roles: userRoles });
-    return c.json({ email }, 202);
-  });
-
-  app.openapi(loginRoute, async (c) => {
-    const { email, password } = c.req.valid('json');
-    const from = clientAddress(c.req.header('x-forwarded-for'));
-    const tooMany = (retryAfterSeconds: number): never =>
-      problem(
-        429,
-        'too-many-login-attempts',
-        `too many failed logins; try again in ${retryAfterSeconds} s`,
-        { retryAfterSeconds },
-        {
-          headers: { 'retry-after': String(retryAfterSeconds) },
-        },
-      );
-
-    const gate = await deps.throttle.check(email, from);
-    if (!gate.allowed) tooMany(gate.retryAfterSeconds);
-
-    const user = await findUserByEmail(deps.db, email);
-    const normalised = password.normalize('NFKC');
-    let valid = false;
-    if (user) valid = await verify(user.passwordHash, normalised);
-    else await verify(await decoyHash!, normalised);
-    if (!user || !valid) {
-      const after = await deps.throttle.failed(email, from);
-      if (!after.allowed) tooMany(after.retryAfterSeconds);
-      problem(
-        401,
-        'invalid-credentials',
-        'wrong email or password',
-        {},
-        { headers: { 'www-authenticate': 'Bearer' } },
-      );
-    }
-    await deps.throttle.succeeded(email, from);
-    return c.json(
-      await session(user.id, rolesFor(user.email, user.roles, deps.adminEmails), crypto.randomUUID()),
-      200,
-    );
-  });
-
-  app.openapi(refreshRoute, async (c) => {
-    const { refreshToken } = c.req.valid('json');
-    const now = new Date();
-    const stored = await findRefreshToken(deps.db, refreshToken);
-    const decision = decideRefresh(stored, now);
-    const refused = (detail: string): never =>
-      problem(401, 'invalid-refresh-token', detail, {}, { headers: { 'www-authenticate': 'Bearer' } });
-    switch (decision.kind) {
-      case 'reject':
-        return refused(`the refresh token is ${decision.reason}`);
-      case 'revoke-family': {
-        const revoked = await revokeFamily(deps.db, decision.familyId);
-        c.get('log').warn(
-          { family_id: decision.familyId, revoked },
-          'rotated refresh token reused; family revoked',
-        );
-        return refused('the refresh token was already used; every session of that login is revoked');
+  // Chained, so the app's type carries its routes (typed clients in the tests).
+  const auth = app
+    .openapi(signupRoute, async (c) => {
+      const { email, password } = c.req.valid('json');
+      const weakness = passwordProblem(email, password);
+      if (weakness) {
+        problem(422, 'validation-failed', `invalid body: password`, {
+          in: 'body',
+          errors: [{ path: 'password', message: weakness }],
+        });
       }
-      case 'rotate': {
-        const expiresAt = new Date(now.getTime() + deps.refreshTokenTtlSeconds * 1000);
-        const next = await rotateRefreshToken(deps.db, decision.token, expiresAt);
-        if (!next) {
-          // A concurrent refresh spent it first: the same reuse as above.
-          await revokeFamily(deps.db, decision.token.familyId);
+      // A taken email costs the same (the hash is made either way) and answers the same: the existing
+      // account is left as it was, and only its owner's password logs into it.
+      const userRoles = rolesFor(email, [], deps.adminEmails);
+      await createUser(deps.db, { email, passwordHash: await hash(password), roles: userRoles });
+      return c.json({ email }, 202);
+    })
+    .openapi(loginRoute, async (c) => {
+      const { email, password } = c.req.valid('json');
+      const from = clientAddress(c.req.header('x-forwarded-for'));
+      const tooMany = (retryAfterSeconds: number): never =>
+        problem(
+          429,
+          'too-many-login-attempts',
+          `too many failed logins; try again in ${retryAfterSeconds} s`,
+          { retryAfterSeconds },
+          {
+            headers: { 'retry-after': String(retryAfterSeconds) },
+          },
+        );
+
+      const gate = await deps.throttle.check(email, from);
+      if (!gate.allowed) tooMany(gate.retryAfterSeconds);
+
+      const user = await findUserByEmail(deps.db, email);
+      const normalised = password.normalize('NFKC');
+      let valid = false;
+      if (user) valid = await verify(user.passwordHash, normalised);
+      else await verify(await decoyHash!, normalised);
+      if (!user || !valid) {
+        const after = await deps.throttle.failed(email, from);
+        if (!after.allowed) tooMany(after.retryAfterSeconds);
+        problem(
+          401,
+          'invalid-credentials',
+          'wrong email or password',
+          {},
+          { headers: { 'www-authenticate': 'Bearer' } },
+        );
+      }
+      await deps.throttle.succeeded(email, from);
+      return c.json(
+        await session(user.id, rolesFor(user.email, user.roles, deps.adminEmails), crypto.randomUUID()),
+        200,
+      );
+    })
+    .openapi(refreshRoute, async (c) => {
+      const { refreshToken } = c.req.valid('json');
+      const now = new Date();
+      const stored = await findRefreshToken(deps.db, refreshToken);
+      const decision = decideRefresh(stored, now);
+      const refused = (detail: string): never =>
+        problem(401, 'invalid-refresh-token', detail, {}, { headers: { 'www-authenticate': 'Bearer' } });
+      switch (decision.kind) {
+        case 'reject':
+          return refused(`the refresh token is ${decision.reason}`);
+        case 'revoke-family': {
+          const revoked = await revokeFamily(deps.db, decision.familyId);
+          c.get('log').warn(
+            { family_id: decision.familyId, revoked },
+            'rotated refresh token reused; family revoked',
+          );
           return refused('the refresh token was already used; every session of that login is revoked');
         }
-        const user = await findUserById(deps.db, decision.token.userId);
-        if (!user) return refused('the account no longer exists');
-        return c.json(
-          await sessionBody(user.id, rolesFor(user.email, user.roles, deps.adminEmails), next, now),
-          200,
-        );
+        case 'rotate': {
+          const expiresAt = new Date(now.getTime() + deps.refreshTokenTtlSeconds * 1000);
+          const next = await rotateRefreshToken(deps.db, decision.token, expiresAt);
+          if (!next) {
+            // A concurrent refresh spent it first: the same reuse as above.
+            await revokeFamily(deps.db, decision.token.familyId);
+            return refused('the refresh token was already used; every session of that login is revoked');
+          }
+          const user = await findUserById(deps.db, decision.token.userId);
+          if (!user) return refused('the account no longer exists');
+          return c.json(
+            await sessionBody(user.id, rolesFor(user.email, user.roles, deps.adminEmails), next, now),
+            200,
+          );
+        }
+        default: {
+          const unreachable: never = decision;
+          throw new Error(`unknown refresh decision ${JSON.stringify(unreachable)}`);
+        }
       }
-      default: {
-        const unreachable: never = decision;
-        throw new Error(`unknown refresh decision ${JSON.stringify(unreachable)}`);
-      }
-    }
-  });
-
-  app.openapi(logoutRoute, async (c) => {
-    const { refreshToken } = c.req.valid('json');
-    const stored = await findRefreshToken(deps.db, refreshToken);
-    // Logging out is idempotent and says nothing about whether the token existed.
-    if (stored) await revokeFamily(deps.db, stored.familyId);
-    return c.body(null, 204);
-  });
+    })
+    .openapi(logoutRoute, async (c) => {
+      const { refreshToken } = c.req.valid('json');
+      const stored = await findRefreshToken(deps.db, refreshToken);
+      // Logging out is idempotent and says nothing about whether the token existed.
+      if (stored) await revokeFamily(deps.db, stored.familyId);
+      return c.body(null, 204);
+    });
 
   registerStaffRoutes(app, deps.db);
 
-  app.openapi(jwksRoute, async (c) => {
+  return auth.openapi(jwksRoute, async (c) => {
     c.header('cache-control', 'public, max-age=60');
     return c.json((await deps.keys.jwks()) as z.infer<typeof Jwks>, 200);
   });
-
-  return app;
 }

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { withMigratedDatabase } from '@reservex/platform/testing';
+import { testClient } from 'hono/testing';
 import { describe, expect } from 'vitest';
 import { createCardSandboxApp } from './app.ts';
 import { schema } from './db/schema.ts';
@@ -25,23 +26,29 @@ const it = withMigratedDatabase({
   ],
 });
 
-async function post(app: App, path: string, key: string, body: unknown, token = apiKey) {
-  const response = await app.request(path, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'idempotency-key': key, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+const auth = (token = apiKey) => ({ headers: { authorization: `Bearer ${token}` } });
+
+/** An answer with its body, a charge, a refund or a problem, whatever the status. */
+async function read(response: { status: number; headers: Headers; json(): Promise<unknown> }) {
   // biome-ignore lint/suspicious/noExplicitAny: bodies are asserted field by field.
   return { status: response.status, headers: response.headers, body: (await response.json()) as any };
 }
 
+type ChargeRequest = { amountMinor: number; currency: string; paymentToken: string; reference?: string };
+type RefundRequest = { chargeId: string; amountMinor: number; currency: string };
+
+const postCharge = async (app: App, key: string, json: ChargeRequest, token = apiKey) =>
+  read(await testClient(app).v1.charges.$post({ header: { 'idempotency-key': key }, json }, auth(token)));
+
+const postRefund = async (app: App, key: string, json: RefundRequest) =>
+  read(await testClient(app).v1.refunds.$post({ header: { 'idempotency-key': key }, json }, auth()));
+
 async function ledger(app: App, reference: string) {
-  const response = await app.request(`/v1/charges?reference=${reference}`, {
-    headers: { authorization: `Bearer ${apiKey}` },
-  });
+  const response = await testClient(app).v1.charges.$get({ query: { reference } }, auth());
   expect(response.status).toBe(200);
-  // biome-ignore lint/suspicious/noExplicitAny: bodies are asserted field by field.
-  return ((await response.json()) as any).items as any[];
+  const body = await response.json();
+  if (!('items' in body)) throw new Error('the ledger answered without items');
+  return body.items;
 }
 
 const charge = (paymentToken: string, reference = randomUUID()) => ({
@@ -53,24 +60,24 @@ const charge = (paymentToken: string, reference = randomUUID()) => ({
 
 describe('card sandbox', () => {
   it('refuses a caller without the API key, with problem+json', async ({ app }) => {
-    const anonymous = await app.request('/v1/charges?reference=x');
+    const anonymous = await testClient(app).v1.charges.$get({ query: { reference: 'x' } });
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('content-type')).toContain('application/problem+json');
-    const wrong = await post(app, '/v1/charges', randomUUID(), charge('tok_success'), 'not-the-key');
+    const wrong = await postCharge(app, randomUUID(), charge('tok_success'), 'not-the-key');
     expect(wrong.status).toBe(401);
   });
 
   it('answers a retried key with the original charge, and records one', async ({ app }) => {
     const key = randomUUID();
     const request = charge('tok_success');
-    const first = await post(app, '/v1/charges', key, request);
+    const first = await postCharge(app, key, request);
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({
       status: 'captured',
       amountMinor: 4200,
       id: expect.stringMatching(/^ch_/),
     });
-    const again = await post(app, '/v1/charges', key, request);
+    const again = await postCharge(app, key, request);
     expect(again.status).toBe(201);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body).toEqual(first.body);
@@ -82,8 +89,8 @@ describe('card sandbox', () => {
   }) => {
     const key = randomUUID();
     const request = charge('tok_success');
-    await post(app, '/v1/charges', key, request);
-    const reused = await post(app, '/v1/charges', key, { ...request, amountMinor: 9999 });
+    await postCharge(app, key, request);
+    const reused = await postCharge(app, key, { ...request, amountMinor: 9999 });
     expect(reused.status).toBe(409);
     expect(reused.headers.get('content-type')).toContain('application/problem+json');
     expect(reused.body.type).toMatch(/idempotency-key-reused$/);
@@ -93,7 +100,7 @@ describe('card sandbox', () => {
   it('records one charge for concurrent requests with one key', async ({ app }) => {
     const key = randomUUID();
     const request = charge('tok_success');
-    const answers = await Promise.all([1, 2, 3, 4].map(() => post(app, '/v1/charges', key, request)));
+    const answers = await Promise.all([1, 2, 3, 4].map(() => postCharge(app, key, request)));
     expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
     expect(await ledger(app, request.reference)).toHaveLength(1);
   });
@@ -104,14 +111,14 @@ describe('card sandbox', () => {
       ['tok_insufficient_funds', 'INSUFFICIENT_FUNDS'],
       ['tok_unknown', 'DECLINED'],
     ] as const) {
-      const answer = await post(app, '/v1/charges', randomUUID(), charge(token));
+      const answer = await postCharge(app, randomUUID(), charge(token));
       expect(answer.body).toMatchObject({ status: 'declined', declineReason: reason });
     }
   });
 
   it('answers 503 for an unavailable processor and records nothing', async ({ app }) => {
     const request = charge('tok_processor_error');
-    const answer = await post(app, '/v1/charges', randomUUID(), request);
+    const answer = await postCharge(app, randomUUID(), request);
     expect(answer.status).toBe(503);
     expect(answer.headers.get('content-type')).toContain('application/problem+json');
     expect(await ledger(app, request.reference)).toEqual([]);
@@ -120,42 +127,40 @@ describe('card sandbox', () => {
   it('fails the first attempts of a flaky card, then captures under the same key', async ({ app }) => {
     const key = randomUUID();
     const request = charge('tok_processor_flaky');
-    expect((await post(app, '/v1/charges', key, request)).status).toBe(503);
-    expect((await post(app, '/v1/charges', key, request)).status).toBe(503);
-    expect((await post(app, '/v1/charges', key, request)).body).toMatchObject({ status: 'captured' });
+    expect((await postCharge(app, key, request)).status).toBe(503);
+    expect((await postCharge(app, key, request)).status).toBe(503);
+    expect((await postCharge(app, key, request)).body).toMatchObject({ status: 'captured' });
   });
 
   it('refunds a capture once; a replay returns it, another key or amount is refused', async ({ app }) => {
-    const captured = (await post(app, '/v1/charges', randomUUID(), charge('tok_success'))).body;
+    const captured = (await postCharge(app, randomUUID(), charge('tok_success'))).body;
     const refund = { chargeId: captured.id, amountMinor: 4200, currency: 'EUR' };
     const key = randomUUID();
-    const first = await post(app, '/v1/refunds', key, refund);
+    const first = await postRefund(app, key, refund);
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({
       status: 'refunded',
       chargeId: captured.id,
       id: expect.stringMatching(/^re_/),
     });
-    expect((await post(app, '/v1/refunds', key, refund)).body).toEqual(first.body);
-    expect((await post(app, '/v1/refunds', key, { ...refund, amountMinor: 1 })).status).toBe(409);
-    const second = await post(app, '/v1/refunds', randomUUID(), refund);
+    expect((await postRefund(app, key, refund)).body).toEqual(first.body);
+    expect((await postRefund(app, key, { ...refund, amountMinor: 1 })).status).toBe(409);
+    const second = await postRefund(app, randomUUID(), refund);
     expect([second.status, second.body.type]).toEqual([
       409,
       expect.stringMatching(/charge-already-refunded$/),
     ]);
-    expect((await post(app, '/v1/refunds', randomUUID(), { ...refund, chargeId: 'ch_nope' })).status).toBe(
-      404,
-    );
+    expect((await postRefund(app, randomUUID(), { ...refund, chargeId: 'ch_nope' })).status).toBe(404);
 
-    const other = (await post(app, '/v1/charges', randomUUID(), charge('tok_success'))).body;
-    const tooMuch = await post(app, '/v1/refunds', randomUUID(), {
+    const other = (await postCharge(app, randomUUID(), charge('tok_success'))).body;
+    const tooMuch = await postRefund(app, randomUUID(), {
       chargeId: other.id,
       amountMinor: 9999,
       currency: 'EUR',
     });
     expect(tooMuch.status).toBe(422);
-    const declined = (await post(app, '/v1/charges', randomUUID(), charge('tok_declined'))).body;
-    const notCaptured = await post(app, '/v1/refunds', randomUUID(), {
+    const declined = (await postCharge(app, randomUUID(), charge('tok_declined'))).body;
+    const notCaptured = await postRefund(app, randomUUID(), {
       chargeId: declined.id,
       amountMinor: 1,
       currency: 'EUR',
@@ -164,7 +169,7 @@ describe('card sandbox', () => {
   });
 
   it('refuses malformed input with 422', async ({ app }) => {
-    const answer = await post(app, '/v1/charges', randomUUID(), {
+    const answer = await postCharge(app, randomUUID(), {
       amountMinor: -1,
       currency: 'euro',
       paymentToken: '',

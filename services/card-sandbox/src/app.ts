@@ -3,7 +3,7 @@
 // a retry (with `idempotent-replayed: true`) and which is refused when reused with other parameters.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import { createApp, problem, problemResponses, type ReadinessCheck } from '@reservex/platform/http';
 import type { Context } from 'hono';
 import type { BlankEnv } from 'hono/types';
@@ -173,7 +173,7 @@ function keyReused(key: string): never {
   problem(409, 'idempotency-key-reused', `idempotency key ${key} was used with other parameters`);
 }
 
-export function createCardSandboxApp(options: CardSandboxOptions): OpenAPIHono<BlankEnv> {
+export function createCardSandboxApp(options: CardSandboxOptions) {
   const app = createApp<BlankEnv>({
     serviceName: 'card-sandbox',
     description: 'A card provider’s test mode: test cards, idempotency keys, a durable ledger.',
@@ -193,81 +193,78 @@ export function createCardSandboxApp(options: CardSandboxOptions): OpenAPIHono<B
     await next();
   });
 
-  app.openapi(createCharge, async (c) => {
-    const key = c.req.valid('header')['idempotency-key'];
-    const params = c.req.valid('json');
-    const earlier = await earlierCharge(options.db, key, params);
-    if (earlier.kind === 'key-reused') keyReused(key);
-    if (earlier.kind === 'replay') {
-      c.header('idempotent-replayed', 'true');
-      return c.json(chargeBody(earlier.row), 201);
-    }
-
-    const behaviour = behaviourOf(params.paymentToken);
-    let outcome: Outcome;
-    switch (behaviour.kind) {
-      case 'unavailable':
-        problem(503, 'service-unavailable', 'the card processor is unavailable (test card)');
-        break;
-      case 'flaky': {
-        const failures = await countFailure(options.db, key);
-        if (failures <= options.flakyFailures) {
-          problem(503, 'service-unavailable', `the card processor is unavailable (attempt ${failures})`);
-        }
-        outcome = { status: 'captured' };
-        break;
-      }
-      case 'slow':
-        // The answer is slow, not the bookkeeping: a caller that gives up still finds the charge
-        // under its key when it asks again, as with a real provider.
-        await sleep(options.slowResponseMs);
-        outcome = { status: 'captured' };
-        break;
-      case 'declined':
-        outcome = { status: 'declined', reason: behaviour.reason };
-        break;
-      case 'captured':
-        outcome = { status: 'captured' };
-        break;
-    }
-    const recorded = await recordCharge(options.db, key, params, outcome);
-    if (recorded.kind === 'key-reused') keyReused(key);
-    if (recorded.kind === 'fresh') throw new Error(`charge ${key} neither recorded nor found`);
-    if (recorded.kind === 'replay') c.header('idempotent-replayed', 'true');
-    return c.json(chargeBody(recorded.row), 201);
-  });
-
-  app.openapi(createRefund, async (c) => {
-    const key = c.req.valid('header')['idempotency-key'];
-    const params = c.req.valid('json');
-    const outcome = await refund(options.db, key, params);
-    switch (outcome.kind) {
-      case 'replay':
+  return app
+    .openapi(createCharge, async (c) => {
+      const key = c.req.valid('header')['idempotency-key'];
+      const params = c.req.valid('json');
+      const earlier = await earlierCharge(options.db, key, params);
+      if (earlier.kind === 'key-reused') keyReused(key);
+      if (earlier.kind === 'replay') {
         c.header('idempotent-replayed', 'true');
-        return c.json(refundBody(outcome.row), 201);
-      case 'recorded':
-        return c.json(refundBody(outcome.row), 201);
-      case 'key-reused':
-        return keyReused(key);
-      case 'no-such-charge':
-        return problem(404, 'not-found', `no charge ${params.chargeId}`);
-      case 'not-captured':
-        return problem(409, 'charge-not-captured', `charge ${outcome.chargeId} was declined, not captured`);
-      case 'already-refunded':
-        return problem(409, 'charge-already-refunded', `charge ${outcome.chargeId} is already refunded`);
-      case 'exceeds-charge':
-        return problem(
-          422,
-          'refund-exceeds-charge',
-          `a refund of charge ${outcome.chargeId} is at most ${outcome.capturedMinor} ${outcome.currency}`,
-        );
-    }
-  });
+        return c.json(chargeBody(earlier.row), 201);
+      }
 
-  app.openapi(listCharges, async (c) => {
-    const { reference } = c.req.valid('query');
-    return c.json({ items: (await ledgerOf(options.db, reference)).map(ledgerBody) }, 200);
-  });
-
-  return app;
+      const behaviour = behaviourOf(params.paymentToken);
+      let outcome: Outcome;
+      switch (behaviour.kind) {
+        case 'unavailable':
+          problem(503, 'service-unavailable', 'the card processor is unavailable (test card)');
+          break;
+        case 'flaky': {
+          const failures = await countFailure(options.db, key);
+          if (failures <= options.flakyFailures) {
+            problem(503, 'service-unavailable', `the card processor is unavailable (attempt ${failures})`);
+          }
+          outcome = { status: 'captured' };
+          break;
+        }
+        case 'slow':
+          // The answer is slow, not the bookkeeping: a caller that gives up still finds the charge
+          // under its key when it asks again, as with a real provider.
+          await sleep(options.slowResponseMs);
+          outcome = { status: 'captured' };
+          break;
+        case 'declined':
+          outcome = { status: 'declined', reason: behaviour.reason };
+          break;
+        case 'captured':
+          outcome = { status: 'captured' };
+          break;
+      }
+      const recorded = await recordCharge(options.db, key, params, outcome);
+      if (recorded.kind === 'key-reused') keyReused(key);
+      if (recorded.kind === 'fresh') throw new Error(`charge ${key} neither recorded nor found`);
+      if (recorded.kind === 'replay') c.header('idempotent-replayed', 'true');
+      return c.json(chargeBody(recorded.row), 201);
+    })
+    .openapi(createRefund, async (c) => {
+      const key = c.req.valid('header')['idempotency-key'];
+      const params = c.req.valid('json');
+      const outcome = await refund(options.db, key, params);
+      switch (outcome.kind) {
+        case 'replay':
+          c.header('idempotent-replayed', 'true');
+          return c.json(refundBody(outcome.row), 201);
+        case 'recorded':
+          return c.json(refundBody(outcome.row), 201);
+        case 'key-reused':
+          return keyReused(key);
+        case 'no-such-charge':
+          return problem(404, 'not-found', `no charge ${params.chargeId}`);
+        case 'not-captured':
+          return problem(409, 'charge-not-captured', `charge ${outcome.chargeId} was declined, not captured`);
+        case 'already-refunded':
+          return problem(409, 'charge-already-refunded', `charge ${outcome.chargeId} is already refunded`);
+        case 'exceeds-charge':
+          return problem(
+            422,
+            'refund-exceeds-charge',
+            `a refund of charge ${outcome.chargeId} is at most ${outcome.capturedMinor} ${outcome.currency}`,
+          );
+      }
+    })
+    .openapi(listCharges, async (c) => {
+      const { reference } = c.req.valid('query');
+      return c.json({ items: (await ledgerOf(options.db, reference)).map(ledgerBody) }, 200);
+    });
 }

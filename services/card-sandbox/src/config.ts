@@ -1,14 +1,8 @@
-import {
-  baseConfigShape,
-  databaseConfigShape,
-  durationFromString,
-  intFromString,
-} from '@reservex/platform/config';
+import { durationFromString, intFromString } from '@reservex/platform/config';
 import { z } from 'zod';
 
+/** The sandbox's own settings; the platform adds PORT, LOG_LEVEL, DATABASE_URL and the others. */
 export const sandboxConfigShape = {
-  ...baseConfigShape,
-  ...databaseConfigShape,
   /** The secret every caller presents as `Authorization: Bearer …`. */
   SANDBOX_API_KEY: z.string().min(24).describe('an API key of at least 24 characters'),
   /** How long the `tok_slow` card takes to answer. */

@@ -1,36 +1,23 @@
-// Wiring only: config → telemetry → database (migrated) → app → listen. No sidecar: callers reach
-// the sandbox over plain HTTP, as they would reach a real card provider.
-import { fileURLToPath } from 'node:url';
-import { loadConfig } from '@reservex/platform/config';
-import { createDatabase, databaseReady, migrate } from '@reservex/platform/db';
-import { serve } from '@reservex/platform/http';
-import { configureLogger, startTelemetry } from '@reservex/platform/telemetry';
+// The card sandbox: a card provider's test mode over a durable ledger. Run by the platform
+// (`runService`) without a sidecar: callers reach it over plain HTTP, as they would a real provider.
+import { defineService, runService } from '@reservex/platform/service';
 import { createCardSandboxApp } from './app.ts';
 import { sandboxConfigShape } from './config.ts';
 import { schema } from './db/schema.ts';
 
-const config = loadConfig(sandboxConfigShape);
-configureLogger({ serviceName: config.SERVICE_NAME, level: config.LOG_LEVEL });
-const telemetry = startTelemetry({
-  serviceName: config.SERVICE_NAME,
-  otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+export const service = defineService({
+  name: 'card-sandbox',
+  config: sandboxConfigShape,
+  database: { schema, migrations: new URL('../drizzle', import.meta.url) },
+  app: ({ config, database, readiness }) =>
+    createCardSandboxApp({
+      db: database.db,
+      apiKey: config.SANDBOX_API_KEY,
+      slowResponseMs: config.SANDBOX_SLOW_MS,
+      flakyFailures: config.SANDBOX_FLAKY_FAILURES,
+      bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      readiness,
+    }),
 });
 
-const database = createDatabase(config.DATABASE_URL, schema, { applicationName: config.SERVICE_NAME });
-await migrate(config.DATABASE_URL, fileURLToPath(new URL('../drizzle', import.meta.url)));
-
-const app = createCardSandboxApp({
-  db: database.db,
-  apiKey: config.SANDBOX_API_KEY,
-  slowResponseMs: config.SANDBOX_SLOW_MS,
-  flakyFailures: config.SANDBOX_FLAKY_FAILURES,
-  bodyLimitBytes: config.BODY_LIMIT_BYTES,
-  readiness: { db: () => databaseReady(database.sql) },
-});
-
-serve(app, {
-  port: config.PORT,
-  host: config.HOST,
-  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  onShutdown: [() => database.close(), () => telemetry.shutdown()],
-});
+await runService(service, import.meta);

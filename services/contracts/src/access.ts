@@ -174,6 +174,18 @@ export function callersOf(callee: AppId): { caller: AppId; operations: AllowedOp
     .map((row) => ({ caller: row.caller, operations: daprOperations(row.operations) }));
 }
 
+/**
+ * Every call `callee`'s access control must allow and nothing else, one `caller VERB operation` line
+ * each (operations in Dapr's form), sorted: what a rendering of the table is checked against.
+ */
+export function allowedCalls(callee: AppId): string[] {
+  return callersOf(callee)
+    .flatMap(({ caller, operations }) =>
+      operations.flatMap((o) => o.httpVerb.map((verb) => `${caller} ${verb} ${o.name}`)),
+    )
+    .sort();
+}
+
 /** The one app allowed to publish each topic: the topology's publisher. */
 export function ownerOf(topic: Topic): AppId {
   const owner = appIds.find((app) => (topology[app].publishes as readonly string[]).includes(topic));

@@ -15,6 +15,20 @@ export const appIds = [
 export type AppId = (typeof appIds)[number];
 
 /**
+ * What runs next to the services without a Dapr sidecar: stand-ins for what lies outside ReserveX.
+ * The card sandbox is a card provider's test mode, reached by payment over plain HTTP as a real
+ * provider would be. No app id: no invocation, no events, no access control of its own.
+ */
+export const sidecarless = ['card-sandbox'] as const;
+export type Sidecarless = (typeof sidecarless)[number];
+/** Everything `defineService` declares and the local stack, the images and the chart run. */
+export type ServiceName = AppId | Sidecarless;
+
+export function isAppId(name: string): name is AppId {
+  return (appIds as readonly string[]).includes(name);
+}
+
+/**
  * What each service needs around it, read by the services' declarations (platform's defineService
  * requires a database schema exactly where this says `database`), by the local stack and by the
  * chart and image checks. A service with a database also has a `migrate` command.
@@ -33,7 +47,9 @@ export const deployments = {
     // The rebuild is the service itself with QUERY_MODE=rebuild (the chart's queryRebuild Job).
     commands: { 'replay-dead-letters': 'services/query/src/commands/replay-dead-letters.ts' },
   },
-} as const satisfies Record<AppId, Deployment>;
+  // Its ledger is its own database, migrated at start-up (the chart runs no migration Job for it).
+  'card-sandbox': { database: true, redis: false, commands: {} },
+} as const satisfies Record<ServiceName, Deployment>;
 
 export type Deployment = {
   /** Owns a Postgres database (DATABASE_URL) and migrates it. */
@@ -45,13 +61,13 @@ export type Deployment = {
 };
 
 /** The service's entry point, from the repository root. */
-export function mainOf(appId: AppId): string {
-  return `services/${appId}/src/main.ts`;
+export function mainOf(name: ServiceName): string {
+  return `services/${name}/src/main.ts`;
 }
 
 /** How the service's migrations are applied and nothing else: its entry point with `migrate`. */
-export function migrateCommandOf(appId: AppId): readonly string[] {
-  return ['node', mainOf(appId), 'migrate'];
+export function migrateCommandOf(name: ServiceName): readonly string[] {
+  return ['node', mainOf(name), 'migrate'];
 }
 
 /**

@@ -1,7 +1,7 @@
 // Inventory's HTTP API: the public catalogue (shows with their ticket types and availability) and the
 // admin routes that create and change them. Admin routes trust `x-user-roles`, which only the gateway
 // sets (it strips any a client sends); the service is never exposed without it.
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import { wellFormedText } from '@reservex/contracts';
 import { type AppOptions, callerOf, createApp, problem, problemResponses } from '@reservex/platform/http';
 import { createInsertSchema, createSelectSchema } from 'drizzle-zod';
@@ -216,7 +216,7 @@ export type InventoryAppOptions = Pick<AppOptions, 'bodyLimitBytes' | 'readiness
   now?: () => Date;
 };
 
-export function createInventoryApp(options: InventoryAppOptions): OpenAPIHono<BlankEnv> {
+export function createInventoryApp(options: InventoryAppOptions) {
   const { db } = options;
   const now = options.now ?? (() => new Date());
   const app = createApp<BlankEnv>({
@@ -229,167 +229,165 @@ export function createInventoryApp(options: InventoryAppOptions): OpenAPIHono<Bl
   const showOr404 = async (showId: string) =>
     (await findShow(db, showId)) ?? problem(404, 'not-found', `no show ${showId}`);
 
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/shows',
-      tags: ['catalogue'],
-      summary: 'Shows in start order, with their ticket types and availability',
-      request: { query: Page },
-      responses: {
-        200: json(z.object({ shows: z.array(ShowView) }), 'A page of shows'),
-        ...problemResponses(422),
-      },
-    }),
-    async (c) => {
-      const page = c.req.valid('query');
-      const at = now();
-      return c.json({ shows: (await listShows(db, page)).map((s) => showView(s, at)) }, 200);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/shows/{showId}',
-      tags: ['catalogue'],
-      summary: 'One show with its ticket types and availability',
-      request: { params: ShowIdParam },
-      responses: { 200: json(ShowView, 'The show'), ...problemResponses(404, 422) },
-    }),
-    async (c) => c.json(showView(await showOr404(c.req.valid('param').showId), now()), 200),
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/v1/shows',
-      summary: 'Create a show, optionally with its ticket types',
-      ...adminOnly,
-      request: { body: body(CreateShowInput) },
-      responses: { 201: json(ShowView, 'Created'), ...problemResponses(400, 401, 403, 409, 413, 422) },
-    }),
-    async (c) => {
-      const { ticketTypes: types, startsAt, ...show } = c.req.valid('json');
-      const created = await createShow(
-        db,
-        { ...show, startsAt: new Date(startsAt) },
-        types.map(newTicketType),
-      );
-      c.header('location', `/v1/shows/${created.id}`);
-      return c.json(showView(created, now()), 201);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'patch',
-      path: '/v1/shows/{showId}',
-      summary: 'Change a show',
-      ...adminOnly,
-      request: { params: ShowIdParam, body: body(ShowPatch) },
-      responses: { 200: json(ShowView, 'Changed'), ...problemResponses(400, 401, 403, 404, 413, 422) },
-    }),
-    async (c) => {
-      const { showId } = c.req.valid('param');
-      const { startsAt, ...patch } = c.req.valid('json');
-      const updated = await updateShow(db, showId, {
-        ...patch,
-        ...(startsAt === undefined ? {} : { startsAt: new Date(startsAt) }),
-      });
-      return c.json(showView(updated ?? problem(404, 'not-found', `no show ${showId}`), now()), 200);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/v1/shows/{showId}/ticket-types',
-      summary: 'Add a ticket type to a show',
-      ...adminOnly,
-      request: { params: ShowIdParam, body: body(TicketTypeInput) },
-      responses: {
-        201: json(TicketTypeView, 'Created'),
-        ...problemResponses(400, 401, 403, 404, 409, 413, 422),
-      },
-    }),
-    async (c) => {
-      const { showId } = c.req.valid('param');
-      const created =
-        (await addTicketType(db, showId, newTicketType(c.req.valid('json')))) ??
-        problem(404, 'not-found', `no show ${showId}`);
-      c.header('location', `/v1/shows/${showId}/ticket-types/${created.id}`);
-      return c.json(ticketTypeView(created, now()), 201);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'patch',
-      path: '/v1/shows/{showId}/ticket-types/{ticketTypeId}',
-      summary: 'Change a ticket type; a new capacity may not go below what is held and sold',
-      ...adminOnly,
-      request: { params: TicketTypeParams, body: body(TicketTypePatch) },
-      responses: {
-        200: json(TicketTypeView, 'Changed'),
-        ...problemResponses(400, 401, 403, 404, 409, 413, 422),
-      },
-    }),
-    async (c) => {
-      const { showId, ticketTypeId } = c.req.valid('param');
-      const result = await updateTicketType(db, showId, ticketTypeId, ticketTypeChanges(c.req.valid('json')));
-      switch (result.kind) {
-        case 'updated':
-          return c.json(ticketTypeView(result.ticketType, now()), 200);
-        case 'not-found':
-          return problem(404, 'not-found', `no ticket type ${ticketTypeId} in show ${showId}`);
-        case 'sale-window-invalid':
-          return saleWindowInvalid();
-        case 'capacity-too-low':
-          return problem(
-            409,
-            'capacity-below-committed',
-            `${result.committed} tickets are already held or sold`,
-            {
-              committed: result.committed,
-            },
-          );
-        default: {
-          const unknown: never = result;
-          throw new Error(`unhandled ${JSON.stringify(unknown)}`);
-        }
-      }
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/shows/{showId}/stock',
-      summary: 'Where every ticket of a show is: available, held or sold',
-      ...adminOnly,
-      request: { params: ShowIdParam },
-      responses: {
-        200: json(z.object({ stock: z.array(StockView) }), 'Stock per ticket type'),
-        ...problemResponses(401, 403, 404, 422),
-      },
-    }),
-    async (c) => {
-      const show = await showOr404(c.req.valid('param').showId);
-      return c.json(
-        {
-          stock: show.ticketTypes.map((t) => ({
-            ticketTypeId: t.id,
-            capacity: t.capacity,
-            available: t.available,
-            held: t.held,
-            sold: t.sold,
-          })),
+  return app
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/v1/shows',
+        tags: ['catalogue'],
+        summary: 'Shows in start order, with their ticket types and availability',
+        request: { query: Page },
+        responses: {
+          200: json(z.object({ shows: z.array(ShowView) }), 'A page of shows'),
+          ...problemResponses(422),
         },
-        200,
-      );
-    },
-  );
-
-  return app;
+      }),
+      async (c) => {
+        const page = c.req.valid('query');
+        const at = now();
+        return c.json({ shows: (await listShows(db, page)).map((s) => showView(s, at)) }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/v1/shows/{showId}',
+        tags: ['catalogue'],
+        summary: 'One show with its ticket types and availability',
+        request: { params: ShowIdParam },
+        responses: { 200: json(ShowView, 'The show'), ...problemResponses(404, 422) },
+      }),
+      async (c) => c.json(showView(await showOr404(c.req.valid('param').showId), now()), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/v1/shows',
+        summary: 'Create a show, optionally with its ticket types',
+        ...adminOnly,
+        request: { body: body(CreateShowInput) },
+        responses: { 201: json(ShowView, 'Created'), ...problemResponses(400, 401, 403, 409, 413, 422) },
+      }),
+      async (c) => {
+        const { ticketTypes: types, startsAt, ...show } = c.req.valid('json');
+        const created = await createShow(
+          db,
+          { ...show, startsAt: new Date(startsAt) },
+          types.map(newTicketType),
+        );
+        c.header('location', `/v1/shows/${created.id}`);
+        return c.json(showView(created, now()), 201);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'patch',
+        path: '/v1/shows/{showId}',
+        summary: 'Change a show',
+        ...adminOnly,
+        request: { params: ShowIdParam, body: body(ShowPatch) },
+        responses: { 200: json(ShowView, 'Changed'), ...problemResponses(400, 401, 403, 404, 413, 422) },
+      }),
+      async (c) => {
+        const { showId } = c.req.valid('param');
+        const { startsAt, ...patch } = c.req.valid('json');
+        const updated = await updateShow(db, showId, {
+          ...patch,
+          ...(startsAt === undefined ? {} : { startsAt: new Date(startsAt) }),
+        });
+        return c.json(showView(updated ?? problem(404, 'not-found', `no show ${showId}`), now()), 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/v1/shows/{showId}/ticket-types',
+        summary: 'Add a ticket type to a show',
+        ...adminOnly,
+        request: { params: ShowIdParam, body: body(TicketTypeInput) },
+        responses: {
+          201: json(TicketTypeView, 'Created'),
+          ...problemResponses(400, 401, 403, 404, 409, 413, 422),
+        },
+      }),
+      async (c) => {
+        const { showId } = c.req.valid('param');
+        const created =
+          (await addTicketType(db, showId, newTicketType(c.req.valid('json')))) ??
+          problem(404, 'not-found', `no show ${showId}`);
+        c.header('location', `/v1/shows/${showId}/ticket-types/${created.id}`);
+        return c.json(ticketTypeView(created, now()), 201);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'patch',
+        path: '/v1/shows/{showId}/ticket-types/{ticketTypeId}',
+        summary: 'Change a ticket type; a new capacity may not go below what is held and sold',
+        ...adminOnly,
+        request: { params: TicketTypeParams, body: body(TicketTypePatch) },
+        responses: {
+          200: json(TicketTypeView, 'Changed'),
+          ...problemResponses(400, 401, 403, 404, 409, 413, 422),
+        },
+      }),
+      async (c) => {
+        const { showId, ticketTypeId } = c.req.valid('param');
+        const result = await updateTicketType(
+          db,
+          showId,
+          ticketTypeId,
+          ticketTypeChanges(c.req.valid('json')),
+        );
+        switch (result.kind) {
+          case 'updated':
+            return c.json(ticketTypeView(result.ticketType, now()), 200);
+          case 'not-found':
+            return problem(404, 'not-found', `no ticket type ${ticketTypeId} in show ${showId}`);
+          case 'sale-window-invalid':
+            return saleWindowInvalid();
+          case 'capacity-too-low':
+            return problem(
+              409,
+              'capacity-below-committed',
+              `${result.committed} tickets are already held or sold`,
+              {
+                committed: result.committed,
+              },
+            );
+          default: {
+            const unknown: never = result;
+            throw new Error(`unhandled ${JSON.stringify(unknown)}`);
+          }
+        }
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/v1/shows/{showId}/stock',
+        summary: 'Where every ticket of a show is: available, held or sold',
+        ...adminOnly,
+        request: { params: ShowIdParam },
+        responses: {
+          200: json(z.object({ stock: z.array(StockView) }), 'Stock per ticket type'),
+          ...problemResponses(401, 403, 404, 422),
+        },
+      }),
+      async (c) => {
+        const show = await showOr404(c.req.valid('param').showId);
+        return c.json(
+          {
+            stock: show.ticketTypes.map((t) => ({
+              ticketTypeId: t.id,
+              capacity: t.capacity,
+              available: t.available,
+              held: t.held,
+              sold: t.sold,
+            })),
+          },
+          200,
+        );
+      },
+    );
 }

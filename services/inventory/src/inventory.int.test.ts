@@ -11,6 +11,7 @@ import { logger, tracer } from '@reservex/platform/telemetry';
 import { withMigratedDatabase } from '@reservex/platform/testing';
 import { and, eq, inArray } from 'drizzle-orm';
 import fc from 'fast-check';
+import { testClient } from 'hono/testing';
 import { beforeAll, describe, expect } from 'vitest';
 import { createInventoryApp } from './app.ts';
 import { type AllocationStrategy, allocationStrategies } from './db/holds.ts';
@@ -44,9 +45,24 @@ beforeAll(() => {
   logger.level = 'warn';
 });
 
-const admin = { 'content-type': 'application/json', 'x-user-id': 'admin-1', 'x-user-roles': 'USER,ADMIN' };
+const adminHeaders = { 'x-user-id': 'admin-1', 'x-user-roles': 'USER,ADMIN' };
+const asAdmin = { headers: adminHeaders };
+const admin = { 'content-type': 'application/json', ...adminHeaders };
 const hourAgo = () => new Date(Date.now() - 3_600_000).toISOString();
+const shows = (app: App) => testClient(app).v1.shows;
 
+/** An answer's status, content type and body, whatever the status (a problem included). */
+async function read(response: { status: number; headers: Headers; text(): Promise<string> }) {
+  const text = await response.text();
+  return {
+    status: response.status,
+    type: response.headers.get('content-type'),
+    // biome-ignore lint/suspicious/noExplicitAny: bodies are asserted field by field.
+    body: (text ? JSON.parse(text) : undefined) as any,
+  };
+}
+
+/** A raw request, for what the typed client cannot send: malformed bodies, unknown paths. */
 async function call(
   app: App,
   method: string,
@@ -54,35 +70,39 @@ async function call(
   body?: unknown,
   headers: Record<string, string> = admin,
 ) {
-  const response = await app.request(path, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    type: response.headers.get('content-type'),
-    body: text ? JSON.parse(text) : undefined,
-  };
+  return read(
+    await app.request(path, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    }),
+  );
 }
 
 async function createShow(app: App, capacity: number, perOrderLimit = 4) {
-  const created = await call(app, 'POST', '/v1/shows', {
-    title: 'Night of the integration test',
-    venue: 'Loopback Hall',
-    startsAt: '2027-01-01T20:00:00Z',
-    ticketTypes: [
+  const created = await read(
+    await shows(app).$post(
       {
-        name: 'Standing',
-        priceMinor: 2500,
-        currency: 'EUR',
-        capacity,
-        saleStartsAt: hourAgo(),
-        perOrderLimit,
+        json: {
+          title: 'Night of the integration test',
+          venue: 'Loopback Hall',
+          startsAt: '2027-01-01T20:00:00Z',
+          ticketTypes: [
+            {
+              name: 'Standing',
+              priceMinor: 2500,
+              currency: 'EUR',
+              capacity,
+              saleStartsAt: hourAgo(),
+              perOrderLimit,
+              perUserLimit: null,
+            },
+          ],
+        },
       },
-    ],
-  });
+      asAdmin,
+    ),
+  );
   expect(created.status).toBe(201);
   return { showId: created.body.id as string, ticketTypeId: created.body.ticketTypes[0].id as string };
 }
@@ -92,9 +112,9 @@ describe('catalogue API', () => {
     app,
   }) => {
     const { showId, ticketTypeId } = await createShow(app, 100);
-    const read = await call(app, 'GET', `/v1/shows/${showId}`, undefined, {});
-    expect(read.status).toBe(200);
-    expect(read.body.ticketTypes).toEqual([
+    const one = await read(await shows(app)[':showId'].$get({ param: { showId } }));
+    expect(one.status).toBe(200);
+    expect(one.body.ticketTypes).toEqual([
       expect.objectContaining({
         id: ticketTypeId,
         capacity: 100,
@@ -103,7 +123,7 @@ describe('catalogue API', () => {
         onSale: true,
       }),
     ]);
-    const list = await call(app, 'GET', '/v1/shows?limit=100', undefined, {});
+    const list = await read(await shows(app).$get({ query: { limit: '100' } }));
     expect(list.body.shows.map((s: { id: string }) => s.id)).toContain(showId);
   });
 
@@ -112,14 +132,24 @@ describe('catalogue API', () => {
     database,
   }) => {
     const { showId } = await createShow(app, 10);
-    const added = await call(app, 'POST', `/v1/shows/${showId}/ticket-types`, {
-      name: 'Balcony',
-      priceMinor: 4000,
-      currency: 'EUR',
-      capacity: 5,
-      saleStartsAt: hourAgo(),
-      perOrderLimit: 2,
-    });
+    const show = shows(app)[':showId'];
+    const added = await read(
+      await show['ticket-types'].$post(
+        {
+          param: { showId },
+          json: {
+            name: 'Balcony',
+            priceMinor: 4000,
+            currency: 'EUR',
+            capacity: 5,
+            saleStartsAt: hourAgo(),
+            perOrderLimit: 2,
+            perUserLimit: null,
+          },
+        },
+        asAdmin,
+      ),
+    );
     expect(added.status).toBe(201);
     const typeId = added.body.id as string;
     await database.db
@@ -127,24 +157,31 @@ describe('catalogue API', () => {
       .set({ available: 2, held: 2, sold: 1 })
       .where(eq(ticketTypes.id, typeId));
 
-    const shrunk = await call(app, 'PATCH', `/v1/shows/${showId}/ticket-types/${typeId}`, { capacity: 4 });
+    const patchType = async (capacity: number) =>
+      read(
+        await show['ticket-types'][':ticketTypeId'].$patch(
+          { param: { showId, ticketTypeId: typeId }, json: { capacity } },
+          asAdmin,
+        ),
+      );
+    const shrunk = await patchType(4);
     expect(shrunk.status).toBe(200);
     expect(shrunk.body).toMatchObject({ capacity: 4, available: 1 });
-    const tooSmall = await call(app, 'PATCH', `/v1/shows/${showId}/ticket-types/${typeId}`, { capacity: 2 });
+    const tooSmall = await patchType(2);
     expect(tooSmall.status).toBe(409);
     expect(tooSmall.type).toContain('application/problem+json');
     expect(tooSmall.body.committed).toBe(3);
 
-    const renamed = await call(app, 'PATCH', `/v1/shows/${showId}`, { title: 'Renamed' });
+    const renamed = await read(await show.$patch({ param: { showId }, json: { title: 'Renamed' } }, asAdmin));
     expect(renamed.body.title).toBe('Renamed');
   });
 
   it('refuses admin routes without the ADMIN role', async ({ app }) => {
-    const body = { title: 't', venue: 'v', startsAt: '2027-01-01T20:00:00Z' };
-    expect((await call(app, 'POST', '/v1/shows', body, { 'content-type': 'application/json' })).status).toBe(
-      401,
+    const json = { title: 't', venue: 'v', startsAt: '2027-01-01T20:00:00Z' };
+    expect((await shows(app).$post({ json })).status).toBe(401);
+    const asUser = await read(
+      await shows(app).$post({ json }, { headers: { ...adminHeaders, 'x-user-roles': 'USER' } }),
     );
-    const asUser = await call(app, 'POST', '/v1/shows', body, { ...admin, 'x-user-roles': 'USER' });
     expect(asUser.status).toBe(403);
     expect(asUser.type).toContain('application/problem+json');
   });

@@ -30,8 +30,7 @@ export const paymentConfigShape = {
   PAYMENT_RESOLVE_AFTER_MS: durationFromString().default(60_000),
   /**
    * Fault switch for crash tests (0 = off): after the provider answered a charge this process started
-   * (not one it resumes) for stock held since it started (not what an earlier process left in the
-   * topics), wait this long before recording the answer, the window a test kills it in.
+   * (not one it resumes), wait this long before recording the answer, the window a test kills it in.
    */
   PAYMENT_FAULT_PAUSE_AFTER_CHARGE_MS: durationFromString().default(0),
 };

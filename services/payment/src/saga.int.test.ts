@@ -23,7 +23,9 @@ import { outbox } from '@reservex/platform/outbox';
 import { withMigratedDatabase } from '@reservex/platform/testing';
 import { eq, sql } from 'drizzle-orm';
 import fc from 'fast-check';
+import { hc } from 'hono/client';
 import { afterAll, beforeAll, describe, expect, inject, vi } from 'vitest';
+import type { createPaymentApp } from './app.ts';
 import { findPayment, insertIntent, type PaymentDb } from './db/payments.ts';
 import { cancellations, payments, refunds, schema } from './db/schema.ts';
 import { createHttpProvider } from './domain/http-provider.ts';
@@ -32,6 +34,7 @@ import { chargeReservation } from './events/stock-reserved.ts';
 import { resolveUnfinished } from './resolver.ts';
 
 const infra = inject('infra');
+type PaymentApp = ReturnType<typeof createPaymentApp>;
 const it = withMigratedDatabase({
   name: 'payment_int',
   schema,
@@ -340,11 +343,13 @@ describe('payment service with its sidecar (real daprd, Kafka)', () => {
     expect(response.status).toBe(204);
   }
 
-  async function paymentOf(reservationId: string, userId = 'buyer-1') {
-    return fetch(`${started.apps.payment.url}/v1/payments/${reservationId}`, {
-      headers: { ...deliveredBy(started.apps.payment), 'x-user-id': userId },
-    });
-  }
+  /** The buyer's payment through hono's typed client, as payment's sidecar delivers the gateway's call. */
+  const paymentApi = (headers: Record<string, string> = {}) =>
+    hc<PaymentApp>(started.apps.payment.url, {
+      headers: { ...deliveredBy(started.apps.payment), ...headers },
+    }).v1.payments[':reservationId'];
+  const paymentOf = (reservationId: string, userId = 'buyer-1') =>
+    paymentApi({ 'x-user-id': userId }).$get({ param: { reservationId } });
 
   /** The buyer's payment once it has `status`. */
   const paymentOnce = (reservationId: string, status: string) =>
@@ -404,9 +409,7 @@ describe('payment service with its sidecar (real daprd, Kafka)', () => {
     expect(someoneElse.status).toBe(404);
     expect(someoneElse.headers.get('content-type')).toContain('application/problem+json');
 
-    const anonymous = await fetch(`${started.apps.payment.url}/v1/payments/${reserved.reservationId}`, {
-      headers: deliveredBy(started.apps.payment),
-    });
+    const anonymous = await paymentApi().$get({ param: { reservationId: reserved.reservationId } });
     expect(anonymous.status).toBe(401);
 
     const malformed = await paymentOf('not-a-uuid');

@@ -28,7 +28,6 @@ export function settlement({ config: c, database }: Context): Parts {
         attemptTimeoutMs: c.PAYMENT_PROVIDER_TIMEOUT_MS,
       },
       faultPauseAfterChargeMs: c.PAYMENT_FAULT_PAUSE_AFTER_CHARGE_MS,
-      faultPauseSince: Date.now(),
     },
   };
 }

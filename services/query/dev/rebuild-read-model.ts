@@ -14,9 +14,16 @@
 // not part of the image. On Kubernetes the same process is a Job (charts/reservex, `queryRebuild`)
 // running the image's entry point in rebuild mode, whose app-id gives it a fresh consumer group.
 // Kafka's retention bounds what can be replayed.
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { databaseUrl, eventKeyEnv, type InfraInfo, startApps } from '@reservex/local';
+import {
+  databaseUrl,
+  eventKeyEnv,
+  type InfraInfo,
+  KAFKA_PROTOCOL_VERSION,
+  MAX_MESSAGE_BYTES,
+  startApps,
+} from '@reservex/local';
 import { createDatabase } from '@reservex/platform/db';
 import { sql } from 'drizzle-orm';
 import { stringify } from 'yaml';
@@ -39,21 +46,10 @@ export type RebuildResult = {
   finishedByItself: boolean;
 };
 
-/** The run's Dapr resources plus a Kafka pub/sub component reading as a brand-new consumer group. */
-function rebuildResources(infra: InfraInfo, stamp: string, consumerGroup: string): string {
+/** A Kafka pub/sub component of its own, reading as a brand-new consumer group from the oldest offset. */
+function rebuildComponent(infra: InfraInfo, stamp: string, consumerGroup: string): string {
   const dir = join(infra.runDir, `query-rebuild-${stamp}`, 'resources');
   mkdirSync(dir, { recursive: true });
-  for (const file of readdirSync(infra.dapr.resourcesDir))
-    copyFileSync(join(infra.dapr.resourcesDir, file), join(dir, file));
-  const platform = readFileSync(
-    join(infra.dapr.resourcesDir, `component-${infra.dapr.components.pubsub}.yaml`),
-    'utf8',
-  );
-  const setting = (name: string) => new RegExp(`name: ${name}\\s+value: "?([^"\\s]+)"?`).exec(platform)?.[1];
-  const brokers = setting('brokers');
-  if (!brokers) throw new Error('cannot read the Kafka brokers of the platform pub/sub component');
-  const version = setting('version');
-  const maxMessageBytes = setting('maxMessageBytes');
   writeFileSync(
     join(dir, 'component-pubsub-rebuild.yaml'),
     stringify({
@@ -64,10 +60,10 @@ function rebuildResources(infra: InfraInfo, stamp: string, consumerGroup: string
         type: 'pubsub.kafka',
         version: 'v1',
         metadata: [
-          { name: 'brokers', value: brokers },
+          { name: 'brokers', value: infra.kafka.brokers },
           { name: 'authType', value: 'none' },
-          ...(version ? [{ name: 'version', value: version }] : []),
-          ...(maxMessageBytes ? [{ name: 'maxMessageBytes', value: maxMessageBytes }] : []),
+          { name: 'version', value: KAFKA_PROTOCOL_VERSION },
+          { name: 'maxMessageBytes', value: String(MAX_MESSAGE_BYTES) },
           { name: 'consumerGroup', value: consumerGroup },
           { name: 'initialOffset', value: 'oldest' },
         ],
@@ -80,7 +76,7 @@ function rebuildResources(infra: InfraInfo, stamp: string, consumerGroup: string
 export async function rebuildReadModel(options: RebuildOptions): Promise<RebuildResult> {
   const stamp = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${process.pid}`;
   const consumerGroup = `query-rebuild-${stamp}`;
-  const resourcesDir = rebuildResources(options.infra, stamp, consumerGroup);
+  const component = rebuildComponent(options.infra, stamp, consumerGroup);
   const database = createDatabase(databaseUrl(options.infra.postgres, options.database), schema, { max: 2 });
   const count = async (table: typeof timelineEvents | typeof reservationDetails) => {
     const [row] = await database.db.select({ n: sql<number>`count(*)::int` }).from(table);
@@ -88,12 +84,10 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<Rebuild
   };
   try {
     const replay = await startApps({
-      // query-rebuild is not one of the services, so its sidecar reads the unscoped resources: both
-      // directories are this run's, which adds the fresh consumer group's component.
-      infra: {
-        ...options.infra,
-        dapr: { ...options.infra.dapr, resourcesDir, unscopedResourcesDir: resourcesDir },
-      },
+      // query-rebuild is not one of the services: its sidecar reads the unscoped resources, and the
+      // fresh consumer group's component next to them.
+      infra: options.infra,
+      resources: [component],
       apps: [
         {
           appId: 'query-rebuild',

@@ -7,8 +7,10 @@ import { DEAD_LETTER_TOPIC, ownerOf, type Topic } from '@reservex/contracts';
 import { probeApp, publishAs, type StartedApps, startApps } from '@reservex/local';
 import { withMigratedDatabase } from '@reservex/platform/testing';
 import fc from 'fast-check';
+import { hc } from 'hono/client';
 import { afterAll, beforeAll, describe, expect, inject, vi } from 'vitest';
 import { rebuildReadModel } from '../dev/rebuild-read-model.ts';
+import type { createQueryApp } from './app.ts';
 import { findDetails } from './db/read-model.ts';
 import { schema } from './db/schema.ts';
 import { type SagaPath, sagaEvents, sagaPaths } from './domain/projection.fixtures.ts';
@@ -16,6 +18,7 @@ import { project, type RecordedEvent } from './domain/projection.ts';
 import { projectSagaEvent } from './events/saga-event.ts';
 
 const infra = inject('infra');
+type QueryApp = ReturnType<typeof createQueryApp>;
 const it = withMigratedDatabase({
   name: 'query_int',
   schema,
@@ -108,6 +111,9 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
     'x-user-id': userId,
     'x-user-roles': roles,
   });
+  /** Query's routes through hono's typed client, as its sidecar delivers the gateway's call for a user. */
+  const api = (userId?: string, roles = 'USER') =>
+    hc<QueryApp>(started.apps.query.url, userId ? { headers: as(userId, roles) } : {}).v1;
   // A consumer may publish the dead-letter topic (its sidecar dead-letters there): inventory here.
   const publisherOf = (topic: string) =>
     started.apps[topic === DEAD_LETTER_TOPIC ? 'inventory' : (ownerOf(topic as Topic) as 'inventory')];
@@ -139,7 +145,7 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
   };
   const details = async (reservationId: string, userId = 'user-1') =>
     (await (
-      await fetch(url(`/v1/reservations/${reservationId}`), { headers: as(userId) })
+      await api(userId).reservations[':reservationId'].$get({ param: { reservationId } })
     ).json()) as Details;
 
   it('shows a confirmed reservation, its timeline and trace id, to its buyer only; live over SSE', async () => {
@@ -150,7 +156,8 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
     await publishEvent(created!);
     await expect
       .poll(
-        async () => (await fetch(url(`/v1/reservations/${reservationId}`), { headers: as('user-1') })).status,
+        async () =>
+          (await api('user-1').reservations[':reservationId'].$get({ param: { reservationId } })).status,
         poll,
       )
       .toBe(200);
@@ -198,14 +205,14 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
     expect(confirmed.timeline).toHaveLength(5);
     expect(confirmed.traceId).toMatch(/^[\da-f]{32}$/);
 
-    const someoneElse = await fetch(url(`/v1/reservations/${reservationId}`), { headers: as('user-2') });
+    const someoneElse = await api('user-2').reservations[':reservationId'].$get({ param: { reservationId } });
     expect(someoneElse.status).toBe(404);
     expect(someoneElse.headers.get('content-type')).toContain('application/problem+json');
     expect(
-      (await fetch(url(`/v1/reservations/${reservationId}/events`), { headers: as('user-2') })).status,
+      (await api('user-2').reservations[':reservationId'].events.$get({ param: { reservationId } })).status,
     ).toBe(404);
 
-    const mine = (await (await fetch(url('/v1/reservations?limit=1'), { headers: as('user-1') })).json()) as {
+    const mine = (await (await api('user-1').reservations.$get({ query: { limit: '1' } })).json()) as {
       items: { reservationId: string; timeline?: unknown }[];
     };
     expect(mine.items).toHaveLength(1);
@@ -226,10 +233,8 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
       seen.length = 0;
       let cursor: string | null = null;
       for (let page = 0; page < 10; page++) {
-        const query: string = cursor ? `limit=2&cursor=${cursor}` : 'limit=2';
-        const body = (await (
-          await fetch(url(`/v1/reservations?${query}`), { headers: as(userId) })
-        ).json()) as {
+        const query = cursor ? { limit: '2', cursor } : { limit: '2' };
+        const body = (await (await api(userId).reservations.$get({ query })).json()) as {
           items: { reservationId: string }[];
           nextCursor: string | null;
         };
@@ -240,9 +245,10 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
       expect(seen).toHaveLength(5);
     }, poll);
     expect([...seen].sort()).toEqual([...ids].sort());
-    expect((await fetch(url('/v1/reservations?cursor=nonsense'), { headers: as(userId) })).status).toBe(400);
-    expect((await fetch(url('/v1/reservations?limit=0'), { headers: as(userId) })).status).toBe(422);
-    expect((await fetch(url('/v1/reservations'))).status).toBe(401);
+    const mine = api(userId).reservations;
+    expect((await mine.$get({ query: { cursor: 'nonsense' } })).status).toBe(400);
+    expect((await mine.$get({ query: { limit: '0' } })).status).toBe(422);
+    expect((await api().reservations.$get({ query: {} })).status).toBe(401);
   });
 
   it('collects dead letters, lists them for admins, and asks the owner to replay a valid one', async () => {
@@ -271,7 +277,7 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
     const list = async () =>
       (
         (await (
-          await fetch(url('/v1/admin/dead-letters?limit=100'), { headers: as('ops', 'USER,ADMIN') })
+          await api('ops', 'USER,ADMIN').admin['dead-letters'].$get({ query: { limit: '100' } })
         ).json()) as {
           items: Letter[];
         }
@@ -291,9 +297,9 @@ describe('query service with its sidecar (real daprd, Kafka)', () => {
     expect(givenUp.originalTopic).toBe('reservation.created');
     expect(givenUp.reason).toBeNull();
 
-    expect((await fetch(url('/v1/admin/dead-letters'), { headers: as('u1') })).status).toBe(403);
+    expect((await api('u1').admin['dead-letters'].$get({ query: {} })).status).toBe(403);
     const replay = (id: string) =>
-      fetch(url(`/v1/admin/dead-letters/${id}/replay`), { method: 'POST', headers: as('ops', 'ADMIN') });
+      api('ops', 'ADMIN').admin['dead-letters'][':id'].replay.$post({ param: { id } });
     const refused = await replay(poison.id);
     expect(refused.status).toBe(409);
     expect(await refused.json()).toMatchObject({ type: expect.stringContaining('not-replayable') });

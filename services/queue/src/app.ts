@@ -2,7 +2,6 @@
 // caller and set `x-user-id`. Join, read the position, or stream it until admission.
 import { createRoute, z } from '@hono/zod-openapi';
 import { signPass } from '@reservex/contracts';
-import type { App } from '@reservex/platform/http';
 import {
   callerOf,
   createApp,
@@ -100,7 +99,7 @@ function userOf(c: Context): string {
   return callerOf(c).userId;
 }
 
-export function createQueueApp(deps: QueueDeps): App<BlankEnv> {
+export function createQueueApp(deps: QueueDeps) {
   const app = createApp<BlankEnv>({
     serviceName: 'queue',
     description: 'The waiting room in front of each show.',
@@ -135,93 +134,90 @@ export function createQueueApp(deps: QueueDeps): App<BlankEnv> {
     }
   }
 
-  app.openapi(joinRoute, async (c) => {
-    const userId = userOf(c);
-    const { showId } = c.req.valid('param');
-    const sale = await deps.shows.saleOf(showId);
-    switch (sale.kind) {
-      case 'unknown':
-        return problem(404, 'not-found', `no show ${showId}`);
-      case 'not-on-sale':
-        return problem(
-          409,
-          'not-on-sale',
-          sale.opensAtMs === undefined
-            ? 'this show is not on sale'
-            : `this show is not on sale yet: the sale opens at ${new Date(sale.opensAtMs).toISOString()}`,
-        );
-      case 'on-sale':
-        return c.json(await view(userId, showId, await deps.room.join(showId, userId, sale.endsAtMs)), 200);
-      default: {
-        const unreachable: never = sale;
-        throw new Error(`unknown sale ${JSON.stringify(unreachable)}`);
-      }
-    }
-  });
-
-  app.openapi(positionRoute, async (c) => {
-    const userId = userOf(c);
-    const { showId } = c.req.valid('param');
-    return c.json(await view(userId, showId, await deps.room.standing(showId, userId)), 200);
-  });
-
-  app.openapi(eventsRoute, async (c) => {
-    const userId = userOf(c);
-    const { showId } = c.req.valid('param');
-    let last = await deps.room.standing(showId, userId);
-    if (last.status === 'absent') await view(userId, showId, last);
-    const { pollMs, heartbeatMs, maxDurationMs } = deps.stream;
-
-    return streamSSE(
-      c,
-      async (stream) => {
-        const endAt = Date.now() + maxDurationMs;
-        let closed = false;
-        stream.onAbort(() => {
-          closed = true;
-        });
-        let lastSent: Standing | undefined;
-        let lastWrite = Date.now();
-        let id = 0;
-        while (!closed && Date.now() < endAt) {
-          if (!sameStanding(lastSent, last)) {
-            if (last.status === 'absent') {
-              await stream.writeSSE({
-                event: 'left',
-                data: JSON.stringify({ status: 'absent' }),
-                id: String(++id),
-              });
-              return;
-            }
-            const body = await view(userId, showId, last);
-            await stream.writeSSE({
-              event: body.status === 'admitted' ? 'admitted' : 'position',
-              data: JSON.stringify(body),
-              id: String(++id),
-              // Proxies (the Dapr hop among them) may end a long stream: reconnect quickly.
-              ...(id === 1 ? { retry: 1000 } : {}),
-            });
-            lastSent = last;
-            lastWrite = Date.now();
-            if (last.status === 'admitted') return;
-          } else if (Date.now() - lastWrite >= heartbeatMs) {
-            await stream.write(': keep-alive\n\n');
-            lastWrite = Date.now();
-          }
-          await stream.sleep(pollMs);
-          if (closed) return;
-          last = await deps.room.standing(showId, userId);
+  return app
+    .openapi(joinRoute, async (c) => {
+      const userId = userOf(c);
+      const { showId } = c.req.valid('param');
+      const sale = await deps.shows.saleOf(showId);
+      switch (sale.kind) {
+        case 'unknown':
+          return problem(404, 'not-found', `no show ${showId}`);
+        case 'not-on-sale':
+          return problem(
+            409,
+            'not-on-sale',
+            sale.opensAtMs === undefined
+              ? 'this show is not on sale'
+              : `this show is not on sale yet: the sale opens at ${new Date(sale.opensAtMs).toISOString()}`,
+          );
+        case 'on-sale':
+          return c.json(await view(userId, showId, await deps.room.join(showId, userId, sale.endsAtMs)), 200);
+        default: {
+          const unreachable: never = sale;
+          throw new Error(`unknown sale ${JSON.stringify(unreachable)}`);
         }
-      },
-      async (error, stream) => {
-        await stream.writeSSE({
-          event: 'error',
-          data: JSON.stringify({ detail: 'the stream failed; reconnect' }),
-        });
-        throw error;
-      },
-    );
-  });
+      }
+    })
+    .openapi(positionRoute, async (c) => {
+      const userId = userOf(c);
+      const { showId } = c.req.valid('param');
+      return c.json(await view(userId, showId, await deps.room.standing(showId, userId)), 200);
+    })
+    .openapi(eventsRoute, async (c) => {
+      const userId = userOf(c);
+      const { showId } = c.req.valid('param');
+      let last = await deps.room.standing(showId, userId);
+      if (last.status === 'absent') await view(userId, showId, last);
+      const { pollMs, heartbeatMs, maxDurationMs } = deps.stream;
 
-  return app;
+      return streamSSE(
+        c,
+        async (stream) => {
+          const endAt = Date.now() + maxDurationMs;
+          let closed = false;
+          stream.onAbort(() => {
+            closed = true;
+          });
+          let lastSent: Standing | undefined;
+          let lastWrite = Date.now();
+          let id = 0;
+          while (!closed && Date.now() < endAt) {
+            if (!sameStanding(lastSent, last)) {
+              if (last.status === 'absent') {
+                await stream.writeSSE({
+                  event: 'left',
+                  data: JSON.stringify({ status: 'absent' }),
+                  id: String(++id),
+                });
+                return;
+              }
+              const body = await view(userId, showId, last);
+              await stream.writeSSE({
+                event: body.status === 'admitted' ? 'admitted' : 'position',
+                data: JSON.stringify(body),
+                id: String(++id),
+                // Proxies (the Dapr hop among them) may end a long stream: reconnect quickly.
+                ...(id === 1 ? { retry: 1000 } : {}),
+              });
+              lastSent = last;
+              lastWrite = Date.now();
+              if (last.status === 'admitted') return;
+            } else if (Date.now() - lastWrite >= heartbeatMs) {
+              await stream.write(': keep-alive\n\n');
+              lastWrite = Date.now();
+            }
+            await stream.sleep(pollMs);
+            if (closed) return;
+            last = await deps.room.standing(showId, userId);
+          }
+        },
+        async (error, stream) => {
+          await stream.writeSSE({
+            event: 'error',
+            data: JSON.stringify({ detail: 'the stream failed; reconnect' }),
+          });
+          throw error;
+        },
+      );
+    });
 }

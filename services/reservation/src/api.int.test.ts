@@ -4,8 +4,12 @@
 // (no payment service runs here, so a held reservation waits for payment until its hold expires).
 import { randomUUID } from 'node:crypto';
 import { deliveredBy, type StartedApps, startApps } from '@reservex/local';
+import { hc } from 'hono/client';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import type { createReservationApp } from './app.ts';
+
+type ReservationApp = ReturnType<typeof createReservationApp>;
 
 const infra = inject('infra');
 const secret = 'integration-secret-of-at-least-32-characters';
@@ -53,10 +57,7 @@ beforeAll(async () => {
       (reservation) => reservation.status,
       () => 'PENDING',
     );
-    await http(`${reservationUrl}/v1/reservations/${placed.body.id}/cancel`, {
-      method: 'POST',
-      headers: { 'x-user-id': user },
-    });
+    await cancelReservation(user, placed.body.id);
     if (status === 'AWAITING_PAYMENT') break;
     if (Date.now() > deadline) throw new Error('no hold within 120 s of start-up');
   }
@@ -66,20 +67,12 @@ afterAll(() => stack?.stop());
 // biome-ignore lint/suspicious/noExplicitAny: the bodies are asserted field by field.
 type Answer = { status: number; type: string | null; headers: Headers; body: any };
 
-async function http(
-  url: string,
-  init: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
-): Promise<Answer> {
-  // Each service's port is called as its sidecar delivers the gateway's call.
-  const target = Object.values(stack.apps).find((app) => url.startsWith(`${app.url}/`));
-  const response = await fetch(url, {
-    method: init.method ?? 'GET',
-    headers: { 'content-type': 'application/json', ...(target ? deliveredBy(target) : {}), ...init.headers },
-    ...(init.body === undefined
-      ? {}
-      : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
-    signal: AbortSignal.timeout(15_000),
-  });
+/** An answer's status, content type, headers and body (JSON when it parses), whatever the status. */
+async function answerOf(response: {
+  status: number;
+  headers: Headers;
+  text(): Promise<string>;
+}): Promise<Answer> {
   const text = await response.text();
   let body: unknown = text;
   try {
@@ -92,6 +85,39 @@ async function http(
     body,
   };
 }
+
+/** A raw request: inventory's routes, and the bodies and headers a typed client cannot send. */
+async function http(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
+): Promise<Answer> {
+  // Each service's port is called as its sidecar delivers the gateway's call.
+  const target = Object.values(stack.apps).find((app) => url.startsWith(`${app.url}/`));
+  return answerOf(
+    await fetch(url, {
+      method: init.method ?? 'GET',
+      headers: {
+        'content-type': 'application/json',
+        ...(target ? deliveredBy(target) : {}),
+        ...init.headers,
+      },
+      ...(init.body === undefined
+        ? {}
+        : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
+      signal: AbortSignal.timeout(15_000),
+    }),
+  );
+}
+
+/** One reservation's routes as `user`, through hono's typed client, as the sidecar delivers the gateway's call. */
+const reservationOf = (user: string) =>
+  hc<ReservationApp>(reservationUrl, {
+    headers: { ...deliveredBy(stack.apps.reservation), 'x-user-id': user },
+  }).v1.reservations[':id'];
+const getReservation = async (user: string, id: string) =>
+  answerOf(await reservationOf(user).$get({ param: { id } }));
+const cancelReservation = async (user: string, id: string) =>
+  answerOf(await reservationOf(user).cancel.$post({ param: { id } }));
 
 async function createShow(capacity: number, perOrderLimit = 4) {
   const created = await http(`${inventoryUrl}/v1/shows`, {
@@ -165,9 +191,7 @@ async function reserve(
 async function statusOf(user: string, id: string, wanted: string[], timeoutMs = 30_000) {
   return vi.waitFor(
     async () => {
-      const answer = await http(`${reservationUrl}/v1/reservations/${id}`, {
-        headers: { 'x-user-id': user },
-      });
+      const answer = await getReservation(user, id);
       expect(wanted).toContain(answer.body?.status);
       return answer.body;
     },
@@ -204,10 +228,7 @@ describe('placing a reservation', () => {
     expect(placed.status).toBe(201);
     expect(placed.headers.get('location')).toBe(`/v1/reservations/${placed.body.id}`);
     expect(placed.body).toMatchObject({ status: 'PENDING', quantity: 1, userId: user, ...show });
-    const cancelled = await http(`${reservationUrl}/v1/reservations/${placed.body.id}/cancel`, {
-      method: 'POST',
-      headers: { 'x-user-id': user },
-    });
+    const cancelled = await cancelReservation(user, placed.body.id);
     expect(cancelled.body.status).toBe('CANCELLED');
     const again = await reserve(user, show, { passToken: token });
     expect([again.status, again.body.type]).toEqual([403, 'https://reservex.dev/problems/pass-spent']);
@@ -279,22 +300,13 @@ describe('placing a reservation', () => {
     const show = await createShow(10);
     const owner = `user-${randomUUID()}`;
     const placed = await reserve(owner, show);
-    const mine = await http(`${reservationUrl}/v1/reservations/${placed.body.id}`, {
-      headers: { 'x-user-id': owner },
-    });
+    const mine = await getReservation(owner, placed.body.id);
     expect(mine.status).toBe(200);
-    const theirs = await http(`${reservationUrl}/v1/reservations/${placed.body.id}`, {
-      headers: { 'x-user-id': 'intruder' },
-    });
+    const theirs = await getReservation('intruder', placed.body.id);
     expect(theirs.status).toBe(404);
-    const cancelTheirs = await http(`${reservationUrl}/v1/reservations/${placed.body.id}/cancel`, {
-      method: 'POST',
-      headers: { 'x-user-id': 'intruder' },
-    });
+    const cancelTheirs = await cancelReservation('intruder', placed.body.id);
     expect(cancelTheirs.status).toBe(404);
-    const unknown = await http(`${reservationUrl}/v1/reservations/${randomUUID()}`, {
-      headers: { 'x-user-id': owner },
-    });
+    const unknown = await getReservation(owner, randomUUID());
     expect(unknown.status).toBe(404);
   });
 });
@@ -339,10 +351,7 @@ describe('the saga with inventory alone', () => {
       reason: 'SOLD_OUT',
       failedStep: 'stock',
     });
-    const cancel = await http(`${reservationUrl}/v1/reservations/${a.body.id}/cancel`, {
-      method: 'POST',
-      headers: { 'x-user-id': first },
-    });
+    const cancel = await cancelReservation(first, a.body.id);
     expect(cancel.body).toMatchObject({ status: 'CANCELLED', reason: 'USER_CANCELLED', failedStep: 'user' });
     await expect
       .poll(() => stock(show.showId), { timeout: 20_000, interval: 200 })

@@ -1,7 +1,7 @@
 // Reservation's HTTP API: place a reservation (starting the saga), read one, cancel one. The caller
 // is the user in `x-user-id`, which only the gateway sets (it strips any a client sends); a user
 // sees and cancels only their own reservations, and anyone else's answer 404.
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import { PaymentMethod, text } from '@reservex/contracts';
 import { DaprError } from '@reservex/platform/dapr';
 import type { Executor } from '@reservex/platform/db';
@@ -131,7 +131,7 @@ export type ReservationAppOptions = Pick<AppOptions, 'bodyLimitBytes' | 'readine
   now?: () => Date;
 };
 
-export function createReservationApp(options: ReservationAppOptions): OpenAPIHono<BlankEnv> {
+export function createReservationApp(options: ReservationAppOptions) {
   const { db, booking, idempotency } = options;
   const now = options.now ?? (() => new Date());
   const app = createApp<BlankEnv>({
@@ -142,135 +142,132 @@ export function createReservationApp(options: ReservationAppOptions): OpenAPIHon
     ...(options.readiness === undefined ? {} : { readiness: options.readiness }),
   });
 
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/v1/reservations',
-      tags: ['reservations'],
-      summary: 'Place a reservation: holds, charges and issues tickets asynchronously (the saga)',
-      request: {
-        headers: CreateHeaders,
-        body: { required: true, content: { 'application/json': { schema: ReservationInput } } },
-      },
-      responses: {
-        201: json(ReservationView, 'Placed; follow its status'),
-        ...problemResponses(400, 401, 403, 404, 409, 413, 422, 503),
-      },
-    }),
-    async (c) => {
-      const userId = userOf(c);
-      const input = c.req.valid('json');
-      const headers = c.req.valid('header');
-      const key = headers['idempotency-key'];
-      const print = fingerprint(input);
-      return withSpan('reservation place', sagaAttributes({ step: 'reservation.place' }), async (span) => {
-        const claim = await unlessDaprFails(() => idempotency.claim(userId, key, print));
-        switch (claim.kind) {
-          case 'replay':
-            if (claim.reply.location) c.header('location', claim.reply.location);
-            c.header('idempotent-replayed', 'true');
-            return c.json(claim.reply.body as View, 201);
-          case 'mismatch':
-            return problem(
-              422,
-              'idempotency-key-reused',
-              'this Idempotency-Key was used for a different request',
-            );
-          case 'in-progress':
-            return problem(
-              409,
-              'request-in-progress',
-              'a request with this Idempotency-Key is still being processed',
-            );
-          case 'claimed':
-            break;
-          default: {
-            const unknown: never = claim;
-            throw new Error(`unhandled claim ${JSON.stringify(unknown)}`);
+  return app
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/v1/reservations',
+        tags: ['reservations'],
+        summary: 'Place a reservation: holds, charges and issues tickets asynchronously (the saga)',
+        request: {
+          headers: CreateHeaders,
+          body: { required: true, content: { 'application/json': { schema: ReservationInput } } },
+        },
+        responses: {
+          201: json(ReservationView, 'Placed; follow its status'),
+          ...problemResponses(400, 401, 403, 404, 409, 413, 422, 503),
+        },
+      }),
+      async (c) => {
+        const userId = userOf(c);
+        const input = c.req.valid('json');
+        const headers = c.req.valid('header');
+        const key = headers['idempotency-key'];
+        const print = fingerprint(input);
+        return withSpan('reservation place', sagaAttributes({ step: 'reservation.place' }), async (span) => {
+          const claim = await unlessDaprFails(() => idempotency.claim(userId, key, print));
+          switch (claim.kind) {
+            case 'replay':
+              if (claim.reply.location) c.header('location', claim.reply.location);
+              c.header('idempotent-replayed', 'true');
+              return c.json(claim.reply.body as View, 201);
+            case 'mismatch':
+              return problem(
+                422,
+                'idempotency-key-reused',
+                'this Idempotency-Key was used for a different request',
+              );
+            case 'in-progress':
+              return problem(
+                409,
+                'request-in-progress',
+                'a request with this Idempotency-Key is still being processed',
+              );
+            case 'claimed':
+              break;
+            default: {
+              const unknown: never = claim;
+              throw new Error(`unhandled claim ${JSON.stringify(unknown)}`);
+            }
           }
-        }
-        const release = () =>
-          idempotency.release(userId, key).catch((releaseError: unknown) => {
-            c.get('log').warn(
-              { err: releaseError },
-              'could not release an idempotency claim; it expires on its own',
+          const release = () =>
+            idempotency.release(userId, key).catch((releaseError: unknown) => {
+              c.get('log').warn(
+                { err: releaseError },
+                'could not release an idempotency claim; it expires on its own',
+              );
+            });
+          let placement: Placement;
+          try {
+            placement = await unlessDaprFails(() =>
+              booking.place({ userId, ...input, passToken: headers['x-pass-token'] }),
             );
-          });
-        let placement: Placement;
-        try {
-          placement = await unlessDaprFails(() =>
-            booking.place({ userId, ...input, passToken: headers['x-pass-token'] }),
-          );
-        } catch (error) {
-          await release();
-          throw error;
-        }
-        if (!placement.ok) {
-          // A refused request may be retried with the same key once whatever refused it has changed.
-          await release();
-          const { status, type, detail, extra } = placement.refusal;
-          return problem(status, type, detail, extra);
-        }
-        const placed = placement.reservation;
-        span.setAttributes(sagaAttributes({ reservationId: placed.id }));
-        const body = reservationView(placed);
-        const location = `/v1/reservations/${placed.id}`;
-        await idempotency
-          .complete(userId, key, print, { status: 201, body, location })
-          .catch((error: unknown) => {
-            // The reservation exists; a retry with this key would now be refused as in flight rather
-            // than replayed, which is safe.
-            c.get('log').warn({ err: error }, 'could not store the idempotent reply');
-          });
-        c.header('location', location);
-        return c.json(body, 201);
-      });
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/reservations/{id}',
-      tags: ['reservations'],
-      summary: 'One of your reservations, with its status and every transition',
-      request: { params: ReservationIdParam },
-      responses: { 200: json(ReservationView, 'The reservation'), ...problemResponses(401, 404, 422) },
-    }),
-    async (c) => {
-      const userId = userOf(c);
-      return c.json(reservationView(await ownReservation(db, c.req.valid('param').id, userId)), 200);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/v1/reservations/{id}/cancel',
-      tags: ['reservations'],
-      summary: 'Cancel one of your reservations before it is confirmed; what was done is compensated',
-      request: { params: ReservationIdParam },
-      responses: {
-        200: json(ReservationView, 'Cancelled (or already cancelled)'),
-        ...problemResponses(401, 404, 409, 422),
+          } catch (error) {
+            await release();
+            throw error;
+          }
+          if (!placement.ok) {
+            // A refused request may be retried with the same key once whatever refused it has changed.
+            await release();
+            const { status, type, detail, extra } = placement.refusal;
+            return problem(status, type, detail, extra);
+          }
+          const placed = placement.reservation;
+          span.setAttributes(sagaAttributes({ reservationId: placed.id }));
+          const body = reservationView(placed);
+          const location = `/v1/reservations/${placed.id}`;
+          await idempotency
+            .complete(userId, key, print, { status: 201, body, location })
+            .catch((error: unknown) => {
+              // The reservation exists; a retry with this key would now be refused as in flight rather
+              // than replayed, which is safe.
+              c.get('log').warn({ err: error }, 'could not store the idempotent reply');
+            });
+          c.header('location', location);
+          return c.json(body, 201);
+        });
       },
-    }),
-    async (c) => {
-      const userId = userOf(c);
-      const { id } = c.req.valid('param');
-      await ownReservation(db, id, userId);
-      const outcome = await withSpan(
-        'reservation cancel',
-        sagaAttributes({ step: 'reservation.cancel', reservationId: id }),
-        () =>
-          db.transaction((tx) => advanceSaga(tx, id, { type: 'user.cancelled' }, { cause: 'user' }, now())),
-      );
-      if (outcome.kind === 'applied' && outcome.from === 'CONFIRMED') {
-        problem(409, 'already-confirmed', 'a confirmed reservation cannot be cancelled here');
-      }
-      return c.json(reservationView(await ownReservation(db, id, userId)), 200);
-    },
-  );
-
-  return app;
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/v1/reservations/{id}',
+        tags: ['reservations'],
+        summary: 'One of your reservations, with its status and every transition',
+        request: { params: ReservationIdParam },
+        responses: { 200: json(ReservationView, 'The reservation'), ...problemResponses(401, 404, 422) },
+      }),
+      async (c) => {
+        const userId = userOf(c);
+        return c.json(reservationView(await ownReservation(db, c.req.valid('param').id, userId)), 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/v1/reservations/{id}/cancel',
+        tags: ['reservations'],
+        summary: 'Cancel one of your reservations before it is confirmed; what was done is compensated',
+        request: { params: ReservationIdParam },
+        responses: {
+          200: json(ReservationView, 'Cancelled (or already cancelled)'),
+          ...problemResponses(401, 404, 409, 422),
+        },
+      }),
+      async (c) => {
+        const userId = userOf(c);
+        const { id } = c.req.valid('param');
+        await ownReservation(db, id, userId);
+        const outcome = await withSpan(
+          'reservation cancel',
+          sagaAttributes({ step: 'reservation.cancel', reservationId: id }),
+          () =>
+            db.transaction((tx) => advanceSaga(tx, id, { type: 'user.cancelled' }, { cause: 'user' }, now())),
+        );
+        if (outcome.kind === 'applied' && outcome.from === 'CONFIRMED') {
+          problem(409, 'already-confirmed', 'a confirmed reservation cannot be cancelled here');
+        }
+        return c.json(reservationView(await ownReservation(db, id, userId)), 200);
+      },
+    );
 }

@@ -2,9 +2,8 @@
 // asked of inventory through Dapr service invocation and cached briefly: a flash sale asks about the
 // same show thousands of times a second, and a limit changed by an admin may take a few seconds to
 // apply here. Inventory re-checks everything when it takes the hold.
-import { createReadThrough } from '@reservex/platform/cache';
+import { createInvokedReadThrough } from '@reservex/platform/cache';
 import type { Dapr } from '@reservex/platform/dapr';
-import { problem } from '@reservex/platform/http';
 import { z } from 'zod';
 
 const TicketTypeTerms = z.object({
@@ -40,21 +39,16 @@ export type CatalogueOptions = {
 
 export function createCatalogue(options: CatalogueOptions) {
   const now = options.now ?? Date.now;
-  const shows = createReadThrough({
-    load: fetchShow,
+  const shows = createInvokedReadThrough({
+    invoke: options.invoke,
+    appId: options.inventoryAppId,
+    path: (showId) => `v1/shows/${encodeURIComponent(showId)}`,
+    schema: ShowTerms,
+    what: 'show',
     ttlMs: options.cacheMs,
     now,
     ...(options.maxEntries !== undefined ? { maxEntries: options.maxEntries } : {}),
   });
-
-  async function fetchShow(showId: string) {
-    const response = await options.invoke(options.inventoryAppId, `v1/shows/${encodeURIComponent(showId)}`, {
-      httpMethod: 'GET',
-    });
-    if (response.status === 404) return undefined;
-    if (response.status !== 200) problem(503, 'upstream-failed', `inventory answered ${response.status}`);
-    return ShowTerms.parse(response.body);
-  }
 
   async function lookup(showId: string, ticketTypeId: string): Promise<Lookup> {
     const found = await shows.get(showId);

@@ -1,6 +1,6 @@
 // The ticket service's HTTP API: a holder reads their ticket (with its QR payload), door staff admit a
 // ticket by its code exactly once, an operator locks a show for issuing.
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import { staffRole } from '@reservex/contracts';
 import {
   type Caller,
@@ -132,7 +132,7 @@ export function createTicketApp(deps: {
   signQr: (pass: { ticketId: string; showId: string; code: string }) => Promise<string>;
   bodyLimitBytes: number;
   readiness: Record<string, ReadinessCheck>;
-}): OpenAPIHono<BlankEnv> {
+}) {
   const app = createApp<BlankEnv>({
     serviceName: 'ticket',
     description: 'Tickets: issued once paid, voided on cancel, admitted exactly once at the door.',
@@ -140,61 +140,57 @@ export function createTicketApp(deps: {
     readiness: deps.readiness,
   });
 
-  app.openapi(getTicket, async (c) => {
-    const caller = callerOf(c);
-    const { ticketId } = c.req.valid('param');
-    const ticket = await findTicket(deps.db, ticketId);
-    if (!ticket || ticket.userId !== caller.userId) problem(404, 'not-found', `no ticket ${ticketId}`);
-    return c.json(
-      {
-        ticketId: ticket.id,
-        reservationId: ticket.reservationId,
-        showId: ticket.showId,
-        ticketTypeId: ticket.ticketTypeId,
-        seat: ticket.seat,
-        status: ticket.status,
-        code: ticket.code,
-        qrPayload: await deps.signQr({ ticketId: ticket.id, showId: ticket.showId, code: ticket.code }),
-        issuedAt: ticket.issuedAt.toISOString(),
-        admittedAt: ticket.admittedAt?.toISOString() ?? null,
-        voidedAt: ticket.voidedAt?.toISOString() ?? null,
-      },
-      200,
-    );
-  });
-
-  app.openapi(scanTicket, async (c) => {
-    const door = c.req.valid('json');
-    requireRole(c, ['ADMIN', staffRoleOf(door.showId)]);
-    const admitted = await admitByCode(deps.db, door);
-    if (!admitted) {
-      const refusal = scanRefusal(await findByCode(deps.db, door.code), door);
-      problem(refusal.status, refusal.problem, refusal.detail);
-    }
-    return c.json(
-      {
-        ticketId: admitted.id,
-        showId: admitted.showId,
-        ticketTypeId: admitted.ticketTypeId,
-        seat: admitted.seat,
-        status: 'admitted' as const,
-        admittedAt: (admitted.admittedAt ?? new Date()).toISOString(),
-      },
-      200,
-    );
-  });
-
-  app.openapi(lockIssuing, async (c) => {
-    const caller = requireRole(c, ['ADMIN']);
-    await lockShowForIssuing(deps.db, c.req.valid('param').showId, caller.userId);
-    return c.body(null, 204);
-  });
-
-  app.openapi(unlockIssuing, async (c) => {
-    requireRole(c, ['ADMIN']);
-    await unlockShowForIssuing(deps.db, c.req.valid('param').showId);
-    return c.body(null, 204);
-  });
-
-  return app;
+  return app
+    .openapi(getTicket, async (c) => {
+      const caller = callerOf(c);
+      const { ticketId } = c.req.valid('param');
+      const ticket = await findTicket(deps.db, ticketId);
+      if (!ticket || ticket.userId !== caller.userId) problem(404, 'not-found', `no ticket ${ticketId}`);
+      return c.json(
+        {
+          ticketId: ticket.id,
+          reservationId: ticket.reservationId,
+          showId: ticket.showId,
+          ticketTypeId: ticket.ticketTypeId,
+          seat: ticket.seat,
+          status: ticket.status,
+          code: ticket.code,
+          qrPayload: await deps.signQr({ ticketId: ticket.id, showId: ticket.showId, code: ticket.code }),
+          issuedAt: ticket.issuedAt.toISOString(),
+          admittedAt: ticket.admittedAt?.toISOString() ?? null,
+          voidedAt: ticket.voidedAt?.toISOString() ?? null,
+        },
+        200,
+      );
+    })
+    .openapi(scanTicket, async (c) => {
+      const door = c.req.valid('json');
+      requireRole(c, ['ADMIN', staffRoleOf(door.showId)]);
+      const admitted = await admitByCode(deps.db, door);
+      if (!admitted) {
+        const refusal = scanRefusal(await findByCode(deps.db, door.code), door);
+        problem(refusal.status, refusal.problem, refusal.detail);
+      }
+      return c.json(
+        {
+          ticketId: admitted.id,
+          showId: admitted.showId,
+          ticketTypeId: admitted.ticketTypeId,
+          seat: admitted.seat,
+          status: 'admitted' as const,
+          admittedAt: (admitted.admittedAt ?? new Date()).toISOString(),
+        },
+        200,
+      );
+    })
+    .openapi(lockIssuing, async (c) => {
+      const caller = requireRole(c, ['ADMIN']);
+      await lockShowForIssuing(deps.db, c.req.valid('param').showId, caller.userId);
+      return c.body(null, 204);
+    })
+    .openapi(unlockIssuing, async (c) => {
+      requireRole(c, ['ADMIN']);
+      await unlockShowForIssuing(deps.db, c.req.valid('param').showId);
+      return c.body(null, 204);
+    });
 }

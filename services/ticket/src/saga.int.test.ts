@@ -12,13 +12,16 @@ import { outbox } from '@reservex/platform/outbox';
 import { withMigratedDatabase } from '@reservex/platform/testing';
 import { and, eq, sql } from 'drizzle-orm';
 import fc from 'fast-check';
+import { hc } from 'hono/client';
 import { afterAll, beforeAll, describe, expect, inject, vi } from 'vitest';
+import type { createTicketApp } from './app.ts';
 import { schema, tickets } from './db/schema.ts';
 import { lockShowForIssuing, type TicketDb } from './db/tickets.ts';
 import { issueTickets } from './events/payment-completed.ts';
 import { voidCancelledTickets } from './events/reservation-cancelled.ts';
 
 const infra = inject('infra');
+type TicketApp = ReturnType<typeof createTicketApp>;
 const it = withMigratedDatabase({
   name: 'ticket_int',
   schema,
@@ -182,9 +185,13 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
   });
 
   const url = (path: string) => `${started.apps.ticket.url}${path}`;
-  /** A call to ticket's port as its sidecar delivers the gateway's call. */
+  /** A raw call to ticket's port as its sidecar delivers the gateway's call: for malformed bodies. */
   const call = (target: string, init: RequestInit & { headers?: Record<string, string> } = {}) =>
     fetch(target, { ...init, headers: { ...deliveredBy(started.apps.ticket), ...init.headers } });
+  /** Ticket's routes through hono's typed client, as its sidecar delivers the gateway's call. */
+  const api = (headers: Record<string, string>) =>
+    hc<TicketApp>(started.apps.ticket.url, { headers: { ...deliveredBy(started.apps.ticket), ...headers } })
+      .v1.tickets;
 
   async function publish(topic: Topic, data: { reservationId: string }, eventId: string) {
     const response = await publishAs(
@@ -203,17 +210,13 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
   const poll = { timeout: 30_000, interval: 250 };
 
   const DOOR_SHOW = randomUUID();
-  const staffOf = (showId: string) => ({
-    'content-type': 'application/json',
-    'x-user-id': 'door-1',
-    'x-user-roles': `USER,STAFF:${showId}`,
-  });
-  const staff = staffOf(DOOR_SHOW);
+  const staffOf = (showId: string) => ({ 'x-user-id': 'door-1', 'x-user-roles': `USER,STAFF:${showId}` });
+  const staff = { 'content-type': 'application/json', ...staffOf(DOOR_SHOW) };
   const scan = (
-    code: unknown,
+    code: string,
     showId: string = DOOR_SHOW,
     headers: Record<string, string> = staffOf(showId),
-  ) => call(url('/v1/tickets/scan'), { method: 'POST', headers, body: JSON.stringify({ code, showId }) });
+  ) => api(headers).scan.$post({ json: { code, showId } });
 
   it('issues once when payment.completed is delivered twice, and admits each ticket exactly once', async () => {
     const paid = paymentCompleted(randomUUID());
@@ -239,12 +242,14 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
       ).toHaveLength(2);
 
       const first = issued[0]!;
-      const mine = await call(url(`/v1/tickets/${first.id}`), { headers: { 'x-user-id': 'buyer-1' } });
+      const mine = await api({ 'x-user-id': 'buyer-1' })[':ticketId'].$get({ param: { ticketId: first.id } });
       expect(mine.status).toBe(200);
       const ticket = (await mine.json()) as { code: string; qrPayload: string; status: string };
       expect(ticket.status).toBe('valid');
       expect(ticket.qrPayload.split('.')).toHaveLength(3);
-      const notMine = await call(url(`/v1/tickets/${first.id}`), { headers: { 'x-user-id': 'buyer-2' } });
+      const notMine = await api({ 'x-user-id': 'buyer-2' })[':ticketId'].$get({
+        param: { ticketId: first.id },
+      });
       expect(notMine.status).toBe(404);
 
       // A door of another show refuses it and leaves it valid.
@@ -322,7 +327,7 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
         })
       ).status,
     ).toBe(403);
-    expect((await scan('A'.repeat(27), DOOR_SHOW, { 'content-type': 'application/json' })).status).toBe(401);
+    expect((await scan('A'.repeat(27), DOOR_SHOW, {})).status).toBe(401);
     const malformed = await call(url('/v1/tickets/scan'), {
       method: 'POST',
       headers: staff,
@@ -336,6 +341,8 @@ describe('ticket service with its sidecar (real daprd, Kafka)', () => {
       body: JSON.stringify({ code: 'a'.repeat(70_000) }),
     });
     expect(huge.status).toBe(413);
-    expect((await call(url('/v1/tickets/not-a-uuid'), { headers: { 'x-user-id': 'u1' } })).status).toBe(422);
+    expect(
+      (await api({ 'x-user-id': 'u1' })[':ticketId'].$get({ param: { ticketId: 'not-a-uuid' } })).status,
+    ).toBe(422);
   });
 });

@@ -362,6 +362,7 @@ async function startFromImage(
     database?: string;
     redis?: boolean;
     sidecar?: boolean;
+    fromOldest?: boolean;
   },
   onExit?: (name: string, exit: Promise<{ code: number | null; signal: string | null }>) => void,
 ): Promise<AppHandle> {
@@ -382,6 +383,7 @@ async function startFromImage(
         ...(app.database ? { database: app.database } : {}),
         redis: app.redis ?? false,
         sidecar: app.sidecar ?? true,
+        ...(app.fromOldest ? { fromOldest: true } : {}),
         readyTimeoutMs: 120_000,
       },
     ],
@@ -595,6 +597,8 @@ async function queryOperatorCommands(
         // The Job reads query's events: it verifies them with the keys query trusts, the run's.
         env: { ...chartSettings(containerOf(job)).env, ...eventKeyEnv(infra.runDir, 'query') },
         database,
+        // A fresh consumer group reading from the oldest offset, as the Job's own app id gives it.
+        fromOldest: true,
       },
       (name, exit) => exits.set(name, exit),
     );

@@ -33,11 +33,6 @@ export type SettleDeps = {
   retry: RetryPolicy;
   /** Fault switch (0 or absent = off): pause between a fresh charge's answer and its record. */
   faultPauseAfterChargeMs?: number;
-  /**
-   * The switch pauses only charges for stock held at or after this instant (epoch ms): not those of
-   * events an earlier process left in the topics.
-   */
-  faultPauseSince?: number;
 };
 
 /** Runs `effect` in a transaction, recording `inbox` in it when given (a delivery is then done). */
@@ -60,7 +55,7 @@ function transact(
 export async function settleCharge(
   deps: SettleDeps,
   intent: Intent,
-  options: { fresh: boolean; inbox?: InboxKey; span?: Span; heldAt?: string },
+  options: { fresh: boolean; inbox?: InboxKey; span?: Span },
 ): Promise<InboxOutcome> {
   const outcome = await chargeWithRetries(
     deps.provider,
@@ -74,12 +69,7 @@ export async function settleCharge(
     deps.retry,
   );
   options.span?.setAttribute('payment.outcome', outcome.status === 'captured' ? 'captured' : outcome.reason);
-  if (
-    options.fresh &&
-    deps.faultPauseAfterChargeMs &&
-    Date.parse(options.heldAt ?? '') >= (deps.faultPauseSince ?? 0)
-  )
-    await sleep(deps.faultPauseAfterChargeMs);
+  if (options.fresh && deps.faultPauseAfterChargeMs) await sleep(deps.faultPauseAfterChargeMs);
   const handled = await transact(deps.db, options.inbox, (tx) => recordCharge(tx, intent, outcome));
   // The charge is recorded either way; a refund that fails now is owed, and the resolver pays it.
   await refundIfOwed(deps, intent.reservationId).catch((error: unknown) =>

@@ -45,7 +45,7 @@ export function chargeReservation(deps: ChargeDeps) {
           return { intent, fresh: true };
         });
         if (!step.intent) return handleOnce(deps.db, inbox, async () => {});
-        return settleCharge(deps, step.intent, { fresh: step.fresh, inbox, span, heldAt: event.occurredAt });
+        return settleCharge(deps, step.intent, { fresh: step.fresh, inbox, span });
       },
     );
 }

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createReadThrough } from './index.ts';
+import { z } from 'zod';
+import type { Dapr } from '../dapr/index.ts';
+import { isProblemError } from '../http/problem.ts';
+import { createInvokedReadThrough, createReadThrough } from './index.ts';
 
 function counting<V>(answer: (key: string, call: number) => Promise<V>) {
   const calls: string[] = [];
@@ -34,5 +37,44 @@ describe('createReadThrough', () => {
     const cache = createReadThrough({ load: source.load, ttlMs: 60_000, maxEntries: 2 });
     for (const key of ['a', 'b', 'c', 'b', 'a']) await cache.get(key);
     expect(source.calls).toEqual(['a', 'b', 'c', 'a']);
+  });
+});
+
+describe('createInvokedReadThrough', () => {
+  // A service that answers by path as the sidecar would hand its answer on.
+  const answers: Record<string, { status: number; body: unknown }> = {
+    'v1/things/a': { status: 200, body: { name: 'a' } },
+    'v1/things/odd': { status: 200, body: { name: 42 } },
+    'v1/things/down': { status: 500, body: {} },
+  };
+  const asked: string[] = [];
+  const invoke = (async (appId: string, path: string) => {
+    asked.push(`${appId} ${path}`);
+    return answers[path] ?? { status: 404, body: {} };
+  }) as unknown as Dapr['invoke'];
+  const things = createInvokedReadThrough({
+    invoke,
+    appId: 'keeper',
+    path: (key) => `v1/things/${key}`,
+    schema: z.object({ name: z.string() }),
+    what: 'thing',
+    ttlMs: 60_000,
+  });
+  const status = (promise: Promise<unknown>) =>
+    promise.then(
+      () => 'answered',
+      (error: unknown) => (isProblemError(error) ? error.status : 'thrown'),
+    );
+
+  it('answers what the service has, once per ttl, and undefined for what it has not', async () => {
+    expect(await things.get('a')).toEqual({ name: 'a' });
+    expect(await things.get('a')).toEqual({ name: 'a' });
+    expect(await things.get('none')).toBeUndefined();
+    expect(asked.filter((call) => call === 'keeper v1/things/a')).toHaveLength(1);
+  });
+
+  it('is a 503 problem when the service fails or answers something else', async () => {
+    expect(await status(things.get('down'))).toBe(503);
+    expect(await status(things.get('odd'))).toBe(503);
   });
 });

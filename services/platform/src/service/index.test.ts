@@ -28,10 +28,10 @@ describe('defineService', () => {
       config: {},
       database,
       app,
+      // @ts-expect-error queue does not consume reservation.created
       consumes: () => ({
         'reservation.confirmed': handled,
         'reservation.cancelled': handled,
-        // @ts-expect-error queue does not consume reservation.created
         'reservation.created': handled,
       }),
     });
@@ -68,6 +68,17 @@ describe('defineService', () => {
     // @ts-expect-error the gateway owns none
     const gateway = defineService({ name: 'gateway', config: {}, database, app, consumes: () => ({}) });
     expect([queue.name, gateway.name]).toEqual(['queue', 'gateway']);
+  });
+
+  it('runs a sidecarless service without events, and refuses them at compile time', () => {
+    const sandbox = defineService({ name: 'card-sandbox', config: {}, database, app });
+    // @ts-expect-error a service with a sidecar declares what it consumes, even nothing
+    const account = defineService({ name: 'account', config: {}, database, app });
+    // @ts-expect-error a service without a sidecar consumes nothing
+    defineService({ name: 'card-sandbox', config: {}, database, app, consumes: () => ({}) });
+    // @ts-expect-error nor does it relay
+    defineService({ name: 'card-sandbox', config: {}, database, app, relay: true });
+    expect([sandbox.name, account.name]).toEqual(['card-sandbox', 'account']);
   });
 
   it('maps a list of topics to one handler each, and marks bulk consumers', () => {

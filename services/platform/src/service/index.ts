@@ -3,7 +3,9 @@
 // migration, the database pool, Dapr (and Redis where the service needs it), the app, the
 // subscriptions, the relay (with the owner's side of dead-letter replay), the workers, then
 // listening; on SIGTERM the reverse. The same entry point with `migrate`
-// (`node services/<name>/src/main.ts migrate`) applies the migrations and exits.
+// (`node services/<name>/src/main.ts migrate`) applies the migrations and exits. A sidecarless
+// service of the contracts (the card sandbox) is run the same way without the Dapr parts: no
+// sidecar, no events, no relay.
 //
 // What a service consumes is checked against the contracts' topology at compile time: `consumes`
 // must name exactly the topics `topology[name].consumes` lists.
@@ -12,7 +14,9 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import {
   type AppId,
   deployments,
+  isAppId,
   readsDeadLetters,
+  type ServiceName,
   type SigningKey,
   signingKeyFrom,
   type Topic,
@@ -48,8 +52,10 @@ import { startRelay } from '../outbox/relay.ts';
 import { serveReplay } from '../outbox/replay.ts';
 import { type Logger, logger, startTelemetry } from '../telemetry/index.ts';
 
-/** The topics `N` consumes, as the contracts' topology says. */
-export type ConsumedBy<N extends AppId> = (typeof topology)[N]['consumes'][number];
+/** The topics `N` consumes, as the contracts' topology says (none without a sidecar). */
+export type ConsumedBy<N extends ServiceName> = N extends AppId
+  ? (typeof topology)[N]['consumes'][number]
+  : never;
 
 /** A topic handled in bulk deliveries (see the subscriber's `onBatch`). */
 export type Batched<T extends Topic> = { readonly batch: BatchHandler<T>; readonly options: BatchOptions };
@@ -66,7 +72,7 @@ export type Consumer<T extends Topic> = EventHandler<T> | Batched<T>;
  * the topology does not list is typed `never` (excess-property checks alone miss it whenever the map
  * is not a fresh object literal).
  */
-export type Consumers<N extends AppId, C = unknown> = { [T in ConsumedBy<N>]: Consumer<T> } & {
+export type Consumers<N extends ServiceName, C = unknown> = { [T in ConsumedBy<N>]: Consumer<T> } & {
   [K in Exclude<keyof C, ConsumedBy<N>>]: never;
 };
 
@@ -82,17 +88,18 @@ export function eachTopic<const Ts extends readonly Topic[]>(
 
 const redisConfigShape = { REDIS_URL: urlFromString(['redis', 'rediss']) };
 
-type Needs<N extends AppId> = (typeof deployments)[N];
-type PlatformShape<N extends AppId> = typeof baseConfigShape &
+type Needs<N extends ServiceName> = (typeof deployments)[N];
+type PlatformShape<N extends ServiceName> = typeof baseConfigShape &
   (Needs<N>['database'] extends true ? typeof databaseConfigShape : unknown) &
   (Needs<N>['redis'] extends true ? typeof redisConfigShape : unknown);
 
-export type ServiceConfig<N extends AppId, Shape extends z.ZodRawShape> = ConfigOf<PlatformShape<N> & Shape>;
+export type ServiceConfig<N extends ServiceName, Shape extends z.ZodRawShape> = ConfigOf<
+  PlatformShape<N> & Shape
+>;
 
 /** What the platform has set up for a service when its own parts are built. */
-export type ServiceContext<N extends AppId, Shape extends z.ZodRawShape, S extends Schema> = {
+export type ServiceContext<N extends ServiceName, Shape extends z.ZodRawShape, S extends Schema> = {
   config: ServiceConfig<N, Shape>;
-  dapr: Dapr;
   log: Logger;
   /** The checks `/readyz` runs: `db`, `redis`, `dapr` as the service has them. */
   readiness: Record<string, ReadinessCheck>;
@@ -101,7 +108,8 @@ export type ServiceContext<N extends AppId, Shape extends z.ZodRawShape, S exten
    * before Redis and the database close (hooks run in the reverse order of registration).
    */
   onShutdown(hook: ShutdownHook): void;
-} & (Needs<N>['database'] extends true ? { database: DatabaseHandle<S> } : unknown) &
+} & (N extends AppId ? { dapr: Dapr } : unknown) &
+  (Needs<N>['database'] extends true ? { database: DatabaseHandle<S> } : unknown) &
   (Needs<N>['redis'] extends true ? { redis: Redis } : unknown);
 
 /**
@@ -124,7 +132,7 @@ export type DatabaseDeclaration<S extends Schema> = {
 };
 
 export type ServiceDeclaration<
-  N extends AppId,
+  N extends ServiceName,
   Shape extends z.ZodRawShape,
   S extends Schema,
   D extends object,
@@ -142,8 +150,11 @@ export type ServiceDeclaration<
   setup?: (context: ServiceContext<N, Shape, S>) => D | Promise<D>;
   // biome-ignore lint/suspicious/noExplicitAny: any app, whatever its env and routes.
   app: (context: ServiceContext<N, Shape, S> & D) => OpenAPIHono<any, any, any>;
-  /** One handler per topic the topology says this service consumes; each runs in its consumer span. */
-  consumes: (context: ServiceContext<N, Shape, S> & D) => C & Consumers<N, C>;
+  /**
+   * One handler per topic the topology says this service consumes; each runs in its consumer span.
+   * Required of a service with a sidecar; one without has no events.
+   */
+  consumes?: (context: ServiceContext<N, Shape, S> & D) => C & Consumers<N, C>;
   /** Consumes the dead-letter topic (undefined: not in this configuration). */
   deadLetters?: (context: ServiceContext<N, Shape, S> & D) => DeadLetterHandler | undefined;
   /** Publishes what the service's outbox holds. A function decides by configuration. */
@@ -151,18 +162,19 @@ export type ServiceDeclaration<
   workers?: (context: ServiceContext<N, Shape, S> & D) => Worker[];
   /** Fields of the "started" log line, e.g. the settings an operator wants to see. */
   started?: (config: ServiceConfig<N, Shape>) => Record<string, unknown>;
-} & (Needs<N>['database'] extends true ? { database: DatabaseDeclaration<S> } : { database?: never }) &
+} & (N extends AppId ? { consumes: unknown } : { consumes?: never; deadLetters?: never; relay?: never }) &
+  (Needs<N>['database'] extends true ? { database: DatabaseDeclaration<S> } : { database?: never }) &
   (Needs<N>['redis'] extends true ? { redis?: RedisOptions } : { redis?: never });
 
 export type Service = {
-  name: AppId;
+  name: ServiceName;
   /** Starts the service, or applies its migrations and exits when `argv` says `migrate`. */
   run(argv?: readonly string[]): Promise<void>;
 };
 
 /** A service declaration, checked against the contracts. `runService` runs it. */
 export function defineService<
-  N extends AppId,
+  N extends ServiceName,
   Shape extends z.ZodRawShape,
   S extends Schema,
   D extends object = Record<never, never>,
@@ -190,13 +202,13 @@ export async function runService(service: Service, entry: ImportMeta): Promise<v
 }
 
 // The declaration with its types erased, as the runner handles it.
-type AnyContext = ServiceContext<AppId, z.ZodRawShape, Schema> & {
+type AnyContext = ServiceContext<ServiceName, z.ZodRawShape, Schema> & {
   config: Record<string, unknown> & ConfigOf<typeof baseConfigShape>;
   database?: DatabaseHandle<Schema>;
   redis?: Redis;
 };
 type AnyDeclaration = {
-  name: AppId;
+  name: ServiceName;
   config: z.ZodRawShape;
   checkConfig?: (config: never) => string | undefined;
   database?: DatabaseDeclaration<Schema>;
@@ -204,7 +216,7 @@ type AnyDeclaration = {
   setup?: (context: never) => object | Promise<object>;
   // biome-ignore lint/suspicious/noExplicitAny: any app, whatever its env and routes.
   app: (context: never) => OpenAPIHono<any, any, any>;
-  consumes: (context: never) => Record<string, Consumer<Topic>>;
+  consumes?: (context: never) => Record<string, Consumer<Topic>>;
   deadLetters?: (context: never) => DeadLetterHandler | undefined;
   relay?: boolean | ((config: never) => boolean);
   workers?: (context: never) => Worker[];
@@ -235,7 +247,8 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
     process.exit(1);
   }
 
-  const keys = eventKeys(declaration.name, config);
+  const { name } = declaration;
+  const keys = isAppId(name) ? eventKeys(name, config) : undefined;
 
   const telemetry = startTelemetry({
     serviceName: config.SERVICE_NAME,
@@ -271,84 +284,104 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
     closing.unshift(() => client.quit());
   }
 
-  const dapr = createDapr({
-    host: config.DAPR_HOST,
-    httpPort: config.DAPR_HTTP_PORT,
-    timeoutMs: config.DAPR_TIMEOUT_MS,
-    apiToken: config.DAPR_API_TOKEN,
-  });
-  readiness.dapr = () => dapr.ready();
+  const dapr = keys
+    ? createDapr({
+        host: config.DAPR_HOST,
+        httpPort: config.DAPR_HTTP_PORT,
+        timeoutMs: config.DAPR_TIMEOUT_MS,
+        apiToken: config.DAPR_API_TOKEN,
+      })
+    : undefined;
+  if (dapr) readiness.dapr = () => dapr.ready();
 
   const platform = {
     config,
-    dapr,
     log: logger,
     readiness,
     onShutdown: (hook: ShutdownHook) => closing.unshift(hook),
+    ...(dapr ? { dapr } : {}),
     ...(database ? { database } : {}),
     ...(redis ? { redis } : {}),
   };
   const context = { ...platform, ...((await declaration.setup?.(platform as never)) ?? {}) } as never;
 
   const app = declaration.app(context);
-  const subscriber = createSubscriber(app, {
-    pubsubName: config.PUBSUB_NAME,
-    consumer: config.SERVICE_NAME,
-    trustedKeys: keys.trusted,
-    ...(database ? { recordRefusal: (refusal) => recordRefusal(database.db, refusal) } : {}),
-  });
-  for (const [topic, consumer] of Object.entries(declaration.consumes(context))) {
-    if ('batch' in consumer) subscriber.onBatch(topic as Topic, consumer.batch, consumer.options);
-    else subscriber.on(topic as Topic, consumer);
-  }
-  const deadLetters = declaration.deadLetters?.(context);
-  if (deadLetters) {
-    // The pub/sub scopes let only the contracts' dead-letter readers subscribe to that topic.
-    if (!readsDeadLetters(declaration.name))
-      throw new Error(
-        `${declaration.name} handles dead letters but is not among the contracts' deadLetterReaders`,
-      );
-    subscriber.onDeadLetter(deadLetters);
-  }
-
-  const stopping: ShutdownHook[] = [];
-  const relayWanted =
-    typeof declaration.relay === 'function' ? declaration.relay(config as never) : declaration.relay;
-  if (relayWanted) {
-    if (!database) throw new Error(`${declaration.name}: a relay needs the service's database`);
-    const relay = startRelay({
-      sql: database.sql,
-      dapr,
-      pubsubName: config.PUBSUB_NAME,
-      ...(keys.signing ? { signer: { appId: declaration.name, key: keys.signing } } : {}),
-    });
-    stopping.push(() => relay.stop());
-    // Dead-letter replay: only a topic's owner publishes it, so query asks the owner to, from its outbox.
-    const owns = topology[declaration.name].publishes;
-    if (owns.length > 0) serveReplay(app, { db: database.db, owns });
-  }
+  const events =
+    dapr && keys && isAppId(name)
+      ? eventParts(name, declaration, context, { app, config, dapr, keys, database })
+      : undefined;
   const workers = declaration.workers?.(context) ?? [];
 
   serve(app, {
     port: config.PORT,
     host: config.HOST,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    onShutdown: [
-      ...workers.map((worker) => () => worker.stop()),
-      () => subscriber.drain(),
-      ...stopping,
-      ...closing,
-    ],
+    onShutdown: [...workers.map((worker) => () => worker.stop()), ...(events?.stopping ?? []), ...closing],
   });
   logger.info(
     {
-      subscriptions: subscriber.subscriptions().map((s) => s.topic),
-      relay: Boolean(relayWanted),
+      ...(events ? { subscriptions: events.subscriptions, relay: events.relay } : { sidecar: false }),
       workers: workers.length,
       ...declaration.started?.(config as never),
     },
-    `${declaration.name} started`,
+    `${name} started`,
   );
+}
+
+/**
+ * What a service with a sidecar adds to its app: the subscriptions (each handler in the inbox and its
+ * consumer span), the dead-letter handler, and the relay with the owner's side of dead-letter
+ * replay. `stopping` stops consuming first, then the relay.
+ */
+function eventParts(
+  name: AppId,
+  declaration: AnyDeclaration,
+  context: never,
+  parts: {
+    // biome-ignore lint/suspicious/noExplicitAny: any app, whatever its env and routes.
+    app: OpenAPIHono<any, any, any>;
+    config: AnyContext['config'];
+    dapr: Dapr;
+    keys: ReturnType<typeof eventKeys>;
+    database: DatabaseHandle<Schema> | undefined;
+  },
+): { stopping: ShutdownHook[]; subscriptions: string[]; relay: boolean } {
+  const { app, config, dapr, keys, database } = parts;
+  const subscriber = createSubscriber(app, {
+    pubsubName: config.PUBSUB_NAME,
+    consumer: config.SERVICE_NAME,
+    trustedKeys: keys.trusted,
+    ...(database ? { recordRefusal: (refusal) => recordRefusal(database.db, refusal) } : {}),
+  });
+  for (const [topic, consumer] of Object.entries(declaration.consumes?.(context) ?? {})) {
+    if ('batch' in consumer) subscriber.onBatch(topic as Topic, consumer.batch, consumer.options);
+    else subscriber.on(topic as Topic, consumer);
+  }
+  const deadLetters = declaration.deadLetters?.(context);
+  if (deadLetters) {
+    // The pub/sub scopes let only the contracts' dead-letter readers subscribe to that topic.
+    if (!readsDeadLetters(name))
+      throw new Error(`${name} handles dead letters but is not among the contracts' deadLetterReaders`);
+    subscriber.onDeadLetter(deadLetters);
+  }
+
+  const stopping: ShutdownHook[] = [() => subscriber.drain()];
+  const relay =
+    typeof declaration.relay === 'function' ? declaration.relay(config as never) : declaration.relay;
+  if (relay) {
+    if (!database) throw new Error(`${name}: a relay needs the service's database`);
+    const running = startRelay({
+      sql: database.sql,
+      dapr,
+      pubsubName: config.PUBSUB_NAME,
+      ...(keys.signing ? { signer: { appId: name, key: keys.signing } } : {}),
+    });
+    stopping.push(() => running.stop());
+    // Dead-letter replay: only a topic's owner publishes it, so query asks the owner to, from its outbox.
+    const owns = topology[name].publishes;
+    if (owns.length > 0) serveReplay(app, { db: database.db, owns });
+  }
+  return { stopping, subscriptions: subscriber.subscriptions().map((s) => s.topic), relay: Boolean(relay) };
 }
 
 /**

@@ -298,18 +298,24 @@ describe('client spans', () => {
   });
 });
 
+/** A logger whose lines are kept in `lines`. */
+function capturedLog() {
+  const lines: string[] = [];
+  const log = createLogger({
+    level: 'info',
+    destination: new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    }),
+  });
+  return { log, lines };
+}
+
 describe('logs', () => {
   it('carry trace_id and span_id of the active span', async () => {
-    const lines: string[] = [];
-    const log = createLogger({
-      level: 'info',
-      destination: new Writable({
-        write(chunk, _encoding, done) {
-          lines.push(String(chunk));
-          done();
-        },
-      }),
-    });
+    const { log, lines } = capturedLog();
     log.info('outside');
     await withSpan('inside', {}, () => log.info('inside'), { parent: contextFromTraceparent(traceparent) });
     const [outside, inside] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -319,16 +325,7 @@ describe('logs', () => {
   });
 
   it('never carry secrets, tokens or card tokens, whether as fields or inside a failed query', async () => {
-    const lines: string[] = [];
-    const log = createLogger({
-      level: 'info',
-      destination: new Writable({
-        write(chunk, _encoding, done) {
-          lines.push(String(chunk));
-          done();
-        },
-      }),
-    });
+    const { log, lines } = capturedLog();
     const secrets = [
       'tok_card_4242',
       'hunter2-password',
