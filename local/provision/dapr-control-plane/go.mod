@@ -1,6 +1,7 @@
 // Wrapper module of the cluster test's Dapr control plane: operator, sidecar injector and sentry at
 // the Dapr release daprd is built from (local/provision/daprd), each the same entry point as Dapr's
-// own binary. The replaces are those Dapr's own go.mod carries. Built by tests/cluster/provision.sh.
+// own binary, and the sidecar the injector adds (./daprd: the chart's components only). The replaces
+// are those Dapr's own go.mod carries. Built by tests/cluster/provision.sh.
 module reservex.dev/local/dapr-control-plane
 
 go 1.26.6
