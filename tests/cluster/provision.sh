@@ -20,6 +20,18 @@
 #   Dapr             the control plane (operator, sidecar injector, sentry) from the wrapper module
 #                    local/provision/dapr-control-plane, in one image as Dapr's chart expects them
 #                    (/operator, /injector, /sentry); the chart itself is the module's charts/dapr
+#   daprd            the sidecar the injector adds, from the same module (its daprd/main.go: the chart's
+#                    components, Kubernetes name resolution and secret store), alone in an image
+# With --services, also what the chart's release runs beside the services:
+#   CloudNativePG    the operator (github.com/cloudnative-pg/cloudnative-pg's cmd/manager from the wrapper
+#                    module local/provision/cloudnative-pg, the release whose CRDs the API-server check
+#                    installs), alone in an image as /manager; its
+#                    manifests are the module's releases/cnpg-<version>.yaml
+#   Postgres         trixie's postgresql-17 (mmdebstrap), the user postgres as uid 26 as CloudNativePG's
+#                    own images have it, its binaries on PATH; tagged with the package's upstream version
+#                    (CloudNativePG reads the major version from the tag)
+#   Redis            trixie's redis-server (mmdebstrap), tagged with the package's upstream version
+#   Jaeger           the local stack's own Jaeger build (local/provision/jaeger), alone in an image
 # The images are OCI archives (./oci-archive.py) that the node's containerd imports; no registry.
 set -euo pipefail
 
@@ -30,11 +42,17 @@ COREDNS_VERSION=v1.14.7
 COREDNS_IMAGE=reservex.local/coredns:${COREDNS_VERSION#v}
 DAPR_VERSION=1.18.2
 DAPR_IMAGE=reservex.local/dapr:$DAPR_VERSION
+DAPRD_IMAGE=reservex.local/daprd:$DAPR_VERSION
+PACKAGE_SUITE=trixie
+JAEGER_IMAGE=reservex.local/jaeger:cluster
 SERVICES=(account gateway inventory payment query queue reservation ticket)
 BASE_IMAGE=reservex.local/debian:$DEBIAN_SUITE-minbase
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+CNPG_VERSION=$(awk '$1 == "require" && $2 == "github.com/cloudnative-pg/cloudnative-pg" { print $3 }' \
+  "$repo/local/provision/cloudnative-pg/go.mod")
+CNPG_IMAGE=reservex.local/cloudnative-pg:${CNPG_VERSION#v}
 cache=${RESERVEX_CACHE:-$HOME/.cache/reservex}
 NODE_VERSION=$(tr -d '[:space:]' <"$repo/.nvmrc")
 NPM_VERSION=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["packageManager"].split("@")[1])' "$repo/package.json")
@@ -108,7 +126,7 @@ service_images() { # node-archive
   echo 'cafile=/root/ca-certificates.crt' >"$home/.npmrc"
   podman_ image exists "$NODE_IMAGE" && [[ -f $cache/cluster/podman/.node-$(basename "$1") ]] ||
     { podman_ load -q -i "$1" >&2 && touch "$cache/cluster/podman/.node-$(basename "$1")"; }
-  for service in "${SERVICES[@]}"; do
+  for service in "${SERVICES[@]}" card-sandbox; do
     podman_ build --quiet --network host --pull=never --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 \
       -v "$home:/root" --build-arg "NODE_IMAGE=$NODE_IMAGE" --build-arg "SERVICE=$service" --target runtime \
       -f "$repo/services/Dockerfile" -t "reservex.local/$service:cluster" "$repo" >&2
@@ -138,13 +156,94 @@ dapr_image() { # dest
   rm -rf "$tmp"
 }
 
+# daprd: upstream's zz_notag.go panics when no component tag set is chosen, and either tag set
+# registers dozens of components; the local daprd's stub replaces it through `go build -overlay`, which
+# may not point into the module cache, hence a vendored copy of the module.
+daprd_image() { # dest
+  local tmp module=$repo/local/provision/dapr-control-plane
+  tmp=$(mktemp -d "$images/.daprd.XXXXXX")
+  mkdir "$tmp/daprd"
+  cp "$module/go.mod" "$module/go.sum" "$tmp/"
+  cp "$module/daprd/main.go" "$tmp/daprd/"
+  cp "$repo/local/provision/daprd/stub/components.go.txt" "$tmp/components_stub.go.txt"
+  (cd "$tmp" && nice -n 10 go mod vendor)
+  printf '{"Replace":{"%s":"%s"}}' "$tmp/vendor/github.com/dapr/dapr/cmd/daprd/components/zz_notag.go" \
+    "$tmp/components_stub.go.txt" >"$tmp/overlay.json"
+  (cd "$tmp" && CGO_ENABLED=0 nice -n 10 go build -mod=vendor -overlay overlay.json -trimpath \
+    -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION" -o "$tmp/daprd-bin" ./daprd)
+  python3 "$here/oci-archive.py" "$DAPRD_IMAGE" "$1" --file "$tmp/daprd-bin:/daprd" --entrypoint '["/daprd"]' \
+    --user 65532:65532
+  rm -rf "$tmp"
+}
+
+cnpg_image() { # dest
+  local tmp
+  tmp=$(mktemp -d "$images/.cnpg.XXXXXX")
+  (cd "$repo/local/provision/cloudnative-pg" && CGO_ENABLED=0 nice -n 10 go build -trimpath \
+    -ldflags "-s -w -X github.com/cloudnative-pg/cloudnative-pg/pkg/versions.buildVersion=${CNPG_VERSION#v}" \
+    -o "$tmp/manager" github.com/cloudnative-pg/cloudnative-pg/cmd/manager)
+  # As CloudNativePG's own image has it: the operator finds the architectures it can run instances on
+  # from operator/manager_<arch> under its working directory.
+  python3 "$here/oci-archive.py" "$CNPG_IMAGE" "$1" --file "$tmp/manager:/manager" \
+    --file "$tmp/manager:/operator/manager_amd64" --workdir / --entrypoint '["/manager"]' --user 65532:65532
+  rm -rf "$tmp"
+}
+
+# An image of one Debian package from $PACKAGE_SUITE, named after the package's upstream version; the
+# name goes to <dest>.name. Extra mmdebstrap arguments may follow.
+debian_package_image() { # dest repository package path-prefix entrypoint args...
+  local dest=$1 repository=$2 package=$3 prefix=$4 entrypoint=$5 tmp version
+  shift 5
+  tmp=$(mktemp -d "$images/.$package.XXXXXX")
+  mmdebstrap --quiet --variant=minbase --mode=root --format=tar --include="$package" "$@" \
+    --customize-hook="chroot \"\$1\" dpkg-query -W -f '\${Version}' $package >'$tmp/version'" \
+    "$PACKAGE_SUITE" "$tmp/rootfs.tar" >&2
+  # 17.6-0+deb13u1 -> 17.6
+  version=$(sed -E 's/^[0-9]+://; s/[-+~].*$//' "$tmp/version")
+  python3 "$here/oci-archive.py" "$repository:$version" "$dest" --layer "$tmp/rootfs.tar" \
+    --env "PATH=$prefix/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" --env LANG=C.UTF-8 \
+    ${entrypoint:+--entrypoint "$entrypoint"}
+  echo "$repository:$version" >"$dest.name"
+  rm -rf "$tmp"
+}
+
+postgres_image() { # dest
+  # The user postgres exists (uid and gid 26) before the package's scripts would make one (only the
+  # essential packages are there at that point: no useradd); the cluster the package makes at
+  # installation is removed (CloudNativePG runs initdb itself).
+  debian_package_image "$1" reservex.local/postgresql postgresql-17 /usr/lib/postgresql/17/bin: '' \
+    --essential-hook='echo "postgres:x:26:" >>"$1/etc/group"' \
+    --essential-hook='echo "postgres:x:26:26:PostgreSQL administrator:/var/lib/postgresql:/bin/bash" >>"$1/etc/passwd"' \
+    --essential-hook='echo "postgres:*:20000:0:99999:7:::" >>"$1/etc/shadow"' \
+    --customize-hook='rm -rf "$1/var/lib/postgresql/17/main" "$1/etc/postgresql/17/main"'
+}
+
+redis_image() { # dest
+  # The chart gives redis-server's arguments only, as the official image takes them.
+  debian_package_image "$1" reservex.local/redis redis-server '' '["redis-server"]'
+}
+
+jaeger_image() { # dest jaeger-binary
+  # Its built-in all-in-one configuration (OTLP in, memory store, UI), listening on every address.
+  python3 "$here/oci-archive.py" "$JAEGER_IMAGE" "$1" --file "$2:/jaeger" --entrypoint '["/jaeger"]' \
+    --env JAEGER_LISTEN_HOST=0.0.0.0 --user 10001:10001
+}
+
 pause_hash=$( (cat "$repo/local/provision/kubernetes/pause/main.go" "$here/oci-archive.py"; go version) | sha256sum | cut -c1-12)
 pause=$images/pause-$pause_hash.tar
 coredns=$images/coredns-$COREDNS_VERSION-$(sha256sum <"$here/oci-archive.py" | cut -c1-12).tar
 dapr_hash=$( (cat "$repo/local/provision/dapr-control-plane/"{go.mod,go.sum,*/main.go} "$here/oci-archive.py"; go version) | sha256sum | cut -c1-12)
 dapr=$images/dapr-$DAPR_VERSION-$dapr_hash.tar
+daprd_hash=$( (cat "$repo/local/provision/dapr-control-plane/"{go.mod,go.sum,daprd/main.go} \
+  "$repo/local/provision/daprd/stub/components.go.txt" "$here/oci-archive.py"; go version) | sha256sum | cut -c1-12)
+daprd=$images/daprd-$DAPR_VERSION-$daprd_hash.tar
 base=$images/debian-$DEBIAN_SUITE-minbase-$(sha256sum <"$here/oci-archive.py" | cut -c1-12).tar
 node=$images/node-$NODE_VERSION-npm-$NPM_VERSION-$DEBIAN_SUITE-$(sha256sum <"$here/oci-archive.py" | cut -c1-12).tar
+cnpg=$images/cloudnative-pg-$CNPG_VERSION-$( (sed -n '/^cnpg_image()/,/^}/p' "$0"
+  cat "$repo/local/provision/cloudnative-pg/"{go.mod,go.sum} "$here/oci-archive.py"; go version) | sha256sum | cut -c1-12).tar
+debian_hash=$( (sed -n '/^debian_package_image()/,/^jaeger_image()/p' "$0"; cat "$here/oci-archive.py") | sha256sum | cut -c1-12)
+postgres=$images/postgresql-17-$PACKAGE_SUITE-$debian_hash.tar
+redis=$images/redis-$PACKAGE_SUITE-$debian_hash.tar
 services=false
 [[ ${1:-} == --services ]] && services=true
 
@@ -155,11 +254,23 @@ services=false
   [[ -f $base ]] || timed "$DEBIAN_SUITE minbase image (mmdebstrap)" base_image "$base"
   [[ -f $coredns ]] || timed "CoreDNS $COREDNS_VERSION image" coredns_image "$coredns"
   [[ -f $dapr ]] || timed "Dapr $DAPR_VERSION control plane image" dapr_image "$dapr"
+  [[ -f $daprd ]] || timed "daprd $DAPR_VERSION image (Kubernetes mode)" daprd_image "$daprd"
   if $services; then
     [[ -f $node ]] || timed "Node $NODE_VERSION image (mmdebstrap, npm)" node_image "$node"
     log "service images (podman build -f services/Dockerfile) ..."
     service_images "$node" >"$images/.services"
     log "service images done"
+    [[ -f $cnpg ]] || timed "CloudNativePG $CNPG_VERSION operator image" cnpg_image "$cnpg"
+    [[ -f $postgres ]] || timed "Postgres 17 image ($PACKAGE_SUITE's postgresql-17, mmdebstrap)" postgres_image "$postgres"
+    [[ -f $redis ]] || timed "Redis image ($PACKAGE_SUITE's redis-server, mmdebstrap)" redis_image "$redis"
+    # The local stack's own builds: Jaeger, and the Kafka broker's jars (run beside the cluster).
+    bash "$repo/local/bin/rx" node --input-type=module \
+      -e "import { provision } from '$repo/local/src/provision/index.ts'; process.stdout.write(JSON.stringify(await provision()))" \
+      >"$images/.toolchain"
+    jaeger_binary=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["jaeger"])' "$images/.toolchain")
+    jaeger=$images/jaeger-$( (cat "$jaeger_binary" "$here/oci-archive.py") | sha256sum | cut -c1-12).tar
+    [[ -f $jaeger ]] || timed "Jaeger image" jaeger_image "$jaeger" "$jaeger_binary"
+    echo "$jaeger" >"$images/.jaeger"
   fi
 ) 9>"$cache/cluster/.provision.lock"
 
@@ -172,10 +283,25 @@ tools.update({
   "baseImage": "$BASE_IMAGE", "baseArchive": "$base",
   "corednsImage": "$COREDNS_IMAGE", "corednsArchive": "$coredns",
   "daprImage": "$DAPR_IMAGE", "daprArchive": "$dapr", "daprVersion": "$DAPR_VERSION",
+  "daprdImage": "$DAPRD_IMAGE", "daprdArchive": "$daprd",
   "cniPlugins": "/usr/lib/cni",
   "nodeImage": "$NODE_IMAGE", "nodeArchive": "$node",
 })
 if "$services" == "true":
+    with open("$images/.toolchain") as f:
+        toolchain = json.load(f)
+    with open("$images/.jaeger") as f:
+        jaeger = f.read().strip()
+    def named(archive):
+        with open(archive + ".name") as f:
+            return f.read().strip()
+    tools.update({
+      "cnpgImage": "$CNPG_IMAGE", "cnpgArchive": "$cnpg", "cnpgVersion": "$CNPG_VERSION",
+      "postgresImage": named("$postgres"), "postgresArchive": "$postgres",
+      "redisImage": named("$redis"), "redisArchive": "$redis",
+      "jaegerImage": "$JAEGER_IMAGE", "jaegerArchive": jaeger,
+      "java": toolchain["java"], "kafkaLibs": toolchain["kafkaLibs"],
+    })
     with open("$images/.services") as f:
         tools["serviceImages"] = {s: {"image": f"reservex.local/{s}:cluster", "archive": a}
                                   for s, a in (line.split() for line in f if line.strip())}

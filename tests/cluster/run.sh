@@ -13,7 +13,8 @@
 # pods are deleted, the processes it started are ended by pid, mounts under the run folder unmounted,
 # kube-proxy's rules removed and the bridge deleted; a run that was killed is cleaned up by the next.
 #
-#   --keep   leave the cluster running after the checks (prints how to reach it; `--down` ends it)
+#   --keep   leave the cluster running after the checks, passed or failed (prints how to reach it;
+#            `--down` ends it)
 #   --down   only clean up a kept or killed run
 set -euo pipefail
 
@@ -29,6 +30,8 @@ API_SERVICE_IP=10.214.0.1
 CLUSTER_DNS=10.214.0.10
 API_PORT=6443
 CHECK_NAMESPACE=reservex-cluster-check
+RELEASE_NAMESPACE=reservex
+KAFKA_PORT=9092
 keep=false down=false
 case ${1:-} in
 --keep) keep=true ;;
@@ -154,7 +157,7 @@ cleanup() {
   fi
   stop_named containerd
   stop_shims
-  stop_named kube-scheduler kube-controller-manager kube-apiserver etcd
+  stop_named kafka kube-scheduler kube-controller-manager kube-apiserver etcd
   # Mounts under the run folder, deepest first: pod volumes, container root filesystems, network
   # namespaces (containerd keeps them under its state folder here).
   local target
@@ -226,7 +229,7 @@ say "provisioned"
 mkdir -p "$run/logs"
 : >"$run/pids"
 echo "$control_plane/kubectl" >"$run/kubectl-path"
-trap 'status=$?; exec 2>&3; if ! $keep || ((status != 0)); then say "cleaning up"; cleanup; fi; exit $status' EXIT
+trap 'status=$?; exec 2>&3; if $keep; then say "kept running: export KUBECONFIG=$run/admin.kubeconfig; kubectl is $control_plane/kubectl; logs in $run/logs; end it with npm run test:cluster -- --down"; else say "cleaning up"; cleanup; fi; exit $status' EXIT
 
 # ---- network: the bridge first, so the API server can listen on the node's address -------------------
 ip link add "$BRIDGE" type bridge
@@ -383,7 +386,7 @@ JSON
 start containerd "$(command -v containerd)" --config "$run/containerd/config.toml"
 ctr_() { ctr --address "$run/containerd/containerd.sock" -n k8s.io "$@"; }
 wait_for containerd 30 containerd ctr_ version
-for image in pause base coredns dapr; do
+for image in pause base coredns dapr daprd node cnpg postgres redis jaeger; do
   name=$(tool "${image}Image")
   if ! ctr_ images ls -q | grep -qxF "$name" || [[ $(tool "${image}Archive") -nt $cache/cluster/containerd/.imported-$image ]]; then
     ctr_ images import "$(tool "${image}Archive")" >/dev/null
@@ -401,8 +404,12 @@ for service in $services; do
     ctr_ images import "$archive" >/dev/null
     touch "$cache/cluster/containerd/.imported-$(basename "$archive")"
   fi
+  # The name the chart gives it: <global.imageRegistry>/reservex-<service>:<global.imageTag>.
+  ctr_ images tag --force "reservex.local/$service:cluster" "reservex.local/reservex-$service:cluster" >/dev/null
 done
 say "the services' images (podman, services/Dockerfile) imported: $services"
+# The eight Dapr apps (card-sandbox, the card provider's test mode, has no sidecar).
+apps=${services/card-sandbox/}
 
 # ---- kubelet, kube-proxy --------------------------------------------------------------------------------
 mkdir -p "$run/kubelet"
@@ -596,8 +603,9 @@ dns_resolved() { kubectl logs base -n "$CHECK_NAMESPACE" | grep -q "resolved kub
 wait_for "cluster DNS (CoreDNS) from the pod" 120 kubelet dns_resolved
 say "cluster DNS: the pod resolved $(kubectl logs base -n "$CHECK_NAMESPACE" | sed -n 's/^resolved //p' | tr -s ' ') through CoreDNS $(tool corednsImage | sed 's/.*://')"
 
-# Dapr's injector adds the sidecar to a pod that asks for one, with mTLS on. (The pod is not started:
-# a daprd image for the cluster, with Kubernetes name resolution, is not built yet.)
+# Dapr's injector adds the sidecar to a pod that asks for one, with mTLS on, and the sidecar (daprd
+# built for the cluster) runs: it gets its identity from sentry and loads its configuration from the
+# operator.
 kubectl create -n "$CHECK_NAMESPACE" -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Pod
@@ -609,7 +617,7 @@ metadata:
     dapr.io/disable-builtin-k8s-secret-store: "true"
 spec:
   automountServiceAccountToken: false
-  nodeSelector: { reservex.dev/none: none }
+  terminationGracePeriodSeconds: 1
   containers:
     - { name: app, image: $base_image, imagePullPolicy: Never, command: [sleep, infinity] }
 YAML
@@ -617,13 +625,21 @@ injected=$(kubectl get pod injected -n "$CHECK_NAMESPACE" -o 'jsonpath={.spec.co
 [[ $injected == *daprd* ]] || fail "Dapr's injector did not add daprd to a pod that asks for it (containers: $injected)"
 kubectl get pod injected -n "$CHECK_NAMESPACE" -o 'jsonpath={.spec.containers[?(@.name=="daprd")].args}' |
   grep -q -- '--enable-mtls' || fail "the injected daprd does not have --enable-mtls"
+injected_ready() {
+  [[ $(kubectl get pod injected -n "$CHECK_NAMESPACE" -o 'jsonpath={.status.containerStatuses[?(@.name=="daprd")].ready}') == true ]]
+}
+wait_for "the injected daprd ready" 120 kubelet injected_ready ||
+  fail "the injected daprd is not ready: $(kubectl logs injected -c daprd -n "$CHECK_NAMESPACE" | tail -n 5)"
+# (Logs read whole first: grep -q ending the pipe early would fail it under pipefail.)
+[[ $(kubectl logs injected -c daprd -n "$CHECK_NAMESPACE") == *'Security is initialized successfully'* ]] ||
+  fail "the injected daprd did not start with mTLS: $(kubectl logs injected -c daprd -n "$CHECK_NAMESPACE" | tail -n 5)"
+say "Dapr's injector added daprd to a pod that asks for it (containers: $injected); daprd $(tool daprdImage | sed 's/.*://') ready, mTLS on (sentry's identity)"
 kubectl delete pod injected -n "$CHECK_NAMESPACE" --wait=false >/dev/null
-say "Dapr's injector added daprd to a pod that asks for it (containers: $injected), with --enable-mtls"
 
 # Each service's image runs its own CMD under the kubelet, as the image's user: node, the pruned
 # sources and the production dependencies load, and the service refuses to start without its
 # configuration (the chart gives it that; this stage does not install the chart yet).
-for service in $services; do
+for service in $apps; do
   kubectl apply -n "$CHECK_NAMESPACE" -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Pod
@@ -642,18 +658,138 @@ done
 image_pods_done() {
   local phases
   phases=$(kubectl get pods -n "$CHECK_NAMESPACE" -o 'jsonpath={range .items[*]}{.metadata.name}={.status.phase} {end}')
-  for service in $services; do
+  for service in $apps; do
     [[ $phases == *"image-$service=Failed"* || $phases == *"image-$service=Succeeded"* ]] || return 1
   done
 }
 wait_for "the services' image pods" 240 kubelet image_pods_done
-for service in $services; do
+for service in $apps; do
   kubectl logs -n "$CHECK_NAMESPACE" "image-$service" | grep -q '^invalid configuration: SERVICE_NAME is missing' ||
     fail "image-$service: $(kubectl logs -n "$CHECK_NAMESPACE" "image-$service" | tail -n 3)"
 done
 say "each service's image ran its CMD on the node, non-root (runAsNonRoot), and refused to start without its configuration, as it should"
 
-if $keep; then
-  say "kept running: export KUBECONFIG=$KUBECONFIG; kubectl is $control_plane/kubectl; end it with npm run test:cluster -- --down"
-fi
-say "PASSED: node Ready; a pod from a locally made image in the project's pause sandbox; service routing by kube-proxy; cluster DNS by CoreDNS; Dapr's control plane from its chart with mTLS, the injector adding daprd; the services' images (services/Dockerfile, podman) run by the kubelet. Not yet: a daprd image for the cluster, the operators, Redis, Jaeger, Kafka, the chart, helm test, the trace check"
+# ---- the release's neighbours: Kafka beside the node, volumes, CloudNativePG ------------------------------
+# Strimzi cannot run here: a single KRaft broker from the local stack's jars, listening on the bridge's
+# address (the pods reach it there), with automatic topic creation as in the local stack.
+java=$(tool java)
+kafka_libs=$(tool kafkaLibs)
+mkdir -p "$run/kafka"
+read -r kafka_controller <<<"$(free_ports 1)"
+cat >"$run/kafka/server.properties" <<PROPERTIES
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$kafka_controller
+listeners=PLAINTEXT://$NODE_IP:$KAFKA_PORT,CONTROLLER://127.0.0.1:$kafka_controller
+advertised.listeners=PLAINTEXT://$NODE_IP:$KAFKA_PORT,CONTROLLER://127.0.0.1:$kafka_controller
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$run/kafka/data
+auto.create.topics.enable=true
+num.partitions=3
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+PROPERTIES
+# No logging configuration: log4j's default prints errors only.
+kafka_jvm=(-Xms256m -Xmx768m -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true -cp "$kafka_libs/*")
+# A KRaft cluster id (16 random bytes, base64url); StorageTool would read a leading '-' as an option.
+kafka_id=$(python3 -c 'import base64, os
+while (i := base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")).startswith("-"): pass
+print(i)')
+"$java" "${kafka_jvm[@]}" kafka.tools.StorageTool format --standalone -t "$kafka_id" -c "$run/kafka/server.properties" \
+  >"$run/logs/kafka-format.log" 2>&1 || fail "Kafka's storage format: $(tail -n 3 "$run/logs/kafka-format.log")"
+start kafka "$java" "${kafka_jvm[@]}" kafka.Kafka "$run/kafka/server.properties"
+kafka_started() { timeout 2 bash -c "exec 3<>/dev/tcp/$NODE_IP/$KAFKA_PORT"; }
+wait_for "Kafka beside the node" 120 kafka kafka_started
+say "Kafka (KRaft, the local stack's jars) on $NODE_IP:$KAFKA_PORT beside the node"
+
+# Volumes: PersistentVolumes of no class on folders of the run, which the claims of no class (Postgres,
+# Redis) bind to. The folders are open to every user: each pod runs as a user of its own.
+for volume in 1 2 3 4; do
+  mkdir -p "$run/volumes/$volume"
+  chmod 0777 "$run/volumes/$volume"
+  kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: PersistentVolume
+metadata: { name: reservex-cluster-$volume }
+spec:
+  capacity: { storage: 10Gi }
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: ""
+  hostPath: { path: "$run/volumes/$volume", type: Directory }
+YAML
+done
+
+# CloudNativePG's operator: its release manifest from the module, with the image built here.
+cnpg_version=$(tool cnpgVersion)
+cnpg_manifest=$(go env GOMODCACHE)/github.com/cloudnative-pg/cloudnative-pg@$cnpg_version/releases/cnpg-${cnpg_version#v}.yaml
+[[ -f $cnpg_manifest ]] || fail "CloudNativePG's release manifest is missing: $cnpg_manifest"
+sed -e "s|ghcr.io/cloudnative-pg/cloudnative-pg:${cnpg_version#v}|$(tool cnpgImage)|" \
+  -e 's|imagePullPolicy: Always|imagePullPolicy: Never|' "$cnpg_manifest" |
+  kubectl apply --server-side -f - >"$run/logs/cnpg-apply.log" 2>&1 ||
+  fail "CloudNativePG's manifest: $(tail -n 3 "$run/logs/cnpg-apply.log")"
+kubectl rollout status deployment/cnpg-controller-manager -n cnpg-system --timeout=180s >/dev/null 2>&1 ||
+  fail "CloudNativePG's operator is not available: $(kubectl get pods -n cnpg-system --no-headers 2>&1 | tr -s ' ')"
+say "CloudNativePG $cnpg_version operator Running ($(tool cnpgImage))"
+
+# ---- the chart: helm install --wait, helm test ---------------------------------------------------------------
+helm=$(tool helm)
+node_image=$(tool nodeImage)
+started_install=$SECONDS
+"$helm" install reservex "$here/../../charts/reservex" --kubeconfig "$KUBECONFIG" --namespace "$RELEASE_NAMESPACE" \
+  --create-namespace -f "$here/values.yaml" \
+  --set "kafka.external.brokers=$NODE_IP:$KAFKA_PORT" \
+  --set "postgres.cloudnativePg.imageName=$(tool postgresImage)" --set "redis.image=$(tool redisImage)" \
+  --set "jaeger.image=$(tool jaegerImage)" --set "seed.image=$node_image" --set "tests.image=$node_image" \
+  --wait --timeout 15m >"$run/logs/helm-reservex.log" 2>&1 ||
+  fail "helm install of charts/reservex: $(tail -n 3 "$run/logs/helm-reservex.log"); $(kubectl get pods -n "$RELEASE_NAMESPACE" --no-headers 2>&1 | tr -s ' ' | tr '\n' ';')"
+say "helm install --wait of charts/reservex done in $((SECONDS - started_install))s"
+pods=$(kubectl get pods -n "$RELEASE_NAMESPACE" -l app.kubernetes.io/component=service \
+  -o 'jsonpath={range .items[*]}{.metadata.labels.app\.kubernetes\.io/name} {.status.phase} {.spec.containers[*].name}{"\n"}{end}')
+echo "$pods" | sed 's/^/test:cluster:   /' >&2
+for service in $apps; do
+  echo "$pods" | grep -qE "^$service Running .*\bdaprd\b" ||
+    fail "the $service pod is not Running with an injected daprd: $(echo "$pods" | grep "^$service " || echo none)"
+done
+say "the eight app pods are Running, two containers each (the service and the injected daprd)"
+# Each app's sidecar runs with mTLS: the injector gave it --enable-mtls and it took its identity from sentry.
+for pod in $(kubectl get pods -n "$RELEASE_NAMESPACE" -l app.kubernetes.io/component=service -o name); do
+  kubectl get -n "$RELEASE_NAMESPACE" "$pod" -o 'jsonpath={.spec.containers[?(@.name=="daprd")].args}' |
+    grep -q -- '--enable-mtls' || fail "$pod: daprd without --enable-mtls"
+  [[ $(kubectl logs -n "$RELEASE_NAMESPACE" "$pod" -c daprd) == *'Security is initialized successfully'* ]] ||
+    fail "$pod: daprd did not take its mTLS identity from sentry"
+done
+say "each app's daprd runs with mTLS (--enable-mtls, its identity from sentry)"
+
+"$helm" test reservex --kubeconfig "$KUBECONFIG" --namespace "$RELEASE_NAMESPACE" --logs --timeout 5m \
+  >"$run/logs/helm-test.log" 2>&1 || fail "helm test: $(tail -n 12 "$run/logs/helm-test.log")"
+booked=$(grep -m 1 -o 'booked: reservation [^ ]* CONFIRMED' "$run/logs/helm-test.log") ||
+  fail "helm test passed without a booking: $(tail -n 12 "$run/logs/helm-test.log")"
+say "helm test: $booked"
+
+# ---- the booking's trace, from the in-cluster Jaeger ------------------------------------------------------
+reservation=$(echo "$booked" | awk '{ print $3 }')
+jaeger=http://$(kubectl get service -n "$RELEASE_NAMESPACE" -l app.kubernetes.io/name=jaeger -o 'jsonpath={.items[0].spec.clusterIP}'):16686
+trace_services() {
+  curl -sf -G "$jaeger/api/traces" --data-urlencode service=reservation --data-urlencode lookback=1h \
+    --data-urlencode limit=20 --data-urlencode "tags={\"reservation.id\":\"$reservation\"}" |
+    python3 -c 'import json, sys
+traces = json.load(sys.stdin)["data"]
+print(" ".join(sorted({p["serviceName"] for t in traces for p in t["processes"].values()})))'
+}
+trace_complete() {
+  local found
+  found=$(trace_services) || return 1
+  for service in gateway reservation inventory payment ticket; do [[ " $found " == *" $service "* ]] || return 1; done
+}
+wait_for "the booking's trace in Jaeger with spans of gateway, reservation, inventory, payment and ticket" 120 '' trace_complete
+say "the booking's trace (Jaeger in the cluster) has spans of: $(trace_services)"
+
+say "PASSED: node Ready; a pod from a locally made image in the project's pause sandbox; service routing by kube-proxy; cluster DNS by CoreDNS; Dapr's control plane from its chart with mTLS, the injector adding daprd, which runs; the services' images (services/Dockerfile, podman) run by the kubelet; CloudNativePG, Postgres, Redis, Jaeger and Kafka beside; helm install --wait of charts/reservex, eight app pods with daprd and mTLS, helm test booked a ticket CONFIRMED, its trace in Jaeger spans gateway, reservation, inventory, payment and ticket"
