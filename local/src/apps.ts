@@ -8,8 +8,8 @@ import { type ProcessControl, restartable } from './control.ts';
 import { eventKeyEnv, signedCloudEvent } from './event-keys.ts';
 import { ensureDatabase, type InfraInfo } from './infra/index.ts';
 import { writeSentryToken } from './infra/sentry.ts';
-import { repoRoot } from './paths.ts';
-import { freePorts } from './ports.ts';
+import { compileCacheEnv, repoRoot } from './paths.ts';
+import { freePort, freePorts } from './ports.ts';
 import { elapsed, say } from './progress.ts';
 import { httpOk, waitUntil } from './readiness.ts';
 import { createRun, type Run } from './run.ts';
@@ -29,6 +29,8 @@ export interface AppSpec<Id extends string = string> {
   database?: string;
   /** Pass REDIS_URL (for direct Redis use where Dapr has no building block). */
   redis?: boolean;
+  /** The app's own port, chosen by the caller (to hand its address to another app before it is up). */
+  port?: number;
   /** Path answering 2xx once the process is up; /healthz when omitted. */
   healthPath?: string;
   /** Start without a sidecar (an app that needs no Dapr). */
@@ -86,7 +88,15 @@ export interface StartAppsOptions<Id extends string> {
   apps: readonly AppSpec<Id>[];
   /** Called when an app or sidecar exits without being asked to (e.g. `npm start` shouts). */
   onUnexpectedExit?: (process: Supervised) => void;
+  /**
+   * The sidecars start once this resolves, the apps at once: infrastructure a sidecar needs and its
+   * app does not (Kafka) may still be starting (`launchInfra`). A rejection stops the apps.
+   */
+  sidecarsAfter?: Promise<unknown>;
 }
+
+/** How often an app's and a sidecar's health is asked while they start: a local HTTP call is cheap. */
+const READY_POLL_MS = 50;
 
 const isService = (appId: string): appId is AppId => (appIds as readonly string[]).includes(appId);
 
@@ -235,7 +245,9 @@ export async function startApps<const Id extends string>(
   const run = createRun({ label: 'apps', parentDir: infra.runDir });
   if (options.onUnexpectedExit) run.onUnexpectedExit(options.onUnexpectedExit);
   try {
-    const handles = await Promise.all(options.apps.map((spec) => startApp(run, infra, spec)));
+    const handles = await Promise.all(
+      options.apps.map((spec) => startApp(run, infra, spec, options.sidecarsAfter)),
+    );
     const apps = Object.fromEntries(handles.map((h) => [h.appId, h])) as Record<Id, AppHandle>;
     return {
       apps,
@@ -253,15 +265,17 @@ export async function startApps<const Id extends string>(
   }
 }
 
-async function startApp(run: Run, infra: InfraInfo, spec: AppSpec): Promise<AppHandle> {
+async function startApp(
+  run: Run,
+  infra: InfraInfo,
+  spec: AppSpec,
+  sidecarsAfter?: Promise<unknown>,
+): Promise<AppHandle> {
   const started = performance.now();
-  const ports: AppPorts = await freePorts([
-    'app',
-    'daprHttp',
-    'daprGrpc',
-    'daprInternalGrpc',
-    'metrics',
-  ] as const);
+  const ports: AppPorts = {
+    app: spec.port ?? (await freePort()),
+    ...(await freePorts(['daprHttp', 'daprGrpc', 'daprInternalGrpc', 'metrics'] as const)),
+  };
   const databaseUrl = spec.database ? await ensureDatabase(infra.postgres, spec.database) : undefined;
   const tokens = newTokens();
   const env = appEnv(infra, spec, ports, databaseUrl, tokens);
@@ -276,10 +290,14 @@ async function startApp(run: Run, infra: InfraInfo, spec: AppSpec): Promise<AppH
       command: spec.command ?? process.execPath,
       args: spec.args,
       cwd: spec.cwd ?? repoRoot,
-      env,
+      env: spec.command ? env : { ...env, ...compileCacheEnv() },
     },
     ready: (process) =>
-      waitUntil(`${spec.appId} ${healthPath}`, () => httpOk(`${url}${healthPath}`), { timeoutMs, process }),
+      waitUntil(`${spec.appId} ${healthPath}`, () => httpOk(`${url}${healthPath}`), {
+        timeoutMs,
+        process,
+        intervalMs: READY_POLL_MS,
+      }),
   });
   const sidecarControl =
     spec.sidecar === false
@@ -295,11 +313,18 @@ async function startApp(run: Run, infra: InfraInfo, spec: AppSpec): Promise<AppH
             waitUntil(`${spec.appId} sidecar`, () => httpOk(`${daprUrl}/v1.0/healthz`), {
               timeoutMs,
               process,
+              intervalMs: READY_POLL_MS,
             }),
         });
 
   // Both at once: the sidecar waits for the app's port, the app may wait for its sidecar.
-  await Promise.all([appControl.start(), sidecarControl?.start()]);
+  await Promise.all([
+    appControl.start(),
+    (async () => {
+      await sidecarsAfter;
+      await sidecarControl?.start();
+    })(),
+  ]);
   say(`${spec.appId}: up in ${elapsed(started)} at ${url}${sidecarControl ? ` (dapr ${daprUrl})` : ''}`);
 
   return {

@@ -5,11 +5,12 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppId } from '@reservex/contracts';
 import {
-  type AppHandle,
   cardSandbox,
   cardSandboxApp,
   elapsed,
+  freePort,
   isAlive,
+  launchInfra,
   paymentProviderEnv,
   presentServices,
   provision,
@@ -17,11 +18,11 @@ import {
   reapStaleRuns,
   runsDir,
   type Supervised,
+  sandboxAddress,
   say,
   serviceApp,
   signalGroup,
   startApps,
-  startInfra,
 } from '@reservex/local';
 import { adminEmails, DEMO_ADMIN, seedDemoShow, signInDemoAdmin } from './demo.ts';
 import { tailLogs } from './log-tail.ts';
@@ -55,11 +56,10 @@ async function provisionCommand(): Promise<void> {
 }
 
 /**
- * What `npm start` adds to a service's environment: payment is pointed at the card sandbox, and the
- * account service makes the demo administrator ADMIN.
+ * What `npm start` adds to a service's environment (payment's, pointing it at the card sandbox, comes
+ * with the sandbox): the account service makes the demo administrator ADMIN.
  */
-function envOf(appId: AppId, sandbox: AppHandle): Record<string, string> {
-  if (appId === 'payment') return paymentProviderEnv(sandbox);
+function envOf(appId: AppId): Record<string, string> {
   if (appId === 'account') return { ADMIN_EMAILS: adminEmails(process.env.ADMIN_EMAILS) };
   return {};
 }
@@ -97,47 +97,84 @@ async function up(verbose: boolean): Promise<void> {
     process.stderr.write(`\n${bar}\n${line}\n${bar}\n\n`);
   };
 
-  // Where the time to ready goes, printed once everything is up.
-  const phases: [string, string][] = [];
-  let phaseStarted = performance.now();
-  const phaseDone = (name: string) => {
-    phases.push([name, elapsed(phaseStarted)]);
-    phaseStarted = performance.now();
-  };
+  // Where the time to ready goes, printed once everything is up: each phase from and to, in seconds
+  // since the start (phases overlap: the apps load while Kafka starts).
+  const timeline: { name: string; from: number; to: number; detail?: string }[] = [];
+  const since = (at: number) => `${((at - started) / 1000).toFixed(1)}s`;
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
   await provision();
-  phaseDone('provisioning check');
-  const infra = await startInfra({ label: UP_LABEL });
-  runs.push(infra.run);
-  infra.run.onUnexpectedExit(loud);
-  const info = infra.info;
-  phaseDone('infrastructure (Postgres, Redis, Kafka, Jaeger)');
+  timeline.push({ name: 'provisioning check', from: started, to: performance.now() });
+  const launched = performance.now();
+  const launch = launchInfra({ label: UP_LABEL });
+  const { info, run } = await launch.forApps;
+  runs.push(run);
+  run.onUnexpectedExit(loud);
+  const appsFrom = performance.now();
+  const { postgres, redis, jaeger, sentry } = launch.timings;
+  timeline.push({
+    name: 'infrastructure for the apps',
+    from: launched,
+    to: appsFrom,
+    detail: `Postgres ${seconds(postgres ?? 0)}, Redis ${seconds(redis ?? 0)}, Jaeger ${seconds(jaeger ?? 0)}, sentry ${seconds(sentry ?? 0)}`,
+  });
+  // The sidecars connect to Kafka: they start once it is up, the apps meanwhile.
+  const kafka = launch.ready.then(() => {
+    timeline.push({
+      name: 'Kafka',
+      from: launched,
+      to: launched + (launch.timings.kafka ?? 0),
+      detail: 'the sidecars start once it is up',
+    });
+  });
+  // Awaited by every sidecar, and below: a failure of Kafka is reported there.
+  kafka.catch(() => {});
   if (stopping) return;
 
-  // The card provider first (payment is configured with its address), then each service on its own:
-  // one that fails to start is reported, the others keep running.
-  const provider = await startApps({ infra: info, apps: [cardSandboxApp()], onUnexpectedExit: loud });
-  runs.push(provider.run);
-  appStops.push(provider.stop);
-  const sandbox = provider.apps[cardSandbox.appId];
-  const services = presentServices();
+  // The card provider beside the services, on a port chosen now: payment is configured with its
+  // address and need not wait for it. Each service starts on its own: one that fails to start is
+  // reported, the others keep running.
   const appTimes: [string, number][] = [];
+  const sandboxSpec = cardSandboxApp({ port: await freePort() });
+  const provider = startApps({ infra: info, apps: [sandboxSpec], onUnexpectedExit: loud }).then((started) => {
+    appTimes.push([cardSandbox.appId, performance.now() - appsFrom]);
+    runs.push(started.run);
+    appStops.push(started.stop);
+    return started.apps[cardSandbox.appId];
+  });
+  // Awaited below, after the services: a failure is reported there.
+  provider.catch(() => {});
+  const services = presentServices();
   const results = await Promise.allSettled(
     services.map(async (definition) => {
-      const appStarted = performance.now();
+      const env =
+        definition.appId === 'payment'
+          ? paymentProviderEnv(sandboxAddress(sandboxSpec))
+          : envOf(definition.appId);
       const started = await startApps({
         infra: info,
-        apps: [serviceApp(definition, envOf(definition.appId, sandbox))],
+        apps: [serviceApp(definition, env)],
         onUnexpectedExit: loud,
+        sidecarsAfter: kafka,
       });
-      appTimes.push([definition.appId, performance.now() - appStarted]);
+      appTimes.push([definition.appId, performance.now() - appsFrom]);
       runs.push(started.run);
       appStops.push(started.stop);
       return started.apps[definition.appId];
     }),
   );
-  const slowest = appTimes.sort(([, a], [, b]) => b - a)[0];
-  phaseDone(`services with their sidecars${slowest ? ` (slowest: ${slowest[0]})` : ''}`);
+  // Kafka failing stops the infrastructure: nothing could run.
+  await launch.ready;
+  const sandbox = await provider;
+  timeline.push({
+    name: 'services with their sidecars',
+    from: appsFrom,
+    to: performance.now(),
+    detail: appTimes
+      .sort(([, a], [, b]) => a - b)
+      .map(([id, ms]) => `${id} ${seconds(ms)}`)
+      .join(', '),
+  });
 
   const width = 14;
   const row = (name: string, value: string) => print(`  ${name.padEnd(width)} ${value}`);
@@ -164,6 +201,7 @@ async function up(verbose: boolean): Promise<void> {
   const isUp = (id: string) => results[services.findIndex((s) => s.appId === id)]?.status === 'fulfilled';
   const gateway = results[services.findIndex((s) => s.appId === 'gateway')];
   if (gateway?.status === 'fulfilled' && isUp('account') && isUp('inventory')) {
+    const seeding = performance.now();
     try {
       const accessToken = await signInDemoAdmin(gateway.value.url);
       row('Admin', `${DEMO_ADMIN.email} / ${DEMO_ADMIN.password}   (ADMIN_EMAILS adds yours)`);
@@ -173,7 +211,7 @@ async function up(verbose: boolean): Promise<void> {
         '\n',
       );
       writeFileSync(join(info.runDir, WALKTHROUGH_FILE), `${text}\n`);
-      phaseDone('demo administrator and show');
+      timeline.push({ name: 'demo administrator and show', from: seeding, to: performance.now() });
       print(text);
       print();
       print('Print this again: npm run walkthrough');
@@ -182,7 +220,11 @@ async function up(verbose: boolean): Promise<void> {
     }
     print();
   }
-  print(`Time to ready: ${phases.map(([name, time]) => `${name} ${time}`).join(', ')}`);
+  print(`Time to ready: ${elapsed(started)}, by phase (from → to, since the start; they overlap):`);
+  for (const phase of timeline.sort((a, b) => a.from - b.from || a.to - b.to)) {
+    const span = `${since(phase.from)} → ${since(phase.to)}`.padEnd(16);
+    print(`  ${phase.name.padEnd(30)} ${span}${phase.detail ? ` ${phase.detail}` : ''}`);
+  }
   print(`Logs: ${info.runDir} (one file per process), followed below. Ctrl-C stops everything.`);
   print(
     verbose

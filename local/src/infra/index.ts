@@ -58,69 +58,122 @@ export interface StartInfraOptions {
   label?: string;
 }
 
+/**
+ * A start of the infrastructure in two steps: what an app's own process talks to (Postgres, Redis,
+ * Jaeger) and what its sidecar needs besides (sentry's trust anchors, Kafka). Kafka, a JVM, is the
+ * slowest to come up; apps can load while it does, as long as their sidecars wait for it.
+ */
+export interface InfraLaunch {
+  /**
+   * Resolves once Postgres, Redis, Jaeger and sentry serve, Kafka possibly still starting: the run and
+   * its complete info (every address is known). Enough to start apps, not their sidecars.
+   */
+  forApps: Promise<{ info: InfraInfo; run: Run }>;
+  /** Resolves once everything serves, Kafka included; rejects (having stopped the run) if any fails. */
+  ready: Promise<StartedInfra>;
+  /** When each server was ready, in ms since the launch; filled in as they come up. */
+  timings: Partial<Record<InfraProcess, number>>;
+}
+
+export function launchInfra(options: StartInfraOptions = {}): InfraLaunch {
+  const timings: InfraLaunch['timings'] = {};
+  let appsMayStart: (value: { info: InfraInfo; run: Run }) => void = () => {};
+  let appsMayNot: (error: unknown) => void = () => {};
+  const forApps = new Promise<{ info: InfraInfo; run: Run }>((resolve, reject) => {
+    appsMayStart = resolve;
+    appsMayNot = reject;
+  });
+  // A caller may await only `ready`; the same failure then reaches it there.
+  forApps.catch(() => {});
+  const ready = (async (): Promise<StartedInfra> => {
+    const launched = performance.now();
+    const timed = <T>(name: InfraProcess, work: Promise<T>) =>
+      work.then((value) => {
+        timings[name] = performance.now() - launched;
+        return value;
+      });
+    const toolchain = options.toolchain ?? (await provision());
+    reapStaleRuns();
+    const run = createRun({ label: options.label ?? 'stack' });
+    say(`starting Postgres, Redis, Kafka and Jaeger (run dir ${run.dir})`);
+    try {
+      const ports = await freePorts([
+        'postgres',
+        'redis',
+        'kafka',
+        'kafkaController',
+        'otlpGrpc',
+        'otlpHttp',
+        'jaegerQuery',
+        'jaegerQueryGrpc',
+        'sentry',
+        'sentryHealthz',
+      ] as const);
+      const kafkaStart = timed(
+        'kafka',
+        startKafka(run, toolchain, { broker: ports.kafka, controller: ports.kafkaController }),
+      );
+      // Awaited below; a failure while the others start must not count as unhandled meanwhile.
+      kafkaStart.catch(() => {});
+      const [pg, redis, jaeger, sentry] = await Promise.all([
+        timed('postgres', startPostgres(run, toolchain.postgresBin, ports.postgres)),
+        timed('redis', startRedis(run, toolchain.redisServer, ports.redis)),
+        timed(
+          'jaeger',
+          startJaeger(run, toolchain.jaeger, {
+            otlpGrpc: ports.otlpGrpc,
+            otlpHttp: ports.otlpHttp,
+            query: ports.jaegerQuery,
+            queryGrpc: ports.jaegerQueryGrpc,
+          }),
+        ),
+        timed(
+          'sentry',
+          startSentry(run, toolchain.sentry, { grpc: ports.sentry, healthz: ports.sentryHealthz }),
+        ),
+      ]);
+      const kafkaBrokers = `127.0.0.1:${ports.kafka}`;
+      const dapr = writeDaprResources(run.dir, toolchain.daprd, sentry.info, {
+        kafkaBrokers,
+        redisHost: `${redis.info.host}:${redis.info.port}`,
+        otlpGrpcEndpoint: jaeger.info.otlpGrpcEndpoint,
+        nameResolutionDb: join(run.dir, 'dapr', 'name-resolution.db'),
+      });
+      const info: InfraInfo = {
+        runDir: run.dir,
+        postgres: pg.info,
+        redis: redis.info,
+        kafka: { brokers: kafkaBrokers, port: ports.kafka },
+        jaeger: jaeger.info,
+        dapr,
+      };
+      writeFileSync(join(run.dir, 'infra.json'), `${JSON.stringify(info, null, 2)}\n`);
+      appsMayStart({ info, run });
+      const kafka = await kafkaStart;
+      say(`infrastructure up in ${elapsed(launched)}`);
+      return {
+        info,
+        run,
+        processes: {
+          postgres: pg.process,
+          redis: redis.process,
+          kafka: kafka.process,
+          jaeger: jaeger.process,
+          sentry: sentry.process,
+        },
+        stop: () => run.stop(),
+      };
+    } catch (error) {
+      await run.stop();
+      throw error;
+    }
+  })();
+  ready.catch(appsMayNot);
+  return { forApps, ready, timings };
+}
+
 export async function startInfra(options: StartInfraOptions = {}): Promise<StartedInfra> {
-  const toolchain = options.toolchain ?? (await provision());
-  reapStaleRuns();
-  const run = createRun({ label: options.label ?? 'stack' });
-  const started = performance.now();
-  say(`starting Postgres, Redis, Kafka and Jaeger (run dir ${run.dir})`);
-  try {
-    const ports = await freePorts([
-      'postgres',
-      'redis',
-      'kafka',
-      'kafkaController',
-      'otlpGrpc',
-      'otlpHttp',
-      'jaegerQuery',
-      'jaegerQueryGrpc',
-      'sentry',
-      'sentryHealthz',
-    ] as const);
-    const [pg, redis, kafka, jaeger, sentry] = await Promise.all([
-      startPostgres(run, toolchain.postgresBin, ports.postgres),
-      startRedis(run, toolchain.redisServer, ports.redis),
-      startKafka(run, toolchain, { broker: ports.kafka, controller: ports.kafkaController }),
-      startJaeger(run, toolchain.jaeger, {
-        otlpGrpc: ports.otlpGrpc,
-        otlpHttp: ports.otlpHttp,
-        query: ports.jaegerQuery,
-        queryGrpc: ports.jaegerQueryGrpc,
-      }),
-      startSentry(run, toolchain.sentry, { grpc: ports.sentry, healthz: ports.sentryHealthz }),
-    ]);
-    const dapr = writeDaprResources(run.dir, toolchain.daprd, sentry.info, {
-      kafkaBrokers: kafka.info.brokers,
-      redisHost: `${redis.info.host}:${redis.info.port}`,
-      otlpGrpcEndpoint: jaeger.info.otlpGrpcEndpoint,
-      nameResolutionDb: join(run.dir, 'dapr', 'name-resolution.db'),
-    });
-    const info: InfraInfo = {
-      runDir: run.dir,
-      postgres: pg.info,
-      redis: redis.info,
-      kafka: kafka.info,
-      jaeger: jaeger.info,
-      dapr,
-    };
-    writeFileSync(join(run.dir, 'infra.json'), `${JSON.stringify(info, null, 2)}\n`);
-    say(`infrastructure up in ${elapsed(started)}`);
-    return {
-      info,
-      run,
-      processes: {
-        postgres: pg.process,
-        redis: redis.process,
-        kafka: kafka.process,
-        jaeger: jaeger.process,
-        sentry: sentry.process,
-      },
-      stop: () => run.stop(),
-    };
-  } catch (error) {
-    await run.stop();
-    throw error;
-  }
+  return launchInfra(options).ready;
 }
 
 function writeDaprResources(
