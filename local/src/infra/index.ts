@@ -11,7 +11,7 @@ import { provision, type Toolchain } from '../provision/index.ts';
 import { createRun, type Run, reapStaleRuns } from '../run.ts';
 import { COMPONENTS, renderAll } from './dapr-resources.ts';
 import { type JaegerInfo, startJaeger } from './jaeger.ts';
-import { type KafkaInfo, startKafka } from './kafka.ts';
+import { type BrokerJit, type KafkaInfo, startKafka } from './kafka.ts';
 import { type PostgresInfo, startPostgres } from './postgres.ts';
 import { type RedisInfo, startRedis } from './redis.ts';
 import { type SentryInfo, startSentry } from './sentry.ts';
@@ -56,6 +56,8 @@ export interface StartInfraOptions {
   toolchain?: Toolchain;
   /** Run directory name prefix: `stack` (tests) unless given; `npm start` uses `up`. */
   label?: string;
+  /** How Kafka's JVM compiles (`BrokerJit`): `startup` unless given; benchmarks ask for `throughput`. */
+  brokerJit?: BrokerJit;
 }
 
 /**
@@ -111,7 +113,12 @@ export function launchInfra(options: StartInfraOptions = {}): InfraLaunch {
       ] as const);
       const kafkaStart = timed(
         'kafka',
-        startKafka(run, toolchain, { broker: ports.kafka, controller: ports.kafkaController }),
+        startKafka(
+          run,
+          toolchain,
+          { broker: ports.kafka, controller: ports.kafkaController },
+          options.brokerJit,
+        ),
       );
       // Awaited below; a failure while the others start must not count as unhandled meanwhile.
       kafkaStart.catch(() => {});
