@@ -222,8 +222,8 @@ async function up(verbose: boolean): Promise<void> {
   }
   print(`Time to ready: ${elapsed(started)}, by phase (from → to, since the start; they overlap):`);
   for (const phase of timeline.sort((a, b) => a.from - b.from || a.to - b.to)) {
-    const span = `${since(phase.from)} → ${since(phase.to)}`.padEnd(16);
-    print(`  ${phase.name.padEnd(30)} ${span}${phase.detail ? ` ${phase.detail}` : ''}`);
+    const span = `${since(phase.from)} → ${since(phase.to)}`.padEnd(15);
+    print(`  ${phase.name.padEnd(30)} ${span}${phase.detail ? ` ${phase.detail}` : ''}`.trimEnd());
   }
   print(`Logs: ${info.runDir} (one file per process), followed below. Ctrl-C stops everything.`);
   print(
