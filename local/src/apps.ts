@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { type AppId, appIds, USER_FACING_CALLER } from '@reservex/contracts';
 import { type ProcessControl, restartable } from './control.ts';
 import { eventKeyEnv, signedCloudEvent } from './event-keys.ts';
-import { ensureDatabase, type InfraInfo } from './infra/index.ts';
+import { ensureDatabase, type InfraInfo, databaseUrl as urlOf } from './infra/index.ts';
 import { writeSentryToken } from './infra/sentry.ts';
 import { compileCacheEnv, repoRoot } from './paths.ts';
 import { freePort, freePorts } from './ports.ts';
@@ -93,6 +93,12 @@ export interface StartAppsOptions<Id extends string> {
    * app does not (Kafka) may still be starting (`launchInfra`). A rejection stops the apps.
    */
   sidecarsAfter?: Promise<unknown>;
+  /**
+   * The apps' databases are created once this resolves (Postgres serves), the apps start at once:
+   * only for apps that wait for their database themselves (a service's DATABASE_WAIT_MS), since one
+   * may reach its migration first. A rejection stops the apps.
+   */
+  databasesAfter?: Promise<unknown>;
 }
 
 /** How often an app's and a sidecar's health is asked while they start: a local HTTP call is cheap. */
@@ -245,9 +251,7 @@ export async function startApps<const Id extends string>(
   const run = createRun({ label: 'apps', parentDir: infra.runDir });
   if (options.onUnexpectedExit) run.onUnexpectedExit(options.onUnexpectedExit);
   try {
-    const handles = await Promise.all(
-      options.apps.map((spec) => startApp(run, infra, spec, options.sidecarsAfter)),
-    );
+    const handles = await Promise.all(options.apps.map((spec) => startApp(run, infra, spec, options)));
     const apps = Object.fromEntries(handles.map((h) => [h.appId, h])) as Record<Id, AppHandle>;
     return {
       apps,
@@ -269,14 +273,21 @@ async function startApp(
   run: Run,
   infra: InfraInfo,
   spec: AppSpec,
-  sidecarsAfter?: Promise<unknown>,
+  after: Pick<StartAppsOptions<string>, 'sidecarsAfter' | 'databasesAfter'>,
 ): Promise<AppHandle> {
   const started = performance.now();
   const ports: AppPorts = {
     app: spec.port ?? (await freePort()),
     ...(await freePorts(['daprHttp', 'daprGrpc', 'daprInternalGrpc', 'metrics'] as const)),
   };
-  const databaseUrl = spec.database ? await ensureDatabase(infra.postgres, spec.database) : undefined;
+  const database = spec.database;
+  // Created before the app starts, or (databasesAfter) beside it, once Postgres serves.
+  const databaseCreated =
+    database !== undefined && after.databasesAfter
+      ? after.databasesAfter.then(() => ensureDatabase(infra.postgres, database))
+      : undefined;
+  if (database !== undefined && !after.databasesAfter) await ensureDatabase(infra.postgres, database);
+  const databaseUrl = database === undefined ? undefined : urlOf(infra.postgres, database);
   const tokens = newTokens();
   const env = appEnv(infra, spec, ports, databaseUrl, tokens);
   const healthPath = spec.healthPath ?? '/healthz';
@@ -320,8 +331,9 @@ async function startApp(
   // Both at once: the sidecar waits for the app's port, the app may wait for its sidecar.
   await Promise.all([
     appControl.start(),
+    databaseCreated,
     (async () => {
-      await sidecarsAfter;
+      await after.sidecarsAfter;
       await sidecarControl?.start();
     })(),
   ]);

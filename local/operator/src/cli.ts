@@ -111,24 +111,25 @@ async function up(verbose: boolean): Promise<void> {
   runs.push(run);
   run.onUnexpectedExit(loud);
   const appsFrom = performance.now();
-  const { postgres, redis, jaeger, sentry } = launch.timings;
-  timeline.push({
-    name: 'infrastructure for the apps',
-    from: launched,
-    to: appsFrom,
-    detail: `Postgres ${seconds(postgres ?? 0)}, Redis ${seconds(redis ?? 0)}, Jaeger ${seconds(jaeger ?? 0)}, sentry ${seconds(sentry ?? 0)}`,
-  });
-  // The sidecars connect to Kafka: they start once it is up, the apps meanwhile.
-  const kafka = launch.ready.then(() => {
+  // The apps start now; their databases are created once Postgres serves, their sidecars start once
+  // everything does (Kafka last).
+  const infraUp = launch.ready.then(() => {
+    const { postgres, redis, jaeger, sentry, kafka } = launch.timings;
+    timeline.push({
+      name: 'Postgres, Redis, Jaeger, sentry',
+      from: launched,
+      to: launched + Math.max(postgres ?? 0, redis ?? 0, jaeger ?? 0, sentry ?? 0),
+      detail: `Postgres ${seconds(postgres ?? 0)}, Redis ${seconds(redis ?? 0)}, Jaeger ${seconds(jaeger ?? 0)}, sentry ${seconds(sentry ?? 0)} (the apps start once sentry serves)`,
+    });
     timeline.push({
       name: 'Kafka',
       from: launched,
-      to: launched + (launch.timings.kafka ?? 0),
-      detail: 'the sidecars start once it is up',
+      to: launched + (kafka ?? 0),
+      detail: 'the sidecars start once it serves',
     });
   });
-  // Awaited by every sidecar, and below: a failure of Kafka is reported there.
-  kafka.catch(() => {});
+  // Awaited by every sidecar, and below: a failure is reported there.
+  infraUp.catch(() => {});
   if (stopping) return;
 
   // The card provider beside the services, on a port chosen now: payment is configured with its
@@ -136,7 +137,12 @@ async function up(verbose: boolean): Promise<void> {
   // reported, the others keep running.
   const appTimes: [string, number][] = [];
   const sandboxSpec = cardSandboxApp({ port: await freePort() });
-  const provider = startApps({ infra: info, apps: [sandboxSpec], onUnexpectedExit: loud }).then((started) => {
+  const provider = startApps({
+    infra: info,
+    apps: [sandboxSpec],
+    onUnexpectedExit: loud,
+    databasesAfter: launch.postgres,
+  }).then((started) => {
     appTimes.push([cardSandbox.appId, performance.now() - appsFrom]);
     runs.push(started.run);
     appStops.push(started.stop);
@@ -155,7 +161,8 @@ async function up(verbose: boolean): Promise<void> {
         infra: info,
         apps: [serviceApp(definition, env)],
         onUnexpectedExit: loud,
-        sidecarsAfter: kafka,
+        databasesAfter: launch.postgres,
+        sidecarsAfter: infraUp,
       });
       appTimes.push([definition.appId, performance.now() - appsFrom]);
       runs.push(started.run);
@@ -223,7 +230,7 @@ async function up(verbose: boolean): Promise<void> {
   print(`Time to ready: ${elapsed(started)}, by phase (from → to, since the start; they overlap):`);
   for (const phase of timeline.sort((a, b) => a.from - b.from || a.to - b.to)) {
     const span = `${since(phase.from)} → ${since(phase.to)}`.padEnd(15);
-    print(`  ${phase.name.padEnd(30)} ${span}${phase.detail ? ` ${phase.detail}` : ''}`.trimEnd());
+    print(`  ${phase.name.padEnd(32)} ${span}${phase.detail ? ` ${phase.detail}` : ''}`.trimEnd());
   }
   print(`Logs: ${info.runDir} (one file per process), followed below. Ctrl-C stops everything.`);
   print(

@@ -10,10 +10,10 @@ import { elapsed, say } from '../progress.ts';
 import { provision, type Toolchain } from '../provision/index.ts';
 import { createRun, type Run, reapStaleRuns } from '../run.ts';
 import { COMPONENTS, renderAll } from './dapr-resources.ts';
-import { type JaegerInfo, startJaeger } from './jaeger.ts';
+import { type JaegerInfo, jaegerInfo, startJaeger } from './jaeger.ts';
 import { type BrokerJit, type KafkaInfo, startKafka } from './kafka.ts';
-import { type PostgresInfo, startPostgres } from './postgres.ts';
-import { type RedisInfo, startRedis } from './redis.ts';
+import { type PostgresInfo, postgresInfo, startPostgres } from './postgres.ts';
+import { type RedisInfo, redisInfo, startRedis } from './redis.ts';
 import { type SentryInfo, startSentry } from './sentry.ts';
 
 export interface DaprInfo {
@@ -61,16 +61,21 @@ export interface StartInfraOptions {
 }
 
 /**
- * A start of the infrastructure in two steps: what an app's own process talks to (Postgres, Redis,
- * Jaeger) and what its sidecar needs besides (sentry's trust anchors, Kafka). Kafka, a JVM, is the
- * slowest to come up; apps can load while it does, as long as their sidecars wait for it.
+ * A start of the infrastructure in steps, so that apps start as early as they can: an app's own
+ * process needs only the addresses (it waits for its database itself, and Redis and Jaeger are up
+ * long before it has loaded); its database is created once Postgres serves; its sidecar needs sentry,
+ * Redis, Jaeger and Kafka serving. Kafka, a JVM, is the slowest to come up.
  */
 export interface InfraLaunch {
   /**
-   * Resolves once Postgres, Redis, Jaeger and sentry serve, Kafka possibly still starting: the run and
-   * its complete info (every address is known). Enough to start apps, not their sidecars.
+   * Resolves once sentry serves (its trust anchors are in the info): the run and its complete info,
+   * every address known, the servers possibly still starting. Enough to start apps whose databases
+   * are created after `postgres` (`startApps`' `databasesAfter`) and whose sidecars start after
+   * `ready` (`sidecarsAfter`).
    */
   forApps: Promise<{ info: InfraInfo; run: Run }>;
+  /** Resolves once Postgres serves. */
+  postgres: Promise<void>;
   /** Resolves once everything serves, Kafka included; rejects (having stopped the run) if any fails. */
   ready: Promise<StartedInfra>;
   /** When each server was ready, in ms since the launch; filled in as they come up. */
@@ -85,15 +90,26 @@ export function launchInfra(options: StartInfraOptions = {}): InfraLaunch {
     appsMayStart = resolve;
     appsMayNot = reject;
   });
+  let postgresUp: () => void = () => {};
+  let postgresDown: (error: unknown) => void = () => {};
+  const postgres = new Promise<void>((resolve, reject) => {
+    postgresUp = resolve;
+    postgresDown = reject;
+  });
   // A caller may await only `ready`; the same failure then reaches it there.
   forApps.catch(() => {});
+  postgres.catch(() => {});
   const ready = (async (): Promise<StartedInfra> => {
     const launched = performance.now();
-    const timed = <T>(name: InfraProcess, work: Promise<T>) =>
-      work.then((value) => {
+    const timed = <T>(name: InfraProcess, work: Promise<T>) => {
+      const done = work.then((value) => {
         timings[name] = performance.now() - launched;
         return value;
       });
+      // Each is awaited below; one failing while another is awaited must not count as unhandled.
+      done.catch(() => {});
+      return done;
+    };
     const toolchain = options.toolchain ?? (await provision());
     reapStaleRuns();
     const run = createRun({ label: options.label ?? 'stack' });
@@ -111,6 +127,12 @@ export function launchInfra(options: StartInfraOptions = {}): InfraLaunch {
         'sentry',
         'sentryHealthz',
       ] as const);
+      const jaegerPorts = {
+        otlpGrpc: ports.otlpGrpc,
+        otlpHttp: ports.otlpHttp,
+        query: ports.jaegerQuery,
+        queryGrpc: ports.jaegerQueryGrpc,
+      };
       const kafkaStart = timed(
         'kafka',
         startKafka(
@@ -120,52 +142,48 @@ export function launchInfra(options: StartInfraOptions = {}): InfraLaunch {
           options.brokerJit,
         ),
       );
-      // Awaited below; a failure while the others start must not count as unhandled meanwhile.
-      kafkaStart.catch(() => {});
-      const [pg, redis, jaeger, sentry] = await Promise.all([
-        timed('postgres', startPostgres(run, toolchain.postgresBin, ports.postgres)),
-        timed('redis', startRedis(run, toolchain.redisServer, ports.redis)),
-        timed(
-          'jaeger',
-          startJaeger(run, toolchain.jaeger, {
-            otlpGrpc: ports.otlpGrpc,
-            otlpHttp: ports.otlpHttp,
-            query: ports.jaegerQuery,
-            queryGrpc: ports.jaegerQueryGrpc,
-          }),
-        ),
-        timed(
-          'sentry',
-          startSentry(run, toolchain.sentry, { grpc: ports.sentry, healthz: ports.sentryHealthz }),
-        ),
-      ]);
+      const pgStart = timed('postgres', startPostgres(run, toolchain.postgresBin, ports.postgres));
+      pgStart.then(() => postgresUp(), postgresDown);
+      const redisStart = timed('redis', startRedis(run, toolchain.redisServer, ports.redis));
+      const jaegerStart = timed('jaeger', startJaeger(run, toolchain.jaeger, jaegerPorts));
+      const sentry = await timed(
+        'sentry',
+        startSentry(run, toolchain.sentry, { grpc: ports.sentry, healthz: ports.sentryHealthz }),
+      );
+      const redis = redisInfo(ports.redis);
+      const jaeger = jaegerInfo(jaegerPorts);
       const kafkaBrokers = `127.0.0.1:${ports.kafka}`;
       const dapr = writeDaprResources(run.dir, toolchain.daprd, sentry.info, {
         kafkaBrokers,
-        redisHost: `${redis.info.host}:${redis.info.port}`,
-        otlpGrpcEndpoint: jaeger.info.otlpGrpcEndpoint,
+        redisHost: `${redis.host}:${redis.port}`,
+        otlpGrpcEndpoint: jaeger.otlpGrpcEndpoint,
         nameResolutionDb: join(run.dir, 'dapr', 'name-resolution.db'),
       });
       const info: InfraInfo = {
         runDir: run.dir,
-        postgres: pg.info,
-        redis: redis.info,
+        postgres: postgresInfo(ports.postgres),
+        redis,
         kafka: { brokers: kafkaBrokers, port: ports.kafka },
-        jaeger: jaeger.info,
+        jaeger,
         dapr,
       };
       writeFileSync(join(run.dir, 'infra.json'), `${JSON.stringify(info, null, 2)}\n`);
       appsMayStart({ info, run });
-      const kafka = await kafkaStart;
+      const [pg, redisServer, jaegerServer, kafka] = await Promise.all([
+        pgStart,
+        redisStart,
+        jaegerStart,
+        kafkaStart,
+      ]);
       say(`infrastructure up in ${elapsed(launched)}`);
       return {
         info,
         run,
         processes: {
           postgres: pg.process,
-          redis: redis.process,
+          redis: redisServer.process,
           kafka: kafka.process,
-          jaeger: jaeger.process,
+          jaeger: jaegerServer.process,
           sentry: sentry.process,
         },
         stop: () => run.stop(),
@@ -175,8 +193,11 @@ export function launchInfra(options: StartInfraOptions = {}): InfraLaunch {
       throw error;
     }
   })();
-  ready.catch(appsMayNot);
-  return { forApps, ready, timings };
+  ready.catch((error: unknown) => {
+    appsMayNot(error);
+    postgresDown(error);
+  });
+  return { forApps, postgres, ready, timings };
 }
 
 export async function startInfra(options: StartInfraOptions = {}): Promise<StartedInfra> {

@@ -17,7 +17,10 @@ const telemetry = startTelemetry({
 });
 
 const database = createDatabase(config.DATABASE_URL, schema, { applicationName: config.SERVICE_NAME });
-await migrate(config.DATABASE_URL, fileURLToPath(new URL('../drizzle', import.meta.url)));
+// Like a service, it waits for a database that is not there yet (starting beside it) rather than exit.
+await migrate(config.DATABASE_URL, fileURLToPath(new URL('../drizzle', import.meta.url)), {
+  waitMs: config.DATABASE_WAIT_MS,
+});
 
 const app = createCardSandboxApp({
   db: database.db,
