@@ -151,25 +151,40 @@ async function up(verbose: boolean): Promise<void> {
   // Awaited below, after the services: a failure is reported there.
   provider.catch(() => {});
   const services = presentServices();
-  const results = await Promise.allSettled(
-    services.map(async (definition) => {
-      const env =
-        definition.appId === 'payment'
-          ? paymentProviderEnv(sandboxAddress(sandboxSpec))
-          : envOf(definition.appId);
-      const started = await startApps({
-        infra: info,
-        apps: [serviceApp(definition, env)],
-        onUnexpectedExit: loud,
-        databasesAfter: launch.postgres,
-        sidecarsAfter: infraUp,
-      });
-      appTimes.push([definition.appId, performance.now() - appsFrom]);
-      runs.push(started.run);
-      appStops.push(started.stop);
-      return started.apps[definition.appId];
-    }),
-  );
+  const starts = services.map(async (definition) => {
+    const env =
+      definition.appId === 'payment'
+        ? paymentProviderEnv(sandboxAddress(sandboxSpec))
+        : envOf(definition.appId);
+    const started = await startApps({
+      infra: info,
+      apps: [serviceApp(definition, env)],
+      onUnexpectedExit: loud,
+      databasesAfter: launch.postgres,
+      sidecarsAfter: infraUp,
+    });
+    appTimes.push([definition.appId, performance.now() - appsFrom]);
+    runs.push(started.run);
+    appStops.push(started.stop);
+    return started.apps[definition.appId];
+  });
+  // The demo administrator and show need the gateway, account and inventory only: they are set up
+  // while the other services are still starting.
+  const startOf = (id: AppId) => starts[services.findIndex((s) => s.appId === id)];
+  const demo = (async () => {
+    const needed = [startOf('gateway'), startOf('account'), startOf('inventory')];
+    if (needed.some((start) => start === undefined)) return undefined;
+    const [gateway] = await Promise.all(needed);
+    if (!gateway) return undefined;
+    const from = performance.now();
+    const accessToken = await signInDemoAdmin(gateway.url);
+    const show = await seedDemoShow({ gatewayUrl: gateway.url, accessToken });
+    timeline.push({ name: 'demo administrator and show', from, to: performance.now() });
+    return walkthrough({ gatewayUrl: gateway.url, jaegerUiUrl: info.jaeger.uiUrl, show }).join('\n');
+  })();
+  // Awaited below; a service that did not start is reported with the others.
+  demo.catch(() => {});
+  const results = await Promise.allSettled(starts);
   // Kafka failing stops the infrastructure: nothing could run.
   await launch.ready;
   const sandbox = await provider;
@@ -205,26 +220,20 @@ async function up(verbose: boolean): Promise<void> {
   row('Kafka', info.kafka.brokers);
   row('OTLP/HTTP', info.jaeger.otlpHttpUrl);
   print();
-  const isUp = (id: string) => results[services.findIndex((s) => s.appId === id)]?.status === 'fulfilled';
-  const gateway = results[services.findIndex((s) => s.appId === 'gateway')];
-  if (gateway?.status === 'fulfilled' && isUp('account') && isUp('inventory')) {
-    const seeding = performance.now();
-    try {
-      const accessToken = await signInDemoAdmin(gateway.value.url);
-      row('Admin', `${DEMO_ADMIN.email} / ${DEMO_ADMIN.password}   (ADMIN_EMAILS adds yours)`);
-      print();
-      const show = await seedDemoShow({ gatewayUrl: gateway.value.url, accessToken });
-      const text = walkthrough({ gatewayUrl: gateway.value.url, jaegerUiUrl: info.jaeger.uiUrl, show }).join(
-        '\n',
-      );
-      writeFileSync(join(info.runDir, WALKTHROUGH_FILE), `${text}\n`);
-      timeline.push({ name: 'demo administrator and show', from: seeding, to: performance.now() });
-      print(text);
-      print();
-      print('Print this again: npm run walkthrough');
-    } catch (error) {
-      say(`setting up the demo admin and show failed: ${error}`);
-    }
+  const [demoResult] = await Promise.allSettled([demo]);
+  const neededUp = ['gateway', 'account', 'inventory'].every(
+    (id) => results[services.findIndex((s) => s.appId === id)]?.status === 'fulfilled',
+  );
+  if (neededUp && demoResult?.status === 'fulfilled' && demoResult.value) {
+    row('Admin', `${DEMO_ADMIN.email} / ${DEMO_ADMIN.password}   (ADMIN_EMAILS adds yours)`);
+    print();
+    writeFileSync(join(info.runDir, WALKTHROUGH_FILE), `${demoResult.value}\n`);
+    print(demoResult.value);
+    print();
+    print('Print this again: npm run walkthrough');
+    print();
+  } else if (neededUp && demoResult?.status === 'rejected') {
+    say(`setting up the demo admin and show failed: ${demoResult.reason}`);
     print();
   }
   print(`Time to ready: ${elapsed(started)}, by phase (from → to, since the start; they overlap):`);
