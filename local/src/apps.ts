@@ -8,10 +8,16 @@ import { isAppId, subscribableBy, USER_FACING_CALLER } from '@reservex/contracts
 import { type ProcessControl, restartable } from './control.ts';
 import { eventKeyEnv, signedCloudEvent } from './event-keys.ts';
 import { consumerGroupOf, stackConsumerGroup, startGroupsAtEnd } from './infra/consumer-groups.ts';
-import { ensureDatabase, type InfraInfo, type ResourceDirs, writeResources } from './infra/index.ts';
+import {
+  ensureDatabase,
+  type InfraInfo,
+  type ResourceDirs,
+  databaseUrl as urlOf,
+  writeResources,
+} from './infra/index.ts';
 import { writeSentryToken } from './infra/sentry.ts';
-import { repoRoot } from './paths.ts';
-import { freePorts } from './ports.ts';
+import { compileCacheEnv, repoRoot } from './paths.ts';
+import { freePort, freePorts } from './ports.ts';
 import { elapsed, say } from './progress.ts';
 import { httpOk, waitUntil } from './readiness.ts';
 import { createRun, type Run } from './run.ts';
@@ -31,6 +37,8 @@ export interface AppSpec<Id extends string = string> {
   database?: string;
   /** Pass REDIS_URL (for direct Redis use where Dapr has no building block). */
   redis?: boolean;
+  /** The app's own port, chosen by the caller (to hand its address to another app before it is up). */
+  port?: number;
   /** Path answering 2xx once the process is up; /healthz when omitted. */
   healthPath?: string;
   /** Start without a sidecar (an app that needs no Dapr). */
@@ -95,7 +103,21 @@ export interface StartAppsOptions<Id extends string> {
   resources?: readonly string[];
   /** Called when an app or sidecar exits without being asked to (e.g. `npm start` shouts). */
   onUnexpectedExit?: (process: Supervised) => void;
+  /**
+   * The sidecars start once this resolves, the apps at once: infrastructure a sidecar needs and its
+   * app does not (Kafka) may still be starting (`launchInfra`). A rejection stops the apps.
+   */
+  sidecarsAfter?: Promise<unknown>;
+  /**
+   * The apps' databases are created once this resolves (Postgres serves), the apps start at once:
+   * only for apps that wait for their database themselves (a service's DATABASE_WAIT_MS), since one
+   * may reach its migration first. A rejection stops the apps.
+   */
+  databasesAfter?: Promise<unknown>;
 }
+
+/** How often an app's and a sidecar's health is asked while they start: a local HTTP call is cheap. */
+const READY_POLL_MS = 50;
 
 export function newTokens(): AppTokens {
   return { dapr: randomBytes(32).toString('base64url'), app: randomBytes(32).toString('base64url') };
@@ -258,15 +280,25 @@ export async function startApps<const Id extends string>(
       consumerGroup: stackConsumerGroup(stack),
     });
     const consumers = options.apps.filter((spec) => spec.sidecar !== false && !spec.fromOldest);
-    await startGroupsAtEnd(
-      infra.kafka.brokers,
-      consumers.map((spec) => ({
-        group: consumerGroupOf(spec.appId, stack),
-        topics: isAppId(spec.appId) ? subscribableBy(spec.appId) : undefined,
-      })),
-    );
+    // The groups are committed once Kafka serves (it may still be starting: `sidecarsAfter`), and
+    // before any sidecar of the stack joins them.
+    const groupsStarted = (async () => {
+      await options.sidecarsAfter;
+      await startGroupsAtEnd(
+        infra.kafka.brokers,
+        consumers.map((spec) => ({
+          group: consumerGroupOf(spec.appId, stack),
+          topics: isAppId(spec.appId) ? subscribableBy(spec.appId) : undefined,
+        })),
+      );
+    })();
+    // Observed by every app's start; this keeps a rejection from being reported as unhandled first.
+    groupsStarted.catch(() => {});
     const sidecars = { resources, more: options.resources ?? [] };
-    const handles = await Promise.all(options.apps.map((spec) => startApp(run, infra, spec, sidecars)));
+    const after = { sidecarsAfter: groupsStarted, databasesAfter: options.databasesAfter };
+    const handles = await Promise.all(
+      options.apps.map((spec) => startApp(run, infra, spec, sidecars, after)),
+    );
     const apps = Object.fromEntries(handles.map((h) => [h.appId, h])) as Record<Id, AppHandle>;
     return {
       apps,
@@ -289,16 +321,21 @@ async function startApp(
   infra: InfraInfo,
   spec: AppSpec,
   sidecars: { resources: ResourceDirs; more: readonly string[] },
+  after: Pick<StartAppsOptions<string>, 'sidecarsAfter' | 'databasesAfter'>,
 ): Promise<AppHandle> {
   const started = performance.now();
-  const ports: AppPorts = await freePorts([
-    'app',
-    'daprHttp',
-    'daprGrpc',
-    'daprInternalGrpc',
-    'metrics',
-  ] as const);
-  const databaseUrl = spec.database ? await ensureDatabase(infra.postgres, spec.database) : undefined;
+  const ports: AppPorts = {
+    app: spec.port ?? (await freePort()),
+    ...(await freePorts(['daprHttp', 'daprGrpc', 'daprInternalGrpc', 'metrics'] as const)),
+  };
+  const database = spec.database;
+  // Created before the app starts, or (databasesAfter) beside it, once Postgres serves.
+  const databaseCreated =
+    database !== undefined && after.databasesAfter
+      ? after.databasesAfter.then(() => ensureDatabase(infra.postgres, database))
+      : undefined;
+  if (database !== undefined && !after.databasesAfter) await ensureDatabase(infra.postgres, database);
+  const databaseUrl = database === undefined ? undefined : urlOf(infra.postgres, database);
   const tokens = newTokens();
   const env = appEnv(infra, spec, ports, databaseUrl, tokens);
   const healthPath = spec.healthPath ?? '/healthz';
@@ -312,10 +349,14 @@ async function startApp(
       command: spec.command ?? process.execPath,
       args: spec.args,
       cwd: spec.cwd ?? repoRoot,
-      env,
+      env: spec.command ? env : { ...env, ...compileCacheEnv() },
     },
     ready: (process) =>
-      waitUntil(`${spec.appId} ${healthPath}`, () => httpOk(`${url}${healthPath}`), { timeoutMs, process }),
+      waitUntil(`${spec.appId} ${healthPath}`, () => httpOk(`${url}${healthPath}`), {
+        timeoutMs,
+        process,
+        intervalMs: READY_POLL_MS,
+      }),
   });
   const sidecarControl =
     spec.sidecar === false
@@ -334,11 +375,19 @@ async function startApp(
             waitUntil(`${spec.appId} sidecar`, () => httpOk(`${daprUrl}/v1.0/healthz`), {
               timeoutMs,
               process,
+              intervalMs: READY_POLL_MS,
             }),
         });
 
   // Both at once: the sidecar waits for the app's port, the app may wait for its sidecar.
-  await Promise.all([appControl.start(), sidecarControl?.start()]);
+  await Promise.all([
+    appControl.start(),
+    databaseCreated,
+    (async () => {
+      await after.sidecarsAfter;
+      await sidecarControl?.start();
+    })(),
+  ]);
   say(`${spec.appId}: up in ${elapsed(started)} at ${url}${sidecarControl ? ` (dapr ${daprUrl})` : ''}`);
 
   return {

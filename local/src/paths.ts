@@ -13,6 +13,16 @@ export function cacheDir(): string {
 }
 
 /**
+ * Node's on-disk compile cache for the stack's own Node processes (apps, watchdogs): the type-stripped
+ * source and V8's code cache of every module, checked against each file's content, so an unchanged
+ * module is neither stripped nor compiled again. Several apps start together on few cores, and loading
+ * their modules is most of what they do until they listen.
+ */
+export function compileCacheEnv(): { NODE_COMPILE_CACHE: string } {
+  return { NODE_COMPILE_CACHE: join(cacheDir(), 'node-compile-cache') };
+}
+
+/**
  * Run directories live under the system temp dir, not the cache: Postgres runs as the `postgres`
  * user when we are root, and that user cannot enter root's home.
  */

@@ -40,7 +40,7 @@ export async function waitUntil(
         `${what}: not ready after ${options.timeoutMs} ms${lastError ? ` (${lastError})` : ''}${log}`,
       );
     }
-    await new Promise((r) => setTimeout(r, options.intervalMs ?? 200));
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
   }
 }
 

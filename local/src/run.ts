@@ -8,13 +8,13 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
-  rmSync,
+  renameSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runsDir } from './paths.ts';
+import { compileCacheEnv, runsDir } from './paths.ts';
 import { say } from './progress.ts';
 import { type ProcessSpec, type Supervised, signalGroup, spawnSupervised } from './supervisor.ts';
 
@@ -96,7 +96,7 @@ function startWatchdog(dir: string): number | undefined {
   const child = spawn(process.execPath, [script, dir, String(process.pid)], {
     detached: true,
     stdio: 'ignore',
-    env: { ...process.env, RESERVEX_RUN: `${dir}/watchdog` },
+    env: { ...process.env, ...compileCacheEnv(), RESERVEX_RUN: `${dir}/watchdog` },
   });
   child.unref();
   return child.pid;
@@ -140,14 +140,23 @@ export function reapRun(dir: string): number {
   return reaped;
 }
 
+/** Prefix of a run directory being deleted (renamed first, so nothing takes it for a run). */
+const DELETING = '.deleting-';
+
 /**
  * Reaps runs (and nested app runs) whose owner is dead, and deletes old run directories, keeping
- * the newest `keep` so their logs can still be read after a failure.
+ * the newest `keep` so their logs can still be read after a failure. Deleting a run's data takes
+ * seconds on some disks (thousands of files, Kafka's preallocated segments), so the directories are
+ * renamed out of the way at once and removed by a detached `rm` that nobody waits for (one
+ * interrupted is finished by the next call).
  */
 export function reapStaleRuns(keep = 5): void {
   const root = runsDir();
   if (!existsSync(root)) return;
-  const runs = readdirSync(root)
+  const entries = readdirSync(root);
+  const doomed = entries.filter((name) => name.startsWith(DELETING)).map((name) => join(root, name));
+  const runs = entries
+    .filter((name) => !name.startsWith(DELETING))
     .map((name) => join(root, name))
     .filter((dir) => existsSync(join(dir, OWNER_FILE)))
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
@@ -159,6 +168,15 @@ export function reapStaleRuns(keep = 5): void {
       .filter((sub) => existsSync(join(sub, PIDS_FILE)));
     const reaped = [dir, ...nested].reduce((sum, d) => sum + reapRun(d), 0);
     if (reaped > 0) say(`reaped ${reaped} leftover process(es) of ${dir}`);
-    if (index >= keep) rmSync(dir, { recursive: true, force: true });
+    if (index < keep) continue;
+    const target = join(root, `${DELETING}${basename(dir)}`);
+    try {
+      renameSync(dir, target);
+      doomed.push(target);
+    } catch {
+      // Another start renamed it first.
+    }
   }
+  if (doomed.length === 0) return;
+  spawn('rm', ['-rf', '--', ...doomed], { detached: true, stdio: 'ignore' }).unref();
 }

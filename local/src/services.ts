@@ -61,10 +61,11 @@ export const services: Record<AppId, ServiceDefinition> = {
 export const cardSandbox = { appId: 'card-sandbox', main: mainOf('card-sandbox') } as const;
 
 export function cardSandboxApp(
-  options: { database?: string; env?: Record<string, string> } = {},
+  options: { database?: string; env?: Record<string, string>; port?: number } = {},
 ): AppSpec<typeof cardSandbox.appId> {
   return {
     appId: cardSandbox.appId,
+    ...(options.port ? { port: options.port } : {}),
     args: [cardSandbox.main],
     database: options.database ?? 'card_sandbox',
     sidecar: false,
@@ -73,12 +74,22 @@ export function cardSandboxApp(
   };
 }
 
-/** What payment needs to reach a running card sandbox. */
+/**
+ * What payment needs to reach a card sandbox: a running one, or one about to start on a port chosen
+ * beforehand (`cardSandboxApp({ port })`, then `sandboxAddress`), so payment need not wait for it.
+ */
 export function paymentProviderEnv(sandbox: Pick<AppHandle, 'url' | 'env'>): Record<string, string> {
   return {
     PAYMENT_PROVIDER_URL: sandbox.url,
     PAYMENT_PROVIDER_API_KEY: sandbox.env.SANDBOX_API_KEY ?? '',
   };
+}
+
+/** Where a card sandbox started from `spec` answers, before it is up. */
+export function sandboxAddress(spec: AppSpec): Pick<AppHandle, 'url' | 'env'> {
+  if (spec.port === undefined)
+    throw new Error(`${spec.appId}: its port is chosen at start, not known before`);
+  return { url: `http://127.0.0.1:${spec.port}`, env: spec.env ?? {} };
 }
 
 /** How a service runs as an app of the local stack. */

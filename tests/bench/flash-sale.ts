@@ -353,7 +353,7 @@ function report(allocation: AllocationResult[], results: RoundResult[], startedA
 }
 
 const startedAt = new Date();
-const infra = await startInfra();
+const infra = await startInfra({ brokerJit: 'throughput' });
 const allocation: AllocationResult[] = [];
 const results: RoundResult[] = [];
 try {

@@ -78,7 +78,7 @@ function round(value: number): string {
 
 async function main(): Promise<void> {
   const startedAt = new Date();
-  const infra = await startInfra();
+  const infra = await startInfra({ brokerJit: 'throughput' });
   const key = await newSigningKey();
   try {
     const edge = await startApps({

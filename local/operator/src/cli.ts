@@ -5,11 +5,12 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppId } from '@reservex/contracts';
 import {
-  type AppHandle,
   cardSandbox,
   cardSandboxApp,
   elapsed,
+  freePort,
   isAlive,
+  launchInfra,
   paymentProviderEnv,
   presentServices,
   provision,
@@ -17,11 +18,11 @@ import {
   reapStaleRuns,
   runsDir,
   type Supervised,
+  sandboxAddress,
   say,
   serviceApp,
   signalGroup,
   startApps,
-  startInfra,
 } from '@reservex/local';
 import { adminEmails, DEMO_ADMIN, seedDemoShow, signInDemoAdmin } from './demo.ts';
 import { tailLogs } from './log-tail.ts';
@@ -55,11 +56,10 @@ async function provisionCommand(): Promise<void> {
 }
 
 /**
- * What `npm start` adds to a service's environment: payment is pointed at the card sandbox, and the
- * account service makes the demo administrator ADMIN.
+ * What `npm start` adds to a service's environment (payment's, pointing it at the card sandbox, comes
+ * with the sandbox): the account service makes the demo administrator ADMIN.
  */
-function envOf(appId: AppId, sandbox: AppHandle): Record<string, string> {
-  if (appId === 'payment') return paymentProviderEnv(sandbox);
+function envOf(appId: AppId): Record<string, string> {
   if (appId === 'account') return { ADMIN_EMAILS: adminEmails(process.env.ADMIN_EMAILS) };
   return {};
 }
@@ -97,47 +97,106 @@ async function up(verbose: boolean): Promise<void> {
     process.stderr.write(`\n${bar}\n${line}\n${bar}\n\n`);
   };
 
-  // Where the time to ready goes, printed once everything is up.
-  const phases: [string, string][] = [];
-  let phaseStarted = performance.now();
-  const phaseDone = (name: string) => {
-    phases.push([name, elapsed(phaseStarted)]);
-    phaseStarted = performance.now();
-  };
+  // Where the time to ready goes, printed once everything is up: each phase from and to, in seconds
+  // since the start (phases overlap: the apps load while Kafka starts).
+  const timeline: { name: string; from: number; to: number; detail?: string }[] = [];
+  const since = (at: number) => `${((at - started) / 1000).toFixed(1)}s`;
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
   await provision();
-  phaseDone('provisioning check');
-  const infra = await startInfra({ label: UP_LABEL });
-  runs.push(infra.run);
-  infra.run.onUnexpectedExit(loud);
-  const info = infra.info;
-  phaseDone('infrastructure (Postgres, Redis, Kafka, Jaeger)');
+  timeline.push({ name: 'provisioning check', from: started, to: performance.now() });
+  const launched = performance.now();
+  const launch = launchInfra({ label: UP_LABEL });
+  const { info, run } = await launch.forApps;
+  runs.push(run);
+  run.onUnexpectedExit(loud);
+  const appsFrom = performance.now();
+  // The apps start now; their databases are created once Postgres serves, their sidecars start once
+  // everything does (Kafka last).
+  const infraUp = launch.ready.then(() => {
+    const { postgres, redis, jaeger, sentry, kafka } = launch.timings;
+    timeline.push({
+      name: 'Postgres, Redis, Jaeger, sentry',
+      from: launched,
+      to: launched + Math.max(postgres ?? 0, redis ?? 0, jaeger ?? 0, sentry ?? 0),
+      detail: `Postgres ${seconds(postgres ?? 0)}, Redis ${seconds(redis ?? 0)}, Jaeger ${seconds(jaeger ?? 0)}, sentry ${seconds(sentry ?? 0)} (the apps start once sentry serves)`,
+    });
+    timeline.push({
+      name: 'Kafka',
+      from: launched,
+      to: launched + (kafka ?? 0),
+      detail: 'the sidecars start once it serves',
+    });
+  });
+  // Awaited by every sidecar, and below: a failure is reported there.
+  infraUp.catch(() => {});
   if (stopping) return;
 
-  // The card provider first (payment is configured with its address), then each service on its own:
-  // one that fails to start is reported, the others keep running.
-  const provider = await startApps({ infra: info, apps: [cardSandboxApp()], onUnexpectedExit: loud });
-  runs.push(provider.run);
-  appStops.push(provider.stop);
-  const sandbox = provider.apps[cardSandbox.appId];
-  const services = presentServices();
+  // The card provider beside the services, on a port chosen now: payment is configured with its
+  // address and need not wait for it. Each service starts on its own: one that fails to start is
+  // reported, the others keep running.
   const appTimes: [string, number][] = [];
-  const results = await Promise.allSettled(
-    services.map(async (definition) => {
-      const appStarted = performance.now();
-      const started = await startApps({
-        infra: info,
-        apps: [serviceApp(definition, envOf(definition.appId, sandbox))],
-        onUnexpectedExit: loud,
-      });
-      appTimes.push([definition.appId, performance.now() - appStarted]);
-      runs.push(started.run);
-      appStops.push(started.stop);
-      return started.apps[definition.appId];
-    }),
-  );
-  const slowest = appTimes.sort(([, a], [, b]) => b - a)[0];
-  phaseDone(`services with their sidecars${slowest ? ` (slowest: ${slowest[0]})` : ''}`);
+  const sandboxSpec = cardSandboxApp({ port: await freePort() });
+  const provider = startApps({
+    infra: info,
+    apps: [sandboxSpec],
+    onUnexpectedExit: loud,
+    databasesAfter: launch.postgres,
+  }).then((started) => {
+    appTimes.push([cardSandbox.appId, performance.now() - appsFrom]);
+    runs.push(started.run);
+    appStops.push(started.stop);
+    return started.apps[cardSandbox.appId];
+  });
+  // Awaited below, after the services: a failure is reported there.
+  provider.catch(() => {});
+  const services = presentServices();
+  const starts = services.map(async (definition) => {
+    const env =
+      definition.appId === 'payment'
+        ? paymentProviderEnv(sandboxAddress(sandboxSpec))
+        : envOf(definition.appId);
+    const started = await startApps({
+      infra: info,
+      apps: [serviceApp(definition, env)],
+      onUnexpectedExit: loud,
+      databasesAfter: launch.postgres,
+      sidecarsAfter: infraUp,
+    });
+    appTimes.push([definition.appId, performance.now() - appsFrom]);
+    runs.push(started.run);
+    appStops.push(started.stop);
+    return started.apps[definition.appId];
+  });
+  // The demo administrator and show need the gateway, account and inventory only: they are set up
+  // while the other services are still starting.
+  const startOf = (id: AppId) => starts[services.findIndex((s) => s.appId === id)];
+  const demo = (async () => {
+    const needed = [startOf('gateway'), startOf('account'), startOf('inventory')];
+    if (needed.some((start) => start === undefined)) return undefined;
+    const [gateway] = await Promise.all(needed);
+    if (!gateway) return undefined;
+    const from = performance.now();
+    const accessToken = await signInDemoAdmin(gateway.url);
+    const show = await seedDemoShow({ gatewayUrl: gateway.url, accessToken });
+    timeline.push({ name: 'demo administrator and show', from, to: performance.now() });
+    return walkthrough({ gatewayUrl: gateway.url, jaegerUiUrl: info.jaeger.uiUrl, show }).join('\n');
+  })();
+  // Awaited below; a service that did not start is reported with the others.
+  demo.catch(() => {});
+  const results = await Promise.allSettled(starts);
+  // Kafka failing stops the infrastructure: nothing could run.
+  await launch.ready;
+  const sandbox = await provider;
+  timeline.push({
+    name: 'services with their sidecars',
+    from: appsFrom,
+    to: performance.now(),
+    detail: appTimes
+      .sort(([, a], [, b]) => a - b)
+      .map(([id, ms]) => `${id} ${seconds(ms)}`)
+      .join(', '),
+  });
 
   const width = 14;
   const row = (name: string, value: string) => print(`  ${name.padEnd(width)} ${value}`);
@@ -161,28 +220,27 @@ async function up(verbose: boolean): Promise<void> {
   row('Kafka', info.kafka.brokers);
   row('OTLP/HTTP', info.jaeger.otlpHttpUrl);
   print();
-  const isUp = (id: string) => results[services.findIndex((s) => s.appId === id)]?.status === 'fulfilled';
-  const gateway = results[services.findIndex((s) => s.appId === 'gateway')];
-  if (gateway?.status === 'fulfilled' && isUp('account') && isUp('inventory')) {
-    try {
-      const accessToken = await signInDemoAdmin(gateway.value.url);
-      row('Admin', `${DEMO_ADMIN.email} / ${DEMO_ADMIN.password}   (ADMIN_EMAILS adds yours)`);
-      print();
-      const show = await seedDemoShow({ gatewayUrl: gateway.value.url, accessToken });
-      const text = walkthrough({ gatewayUrl: gateway.value.url, jaegerUiUrl: info.jaeger.uiUrl, show }).join(
-        '\n',
-      );
-      writeFileSync(join(info.runDir, WALKTHROUGH_FILE), `${text}\n`);
-      phaseDone('demo administrator and show');
-      print(text);
-      print();
-      print('Print this again: npm run walkthrough');
-    } catch (error) {
-      say(`setting up the demo admin and show failed: ${error}`);
-    }
+  const [demoResult] = await Promise.allSettled([demo]);
+  const neededUp = ['gateway', 'account', 'inventory'].every(
+    (id) => results[services.findIndex((s) => s.appId === id)]?.status === 'fulfilled',
+  );
+  if (neededUp && demoResult?.status === 'fulfilled' && demoResult.value) {
+    row('Admin', `${DEMO_ADMIN.email} / ${DEMO_ADMIN.password}   (ADMIN_EMAILS adds yours)`);
+    print();
+    writeFileSync(join(info.runDir, WALKTHROUGH_FILE), `${demoResult.value}\n`);
+    print(demoResult.value);
+    print();
+    print('Print this again: npm run walkthrough');
+    print();
+  } else if (neededUp && demoResult?.status === 'rejected') {
+    say(`setting up the demo admin and show failed: ${demoResult.reason}`);
     print();
   }
-  print(`Time to ready: ${phases.map(([name, time]) => `${name} ${time}`).join(', ')}`);
+  print(`Time to ready: ${elapsed(started)}, by phase (from → to, since the start; they overlap):`);
+  for (const phase of timeline.sort((a, b) => a.from - b.from || a.to - b.to)) {
+    const span = `${since(phase.from)} → ${since(phase.to)}`.padEnd(15);
+    print(`  ${phase.name.padEnd(32)} ${span}${phase.detail ? ` ${phase.detail}` : ''}`.trimEnd());
+  }
   print(`Logs: ${info.runDir} (one file per process), followed below. Ctrl-C stops everything.`);
   print(
     verbose

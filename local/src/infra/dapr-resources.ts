@@ -155,7 +155,14 @@ export function configuration(targets: ResourceTargets, appId?: string): DaprRes
       nameResolution: {
         component: 'sqlite',
         version: 'v1',
-        configuration: { connectionString: targets.nameResolutionDb, updateInterval: '2s' },
+        // Every sidecar of a run starts at about the same moment and opens, migrates and registers in
+        // the same file: the resolver's default wait for a lock (800 ms) is too short for that on a
+        // busy machine, and a sidecar that gives up stays unresolvable.
+        configuration: {
+          connectionString: targets.nameResolutionDb,
+          updateInterval: '2s',
+          busyTimeout: '10s',
+        },
       },
       metric: { enabled: true, http: { increasedCardinality: false } },
     },

@@ -10,10 +10,10 @@ import { elapsed, say } from '../progress.ts';
 import { provision, type Toolchain } from '../provision/index.ts';
 import { createRun, type Run, reapStaleRuns } from '../run.ts';
 import { COMPONENTS, type ComponentOptions, type ResourceTargets, renderAll } from './dapr-resources.ts';
-import { type JaegerInfo, startJaeger } from './jaeger.ts';
-import { type KafkaInfo, startKafka } from './kafka.ts';
-import { type PostgresInfo, startPostgres } from './postgres.ts';
-import { type RedisInfo, startRedis } from './redis.ts';
+import { type JaegerInfo, jaegerInfo, startJaeger } from './jaeger.ts';
+import { type BrokerJit, type KafkaInfo, startKafka } from './kafka.ts';
+import { type PostgresInfo, postgresInfo, startPostgres } from './postgres.ts';
+import { type RedisInfo, redisInfo, startRedis } from './redis.ts';
 import { type SentryInfo, startSentry } from './sentry.ts';
 
 /** A --resources-path for services' sidecars, and one without topic scopes for other apps' sidecars. */
@@ -64,71 +64,152 @@ export interface StartInfraOptions {
   toolchain?: Toolchain;
   /** Run directory name prefix: `stack` (tests) unless given; `npm start` uses `up`. */
   label?: string;
+  /** How Kafka's JVM compiles (`BrokerJit`): `startup` unless given; benchmarks ask for `throughput`. */
+  brokerJit?: BrokerJit;
 }
 
-export async function startInfra(options: StartInfraOptions = {}): Promise<StartedInfra> {
-  const toolchain = options.toolchain ?? (await provision());
-  reapStaleRuns();
-  const run = createRun({ label: options.label ?? 'stack' });
-  const started = performance.now();
-  say(`starting Postgres, Redis, Kafka and Jaeger (run dir ${run.dir})`);
-  try {
-    const ports = await freePorts([
-      'postgres',
-      'redis',
-      'kafka',
-      'kafkaController',
-      'otlpGrpc',
-      'otlpHttp',
-      'jaegerQuery',
-      'jaegerQueryGrpc',
-      'sentry',
-      'sentryHealthz',
-    ] as const);
-    const [pg, redis, kafka, jaeger, sentry] = await Promise.all([
-      startPostgres(run, toolchain.postgresBin, ports.postgres),
-      startRedis(run, toolchain.redisServer, ports.redis),
-      startKafka(run, toolchain, { broker: ports.kafka, controller: ports.kafkaController }),
-      startJaeger(run, toolchain.jaeger, {
+/**
+ * A start of the infrastructure in steps, so that apps start as early as they can: an app's own
+ * process needs only the addresses (it waits for its database itself, and Redis and Jaeger are up
+ * long before it has loaded); its database is created once Postgres serves; its sidecar needs sentry,
+ * Redis, Jaeger and Kafka serving. Kafka, a JVM, is the slowest to come up.
+ */
+export interface InfraLaunch {
+  /**
+   * Resolves once sentry serves (its trust anchors are in the info): the run and its complete info,
+   * every address known, the servers possibly still starting. Enough to start apps whose databases
+   * are created after `postgres` (`startApps`' `databasesAfter`) and whose sidecars start after
+   * `ready` (`sidecarsAfter`).
+   */
+  forApps: Promise<{ info: InfraInfo; run: Run }>;
+  /** Resolves once Postgres serves. */
+  postgres: Promise<void>;
+  /** Resolves once everything serves, Kafka included; rejects (having stopped the run) if any fails. */
+  ready: Promise<StartedInfra>;
+  /** When each server was ready, in ms since the launch; filled in as they come up. */
+  timings: Partial<Record<InfraProcess, number>>;
+}
+
+export function launchInfra(options: StartInfraOptions = {}): InfraLaunch {
+  const timings: InfraLaunch['timings'] = {};
+  let appsMayStart: (value: { info: InfraInfo; run: Run }) => void = () => {};
+  let appsMayNot: (error: unknown) => void = () => {};
+  const forApps = new Promise<{ info: InfraInfo; run: Run }>((resolve, reject) => {
+    appsMayStart = resolve;
+    appsMayNot = reject;
+  });
+  let postgresUp: () => void = () => {};
+  let postgresDown: (error: unknown) => void = () => {};
+  const postgres = new Promise<void>((resolve, reject) => {
+    postgresUp = resolve;
+    postgresDown = reject;
+  });
+  // A caller may await only `ready`; the same failure then reaches it there.
+  forApps.catch(() => {});
+  postgres.catch(() => {});
+  const ready = (async (): Promise<StartedInfra> => {
+    const launched = performance.now();
+    const timed = <T>(name: InfraProcess, work: Promise<T>) => {
+      const done = work.then((value) => {
+        timings[name] = performance.now() - launched;
+        return value;
+      });
+      // Each is awaited below; one failing while another is awaited must not count as unhandled.
+      done.catch(() => {});
+      return done;
+    };
+    const toolchain = options.toolchain ?? (await provision());
+    reapStaleRuns();
+    const run = createRun({ label: options.label ?? 'stack' });
+    say(`starting Postgres, Redis, Kafka and Jaeger (run dir ${run.dir})`);
+    try {
+      const ports = await freePorts([
+        'postgres',
+        'redis',
+        'kafka',
+        'kafkaController',
+        'otlpGrpc',
+        'otlpHttp',
+        'jaegerQuery',
+        'jaegerQueryGrpc',
+        'sentry',
+        'sentryHealthz',
+      ] as const);
+      const jaegerPorts = {
         otlpGrpc: ports.otlpGrpc,
         otlpHttp: ports.otlpHttp,
         query: ports.jaegerQuery,
         queryGrpc: ports.jaegerQueryGrpc,
-      }),
-      startSentry(run, toolchain.sentry, { grpc: ports.sentry, healthz: ports.sentryHealthz }),
-    ]);
-    const dapr = writeDaprResources(run.dir, toolchain.daprd, sentry.info, {
-      kafkaBrokers: kafka.info.brokers,
-      redisHost: `${redis.info.host}:${redis.info.port}`,
-      otlpGrpcEndpoint: jaeger.info.otlpGrpcEndpoint,
-      nameResolutionDb: join(run.dir, 'dapr', 'name-resolution.db'),
-    });
-    const info: InfraInfo = {
-      runDir: run.dir,
-      postgres: pg.info,
-      redis: redis.info,
-      kafka: kafka.info,
-      jaeger: jaeger.info,
-      dapr,
-    };
-    writeFileSync(join(run.dir, 'infra.json'), `${JSON.stringify(info, null, 2)}\n`);
-    say(`infrastructure up in ${elapsed(started)}`);
-    return {
-      info,
-      run,
-      processes: {
-        postgres: pg.process,
-        redis: redis.process,
-        kafka: kafka.process,
-        jaeger: jaeger.process,
-        sentry: sentry.process,
-      },
-      stop: () => run.stop(),
-    };
-  } catch (error) {
-    await run.stop();
-    throw error;
-  }
+      };
+      const kafkaStart = timed(
+        'kafka',
+        startKafka(
+          run,
+          toolchain,
+          { broker: ports.kafka, controller: ports.kafkaController },
+          options.brokerJit,
+        ),
+      );
+      const pgStart = timed('postgres', startPostgres(run, toolchain.postgresBin, ports.postgres));
+      pgStart.then(() => postgresUp(), postgresDown);
+      const redisStart = timed('redis', startRedis(run, toolchain.redisServer, ports.redis));
+      const jaegerStart = timed('jaeger', startJaeger(run, toolchain.jaeger, jaegerPorts));
+      const sentry = await timed(
+        'sentry',
+        startSentry(run, toolchain.sentry, { grpc: ports.sentry, healthz: ports.sentryHealthz }),
+      );
+      const redis = redisInfo(ports.redis);
+      const jaeger = jaegerInfo(jaegerPorts);
+      const kafkaBrokers = `127.0.0.1:${ports.kafka}`;
+      const dapr = writeDaprResources(run.dir, toolchain.daprd, sentry.info, {
+        kafkaBrokers,
+        redisHost: `${redis.host}:${redis.port}`,
+        otlpGrpcEndpoint: jaeger.otlpGrpcEndpoint,
+        nameResolutionDb: join(run.dir, 'dapr', 'name-resolution.db'),
+      });
+      const info: InfraInfo = {
+        runDir: run.dir,
+        postgres: postgresInfo(ports.postgres),
+        redis,
+        kafka: { brokers: kafkaBrokers, port: ports.kafka },
+        jaeger,
+        dapr,
+      };
+      writeFileSync(join(run.dir, 'infra.json'), `${JSON.stringify(info, null, 2)}\n`);
+      appsMayStart({ info, run });
+      const [pg, redisServer, jaegerServer, kafka] = await Promise.all([
+        pgStart,
+        redisStart,
+        jaegerStart,
+        kafkaStart,
+      ]);
+      say(`infrastructure up in ${elapsed(launched)}`);
+      return {
+        info,
+        run,
+        processes: {
+          postgres: pg.process,
+          redis: redisServer.process,
+          kafka: kafka.process,
+          jaeger: jaegerServer.process,
+          sentry: sentry.process,
+        },
+        stop: () => run.stop(),
+      };
+    } catch (error) {
+      await run.stop();
+      throw error;
+    }
+  })();
+  ready.catch((error: unknown) => {
+    appsMayNot(error);
+    postgresDown(error);
+  });
+  return { forApps, postgres, ready, timings };
+}
+
+export async function startInfra(options: StartInfraOptions = {}): Promise<StartedInfra> {
+  return launchInfra(options).ready;
 }
 
 /** Writes the components and the resiliency into `dir`/resources and `dir`/resources-unscoped. */

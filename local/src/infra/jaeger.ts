@@ -60,6 +60,15 @@ export function jaegerConfig(ports: JaegerPorts, maxTraces = 50_000): Record<str
   };
 }
 
+/** Where the run's Jaeger on `ports` answers (known before it does). */
+export function jaegerInfo(ports: JaegerPorts): JaegerInfo {
+  return {
+    otlpHttpUrl: `http://127.0.0.1:${ports.otlpHttp}`,
+    otlpGrpcEndpoint: `127.0.0.1:${ports.otlpGrpc}`,
+    uiUrl: `http://127.0.0.1:${ports.query}`,
+  };
+}
+
 export async function startJaeger(
   run: Run,
   binary: string,
@@ -67,11 +76,7 @@ export async function startJaeger(
 ): Promise<{ info: JaegerInfo; process: Restartable }> {
   const config = join(run.dir, 'jaeger.yaml');
   writeFileSync(config, stringify(jaegerConfig(ports)));
-  const info: JaegerInfo = {
-    otlpHttpUrl: `http://127.0.0.1:${ports.otlpHttp}`,
-    otlpGrpcEndpoint: `127.0.0.1:${ports.otlpGrpc}`,
-    uiUrl: `http://127.0.0.1:${ports.query}`,
-  };
+  const info = jaegerInfo(ports);
   const process = restartable(run, {
     spec: { name: 'jaeger', command: binary, args: ['--config', config] },
     ready: (started) =>

@@ -19,7 +19,7 @@ describe('brokerProperties', () => {
   it('is one KRaft node, controller and broker, on loopback only', () => {
     expect(props['process.roles']).toBe('broker,controller');
     expect(props.listeners).toBe('PLAINTEXT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29093');
-    expect(props['controller.quorum.bootstrap.servers']).toBe('127.0.0.1:29093');
+    expect(props['controller.quorum.voters']).toBe('1@127.0.0.1:29093');
     expect(props['log.dirs']).toBe('/run/kafka/data');
   });
 

@@ -33,6 +33,16 @@ function serverUser(): { uid: number; gid: number } | undefined {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
+/** Where the run's Postgres on `port` answers (known before it does). */
+export function postgresInfo(port: number): PostgresInfo {
+  return {
+    host: '127.0.0.1',
+    port,
+    user: POSTGRES_USER,
+    url: `postgres://${POSTGRES_USER}@127.0.0.1:${port}/postgres`,
+  };
+}
+
 export function databaseUrl(info: PostgresInfo, database: string): string {
   return `postgres://${info.user}@${info.host}:${info.port}/${database}`;
 }
@@ -67,12 +77,7 @@ export async function startPostgres(
     full_page_writes: 'off',
     log_min_messages: 'warning',
   };
-  const info: PostgresInfo = {
-    host: '127.0.0.1',
-    port,
-    user: POSTGRES_USER,
-    url: `postgres://${POSTGRES_USER}@127.0.0.1:${port}/postgres`,
-  };
+  const info = postgresInfo(port);
   const process = restartable(run, {
     spec: {
       name: 'postgres',

@@ -12,6 +12,11 @@ export interface RedisInfo {
   url: string;
 }
 
+/** Where the run's Redis on `port` answers (known before it does). */
+export function redisInfo(port: number): RedisInfo {
+  return { host: '127.0.0.1', port, url: `redis://127.0.0.1:${port}` };
+}
+
 export async function startRedis(
   run: Run,
   server: string,
@@ -40,7 +45,7 @@ export async function startRedis(
     ready: (started) => waitUntil('redis', () => ping(port), { timeoutMs: 20_000, process: started }),
   });
   await process.start();
-  return { info: { host: '127.0.0.1', port, url: `redis://127.0.0.1:${port}` }, process };
+  return { info: redisInfo(port), process };
 }
 
 /** True when Redis answers PING with PONG. */

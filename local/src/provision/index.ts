@@ -3,6 +3,7 @@
 // work under a lock while concurrent callers wait for it.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { kafkaClassArchive, kafkaPrepared, kafkaStorageTemplate, prepareKafka } from '../infra/kafka.ts';
 import { cacheDir } from '../paths.ts';
 import { elapsed, say } from '../progress.ts';
 import { findDaprd, findSentry, provisionDaprd, provisionSentry } from './daprd.ts';
@@ -19,18 +20,27 @@ export interface Toolchain {
   java: string;
   /** Directory of the Kafka broker jars (class path `<dir>/*`). */
   kafkaLibs: string;
+  /** Formatted Kafka storage each run copies. */
+  kafkaStorage: string;
+  /** The broker's class-data-sharing archive. */
+  kafkaClasses: string;
   /** Directory holding `initdb` and `postgres`. */
   postgresBin: string;
   redisServer: string;
 }
 
 function found(cache: string): Toolchain | undefined {
+  const java = javaBinary();
+  const kafkaLibs = findKafkaLibs(cache);
+  const prepared = java && kafkaLibs && kafkaPrepared({ java, kafkaLibs });
   const toolchain = {
     daprd: findDaprd(cache),
     sentry: findSentry(cache),
     jaeger: findJaeger(cache),
-    java: javaBinary(),
-    kafkaLibs: findKafkaLibs(cache),
+    java,
+    kafkaLibs,
+    kafkaStorage: prepared ? kafkaStorageTemplate(kafkaLibs) : undefined,
+    kafkaClasses: prepared ? kafkaClassArchive(kafkaLibs, java) : undefined,
     postgresBin: findPostgresBin(),
     redisServer: findRedisServer(),
   };
@@ -62,7 +72,10 @@ export async function provision(): Promise<Toolchain> {
     const kafka = step(
       (async () => {
         if (missingPackages().length > 0) await provisionPackages(cache, abort.signal);
-        return provisionKafka(cache, abort.signal);
+        const kafkaLibs = await provisionKafka(cache, abort.signal);
+        const java = javaBinary();
+        if (!java) throw new Error('a JVM is needed to run Kafka (apt-get install openjdk-17-jre-headless)');
+        return prepareKafka({ java, kafkaLibs }, join(cache, 'logs'), abort.signal);
       })(),
     );
     await Promise.all([builds, kafka]);

@@ -128,11 +128,13 @@ describe('edge: the user journey', () => {
         });
         expect(details.status).toBe(200);
         expect(details.body.status).toBe('CONFIRMED');
+        // Until the read model has seen the reservation, the gateway answers for its owner from the
+        // reservation service, which knows the status but not the tickets: wait for the read model.
+        expect(details.body.tickets?.status).toBe('ISSUED');
         return details.body;
       },
       { timeout: 60_000, interval: 300 },
     );
-    expect(confirmed.tickets.status).toBe('ISSUED');
     expect(confirmed.tickets.ticketIds).toHaveLength(2);
 
     const mine = await call(gateway, 'GET', '/api/v1/reservations', { token: buyer.accessToken });
