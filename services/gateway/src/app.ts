@@ -194,7 +194,8 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
       signal: c.req.raw.signal,
     };
     if (route.heldAtEdge && deps.waitingRoom) {
-      // The standing is a JSON call (a refusal through Dapr's stream handling would be lost).
+      // The standing is a JSON call (a refusal through Dapr's stream handling would be lost); its
+      // problems name the path the client called.
       const headers = new Headers(request.headers);
       headers.set('accept', 'application/json');
       headers.delete('last-event-id');
@@ -202,7 +203,6 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
         ...request,
         headers,
         path: request.path.replace(/\/events$/, '/position'),
-        publicPath: request.publicPath.replace(/\/events$/, '/position'),
         stream: false,
       };
       return openWaitingStream({
