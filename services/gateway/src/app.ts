@@ -193,7 +193,8 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
       stream: route.stream === true,
       signal: c.req.raw.signal,
     };
-    if (route.heldAtEdge && deps.waitingRoom) {
+    if (route.heldAtEdge && deps.waitingRoom && principal) {
+      const user = principal;
       // The standing is a JSON call (a refusal through Dapr's stream handling would be lost); its
       // problems name the path the client called.
       const headers = new Headers(request.headers);
@@ -208,7 +209,13 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
       return openWaitingStream({
         showId: found.params.showId!,
         feeds: deps.waitingRoom.feeds,
-        standing: () => deps.forward(standing),
+        // Asked as the user the token names, only while it holds: a token that expired or was signed
+        // out while its user waited gets no pass (the stream ends; reconnecting is refused).
+        standing: async () => {
+          if (Date.now() >= user.expiresAt * 1000) unauthorized('the token has expired');
+          if (await revocationOf(user)) unauthorized('the token was signed out');
+          return deps.forward(standing);
+        },
         lastEventId: c.req.header('last-event-id'),
         heartbeatMs: deps.waitingRoom.heartbeatMs,
         stallMs: deps.waitingRoom.stallMs,

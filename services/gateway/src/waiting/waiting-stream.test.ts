@@ -1,3 +1,4 @@
+import { ProblemError } from '@reservex/platform/http';
 import { describe, expect, it, vi } from 'vitest';
 import type { AdmissionProgress } from '../domain/waiting-position.ts';
 import type { ProgressFeeds, ProgressSubscriber } from './progress-feeds.ts';
@@ -40,6 +41,17 @@ async function nextEvents(reader: ReadableStreamDefaultReader<string>, count: nu
 
 const options = { showId: 's', lastEventId: undefined, heartbeatMs: 20, stallMs: 60 };
 
+/** A stream opened with these standings, read as text. */
+async function readerOf(feeds: ProgressFeeds, standing: () => Promise<Response>) {
+  const response = await openWaitingStream({
+    ...options,
+    feeds,
+    standing,
+    signal: new AbortController().signal,
+  });
+  return response.body!.pipeThrough(new TextDecoderStream()).getReader();
+}
+
 describe('a waiting stream at the edge', () => {
   it('refuses before streaming when the queue refuses the standing', async () => {
     const { feeds } = fakeFeeds();
@@ -58,13 +70,7 @@ describe('a waiting stream at the edge', () => {
       .fn<() => Promise<Response>>()
       .mockResolvedValueOnce(json({ status: 'waiting', position: 5, number: 5 }))
       .mockResolvedValueOnce(json({ status: 'admitted', passToken: 'pass', admissionNumber: 5 }));
-    const response = await openWaitingStream({
-      ...options,
-      feeds,
-      standing,
-      signal: new AbortController().signal,
-    });
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const reader = await readerOf(feeds, standing);
     expect(await nextEvents(reader, 1)).toEqual([
       'event: position\ndata: {"status":"waiting","position":5,"number":5}\nid: 5.0\nretry: 1000',
     ]);
@@ -77,6 +83,19 @@ describe('a waiting stream at the edge', () => {
       'event: admitted\ndata: {"status":"admitted","passToken":"pass","admissionNumber":5}',
     ]);
     expect((await reader.read()).done).toBe(true);
+    expect(standing).toHaveBeenCalledTimes(2);
+  });
+
+  it('ends without a pass when the token no longer holds at admission', async () => {
+    const { feeds, publish } = fakeFeeds();
+    const standing = vi
+      .fn<() => Promise<Response>>()
+      .mockResolvedValueOnce(json({ status: 'waiting', position: 2, number: 2 }))
+      .mockRejectedValueOnce(new ProblemError(401, 'unauthorized', 'the token was signed out'));
+    const reader = await readerOf(feeds, standing);
+    expect(await nextEvents(reader, 1)).toHaveLength(1);
+    publish(2);
+    expect(await nextEvents(reader, 1)).toEqual([]);
     expect(standing).toHaveBeenCalledTimes(2);
   });
 

@@ -8,6 +8,7 @@
 // Each stream buffers at most one unsent position: while the client does not read, only the latest
 // position is kept, and a client that reads nothing for `stallMs` is dropped. The others never wait
 // for it.
+import { ProblemError } from '@reservex/platform/http';
 import {
   type AdmissionProgress,
   positionEventId,
@@ -150,8 +151,10 @@ export async function openWaitingStream(options: WaitingStreamOptions): Promise<
       // Joined again after a pass ran out: a new number, further back.
       number = now.number;
       update();
-    } catch {
-      // asked again on the next progress or heartbeat
+    } catch (error) {
+      // The token ran out or was signed out: no pass on this stream. Anything else is asked again
+      // on the next progress or heartbeat.
+      if (error instanceof ProblemError && error.status === 401) end();
     } finally {
       checking = false;
     }
