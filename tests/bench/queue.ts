@@ -1,29 +1,44 @@
 // Waiting-room benchmark: join and position polling through the gateway (JWT check, rate limits,
-// Dapr service invocation, queue, Redis), next to a bare hono "hello" measured in the same run, so
-// the report says what the whole edge costs relative to the cheapest possible Node endpoint.
+// Dapr service invocation, queue, Redis), next to a bare hono "hello" and the no-op ceiling (a no-op
+// hono gateway forwarding through two real sidecars to a no-op app) measured in the same run, so the
+// report says what the edge costs relative to the cheapest Node endpoint and to the Dapr hop itself.
+// Then a soak: N users hold waiting streams at the gateway (spread over several client processes)
+// while the admitter works through them: streams held, memory per process and per waiting user,
+// position-update lag, admissions per second, dropped streams.
 // Loopback only, bounded in time and connections; writes a Markdown report.
 //
 //   npm run bench:queue
-//   npm run bench:queue -- --duration 10 --connections 50 --users 2000
+//   npm run bench:queue -- --duration 10 --connections 50 --users 2000 --soak-users 10000 --soak-seconds 300
 
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startApps, startInfra } from '@reservex/local';
+import { Redis } from 'ioredis';
 import { edgeApp, mintAccessToken, newSigningKey, openShow } from '../e2e/edge/stack.ts';
+import type { ClientsInput, ClientsResult, ClientsStatus } from './waiting-clients.ts';
 
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     users: { type: 'string', default: '2000' },
+    'soak-users': { type: 'string', default: '10000' },
+    'soak-seconds': { type: 'string', default: '300' },
+    'soak-processes': { type: 'string', default: '4' },
   },
 });
 const duration = bounded('duration', 1, 120);
 const connections = bounded('connections', 1, 500);
 const userCount = bounded('users', 1, 100_000);
+const soakUsers = bounded('soak-users', 0, 18_000);
+const soakSeconds = bounded('soak-seconds', 10, 900);
+const soakProcesses = bounded('soak-processes', 1, 16);
+/** Admissions per second during the whole run (the polled show's and the soak's). */
+const ADMISSION_RATE = 10;
 
 function bounded(name: keyof typeof args, min: number, max: number): number {
   const value = Number(args[name]);
@@ -88,13 +103,14 @@ async function main(): Promise<void> {
           signingKey: key,
           env: {
             gateway: {
+              UPSTREAM_TIMEOUT_MS: '30s',
               RATE_LIMIT_ADDRESS_PER_SECOND: '1000000',
               RATE_LIMIT_ADDRESS_BURST: '1000000',
               RATE_LIMIT_USER_PER_SECOND: '1000',
               RATE_LIMIT_USER_BURST: '1000',
               LOG_LEVEL: 'warn',
             },
-            queue: { ADMISSION_RATE: '5', MAX_ACTIVE: '100', LOG_LEVEL: 'warn' },
+            queue: { ADMISSION_RATE: String(ADMISSION_RATE), MAX_ACTIVE: '1000000', LOG_LEVEL: 'warn' },
             account: { LOG_LEVEL: 'warn' },
           },
         }),
@@ -102,7 +118,16 @@ async function main(): Promise<void> {
     });
     const hello = await startApps({
       infra: infra.info,
-      apps: [{ appId: 'bench-hello', args: ['tests/bench/hello-server.ts'], sidecar: false }],
+      apps: [
+        { appId: 'bench-hello', args: ['tests/bench/hello-server.ts'], sidecar: false },
+        // The ceiling: the same daprd command line, mTLS and API tokens as the services.
+        { appId: 'bench-noop-app', args: ['tests/bench/hello-server.ts'] },
+        {
+          appId: 'bench-noop-gateway',
+          args: ['tests/bench/noop-gateway.ts'],
+          env: { TARGET_APP_ID: 'bench-noop-app' },
+        },
+      ],
     });
     try {
       const gateway = edge.apps.gateway.url;
@@ -126,6 +151,7 @@ async function main(): Promise<void> {
 
       // Warm up each path briefly (JIT, connection pools, the JWKS cache), then measure.
       await autocannon({ url: `${hello.apps['bench-hello'].url}/hello`, connections: 5, duration: 1 });
+      await autocannon({ url: `${hello.apps['bench-noop-gateway'].url}/hello`, connections: 5, duration: 1 });
       await autocannon({
         url: gateway,
         connections: 5,
@@ -150,6 +176,10 @@ async function main(): Promise<void> {
       rows.push({
         scenario: 'bare hono hello (baseline)',
         result: await run(`${hello.apps['bench-hello'].url}/hello`),
+      });
+      rows.push({
+        scenario: 'no-op gateway → two sidecars → no-op app (ceiling)',
+        result: await run(`${hello.apps['bench-noop-gateway'].url}/hello`),
       });
       next = 0;
       rows.push({
@@ -197,7 +227,8 @@ async function main(): Promise<void> {
         ]),
       });
 
-      const report = render(rows, startedAt);
+      const soak = soakUsers > 0 ? await soakRun(edge, infra.info.redis.url, gateway, key) : undefined;
+      const report = render(rows, startedAt, soak);
       const dir = join(import.meta.dirname, 'reports');
       mkdirSync(dir, { recursive: true });
       const file = join(dir, `queue-${startedAt.toISOString().replace(/[:.]/g, '-')}.md`);
@@ -212,8 +243,164 @@ async function main(): Promise<void> {
   }
 }
 
-function render(rows: Row[], startedAt: Date): string {
+interface SoakOutcome {
+  users: number;
+  processes: number;
+  seconds: number;
+  heldAtStartOfHold: number;
+  heldMin: number;
+  heldMax: number;
+  opened: number;
+  admitted: number;
+  dropped: number;
+  refused: number;
+  admissionsPerSecond: number;
+  lagP50: number;
+  lagP99: number;
+  lagMax: number;
+  lagSamples: number;
+  rss: Record<string, { beforeMb: number; peakMb: number }>;
+  perUserKb: number;
+  load: string;
+}
+
+type Edge = Awaited<ReturnType<typeof startApps<'account' | 'gateway' | 'queue' | 'inventory'>>>;
+
+function rssOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/**
+ * Users of a fresh show hold waiting streams at the gateway while the admitter works through them;
+ * opening is paced, then every stream is held for `soakSeconds`.
+ */
+async function soakRun(
+  edge: Edge,
+  redisUrl: string,
+  gateway: string,
+  key: Awaited<ReturnType<typeof newSigningKey>>,
+) {
+  const { showId } = await openShow(gateway, key);
+  const userIds = Array.from({ length: soakUsers }, () => randomUUID());
+  const tokens = await Promise.all(
+    userIds.map((userId) => mintAccessToken(key, { userId, ttlSeconds: 7200 })),
+  );
+  // Everyone joins first (straight at the queue, as its sidecar would call it), in order.
+  const direct = { 'dapr-api-token': edge.apps.queue.tokens.app, 'dapr-caller-app-id': 'gateway' };
+  for (let i = 0; i < userIds.length; i += 50) {
+    await Promise.all(
+      userIds.slice(i, i + 50).map(async (userId) => {
+        const joined = await fetch(`${edge.apps.queue.url}/v1/queue/${showId}/join`, {
+          method: 'POST',
+          headers: { ...direct, 'x-user-id': userId },
+        });
+        await joined.arrayBuffer();
+      }),
+    );
+  }
+  const processes = {
+    gateway: edge.apps.gateway.pid(),
+    'gateway sidecar': edge.apps.gateway.sidecar?.pid(),
+    queue: edge.apps.queue.pid(),
+    'queue sidecar': edge.apps.queue.sidecar?.pid(),
+  };
+  const rss: SoakOutcome['rss'] = {};
+  for (const [name, pid] of Object.entries(processes))
+    rss[name] = { beforeMb: rssOf(pid) / 2 ** 20, peakMb: 0 };
+
+  const openPerSecond = 400;
+  const rampMs = (soakUsers / openPerSecond) * 1000;
+  const holdStartsAt = Date.now() + rampMs + 5000;
+  const untilMs = holdStartsAt + soakSeconds * 1000;
+  const perProcess = Math.ceil(soakUsers / soakProcesses);
+  const statuses: ClientsStatus[] = [];
+  const results: ClientsResult[] = [];
+  const children = Array.from({ length: soakProcesses }, (_, i) => {
+    const child = fork(join(import.meta.dirname, 'waiting-clients.ts'), [], { stdio: 'inherit' });
+    const input: ClientsInput = {
+      gateway,
+      showId,
+      tokens: tokens.slice(i * perProcess, (i + 1) * perProcess),
+      openPerSecond: openPerSecond / soakProcesses,
+      untilMs,
+      sampleEvery: 10,
+      redisUrl,
+      admissionLogKey: `rx:queue:{${showId}}:log`,
+    };
+    child.on('message', (message: ClientsStatus | ClientsResult) => {
+      if (message.kind === 'status') statuses[i] = message;
+      else results[i] = message;
+    });
+    child.send(input);
+    return new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  });
+  const clientRss: number[] = [];
+  let heldMin = Number.POSITIVE_INFINITY;
+  let heldMax = 0;
+  let heldAtStartOfHold = 0;
+  const sampler = setInterval(() => {
+    const held = statuses.reduce((sum, s) => sum + (s?.held ?? 0), 0);
+    heldMax = Math.max(heldMax, held);
+    if (Date.now() >= holdStartsAt) {
+      if (heldAtStartOfHold === 0) heldAtStartOfHold = held;
+      heldMin = Math.min(heldMin, held);
+    }
+    for (const [name, pid] of Object.entries(processes))
+      rss[name]!.peakMb = Math.max(rss[name]!.peakMb, rssOf(pid) / 2 ** 20);
+    statuses.forEach((s, i) => {
+      clientRss[i] = Math.max(clientRss[i] ?? 0, s?.rssBytes ?? 0);
+    });
+  }, 1000);
+  await Promise.all(children);
+  clearInterval(sampler);
+  const redis = new Redis(redisUrl);
+  const log = await redis.lrange(`rx:queue:{${showId}}:log`, 0, -1);
+  await redis.quit();
+  const inHold = log
+    .map((line) => Number(line.split('|')[3]))
+    .filter((at) => at >= holdStartsAt && at <= untilMs);
+  const lags = results.flatMap((r) => r?.lags ?? []).sort((a, b) => a - b);
+  const finals = results.map((r) => r?.status).filter((s): s is ClientsStatus => s !== undefined);
+  clientRss.forEach((bytes, i) => {
+    rss[`client process ${i + 1}`] = { beforeMb: 0, peakMb: bytes / 2 ** 20 };
+  });
+  const gatewayRss = rss.gateway!;
+  return {
+    users: soakUsers,
+    processes: soakProcesses,
+    seconds: soakSeconds,
+    heldAtStartOfHold,
+    heldMin: Number.isFinite(heldMin) ? heldMin : 0,
+    heldMax,
+    opened: finals.reduce((sum, s) => sum + s.opened, 0),
+    admitted: finals.reduce((sum, s) => sum + s.admitted, 0),
+    dropped: finals.reduce((sum, s) => sum + s.dropped, 0),
+    refused: finals.reduce((sum, s) => sum + s.refused, 0),
+    admissionsPerSecond: inHold.length / soakSeconds,
+    lagP50: percentile(lags, 50),
+    lagP99: percentile(lags, 99),
+    lagMax: lags.at(-1) ?? Number.NaN,
+    lagSamples: lags.length,
+    rss,
+    perUserKb: heldMax > 0 ? ((gatewayRss.peakMb - gatewayRss.beforeMb) * 1024) / heldMax : Number.NaN,
+    load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+  } satisfies SoakOutcome;
+}
+
+function render(rows: Row[], startedAt: Date, soak: SoakOutcome | undefined): string {
   const baseline = rows[0]!.result.requests.average;
+  const ceiling = rows[1]!.result.requests.average;
   const lines = [
     '# Waiting-room benchmark',
     '',
@@ -221,18 +408,22 @@ function render(rows: Row[], startedAt: Date): string {
     `${connections} connections, ${duration} s per scenario. Command: \`npm run bench:queue -- --duration ${duration} --connections ${connections} --users ${userCount}\`.`,
     '',
     'Join and position go client → gateway (JWT verification, Redis rate limits) → gateway sidecar → queue',
-    'sidecar → queue (Redis Lua / MULTI); the baseline is a bare hono app answering JSON with no middleware.',
+    'sidecar → queue (Redis Lua / MULTI); the baseline is a bare hono app answering JSON with no middleware;',
+    'the ceiling is a no-op hono gateway forwarding through two sidecars (same daprd flags, mTLS and API',
+    'tokens as the services; no access-control list) to that bare app.',
     'The two middle rows take the position call one hop at a time. Every user has joined before positions',
     'are polled, so every answer should be a 200. Every service runs with tracing on, exporting to Jaeger,',
     'as it does in the stack.',
     '',
-    '| scenario | req/s | ratio to baseline | latency p50 ms | p90 ms | p99 ms | max ms | non-2xx | errors |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `Load average when the report was written: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (the machine's 2 cores are shared).`,
+    '',
+    '| scenario | req/s | ratio to baseline | ratio to ceiling | latency p50 ms | p90 ms | p99 ms | max ms | non-2xx | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const { scenario, result } of rows) {
     const r = result;
     lines.push(
-      `| ${scenario} | ${round(r.requests.average)} | ${(r.requests.average / baseline).toFixed(3)} | ${round(r.latency.p50)} | ${round(r.latency.p90)} | ${round(r.latency.p99)} | ${round(r.latency.max)} | ${r.non2xx} | ${r.errors + r.timeouts} |`,
+      `| ${scenario} | ${round(r.requests.average)} | ${(r.requests.average / baseline).toFixed(3)} | ${(r.requests.average / ceiling).toFixed(3)} | ${round(r.latency.p50)} | ${round(r.latency.p90)} | ${round(r.latency.p99)} | ${round(r.latency.max)} | ${r.non2xx} | ${r.errors + r.timeouts} |`,
     );
   }
   lines.push('', 'Status codes per scenario:', '');
@@ -241,6 +432,35 @@ function render(rows: Row[], startedAt: Date): string {
       .map(([code, stat]) => `${code}: ${stat.count}`)
       .join(', ');
     lines.push(`- ${scenario}: ${codes || 'none'}`);
+  }
+  if (soak) {
+    lines.push(
+      '',
+      '## Soak: waiting streams at the gateway',
+      '',
+      `${soak.users} users of one show joined in order, then opened waiting streams at the gateway (400 a second, over`,
+      `${soak.processes} client processes) and held them for ${soak.seconds} s after the ramp while the admitter let ${ADMISSION_RATE} a second in.`,
+      "Lag: from the admission step (its time in the queue's admission log) to a sampled user (every 10th) seeing the",
+      'position it changed. Dropped: a stream that ended before its user was admitted (the client reconnects).',
+      '',
+      '| measure | value |',
+      '|---|---:|',
+      `| streams held when the hold began | ${soak.heldAtStartOfHold} |`,
+      `| streams held, least during the hold / most | ${soak.heldMin} / ${soak.heldMax} |`,
+      `| streams opened (with reconnects) / refused opens | ${soak.opened} / ${soak.refused} |`,
+      `| users admitted on their stream | ${soak.admitted} |`,
+      `| dropped streams | ${soak.dropped} |`,
+      `| admissions per second during the hold | ${soak.admissionsPerSecond.toFixed(2)} |`,
+      `| position-update lag p50 / p99 / max ms (${soak.lagSamples} samples) | ${round(soak.lagP50)} / ${round(soak.lagP99)} / ${round(soak.lagMax)} |`,
+      `| gateway memory per waiting stream (peak growth / most held) | ${soak.perUserKb.toFixed(1)} KiB |`,
+      `| load average at the end | ${soak.load} |`,
+      '',
+      '| process | RSS before MiB | peak MiB |',
+      '|---|---:|---:|',
+      ...Object.entries(soak.rss).map(
+        ([name, m]) => `| ${name} | ${m.beforeMb ? m.beforeMb.toFixed(0) : '–'} | ${m.peakMb.toFixed(0)} |`,
+      ),
+    );
   }
   lines.push('');
   return lines.join('\n');

@@ -67,6 +67,8 @@ export const invocations: readonly Invocation[] = [
       op('POST', '/v1/queue/*/join'),
       op('GET', '/v1/queue/*/position'),
       op('GET', '/v1/queue/*/events'),
+      // A show's admission progress, which the gateway follows once per show for its waiting users.
+      op('GET', '/v1/queue/*/progress'),
       openapi,
     ],
   },

@@ -17,6 +17,8 @@ import { createRouter, publicRoutes } from './domain/routes.ts';
 import { detailsOfUnseen, readModelFallback } from './domain/unseen-reservation.ts';
 import type { UpstreamRequest } from './proxy/forward.ts';
 import type { BucketLimit, LimitVerdict } from './proxy/rate-limiter.ts';
+import type { ProgressFeeds } from './waiting/progress-feeds.ts';
+import { openWaitingStream } from './waiting/waiting-stream.ts';
 
 export interface GatewayDeps {
   verifyToken: (token: string) => Promise<Principal>;
@@ -29,6 +31,11 @@ export interface GatewayDeps {
   trustedProxyHops: number;
   bodyLimitBytes?: number;
   readiness?: Record<string, ReadinessCheck>;
+  /**
+   * The waiting room's streams, held here: one upstream per show, positions computed per user.
+   * Without it the stream is forwarded to the queue per user.
+   */
+  waitingRoom?: { feeds: ProgressFeeds; heartbeatMs: number; stallMs: number; onDropped?: () => void };
 }
 
 declare module 'hono' {
@@ -186,6 +193,36 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
       stream: route.stream === true,
       signal: c.req.raw.signal,
     };
+    if (route.heldAtEdge && deps.waitingRoom && principal) {
+      const user = principal;
+      // The standing is a JSON call (a refusal through Dapr's stream handling would be lost); its
+      // problems name the path the client called.
+      const headers = new Headers(request.headers);
+      headers.set('accept', 'application/json');
+      headers.delete('last-event-id');
+      const standing: UpstreamRequest = {
+        ...request,
+        headers,
+        path: request.path.replace(/\/events$/, '/position'),
+        stream: false,
+      };
+      return openWaitingStream({
+        showId: found.params.showId!,
+        feeds: deps.waitingRoom.feeds,
+        // Asked as the user the token names, only while it holds: a token that expired or was signed
+        // out while its user waited gets no pass (the stream ends; reconnecting is refused).
+        standing: async () => {
+          if (Date.now() >= user.expiresAt * 1000) unauthorized('the token has expired');
+          if (await revocationOf(user)) unauthorized('the token was signed out');
+          return deps.forward(standing);
+        },
+        lastEventId: c.req.header('last-event-id'),
+        heartbeatMs: deps.waitingRoom.heartbeatMs,
+        stallMs: deps.waitingRoom.stallMs,
+        signal: c.req.raw.signal,
+        ...(deps.waitingRoom.onDropped ? { onDropped: deps.waitingRoom.onDropped } : {}),
+      });
+    }
     const response = await deps.forward(request);
     if (
       response.status === 404 &&

@@ -11,6 +11,10 @@ export const gatewayConfigShape = {
   JWKS_MAX_AGE_MS: durationFromString().default(300_000),
   JWKS_REFETCH_COOLDOWN_MS: durationFromString().default(10_000),
   UPSTREAM_TIMEOUT_MS: durationFromString().default(10_000),
+  /** A comment line on each waiting stream this often, so proxies keep it open. */
+  WAITING_STREAM_HEARTBEAT_MS: durationFromString().default(15_000),
+  /** A waiting stream whose client reads nothing for this long is dropped. */
+  WAITING_STREAM_STALL_MS: durationFromString().default(30_000),
   RATE_LIMIT_ADDRESS_PER_SECOND: positive.default(50),
   RATE_LIMIT_ADDRESS_BURST: positive.default(100),
   RATE_LIMIT_USER_PER_SECOND: positive.default(10),

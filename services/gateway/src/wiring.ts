@@ -6,9 +6,11 @@ import { createGatewayApp } from './app.ts';
 import { createAccessTokenVerifier } from './auth/access-tokens.ts';
 import { daprRevokedTokens } from './auth/revoked-tokens.ts';
 import type { gatewayConfigShape } from './config.ts';
+import { admissionProgressPath, admissionProgressRoute } from './domain/waiting-position.ts';
 import { publicDocumentFrom } from './openapi/service-documents.ts';
 import { createForwarder } from './proxy/forward.ts';
 import { createRateLimiter } from './proxy/rate-limiter.ts';
+import { createProgressFeeds } from './waiting/progress-feeds.ts';
 
 type Context = ServiceContext<'gateway', typeof gatewayConfigShape, never>;
 
@@ -27,10 +29,42 @@ function tokenVerifier({ config: c, dapr }: Context) {
   });
 }
 
+/** Each show's admission progress, followed once per show through the sidecar for the waiting users here. */
+function progressFeeds({ config: c, dapr, log, onDraining }: Context) {
+  const base = dapr.baseUrl.replace(/\/+$/, '');
+  const feeds = createProgressFeeds({
+    open: (showId, signal) =>
+      fetch(`${base}/v1.0/invoke/${admissionProgressRoute.owner}/method${admissionProgressPath(showId)}`, {
+        headers: {
+          accept: 'text/event-stream',
+          ...(c.DAPR_API_TOKEN ? { 'dapr-api-token': c.DAPR_API_TOKEN } : {}),
+        },
+        signal,
+      }),
+    lingerMs: 30_000,
+    retryMs: 1000,
+    idleMs: 3 * c.WAITING_STREAM_HEARTBEAT_MS,
+    onUpstream: (event, showId, detail) => {
+      if (event === 'failed')
+        log.warn({ show_id: showId, err: detail }, 'admission progress upstream failed');
+      else log.info({ show_id: showId }, `admission progress upstream ${event}`);
+    },
+  });
+  // Held streams end when the gateway stops: their clients resume at another replica (Last-Event-ID).
+  onDraining(() => feeds.close());
+  return feeds;
+}
+
 /** The public API: authentication, rate limits, and forwarding to the owning service. */
 export function gatewayApp(context: Context) {
   const { config: c, dapr, redis, log, readiness } = context;
   return createGatewayApp({
+    waitingRoom: {
+      feeds: progressFeeds(context),
+      heartbeatMs: c.WAITING_STREAM_HEARTBEAT_MS,
+      stallMs: c.WAITING_STREAM_STALL_MS,
+      onDropped: () => log.info('a waiting stream that stopped reading was dropped'),
+    },
     verifyToken: tokenVerifier(context),
     revokedTokens: daprRevokedTokens(dapr, { store: c.STATESTORE_NAME }),
     forward: createForwarder({

@@ -1,7 +1,7 @@
 // Waiting-room routes, reached through the gateway (`/api/v1/queue/...`), which has verified the
 // caller and set `x-user-id`. Join, read the position, or stream it until admission.
 import { createRoute, z } from '@hono/zod-openapi';
-import { signPass } from '@reservex/contracts';
+import { signPass, USER_FACING_CALLER } from '@reservex/contracts';
 import {
   callerOf,
   createApp,
@@ -23,6 +23,8 @@ export interface QueueDeps {
   shows: ShowSales;
   passKey: Uint8Array;
   stream: { pollMs: number; heartbeatMs: number; maxDurationMs: number };
+  /** The admission progress stream the gateway subscribes to once per show. */
+  progress: { pollMs: number; admissionRatePerSecond: number };
   bodyLimitBytes?: number;
   readiness?: Record<string, ReadinessCheck>;
 }
@@ -37,6 +39,9 @@ const Waiting = z
   .object({
     status: z.literal('waiting'),
     position: z.number().int().positive().openapi({ description: '1 = next in line' }),
+    number: z.number().int().positive().openapi({
+      description: 'Arrival number: the position is this minus the show’s progress (`servedUpTo`).',
+    }),
   })
   .openapi('Waiting');
 
@@ -99,6 +104,37 @@ function userOf(c: Context): string {
   return callerOf(c).userId;
 }
 
+const ProgressEvent = z
+  .object({
+    servedUpTo: z
+      .number()
+      .int()
+      .nonnegative()
+      .openapi({ description: 'Every arrival number up to this is admitted' }),
+    waiting: z.number().int().nonnegative(),
+    ratePerSecond: z.number().nonnegative().openapi({
+      description: 'Admissions per second over the last seconds (the configured rate until measured)',
+    }),
+  })
+  .openapi('AdmissionProgress');
+export type ProgressEvent = z.infer<typeof ProgressEvent>;
+
+const progressRoute = createRoute({
+  method: 'get',
+  path: '/v1/queue/{showId}/progress',
+  tags: ['queue'],
+  summary:
+    'The show’s admission progress as server-sent events (`progress`, data AdmissionProgress): for the gateway, which holds one per show and computes its users’ positions from it',
+  request: { params: ShowParams },
+  responses: {
+    200: { description: 'An event stream', content: eventStreamContent() },
+    ...problemResponses(403, 422),
+  },
+});
+
+/** How many samples of progress the measured rate looks back over. */
+const RATE_WINDOW_MS = 10_000;
+
 export function createQueueApp(deps: QueueDeps) {
   const app = createApp<BlankEnv>({
     serviceName: 'queue',
@@ -110,7 +146,7 @@ export function createQueueApp(deps: QueueDeps) {
   async function view(userId: string, showId: string, standing: Standing): Promise<z.infer<typeof Position>> {
     switch (standing.status) {
       case 'waiting':
-        return { status: 'waiting', position: standing.position };
+        return { status: 'waiting', position: standing.position, number: standing.number };
       case 'admitted': {
         const { admission } = standing;
         return {
@@ -219,5 +255,63 @@ export function createQueueApp(deps: QueueDeps) {
           throw error;
         },
       );
+    })
+    .openapi(progressRoute, async (c) => {
+      // Only the gateway subscribes; the sidecar's access control already refuses other apps.
+      const via = c.req.header('dapr-caller-app-id');
+      if (via !== USER_FACING_CALLER)
+        problem(403, 'forbidden', `the progress is for the ${USER_FACING_CALLER}`);
+      const { showId } = c.req.valid('param');
+      const { heartbeatMs, maxDurationMs } = deps.stream;
+      const { pollMs, admissionRatePerSecond } = deps.progress;
+      const log = c.get('log').child({ show_id: showId });
+
+      return streamSSE(c, async (stream) => {
+        const endAt = Date.now() + maxDurationMs;
+        let closed = false;
+        stream.onAbort(() => {
+          closed = true;
+        });
+        log.info('progress stream opened');
+        const samples: { atMs: number; servedUpTo: number }[] = [];
+        let lastSent: ProgressEvent | undefined;
+        let lastWrite = Date.now();
+        let first = true;
+        try {
+          while (!closed && Date.now() < endAt) {
+            const now = Date.now();
+            const { servedUpTo, waiting } = await deps.room.progress(showId);
+            samples.push({ atMs: now, servedUpTo });
+            while (samples.length > 2 && now - samples[0]!.atMs > RATE_WINDOW_MS) samples.shift();
+            const oldest = samples[0]!;
+            const measured =
+              now - oldest.atMs >= 1000
+                ? ((servedUpTo - oldest.servedUpTo) * 1000) / (now - oldest.atMs)
+                : undefined;
+            const event: ProgressEvent = {
+              servedUpTo,
+              waiting,
+              ratePerSecond: Math.round((measured ?? admissionRatePerSecond) * 100) / 100,
+            };
+            if (lastSent?.servedUpTo !== servedUpTo || lastSent.waiting !== waiting) {
+              await stream.writeSSE({
+                event: 'progress',
+                data: JSON.stringify(event),
+                id: String(servedUpTo),
+                ...(first ? { retry: 1000 } : {}),
+              });
+              first = false;
+              lastSent = event;
+              lastWrite = Date.now();
+            } else if (Date.now() - lastWrite >= heartbeatMs) {
+              await stream.write(': keep-alive\n\n');
+              lastWrite = Date.now();
+            }
+            await stream.sleep(pollMs);
+          }
+        } finally {
+          log.info('progress stream closed');
+        }
+      });
     });
 }

@@ -19,6 +19,8 @@ export const queueConfigShape = {
   SSE_POLL_INTERVAL_MS: durationFromString().default(1000),
   SSE_HEARTBEAT_MS: durationFromString().default(15_000),
   SSE_MAX_DURATION_MS: durationFromString().default(600_000),
+  /** How often each show's admission progress stream (one per gateway) reads the progress. */
+  PROGRESS_POLL_INTERVAL_MS: durationFromString().default(200),
   INVENTORY_APP_ID: z.string().min(1).default('inventory'),
   /** How long a show's sale windows, as inventory answered, are reused for joins. */
   SHOW_CACHE_MS: durationFromString().default(2000),

@@ -26,6 +26,7 @@ export function queueApp({ config: c, room, dapr, readiness }: Context) {
       heartbeatMs: c.SSE_HEARTBEAT_MS,
       maxDurationMs: c.SSE_MAX_DURATION_MS,
     },
+    progress: { pollMs: c.PROGRESS_POLL_INTERVAL_MS, admissionRatePerSecond: c.ADMISSION_RATE },
     bodyLimitBytes: c.BODY_LIMIT_BYTES,
     readiness,
   });

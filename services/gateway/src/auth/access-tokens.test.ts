@@ -84,6 +84,27 @@ describe('access token verification', () => {
     expect(await rejection(verify(token))).toEqual({ kind: 'invalid', detail: 'the token has expired' });
   });
 
+  it('verifies a token once and remembers it until it expires', async () => {
+    const { current, verify, advance } = await setup();
+    const token = await sign(current);
+    const first = await verify(token);
+    expect(await verify(token)).toBe(first);
+    advance(899_000);
+    expect(await verify(token)).toEqual(first);
+    advance(7000);
+    expect(await rejection(verify(token))).toEqual({ kind: 'invalid', detail: 'the token has expired' });
+  });
+
+  it('forgets a remembered token once its key is withdrawn from the key set', async () => {
+    const { current, verify, publish, advance } = await setup();
+    const token = await sign(current);
+    await verify(token);
+    const next = await keyPair('k2');
+    publish({ keys: [next.jwk] });
+    advance(300_000); // the key set is re-read
+    expect(await rejection(verify(token))).toMatchObject({ kind: 'invalid' });
+  });
+
   it('refuses a token signed by another key under a known kid', async () => {
     const { verify } = await setup();
     const impostor = await keyPair('k1');

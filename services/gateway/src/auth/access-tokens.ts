@@ -27,6 +27,8 @@ export interface VerifierOptions {
   /** Fetch at most once per this interval because of an unknown key id. */
   cooldownMs: number;
   clockToleranceSeconds?: number;
+  /** Bound on the verified tokens remembered. Default 100,000. */
+  maxCachedTokens?: number;
   now?: () => number;
 }
 
@@ -47,6 +49,20 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
   let keys: { set: ReturnType<typeof createLocalJWKSet>; kids: Set<string>; fetchedAt: number } | undefined;
   let lastFetchAt = Number.NEGATIVE_INFINITY;
   let fetching: Promise<void> | undefined;
+  // A token verified once is the same token until it expires: its signature is not checked again
+  // while the key that signed it is still published in a fresh key set (a key withdrawn from the
+  // JWKS ends its tokens at the next refresh). Sign-out is checked apart, on every request.
+  const maxCached = options.maxCachedTokens ?? 100_000;
+  const verified = new Map<string, { principal: Principal; kid: string }>();
+
+  function cachedPrincipal(token: string): Principal | undefined {
+    const entry = verified.get(token);
+    if (!entry) return undefined;
+    const fresh = keys !== undefined && now() - keys.fetchedAt < options.maxAgeMs && keys.kids.has(entry.kid);
+    if (fresh && now() < entry.principal.expiresAt * 1000) return entry.principal;
+    verified.delete(token);
+    return undefined;
+  }
 
   async function refresh(): Promise<void> {
     fetching ??= (async () => {
@@ -94,8 +110,10 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
   }
 
   return async function verify(token: string): Promise<Principal> {
+    const known = cachedPrincipal(token);
+    if (known) return known;
     try {
-      const { payload } = await jwtVerify(token, getKey, {
+      const { payload, protectedHeader } = await jwtVerify(token, getKey, {
         algorithms: [...ACCEPTED_ALGORITHMS],
         issuer: options.issuer,
         audience: options.audience,
@@ -107,7 +125,12 @@ export function createAccessTokenVerifier(options: VerifierOptions) {
       if (!payload.sub || roles.length === 0 || !payload.jti || payload.exp === undefined) {
         throw new TokenRejected({ kind: 'invalid', detail: 'the token names no user or no role' });
       }
-      return { userId: payload.sub, roles, tokenId: payload.jti, expiresAt: payload.exp };
+      const principal = { userId: payload.sub, roles, tokenId: payload.jti, expiresAt: payload.exp };
+      if (protectedHeader.kid !== undefined) {
+        if (verified.size >= maxCached) verified.delete(verified.keys().next().value!);
+        verified.set(token, { principal, kid: protectedHeader.kid });
+      }
+      return principal;
     } catch (error) {
       if (error instanceof TokenRejected) throw error;
       throw new TokenRejected({ kind: 'invalid', detail: describe(error) });

@@ -1,11 +1,12 @@
 // The gateway's rows of the contracts' invocation table (rendered into each service's Dapr access
 // control) are exactly the public routes, as the gateway forwards them, plus what the gateway itself
-// fetches: each service's OpenAPI document and the owner's view of a
-// reservation the read model has not seen yet.
+// fetches: each service's OpenAPI document, the owner's view of a reservation the read model has
+// not seen yet, and the shows' admission progress.
 import { invocations, USER_FACING_CALLER } from '@reservex/contracts';
 import { describe, expect, it } from 'vitest';
 import { publicRoutes, upstreamPathOf } from './routes.ts';
 import { readModelFallback } from './unseen-reservation.ts';
+import { admissionProgressRoute } from './waiting-position.ts';
 
 const daprPath = (template: string) => template.replace(/\{[^}]+\}/g, '*');
 
@@ -28,11 +29,17 @@ describe('gateway rows of the invocation table', () => {
     expect(table).toContain(fallback);
   });
 
+  const progress = `${admissionProgressRoute.owner} ${admissionProgressRoute.method} ${daprPath(admissionProgressRoute.path)}`;
+
+  it('allow the shows’ admission progress on the queue', () => {
+    expect(table).toContain(progress);
+  });
+
   it('allow nothing else but the services’ OpenAPI documents', () => {
     const routes = new Set(
       publicRoutes.map((r) => `${r.app} ${r.method} ${daprPath(upstreamPathOf(r.path))}`),
     );
-    const extra = table.filter((entry) => !routes.has(entry) && entry !== fallback);
+    const extra = table.filter((entry) => !routes.has(entry) && entry !== fallback && entry !== progress);
     expect(extra.filter((e) => !e.endsWith(' GET /openapi.json'))).toEqual([]);
   });
 });

@@ -17,6 +17,11 @@ export interface PublicRoute {
   stream?: boolean;
   /** Signing out: the bearer access token sent with it, if valid, is revoked before forwarding. */
   endsSession?: boolean;
+  /**
+   * The waiting room's stream, held by the gateway itself: positions come from the show's shared
+   * progress, the user's standing and pass from the route's owner (its position route).
+   */
+  heldAtEdge?: boolean;
 }
 
 const route = (
@@ -47,7 +52,7 @@ export const publicRoutes: readonly PublicRoute[] = [
   route('PATCH', '/api/v1/shows/{showId}/ticket-types/{ticketTypeId}', 'inventory', 'admin'),
   route('POST', '/api/v1/queue/{showId}/join', 'queue', 'user'),
   route('GET', '/api/v1/queue/{showId}/position', 'queue', 'user'),
-  route('GET', '/api/v1/queue/{showId}/events', 'queue', 'user', true),
+  { ...route('GET', '/api/v1/queue/{showId}/events', 'queue', 'user', true), heldAtEdge: true },
   route('POST', '/api/v1/reservations', 'reservation', 'user'),
   route('POST', '/api/v1/reservations/{id}/cancel', 'reservation', 'user'),
   route('GET', '/api/v1/reservations', 'query', 'user'),

@@ -10,6 +10,11 @@ export type ShutdownHook = () => Promise<unknown> | unknown;
 export type ServeOptions = {
   port: number;
   host?: string;
+  /**
+   * Run as soon as the listener stops accepting, before in-flight requests are awaited: end
+   * long-lived responses (held event streams) whose clients reconnect elsewhere.
+   */
+  onDraining?: ShutdownHook[];
   /** Run in order after the listener has closed and in-flight requests finished. */
   onShutdown?: ShutdownHook | ShutdownHook[];
   /** Bound for the whole shutdown; past it open connections are cut and the process exits 1. */
@@ -82,6 +87,13 @@ export function serve(app: Hono<any, any, any>, options: ServeOptions): RunningS
       if ('closeIdleConnections' in server) server.closeIdleConnections();
     }, 50);
     if ('closeIdleConnections' in server) server.closeIdleConnections();
+    for (const hook of options.onDraining ?? []) {
+      try {
+        await hook();
+      } catch (error) {
+        log.error({ err: error }, 'draining hook failed');
+      }
+    }
     let clean = await within(closed, deadline).finally(() => clearInterval(sweep));
     if (!clean) {
       log.warn('in-flight requests did not finish in time; closing their connections');

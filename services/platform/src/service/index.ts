@@ -108,6 +108,8 @@ export type ServiceContext<N extends ServiceName, Shape extends z.ZodRawShape, S
    * before Redis and the database close (hooks run in the reverse order of registration).
    */
   onShutdown(hook: ShutdownHook): void;
+  /** Runs `hook` as soon as shutdown starts, before in-flight requests are awaited (ends held streams). */
+  onDraining(hook: ShutdownHook): void;
 } & (N extends AppId ? { dapr: Dapr } : unknown) &
   (Needs<N>['database'] extends true ? { database: DatabaseHandle<S> } : unknown) &
   (Needs<N>['redis'] extends true ? { redis: Redis } : unknown);
@@ -258,6 +260,7 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
   // Reverse order of creation: what was built last stops first.
   const closing: ShutdownHook[] = [() => telemetry.shutdown()];
   const readiness: Record<string, ReadinessCheck> = {};
+  const draining: ShutdownHook[] = [];
 
   let database: DatabaseHandle<Schema> | undefined;
   if (declaration.database) {
@@ -299,6 +302,7 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
     log: logger,
     readiness,
     onShutdown: (hook: ShutdownHook) => closing.unshift(hook),
+    onDraining: (hook: ShutdownHook) => draining.push(hook),
     ...(dapr ? { dapr } : {}),
     ...(database ? { database } : {}),
     ...(redis ? { redis } : {}),
@@ -316,6 +320,7 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
     port: config.PORT,
     host: config.HOST,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    onDraining: draining,
     onShutdown: [...workers.map((worker) => () => worker.stop()), ...(events?.stopping ?? []), ...closing],
   });
   logger.info(

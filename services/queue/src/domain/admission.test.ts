@@ -28,7 +28,11 @@ describe('admission record', () => {
 
 describe('standingOf', () => {
   it('counts positions from 1', () => {
-    expect(standingOf(0, null, 0)).toEqual({ status: 'waiting', position: 1 });
+    expect(standingOf({ rank: 0, number: 7 }, null, 0)).toEqual({
+      status: 'waiting',
+      position: 1,
+      number: 7,
+    });
   });
 
   it('prefers a live admission', () => {
@@ -40,9 +44,9 @@ describe('standingOf', () => {
   });
 
   it('tells a stream when something changed', () => {
-    const waiting = standingOf(4, null, 0);
-    expect(sameStanding(waiting, standingOf(4, null, 0))).toBe(true);
-    expect(sameStanding(waiting, standingOf(3, null, 0))).toBe(false);
+    const waiting = standingOf({ rank: 4, number: 9 }, null, 0);
+    expect(sameStanding(waiting, standingOf({ rank: 4, number: 9 }, null, 0))).toBe(true);
+    expect(sameStanding(waiting, standingOf({ rank: 3, number: 9 }, null, 0))).toBe(false);
     expect(sameStanding(undefined, waiting)).toBe(false);
     expect(sameStanding(waiting, { status: 'admitted', admission })).toBe(false);
   });

@@ -27,17 +27,28 @@ export function decodeAdmission(text: string): Admission | undefined {
 
 /** Where a user stands in one show's waiting room. */
 export type Standing =
-  | { status: 'waiting'; position: number }
+  | {
+      status: 'waiting';
+      position: number;
+      /** The arrival number: the user is admitted once the show's progress reaches it. */
+      number: number;
+    }
   | { status: 'admitted'; admission: Admission }
   | { status: 'absent' };
 
+/** Where a waiting user is: their rank in the waiting list (0 = next) and their arrival number. */
+export interface Place {
+  rank: number;
+  number: number;
+}
+
 /** Reads the two facts Redis holds about a user into one standing. A pass past its expiry is no admission. */
-export function standingOf(rank: number | null, admissionText: string | null, nowMs: number): Standing {
+export function standingOf(place: Place | null, admissionText: string | null, nowMs: number): Standing {
   if (admissionText !== null) {
     const admission = decodeAdmission(admissionText);
     if (admission && admission.passExpiresAtMs > nowMs) return { status: 'admitted', admission };
   }
-  if (rank !== null) return { status: 'waiting', position: rank + 1 };
+  if (place !== null) return { status: 'waiting', position: place.rank + 1, number: place.number };
   return { status: 'absent' };
 }
 

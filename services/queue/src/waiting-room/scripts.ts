@@ -2,7 +2,7 @@
 // two steps cannot lose a place or admit anyone twice. Times come from Redis' clock. Numbers are
 // formatted with %.0f: Lua's tostring would write large integers in exponent notation.
 
-/** KEYS waiting, seq, admitted, active · ARGV user → {'admitted', record} | {'waiting', rank} */
+/** KEYS waiting, seq, admitted, active · ARGV user → {'admitted', record} | {'waiting', rank, number} */
 export const joinScript = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -21,11 +21,13 @@ if not rank then
   redis.call('ZADD', KEYS[1], seq, user)
   rank = redis.call('ZRANK', KEYS[1], user)
 end
-return { 'waiting', rank }
+return { 'waiting', rank, redis.call('ZSCORE', KEYS[1], user) }
 `;
 
 /**
- * KEYS waiting, active, admitted, admissions, log
+ * KEYS waiting, active, admitted, admissions, log, served
+ * `served` is the highest arrival number admitted so far (the show's progress): since admission takes
+ * the waiting list from its head, a waiting user's position is their arrival number minus it.
  * ARGV deadlineMs, maxActive, count, leaseMs, passTtlMs, owner, logMax, jti1..jtiN
  * → {admitted, expired}; admitted = -1 when the deadline has passed (the caller's lease is over).
  */
@@ -45,7 +47,9 @@ if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
 local free = maxActive - redis.call('ZCARD', KEYS[2])
 local n = math.min(count, free, #ARGV - 7)
 if n <= 0 then return { 0, #expired } end
-local users = redis.call('ZRANGE', KEYS[1], 0, n - 1)
+local head = redis.call('ZRANGE', KEYS[1], 0, n - 1, 'WITHSCORES')
+local users = {}
+for i = 1, #head, 2 do users[#users + 1] = head[i] end
 local stamp = string.format('%.0f', now)
 for i, user in ipairs(users) do
   local number = redis.call('INCR', KEYS[4])
@@ -57,6 +61,7 @@ end
 if #users > 0 then
   redis.call('ZREMRANGEBYRANK', KEYS[1], 0, #users - 1)
   redis.call('LTRIM', KEYS[5], -logMax, -1)
+  redis.call('SET', KEYS[6], head[#head])
 end
 return { #users, #expired }
 `;

@@ -26,11 +26,21 @@ describe('waiting room in Redis', () => {
     const show = randomUUID();
     const users = Array.from({ length: 50 }, (_, i) => `u${i}`);
     for (const [i, user] of users.entries()) {
-      expect(await room.join(show, user, Infinity)).toEqual({ status: 'waiting', position: i + 1 });
+      expect(await room.join(show, user, Infinity)).toEqual({
+        status: 'waiting',
+        position: i + 1,
+        number: i + 1,
+      });
     }
+    expect(await room.progress(show)).toEqual({ servedUpTo: 0, waiting: 50 });
     expect(await room.shows()).toContain(show);
     expect((await room.admit(show, 20, far(), 'owner-a', settings)).admitted).toBe(20);
+    // Every waiting user's position is their arrival number minus the progress.
+    expect(await room.progress(show)).toEqual({ servedUpTo: 20, waiting: 30 });
+    expect(await room.standing(show, 'u20')).toEqual({ status: 'waiting', position: 1, number: 21 });
+    expect(await room.standing(show, 'u49')).toEqual({ status: 'waiting', position: 30, number: 50 });
     expect((await room.admit(show, 30, far(), 'owner-a', settings)).admitted).toBe(30);
+    expect(await room.progress(show)).toEqual({ servedUpTo: 50, waiting: 0 });
     const numbers = await Promise.all(
       users.map(async (user) => {
         const standing = await room.standing(show, user);
@@ -60,13 +70,13 @@ describe('waiting room in Redis', () => {
     const show = randomUUID();
     await room.join(show, 'first', Infinity);
     await room.join(show, 'second', Infinity);
-    expect(await room.join(show, 'first', Infinity)).toEqual({ status: 'waiting', position: 1 });
-    expect(await room.join(show, 'second', Infinity)).toEqual({ status: 'waiting', position: 2 });
+    expect(await room.join(show, 'first', Infinity)).toEqual({ status: 'waiting', position: 1, number: 1 });
+    expect(await room.join(show, 'second', Infinity)).toEqual({ status: 'waiting', position: 2, number: 2 });
     await room.admit(show, 1, far(), 'owner-a', settings);
     const admitted = await room.join(show, 'first', Infinity);
     expect(admitted.status).toBe('admitted');
     expect(await room.join(show, 'first', Infinity)).toEqual(admitted);
-    expect(await room.join(show, 'second', Infinity)).toEqual({ status: 'waiting', position: 1 });
+    expect(await room.join(show, 'second', Infinity)).toEqual({ status: 'waiting', position: 1, number: 2 });
   });
 
   it('never has more than maxActive admitted, and a released slot goes to the next in line', async () => {
@@ -99,7 +109,7 @@ describe('waiting room in Redis', () => {
       admitted: -1,
       expired: 0,
     });
-    expect(await room.standing(show, 'u')).toEqual({ status: 'waiting', position: 1 });
+    expect(await room.standing(show, 'u')).toEqual({ status: 'waiting', position: 1, number: 1 });
   });
 
   it('frees the slot of a lease that ran out, and requeues a user whose pass expired at the end', async () => {
@@ -110,7 +120,9 @@ describe('waiting room in Redis', () => {
     await expect
       .poll(() => room.standing(show, 'a'), { timeout: 5000, interval: 20 })
       .toEqual({ status: 'absent' });
-    expect(await room.join(show, 'a', Infinity)).toEqual({ status: 'waiting', position: 2 });
+    // Back at the end with a new number; the position is still the number minus the progress.
+    expect(await room.join(show, 'a', Infinity)).toEqual({ status: 'waiting', position: 2, number: 3 });
+    expect(await room.progress(show)).toEqual({ servedUpTo: 1, waiting: 2 });
     expect(await room.admit(show, 0, far(), 'owner-a', settings)).toEqual({ admitted: 0, expired: 0 });
   });
 

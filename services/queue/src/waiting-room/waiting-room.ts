@@ -4,6 +4,8 @@
 //   admitted   hash, user → admission record (number|jti|admittedAt|passExpiresAt)
 //   admissions counter of admissions (the admission number)
 //   log        list of admissions, `number|user|admitter|at`, capped: who admitted whom and when
+//   served     the highest arrival number admitted (the show's progress; a waiting user's position
+//              is their arrival number minus it)
 // The keys of a show share a hash tag, so each script touches one cluster slot. One key across shows:
 //   show-ends  sorted set, show → end of its last sale window (ms, +inf without an end): the shows
 //              the admitter visits; a show leaves it when its sale is over
@@ -21,7 +23,7 @@ declare module 'ioredis' {
       admitted: string,
       active: string,
       user: string,
-    ): Result<[string, string | number], Context>;
+    ): Result<[string, string | number, string?], Context>;
     rxQueueAdmit(...args: (string | number)[]): Result<[number, number], Context>;
     rxQueueRelease(
       active: string,
@@ -52,6 +54,7 @@ export function keysOf(showId: string, prefix = DEFAULT_PREFIX) {
     admitted: `${base}:admitted`,
     admissions: `${base}:admissions`,
     log: `${base}:log`,
+    served: `${base}:served`,
   };
 }
 
@@ -61,6 +64,14 @@ export interface AdmissionSettings {
   slotLeaseMs: number;
   passTtlMs: number;
   logMax: number;
+}
+
+/** How far a show's admission has come: what the gateway fans out to its waiting users. */
+export interface Progress {
+  /** Every arrival number up to this one has been admitted. */
+  servedUpTo: number;
+  /** Users still waiting. */
+  waiting: number;
 }
 
 export interface AdmitOutcome {
@@ -74,7 +85,7 @@ export function createWaitingRoom(redis: Redis, prefix = DEFAULT_PREFIX) {
   const showEndsKey = `${prefix}:show-ends`;
   if (!redis.rxQueueJoin) {
     redis.defineCommand('rxQueueJoin', { numberOfKeys: 4, lua: joinScript });
-    redis.defineCommand('rxQueueAdmit', { numberOfKeys: 5, lua: admitScript });
+    redis.defineCommand('rxQueueAdmit', { numberOfKeys: 6, lua: admitScript });
     redis.defineCommand('rxQueueRelease', { numberOfKeys: 2, lua: releaseScript });
     redis.defineCommand('rxQueueRenew', { numberOfKeys: 2, lua: renewScript });
   }
@@ -88,18 +99,44 @@ export function createWaitingRoom(redis: Redis, prefix = DEFAULT_PREFIX) {
       // The show is registered first: whoever waits is always in a show the admitter visits.
       await redis.zadd(showEndsKey, scoreOf(saleEndsAtMs), showId);
       const k = keysOf(showId, prefix);
-      const [kind, value] = await redis.rxQueueJoin(k.waiting, k.seq, k.admitted, k.active, userId);
-      return kind === 'admitted' ? standingOf(null, String(value), 0) : standingOf(Number(value), null, 0);
+      const [kind, value, number] = await redis.rxQueueJoin(k.waiting, k.seq, k.admitted, k.active, userId);
+      return kind === 'admitted'
+        ? standingOf(null, String(value), 0)
+        : standingOf({ rank: Number(value), number: Number(number) }, null, 0);
     },
 
     async standing(showId: string, userId: string, nowMs = Date.now()): Promise<Standing> {
       const k = keysOf(showId, prefix);
-      const results = await redis.multi().zrank(k.waiting, userId).hget(k.admitted, userId).exec();
+      const results = await redis
+        .multi()
+        .zrank(k.waiting, userId)
+        .zscore(k.waiting, userId)
+        .hget(k.admitted, userId)
+        .exec();
       if (!results) throw new Error('the standing transaction was aborted');
       for (const [error] of results) if (error) throw error;
       const rank = results[0]![1] as number | null;
-      const record = results[1]![1] as string | null;
-      return standingOf(rank, record, nowMs);
+      const number = results[1]![1] as string | null;
+      const record = results[2]![1] as string | null;
+      return standingOf(rank === null ? null : { rank, number: Number(number) }, record, nowMs);
+    },
+
+    /** The show's progress; before its first admission, whoever waits first is next. */
+    async progress(showId: string): Promise<Progress> {
+      const k = keysOf(showId, prefix);
+      const results = await redis
+        .multi()
+        .get(k.served)
+        .zrange(k.waiting, 0, 0, 'WITHSCORES')
+        .zcard(k.waiting)
+        .exec();
+      if (!results) throw new Error('the progress transaction was aborted');
+      for (const [error] of results) if (error) throw error;
+      const served = results[0]![1] as string | null;
+      const head = results[1]![1] as string[];
+      const waiting = results[2]![1] as number;
+      const servedUpTo = served !== null ? Number(served) : head.length === 2 ? Number(head[1]) - 1 : 0;
+      return { servedUpTo, waiting };
     },
 
     /** The shows whose sale is not over; the others leave the set. */
@@ -130,6 +167,7 @@ export function createWaitingRoom(redis: Redis, prefix = DEFAULT_PREFIX) {
         k.admitted,
         k.admissions,
         k.log,
+        k.served,
         deadlineMs,
         settings.maxActive,
         count,

@@ -1,0 +1,150 @@
+// One client process of the queue benchmark's soak: holds waiting streams at the gateway for a
+// slice of the users, as EventSource would (reconnecting with Last-Event-ID when a stream ends before
+// its user is admitted), and reports to the benchmark over IPC: streams held, admitted, dropped, its
+// memory, and at the end the lag of every position update a sampled user saw (arrival time minus the
+// admission step's time in the queue's admission log).
+import { Redis } from 'ioredis';
+
+export interface ClientsInput {
+  gateway: string;
+  showId: string;
+  tokens: string[];
+  /** Streams this process opens per second while ramping up. */
+  openPerSecond: number;
+  /** When to let go of every stream (epoch ms). */
+  untilMs: number;
+  /** Every n-th user records the arrival of its position updates. */
+  sampleEvery: number;
+  redisUrl: string;
+  admissionLogKey: string;
+}
+
+export interface ClientsStatus {
+  kind: 'status';
+  held: number;
+  opened: number;
+  admitted: number;
+  dropped: number;
+  refused: number;
+  rssBytes: number;
+}
+
+export interface ClientsResult {
+  kind: 'result';
+  /** ms from each admission step to a sampled user seeing it. */
+  lags: number[];
+  status: ClientsStatus;
+}
+
+const status: ClientsStatus = {
+  kind: 'status',
+  held: 0,
+  opened: 0,
+  admitted: 0,
+  dropped: 0,
+  refused: 0,
+  rssBytes: 0,
+};
+/** servedUpTo of each update a sampled user saw, and when. */
+const seen: { servedUpTo: number[]; atMs: number[] } = { servedUpTo: [], atMs: [] };
+
+async function hold(input: ClientsInput, token: string, sampled: boolean, stop: AbortSignal): Promise<void> {
+  let lastEventId: string | undefined;
+  while (!stop.aborted) {
+    let admitted = false;
+    let held = false;
+    try {
+      const response = await fetch(`${input.gateway}/api/v1/queue/${input.showId}/events`, {
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'text/event-stream',
+          ...(lastEventId ? { 'last-event-id': lastEventId } : {}),
+        },
+        signal: stop,
+      });
+      if (response.status !== 200 || !response.body) {
+        status.refused++;
+        await response.body?.cancel();
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
+      }
+      held = true;
+      status.held++;
+      status.opened++;
+      const decoder = new TextDecoder();
+      let buffer = '';
+      // The first position of a connection is a snapshot, not an update: not a lag.
+      let first = true;
+      for await (const chunk of response.body) {
+        buffer += decoder.decode(chunk, { stream: true });
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (block.startsWith('event: admitted')) admitted = true;
+          const id = /\nid: (\d+)\.(\d+)/.exec(block);
+          if (id) {
+            lastEventId = `${id[1]}.${id[2]}`;
+            if (sampled && !first) {
+              seen.servedUpTo.push(Number(id[2]));
+              seen.atMs.push(Date.now());
+            }
+            first = false;
+          }
+        }
+        if (admitted) break;
+      }
+    } catch {
+      // aborted at the end, or the connection failed: counted below
+    }
+    if (held) status.held--;
+    if (admitted) {
+      status.admitted++;
+      return;
+    }
+    if (stop.aborted) return;
+    if (held) status.dropped++;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+async function run(input: ClientsInput): Promise<void> {
+  const stop = new AbortController();
+  const report = setInterval(() => {
+    status.rssBytes = process.memoryUsage().rss;
+    process.send?.(status);
+  }, 2000);
+  const streams: Promise<void>[] = [];
+  const gapMs = 1000 / input.openPerSecond;
+  const started = Date.now();
+  for (const [i, token] of input.tokens.entries()) {
+    const due = started + i * gapMs;
+    if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+    streams.push(hold(input, token, i % input.sampleEvery === 0, stop.signal));
+  }
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, input.untilMs - Date.now())));
+  status.rssBytes = process.memoryUsage().rss;
+  const final = { ...status };
+  stop.abort();
+  await Promise.allSettled(streams);
+  clearInterval(report);
+
+  // The admission log: `number|user|admitter|at`; a fresh show's admission numbers are its arrival numbers.
+  const redis = new Redis(input.redisUrl);
+  const admittedAt = new Map<number, number>();
+  for (const line of await redis.lrange(input.admissionLogKey, 0, -1)) {
+    const [number, , , at] = line.split('|');
+    admittedAt.set(Number(number), Number(at));
+  }
+  await redis.quit();
+  const lags: number[] = [];
+  for (let i = 0; i < seen.servedUpTo.length; i++) {
+    const at = admittedAt.get(seen.servedUpTo[i]!);
+    if (at !== undefined) lags.push(seen.atMs[i]! - at);
+  }
+  const result: ClientsResult = { kind: 'result', lags, status: final };
+  process.send?.(result, () => process.exit(0));
+}
+
+process.once('message', (input: ClientsInput) => {
+  void run(input);
+});
