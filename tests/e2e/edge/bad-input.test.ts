@@ -482,6 +482,8 @@ describe('edge: bad input on every public route', () => {
       ['NUL in a reservation id', '/api/v1/reservations/%00'],
       ['an encoded backslash', '/api/v1/shows/a%5Cb'],
       ['an encoded question mark', '/api/v1/shows/a%3Fb'],
+      ['an encoded % (decoded twice on the way)', '/api/v1/shows/..%252F..%252Fopenapi.json'],
+      ['an encoded % in an id', '/api/v1/shows/x%25y'],
       ['bytes that are not UTF-8', '/api/v1/shows/%FF%FE'],
       ['NUL in the query', '/api/v1/shows?limit=%00'],
     ])('%s → 400', async (_name, target) => {

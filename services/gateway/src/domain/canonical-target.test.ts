@@ -43,7 +43,7 @@ describe('canonicalTarget', () => {
     }
   });
 
-  it('refuses NUL and control characters, ? and # hidden in a segment, and bytes that are not UTF-8', () => {
+  it('refuses NUL and control characters, ? and # hidden in a segment, an encoded %, and bytes that are not UTF-8', () => {
     expect(refused('/api/v1/shows/%00')).toMatch(/control/);
     expect(refused('/api/v1/shows/a%0Ab')).toMatch(/control/);
     expect(refused('/api/v1/shows/a%7F')).toMatch(/control/);
@@ -52,6 +52,8 @@ describe('canonicalTarget', () => {
     expect(refused('/api/v1/shows/%FF')).toMatch(/UTF-8/);
     expect(refused('/api/v1/shows/%ED%A0%80')).toMatch(/UTF-8/); // an encoded lone surrogate
     expect(refused('/api/v1/shows/%zz')).toMatch(/percent/);
+    expect(refused('/api/v1/shows/abc%25')).toMatch(/encoded %/);
+    expect(refused('/api/v1/shows/..%252F..%252Fopenapi.json')).toMatch(/encoded %/);
     expect(refused('/api/v1/shows/caf\u00e9')).toMatch(/non-ASCII/);
     expect(refused('/api/v1/shows#x')).toMatch(/fragment/);
     expect(refused('/api/v1/shows?cursor=%00')).toMatch(/query/);
@@ -81,6 +83,8 @@ describe('canonicalTarget', () => {
           const decoded = verdict.path.split('/').map((s) => decodeURIComponent(s));
           expect(decoded.join('/')).toBe(decodeURIComponent(verdict.path));
           expect(decoded.some((s) => s === '.' || s === '..' || /[/\\?#\0]/.test(s))).toBe(false);
+          // The sidecar decodes once before the service does: nothing is left for a second decoding.
+          expect(decoded.some((s) => s.includes('%'))).toBe(false);
           expect(new URL(verdict.path, 'http://x').pathname).toBe(verdict.path);
           match('GET', verdict.path);
         },

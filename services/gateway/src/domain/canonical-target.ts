@@ -2,7 +2,9 @@
 // routes compares path segments; whatever a segment decodes to further down (the sidecar, the
 // service's router) must be what the gateway approved. So a segment may not decode into a separator
 // (`%2F`, `%5C`), a dot segment (`..`, `%2e%2e`), a query or fragment delimiter (`%3F`, `%23`), a
-// control character (`%00`) or bytes that are not UTF-8. Header values get the same treatment: the
+// control character (`%00`), an encoded `%` (`%25`: the sidecar decodes the path once before the
+// service's router decodes it again, so `%252F` would reach the service as `/`, and a lone `%` cannot
+// be forwarded at all) or bytes that are not UTF-8. Header values get the same treatment: the
 // sidecar carries headers as gRPC metadata, which holds visible ASCII only.
 
 export type TargetVerdict = { ok: true; path: string; search: string } | { ok: false; detail: string };
@@ -35,9 +37,12 @@ function percentDecoded(text: string): Uint8Array | undefined {
   return Uint8Array.from(bytes);
 }
 
+const encodedPercent = /%25/i;
+
 function segmentProblem(segment: string): string | undefined {
   const bytes = percentDecoded(segment);
   if (!bytes) return 'a malformed percent-encoding';
+  if (encodedPercent.test(segment)) return 'an encoded %';
   for (const byte of bytes) {
     const why = forbiddenInSegment(byte);
     if (why) return why;
