@@ -3,6 +3,7 @@
 // its user is admitted), and reports to the benchmark over IPC: streams held, admitted, dropped, its
 // memory, and at the end the lag of every position update a sampled user saw (arrival time minus the
 // admission step's time in the queue's admission log).
+import { createParser } from 'eventsource-parser';
 import { Redis } from 'ioredis';
 
 export interface ClientsInput {
@@ -72,25 +73,23 @@ async function hold(input: ClientsInput, token: string, sampled: boolean, stop: 
       status.held++;
       status.opened++;
       const decoder = new TextDecoder();
-      let buffer = '';
       // The first position of a connection is a snapshot, not an update: not a lag.
       let first = true;
-      for await (const chunk of response.body) {
-        buffer += decoder.decode(chunk, { stream: true });
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          if (block.startsWith('event: admitted')) admitted = true;
-          const id = /\nid: (\d+)\.(\d+)/.exec(block);
-          if (id) {
-            lastEventId = `${id[1]}.${id[2]}`;
-            if (sampled && !first) {
-              seen.servedUpTo.push(Number(id[2]));
-              seen.atMs.push(Date.now());
-            }
-            first = false;
+      const parser = createParser({
+        onEvent: ({ event, id }) => {
+          if (event === 'admitted') admitted = true;
+          const served = id === undefined ? undefined : /^\d+\.(\d+)$/.exec(id);
+          if (!served) return;
+          lastEventId = id;
+          if (sampled && !first) {
+            seen.servedUpTo.push(Number(served[1]));
+            seen.atMs.push(Date.now());
           }
-        }
+          first = false;
+        },
+      });
+      for await (const chunk of response.body) {
+        parser.feed(decoder.decode(chunk, { stream: true }));
         if (admitted) break;
       }
     } catch {

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AppId } from '@reservex/contracts';
 import { RESILIENCY, type StartedApps } from '@reservex/local';
+import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   call,
@@ -70,23 +71,18 @@ function follow(url: string, token: string, timeoutMs: number): Followed {
           continue;
         }
         const connection = ++followed.connections;
-        let buffer = '';
+        let ended = false;
+        const parser = createParser({
+          onEvent: ({ event = 'message', data, id }) => {
+            if (ended || data === '') return;
+            if (id !== undefined) lastEventId = id;
+            followed.events.push({ event, data, id, connection });
+            ended = event === 'admitted' || event === 'left';
+          },
+        });
         for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) {
-          buffer += chunk;
-          for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-            const block = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const event: StreamEvent = { event: 'message', data: '', id: undefined, connection };
-            for (const line of block.split('\n')) {
-              if (line.startsWith('event:')) event.event = line.slice(6).trim();
-              else if (line.startsWith('data:')) event.data += line.slice(5).trim();
-              else if (line.startsWith('id:')) event.id = line.slice(3).trim();
-            }
-            if (!event.data) continue;
-            if (event.id !== undefined) lastEventId = event.id;
-            followed.events.push(event);
-            if (event.event === 'admitted' || event.event === 'left') return;
-          }
+          parser.feed(chunk);
+          if (ended) return;
         }
       } catch {
         // unreachable for a moment (a restart): try again, as EventSource does

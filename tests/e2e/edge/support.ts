@@ -1,5 +1,6 @@
 // Calls to the public API and what the edge acceptance tests assert about the answers.
 import { request as httpRequest } from 'node:http';
+import { createParser } from 'eventsource-parser';
 import { expect } from 'vitest';
 
 export * from './stack.ts';
@@ -109,28 +110,20 @@ export async function readEvents(
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = '';
+    let finished = false;
+    const parser = createParser({
+      onEvent: ({ event = 'message', data }) => {
+        if (finished || data === '') return;
+        seen.push({ event, data });
+        finished = done({ event, data });
+      },
+    });
     try {
       for (;;) {
         const { value, done: ended } = await reader.read();
         if (ended) break;
-        buffer += value;
-        let boundary = buffer.indexOf('\n\n');
-        while (boundary >= 0) {
-          const block = buffer.slice(0, boundary);
-          buffer = buffer.slice(boundary + 2);
-          boundary = buffer.indexOf('\n\n');
-          const event: ServerSentEvent = { event: 'message', data: '' };
-          const data: string[] = [];
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event:')) event.event = line.slice(6).trim();
-            else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
-          }
-          if (data.length === 0) continue;
-          event.data = data.join('\n');
-          seen.push(event);
-          if (done(event)) return seen;
-        }
+        parser.feed(value);
+        if (finished) return seen;
       }
     } finally {
       await reader.cancel().catch(() => undefined);
