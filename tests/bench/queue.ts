@@ -10,7 +10,7 @@
 //   npm run bench:queue
 //   npm run bench:queue -- --duration 10 --connections 50 --users 2000 --soak-users 10000 --soak-seconds 300
 
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -85,7 +85,26 @@ const autocannon = createRequire(import.meta.url)('autocannon') as (
 interface Row {
   scenario: string;
   result: CannonResult;
+  /** CPU milliseconds per answered request, per process on the path (sampled from /proc). */
+  cpu: Record<string, number>;
 }
+
+/** A process's CPU time so far (user + system), in milliseconds; 0 once it is gone. */
+function cpuMsOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command name (in parentheses, which may hold spaces): utime and stime are fields 14, 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** The processes a request passes through: the edge app, its sidecar, the upstream's sidecar and app, Redis. */
+type Path = Record<string, number | undefined>;
 
 function round(value: number): string {
   return value >= 100 ? value.toFixed(0) : value.toFixed(1);
@@ -144,9 +163,41 @@ async function main(): Promise<void> {
       // Between scenarios the stack settles: the connections autocannon drops at the end of a run
       // cancel in-flight invocations, and their tail must not be measured in the next scenario
       // (nor trip a circuit breaker, where a deployment puts one on service invocation).
-      const run = async (url: string, requests?: CannonRequest[]) => {
+      const run = async (
+        scenario: string,
+        path: Path,
+        url: string,
+        requests?: CannonRequest[],
+      ): Promise<Row> => {
         await new Promise((resolve) => setTimeout(resolve, 6000));
-        return autocannon({ url, connections, duration, timeout: 10, ...(requests ? { requests } : {}) });
+        const before = Object.fromEntries(Object.entries(path).map(([name, pid]) => [name, cpuMsOf(pid)]));
+        const result = await autocannon({
+          url,
+          connections,
+          duration,
+          timeout: 10,
+          ...(requests ? { requests } : {}),
+        });
+        const answered = Math.max(1, result['2xx'] + result.non2xx);
+        const cpu = Object.fromEntries(
+          Object.entries(path).map(([name, pid]) => [name, (cpuMsOf(pid) - before[name]!) / answered]),
+        );
+        return { scenario, result, cpu };
+      };
+      const redisPid = infra.processes.redis.pid();
+      const edgePath: Path = {
+        app: edge.apps.gateway.pid(),
+        'app sidecar': edge.apps.gateway.sidecar?.pid(),
+        'upstream sidecar': edge.apps.queue.sidecar?.pid(),
+        upstream: edge.apps.queue.pid(),
+        redis: redisPid,
+      };
+      const ceilingPath: Path = {
+        app: hello.apps['bench-noop-gateway'].pid(),
+        'app sidecar': hello.apps['bench-noop-gateway'].sidecar?.pid(),
+        'upstream sidecar': hello.apps['bench-noop-app'].sidecar?.pid(),
+        upstream: hello.apps['bench-noop-app'].pid(),
+        redis: redisPid,
       };
 
       // Warm up each path briefly (JIT, connection pools, the JWKS cache), then measure.
@@ -173,21 +224,26 @@ async function main(): Promise<void> {
       const queueDirect = edge.apps.queue.url;
       const queueViaDapr = edge.apps.gateway.daprUrl;
       const rows: Row[] = [];
-      rows.push({
-        scenario: 'bare hono hello (baseline)',
-        result: await run(`${hello.apps['bench-hello'].url}/hello`),
-      });
-      rows.push({
-        scenario: 'no-op gateway → two sidecars → no-op app (ceiling)',
-        result: await run(`${hello.apps['bench-noop-gateway'].url}/hello`),
-      });
+      rows.push(
+        await run(
+          'bare hono hello (baseline)',
+          { app: hello.apps['bench-hello'].pid() },
+          `${hello.apps['bench-hello'].url}/hello`,
+        ),
+      );
+      rows.push(
+        await run(
+          'no-op gateway → two sidecars → no-op app (ceiling)',
+          ceilingPath,
+          `${hello.apps['bench-noop-gateway'].url}/hello`,
+        ),
+      );
       next = 0;
-      rows.push({
-        scenario: `join through the gateway (${userCount} users)`,
-        result: await run(gateway, [
+      rows.push(
+        await run(`join through the gateway (${userCount} users)`, edgePath, gateway, [
           { method: 'POST', path: `/api/v1/queue/${showId}/join`, setupRequest: asNextUser },
         ]),
-      });
+      );
       // Everyone is in the room before positions are polled, so every answer is a 200.
       for (const userId of userIds) {
         const joined = await fetch(`${queueDirect}/v1/queue/${showId}/join`, {
@@ -198,34 +254,36 @@ async function main(): Promise<void> {
       }
 
       next = 0;
-      rows.push({
-        scenario: 'position: queue service alone',
-        result: await run(queueDirect, [
-          {
-            method: 'GET',
-            path: `/v1/queue/${showId}/position`,
-            setupRequest: asNextIdentity(directHeaders),
-          },
-        ]),
-      });
+      rows.push(
+        await run(
+          'position: queue service alone',
+          { upstream: edgePath.upstream, redis: redisPid },
+          queueDirect,
+          [
+            {
+              method: 'GET',
+              path: `/v1/queue/${showId}/position`,
+              setupRequest: asNextIdentity(directHeaders),
+            },
+          ],
+        ),
+      );
       next = 0;
-      rows.push({
-        scenario: 'position: queue through Dapr invocation',
-        result: await run(queueViaDapr, [
+      rows.push(
+        await run('position: queue through Dapr invocation', { ...edgePath, app: undefined }, queueViaDapr, [
           {
             method: 'GET',
             path: `/v1.0/invoke/queue/method/v1/queue/${showId}/position`,
             setupRequest: asNextIdentity(viaDaprHeaders),
           },
         ]),
-      });
+      );
       next = 0;
-      rows.push({
-        scenario: 'position polling through the gateway',
-        result: await run(gateway, [
+      rows.push(
+        await run('position polling through the gateway', edgePath, gateway, [
           { method: 'GET', path: `/api/v1/queue/${showId}/position`, setupRequest: asNextUser },
         ]),
-      });
+      );
 
       const soak = soakUsers > 0 ? await soakRun(edge, infra.info.redis.url, gateway, key) : undefined;
       const report = render(rows, startedAt, soak);
@@ -398,6 +456,10 @@ async function soakRun(
   } satisfies SoakOutcome;
 }
 
+function total(cpu: Record<string, number>): number {
+  return Object.values(cpu).reduce((sum, ms) => sum + ms, 0);
+}
+
 function render(rows: Row[], startedAt: Date, soak: SoakOutcome | undefined): string {
   const baseline = rows[0]!.result.requests.average;
   const ceiling = rows[1]!.result.requests.average;
@@ -424,6 +486,24 @@ function render(rows: Row[], startedAt: Date, soak: SoakOutcome | undefined): st
     const r = result;
     lines.push(
       `| ${scenario} | ${round(r.requests.average)} | ${(r.requests.average / baseline).toFixed(3)} | ${(r.requests.average / ceiling).toFixed(3)} | ${round(r.latency.p50)} | ${round(r.latency.p90)} | ${round(r.latency.p99)} | ${round(r.latency.max)} | ${r.non2xx} | ${r.errors + r.timeouts} |`,
+    );
+  }
+  const columns = ['app', 'app sidecar', 'upstream sidecar', 'upstream', 'redis'];
+  const ceilingCpu = total(rows[1]!.cpu);
+  lines.push(
+    '',
+    'CPU per answered request, in milliseconds, per process on the path (user + system time from /proc',
+    'over the scenario; "app" is the gateway or the no-op gateway, "upstream" the queue or the no-op app). On',
+    'a machine whose cores are all busy, throughput is about cores ÷ CPU per request, so the last column',
+    'predicts the ratio to the ceiling without depending on what else the machine runs.',
+    '',
+    `| scenario | ${columns.join(' | ')} | total | ceiling total ÷ total |`,
+    `|---|${columns.map(() => '---:').join('|')}|---:|---:|`,
+  );
+  for (const { scenario, cpu } of rows) {
+    const cells = columns.map((name) => (name in cpu && cpu[name]! > 0 ? cpu[name]!.toFixed(3) : '–'));
+    lines.push(
+      `| ${scenario} | ${cells.join(' | ')} | ${total(cpu).toFixed(3)} | ${(ceilingCpu / total(cpu)).toFixed(3)} |`,
     );
   }
   lines.push('', 'Status codes per scenario:', '');

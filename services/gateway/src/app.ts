@@ -17,6 +17,7 @@ import { createRouter, publicRoutes } from './domain/routes.ts';
 import { detailsOfUnseen, readModelFallback } from './domain/unseen-reservation.ts';
 import type { UpstreamRequest } from './proxy/forward.ts';
 import type { BucketLimit, LimitVerdict } from './proxy/rate-limiter.ts';
+import type { PolledPositions } from './waiting/polled-positions.ts';
 import type { ProgressFeeds } from './waiting/progress-feeds.ts';
 import { openWaitingStream } from './waiting/waiting-stream.ts';
 
@@ -35,7 +36,14 @@ export interface GatewayDeps {
    * The waiting room's streams, held here: one upstream per show, positions computed per user.
    * Without it the stream is forwarded to the queue per user.
    */
-  waitingRoom?: { feeds: ProgressFeeds; heartbeatMs: number; stallMs: number; onDropped?: () => void };
+  waitingRoom?: {
+    feeds: ProgressFeeds;
+    /** Position polls answered here from the user's number and the show's progress. */
+    positions: PolledPositions;
+    heartbeatMs: number;
+    stallMs: number;
+    onDropped?: () => void;
+  };
 }
 
 declare module 'hono' {
@@ -223,6 +231,18 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
         ...(deps.waitingRoom.onDropped ? { onDropped: deps.waitingRoom.onDropped } : {}),
       });
     }
+    if (route.standing && deps.waitingRoom && principal) {
+      const showId = found.params.showId!;
+      const { positions } = deps.waitingRoom;
+      if (route.standing === 'poll') {
+        const answer = positions.answer(showId, principal.userId);
+        if (answer) return c.json(answer, 200);
+      }
+      const userId = principal.userId;
+      return learntFrom(await deps.forward(request), (status, body) =>
+        positions.learn(showId, userId, status, body),
+      );
+    }
     const response = await deps.forward(request);
     if (
       response.status === 404 &&
@@ -234,6 +254,26 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
     }
     return response;
   });
+
+  /** The upstream's answer, unchanged, after `learn` has seen its status and (when 200) its JSON body. */
+  async function learntFrom(
+    response: Response,
+    learn: (status: number, body: unknown) => void,
+  ): Promise<Response> {
+    if (response.status !== 200) {
+      learn(response.status, undefined);
+      return response;
+    }
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    learn(response.status, body);
+    return new Response(text, { status: response.status, headers: response.headers });
+  }
 
   /** The caller's own reservation as its owner knows it, when the read model has not seen it yet. */
   async function unseenReservation(request: UpstreamRequest): Promise<Response | undefined> {

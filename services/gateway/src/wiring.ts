@@ -10,6 +10,7 @@ import { admissionProgressPath, admissionProgressRoute } from './domain/waiting-
 import { publicDocumentFrom } from './openapi/service-documents.ts';
 import { createForwarder } from './proxy/forward.ts';
 import { createRateLimiter } from './proxy/rate-limiter.ts';
+import { createPolledPositions } from './waiting/polled-positions.ts';
 import { createProgressFeeds } from './waiting/progress-feeds.ts';
 
 type Context = ServiceContext<'gateway', typeof gatewayConfigShape, never>;
@@ -58,9 +59,15 @@ function progressFeeds({ config: c, dapr, log, onDraining }: Context) {
 /** The public API: authentication, rate limits, and forwarding to the owning service. */
 export function gatewayApp(context: Context) {
   const { config: c, dapr, redis, log, readiness } = context;
+  const feeds = progressFeeds(context);
   return createGatewayApp({
     waitingRoom: {
-      feeds: progressFeeds(context),
+      feeds,
+      positions: createPolledPositions({
+        progressOf: (showId) => feeds.follow(showId),
+        recheckMs: 30_000,
+        maxEntries: 200_000,
+      }),
       heartbeatMs: c.WAITING_STREAM_HEARTBEAT_MS,
       stallMs: c.WAITING_STREAM_STALL_MS,
       onDropped: () => log.info('a waiting stream that stopped reading was dropped'),

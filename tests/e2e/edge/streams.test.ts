@@ -241,6 +241,50 @@ describe('edge: waiting users’ streams at the gateway', () => {
     expect(openProgressStreams(stack.apps.queue.logs(), showId)).toBeLessThanOrEqual(1);
   });
 
+  it('position polls are answered at the edge from the show’s progress, in admission order, each pass from the queue to its user', async () => {
+    const { showId } = await openShow(gateway, key);
+    await joinAll(showId, 10, 'ahead');
+    const tokens = await joinAll(showId, 3, 'polling');
+    type Answer = { status: string; position?: number; number?: number; passToken?: string };
+    const answers: Answer[][] = tokens.map(() => []);
+    const admitted = (i: number) => answers[i]!.at(-1)?.status === 'admitted';
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !tokens.every((_, i) => admitted(i))) {
+      await Promise.all(
+        tokens.map(async (token, i) => {
+          if (admitted(i)) return;
+          const polled = await call<Answer>(gateway, 'GET', `/api/v1/queue/${showId}/position`, { token });
+          expect(polled.status, polled.text).toBe(200);
+          answers[i]!.push(polled.body);
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+
+    answers.forEach((polls, i) => {
+      expect(polls.at(-1)?.status, JSON.stringify(polls)).toBe('admitted');
+      expect(payloadOf(polls.at(-1)!.passToken!).sub).toBe(payloadOf(tokens[i]!).sub);
+      const waiting = polls.filter((p) => p.status === 'waiting');
+      // The number the queue gave at the join, and a position that never goes back.
+      expect(new Set(waiting.map((p) => p.number))).toEqual(new Set([11 + i]));
+      for (let j = 1; j < waiting.length; j++) {
+        expect(waiting[j]!.position, JSON.stringify(waiting)).toBeLessThanOrEqual(waiting[j - 1]!.position!);
+      }
+    });
+    // Most polls never reached the queue: it answered the first ones (before the show's progress
+    // was followed here) and each user's last ones (their pass).
+    const polls = answers.flat().length;
+    const atQueue = stack.apps.queue
+      .logs()
+      .split('\n')
+      .filter(
+        (line) => line.includes(`/v1/queue/${showId}/position`) && line.includes('"msg":"request"'),
+      ).length;
+    expect(polls).toBeGreaterThan(20);
+    expect(atQueue).toBeGreaterThanOrEqual(tokens.length);
+    expect(atQueue, `${atQueue} of ${polls} polls reached the queue`).toBeLessThan(polls / 2);
+  });
+
   it('waiting users survive a gateway restart, resuming with Last-Event-ID', async () => {
     const { showId } = await openShow(gateway, key);
     await joinAll(showId, 16, 'ahead');

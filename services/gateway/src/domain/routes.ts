@@ -22,6 +22,11 @@ export interface PublicRoute {
    * progress, the user's standing and pass from the route's owner (its position route).
    */
   heldAtEdge?: boolean;
+  /**
+   * A waiting user's standing in a show's room: a `join` answer teaches the gateway the user's arrival
+   * number, and a `poll` is answered from it and the show's shared progress while they wait.
+   */
+  standing?: 'join' | 'poll';
 }
 
 const route = (
@@ -50,8 +55,8 @@ export const publicRoutes: readonly PublicRoute[] = [
   route('PATCH', '/api/v1/shows/{showId}', 'inventory', 'admin'),
   route('POST', '/api/v1/shows/{showId}/ticket-types', 'inventory', 'admin'),
   route('PATCH', '/api/v1/shows/{showId}/ticket-types/{ticketTypeId}', 'inventory', 'admin'),
-  route('POST', '/api/v1/queue/{showId}/join', 'queue', 'user'),
-  route('GET', '/api/v1/queue/{showId}/position', 'queue', 'user'),
+  { ...route('POST', '/api/v1/queue/{showId}/join', 'queue', 'user'), standing: 'join' },
+  { ...route('GET', '/api/v1/queue/{showId}/position', 'queue', 'user'), standing: 'poll' },
   { ...route('GET', '/api/v1/queue/{showId}/events', 'queue', 'user', true), heldAtEdge: true },
   route('POST', '/api/v1/reservations', 'reservation', 'user'),
   route('POST', '/api/v1/reservations/{id}/cancel', 'reservation', 'user'),

@@ -33,6 +33,8 @@ interface Feed {
   stop: AbortController;
   linger: NodeJS.Timeout | undefined;
   open: boolean;
+  /** When a poll last asked for the show (`follow`): the feed stays `lingerMs` after it. */
+  followedAt: number;
 }
 
 export function createProgressFeeds(options: ProgressFeedOptions) {
@@ -97,35 +99,60 @@ export function createProgressFeeds(options: ProgressFeedOptions) {
     }
   }
 
+  function feedOf(showId: string): Feed {
+    let feed = feeds.get(showId);
+    if (!feed) {
+      feed = {
+        listeners: new Set(),
+        latest: undefined,
+        stop: new AbortController(),
+        linger: undefined,
+        open: false,
+        followedAt: 0,
+      };
+      feeds.set(showId, feed);
+      void run(showId, feed);
+    }
+    return feed;
+  }
+
+  /** Without subscribers, the feed closes once `lingerMs` passed since the last of them or poll. */
+  function linger(showId: string, feed: Feed, delayMs = options.lingerMs): void {
+    if (feed.listeners.size > 0 || feed.linger) return;
+    feed.linger = setTimeout(() => {
+      feed.linger = undefined;
+      if (feed.listeners.size > 0) return;
+      const sincePoll = Date.now() - feed.followedAt;
+      if (sincePoll < options.lingerMs) return linger(showId, feed, options.lingerMs - sincePoll);
+      feed.stop.abort();
+      if (feeds.get(showId) === feed) feeds.delete(showId);
+    }, delayMs);
+  }
+
   return {
     /** Follows the show's progress; the listener hears the latest known one at once. Returns the unsubscribe. */
     subscribe(showId: string, listener: ProgressSubscriber): () => void {
-      let feed = feeds.get(showId);
-      if (!feed) {
-        feed = {
-          listeners: new Set(),
-          latest: undefined,
-          stop: new AbortController(),
-          linger: undefined,
-          open: false,
-        };
-        feeds.set(showId, feed);
-        void run(showId, feed);
-      }
+      const feed = feedOf(showId);
       clearTimeout(feed.linger);
       feed.linger = undefined;
       feed.listeners.add(listener);
       if (feed.latest) listener.progress(feed.latest);
-      const joined = feed;
       return () => {
-        joined.listeners.delete(listener);
-        if (joined.listeners.size > 0 || joined.linger) return;
-        joined.linger = setTimeout(() => {
-          if (joined.listeners.size > 0) return;
-          joined.stop.abort();
-          if (feeds.get(showId) === joined) feeds.delete(showId);
-        }, options.lingerMs);
+        feed.listeners.delete(listener);
+        linger(showId, feed);
       };
+    },
+
+    /**
+     * The show's progress for a poll: follows the show (opening its upstream if needed, keeping it
+     * `lingerMs` after this call) and answers the progress only while the upstream is open, so what
+     * it answers is at most one heartbeat old; undefined otherwise.
+     */
+    follow(showId: string): AdmissionProgress | undefined {
+      const feed = feedOf(showId);
+      feed.followedAt = Date.now();
+      linger(showId, feed);
+      return feed.open ? feed.latest : undefined;
     },
 
     /** The latest progress this gateway knows for the show. */

@@ -240,19 +240,25 @@ export function createDapr(options: DaprOptions) {
   const state = {
     /** Reads a key with its etag (through getBulk: the single-key API returns no etag). */
     async get<T = unknown>(store: string, key: string): Promise<StateEntry<T> | undefined> {
+      return (await state.getMany<T>(store, [key])).get(key);
+    },
+
+    /** Reads several keys in one call; an absent key is absent from the answer. */
+    async getMany<T = unknown>(store: string, keys: readonly string[]): Promise<Map<string, StateEntry<T>>> {
       const items = await call(
         'state.get',
-        () => client.state.getBulk(store, [key], { parallelism: 1 }),
+        () => client.state.getBulk(store, [...keys], { parallelism: Math.min(keys.length, 10) || 1 }),
         timeoutMs,
         { 'dapr.component': store },
       );
-      const item = (items as Array<{ key: string; data?: unknown; etag?: string; error?: string }>).find(
-        (entry) => entry.key === key,
-      );
-      if (item?.error) throw new DaprError('state.get', item.error);
-      if (item === undefined || item.data === undefined || item.data === null || item.data === '')
-        return undefined;
-      return { value: item.data as T, etag: item.etag };
+      const found = new Map<string, StateEntry<T>>();
+      for (const item of items as Array<{ key: string; data?: unknown; etag?: string; error?: string }>) {
+        if (item.error) throw new DaprError('state.get', item.error);
+        if (!keys.includes(item.key) || item.data === undefined || item.data === null || item.data === '')
+          continue;
+        found.set(item.key, { value: item.data as T, etag: item.etag });
+      }
+      return found;
     },
 
     /** Writes a key; StateConflictError when the etag is stale or a first-write finds the key. */
