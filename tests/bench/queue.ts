@@ -303,6 +303,7 @@ async function main(): Promise<void> {
 
 interface SoakOutcome {
   users: number;
+  reserve: number;
   processes: number;
   seconds: number;
   heldAtStartOfHold: number;
@@ -350,23 +351,40 @@ async function soakRun(
   key: Awaited<ReturnType<typeof newSigningKey>>,
 ) {
   const { showId } = await openShow(gateway, key);
-  const userIds = Array.from({ length: soakUsers }, () => randomUUID());
-  const tokens = await Promise.all(
-    userIds.map((userId) => mintAccessToken(key, { userId, ttlSeconds: 7200 })),
-  );
-  // Everyone joins first (straight at the queue, as its sidecar would call it), in order.
-  const direct = { 'dapr-api-token': edge.apps.queue.tokens.app, 'dapr-caller-app-id': 'gateway' };
-  for (let i = 0; i < userIds.length; i += 50) {
-    await Promise.all(
-      userIds.slice(i, i + 50).map(async (userId) => {
-        const joined = await fetch(`${edge.apps.queue.url}/v1/queue/${showId}/join`, {
-          method: 'POST',
-          headers: { ...direct, 'x-user-id': userId },
-        });
-        await joined.arrayBuffer();
-      }),
+  const openPerSecond = 400;
+  const rampMs = (soakUsers / openPerSecond) * 1000;
+  const usersOf = (count: number) =>
+    Promise.all(
+      Array.from({ length: count }, () => mintAccessToken(key, { userId: randomUUID(), ttlSeconds: 7200 })),
     );
-  }
+  // Users join through the gateway, about in order (50 at a time).
+  const joinAll = async (tokens: string[]) => {
+    for (let i = 0; i < tokens.length; i += 50) {
+      await Promise.all(
+        tokens.slice(i, i + 50).map(async (token) => {
+          const joined = await fetch(`${gateway}/api/v1/queue/${showId}/join`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}` },
+          });
+          await joined.arrayBuffer();
+          if (joined.status !== 200) throw new Error(`a soak user could not join: ${joined.status}`);
+        }),
+      );
+    }
+  };
+  const firstJoin = Date.now();
+  const initial = await usersOf(soakUsers);
+  await joinAll(initial);
+  // Behind them wait as many more as the admitter lets in from the first join to the end of the hold
+  // (joining them takes as long again, proportionally): each takes the place of an admitted user, so
+  // the streams held stay at soakUsers while the room moves.
+  const joiningS = (Date.now() - firstJoin) / 1000;
+  const reserveCount = Math.ceil(
+    ADMISSION_RATE * (joiningS * 1.5 + rampMs / 1000 + 5 + soakSeconds + 10) * 1.1,
+  );
+  const reserve = await usersOf(reserveCount);
+  await joinAll(reserve);
+  const tokens = [...initial, ...reserve];
   const processes = {
     gateway: edge.apps.gateway.pid(),
     'gateway sidecar': edge.apps.gateway.sidecar?.pid(),
@@ -377,11 +395,8 @@ async function soakRun(
   for (const [name, pid] of Object.entries(processes))
     rss[name] = { beforeMb: rssOf(pid) / 2 ** 20, peakMb: 0 };
 
-  const openPerSecond = 400;
-  const rampMs = (soakUsers / openPerSecond) * 1000;
   const holdStartsAt = Date.now() + rampMs + 5000;
   const untilMs = holdStartsAt + soakSeconds * 1000;
-  const perProcess = Math.ceil(soakUsers / soakProcesses);
   const statuses: ClientsStatus[] = [];
   const results: ClientsResult[] = [];
   const children = Array.from({ length: soakProcesses }, (_, i) => {
@@ -389,7 +404,9 @@ async function soakRun(
     const input: ClientsInput = {
       gateway,
       showId,
-      tokens: tokens.slice(i * perProcess, (i + 1) * perProcess),
+      // Round robin, so admissions (in arrival order) fall evenly on the processes.
+      tokens: tokens.slice(0, soakUsers).filter((_, j) => j % soakProcesses === i),
+      reserve: tokens.slice(soakUsers).filter((_, j) => j % soakProcesses === i),
       openPerSecond: openPerSecond / soakProcesses,
       untilMs,
       sampleEvery: 10,
@@ -436,6 +453,7 @@ async function soakRun(
   const gatewayRss = rss.gateway!;
   return {
     users: soakUsers,
+    reserve: reserveCount,
     processes: soakProcesses,
     seconds: soakSeconds,
     heldAtStartOfHold,
@@ -469,13 +487,16 @@ function render(rows: Row[], startedAt: Date, soak: SoakOutcome | undefined): st
     `Run ${startedAt.toISOString()} on ${process.platform}/${process.arch}, Node ${process.version}; loopback only;`,
     `${connections} connections, ${duration} s per scenario. Command: \`npm run bench:queue -- --duration ${duration} --connections ${connections} --users ${userCount}\`.`,
     '',
-    'Join and position go client → gateway (JWT verification, Redis rate limits) → gateway sidecar → queue',
-    'sidecar → queue (Redis Lua / MULTI); the baseline is a bare hono app answering JSON with no middleware;',
-    'the ceiling is a no-op hono gateway forwarding through two sidecars (same daprd flags, mTLS and API',
-    'tokens as the services; no access-control list) to that bare app.',
-    'The two middle rows take the position call one hop at a time. Every user has joined before positions',
-    'are polled, so every answer should be a 200. Every service runs with tracing on, exporting to Jaeger,',
-    'as it does in the stack.',
+    'A join goes client → gateway (token verification, rate limits) → gateway sidecar → queue sidecar → queue',
+    '(Redis Lua). A position poll through the gateway is answered by the gateway itself once it knows the',
+    "user's arrival number (from the queue's answer to their first poll) and follows the show's progress",
+    '(one upstream per show): only the first poll of each user, and a poll whose user the progress has',
+    'reached, go on to the queue. The baseline is a bare hono app answering JSON with no middleware; the',
+    'ceiling is a no-op hono gateway forwarding through two sidecars (same daprd flags, mTLS and API tokens',
+    'as the services; no access-control list) to that bare app. The two middle rows take the position call',
+    'one hop at a time, as the gateway forwards it when it must. Every user has joined before positions are',
+    'polled, so every answer should be a 200. Every service runs with tracing on, exporting to Jaeger, as it',
+    'does in the stack.',
     '',
     `Load average when the report was written: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (the machine's 2 cores are shared).`,
     '',
@@ -518,8 +539,10 @@ function render(rows: Row[], startedAt: Date, soak: SoakOutcome | undefined): st
       '',
       '## Soak: waiting streams at the gateway',
       '',
-      `${soak.users} users of one show joined in order, then opened waiting streams at the gateway (400 a second, over`,
-      `${soak.processes} client processes) and held them for ${soak.seconds} s after the ramp while the admitter let ${ADMISSION_RATE} a second in.`,
+      `${soak.users} users of one show joined through the gateway (50 at a time), ${soak.reserve} more behind them, then the first ${soak.users} opened waiting`,
+      `streams at the gateway (400 a second, over ${soak.processes} client processes) and held them for ${soak.seconds} s after the ramp while`,
+      `the admitter let ${ADMISSION_RATE} a second in. Each admitted user's stream ends with their pass, and the next user`,
+      'behind opens one in its place, so the streams held stay at the number of users while the room moves.',
       "Lag: from the admission step (its time in the queue's admission log) to a sampled user (every 10th) seeing the",
       'position it changed. Dropped: a stream that ended before its user was admitted (the client reconnects).',
       '',

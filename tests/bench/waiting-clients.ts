@@ -1,8 +1,10 @@
 // One client process of the queue benchmark's soak: holds waiting streams at the gateway for a
-// slice of the users, as EventSource would (reconnecting with Last-Event-ID when a stream ends before
-// its user is admitted), and reports to the benchmark over IPC: streams held, admitted, dropped, its
-// memory, and at the end the lag of every position update a sampled user saw (arrival time minus the
-// admission step's time in the queue's admission log).
+// share of the users, as EventSource would (reconnecting with Last-Event-ID when a stream ends before
+// its user is admitted); each time one of its users is admitted, the next of its reserve users (who
+// joined after everybody else) opens a stream, so the number of streams held stays up while the
+// admitter works through the room. Reports to the benchmark over IPC: streams held, admitted,
+// dropped, its memory, and at the end the lag of every position update a sampled user saw (arrival
+// time minus the admission step's time in the queue's admission log).
 import { createParser } from 'eventsource-parser';
 import { Redis } from 'ioredis';
 
@@ -10,6 +12,8 @@ export interface ClientsInput {
   gateway: string;
   showId: string;
   tokens: string[];
+  /** Users who take the place of an admitted one, in their order of arrival. */
+  reserve: string[];
   /** Streams this process opens per second while ramping up. */
   openPerSecond: number;
   /** When to let go of every stream (epoch ms). */
@@ -49,7 +53,13 @@ const status: ClientsStatus = {
 /** servedUpTo of each update a sampled user saw, and when. */
 const seen: { servedUpTo: number[]; atMs: number[] } = { servedUpTo: [], atMs: [] };
 
-async function hold(input: ClientsInput, token: string, sampled: boolean, stop: AbortSignal): Promise<void> {
+/** Holds one user's stream until they are admitted (true) or the run ends (false). */
+async function hold(
+  input: ClientsInput,
+  token: string,
+  sampled: boolean,
+  stop: AbortSignal,
+): Promise<boolean> {
   let lastEventId: string | undefined;
   while (!stop.aborted) {
     let admitted = false;
@@ -98,12 +108,13 @@ async function hold(input: ClientsInput, token: string, sampled: boolean, stop: 
     if (held) status.held--;
     if (admitted) {
       status.admitted++;
-      return;
+      return true;
     }
-    if (stop.aborted) return;
+    if (stop.aborted) return false;
     if (held) status.dropped++;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
+  return false;
 }
 
 async function run(input: ClientsInput): Promise<void> {
@@ -112,13 +123,22 @@ async function run(input: ClientsInput): Promise<void> {
     status.rssBytes = process.memoryUsage().rss;
     process.send?.(status);
   }, 2000);
-  const streams: Promise<void>[] = [];
+  const streams: Promise<unknown>[] = [];
+  let opened = 0;
+  const reserve = [...input.reserve];
+  const open = (token: string) => {
+    const stream = hold(input, token, opened++ % input.sampleEvery === 0, stop.signal).then((admitted) => {
+      const next = reserve.shift();
+      if (admitted && next !== undefined && !stop.signal.aborted) open(next);
+    });
+    streams.push(stream);
+  };
   const gapMs = 1000 / input.openPerSecond;
   const started = Date.now();
   for (const [i, token] of input.tokens.entries()) {
     const due = started + i * gapMs;
     if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
-    streams.push(hold(input, token, i % input.sampleEvery === 0, stop.signal));
+    open(token);
   }
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, input.untilMs - Date.now())));
   status.rssBytes = process.memoryUsage().rss;

@@ -23,8 +23,9 @@ export function consumerGroupOf(appId: string, stack: string): string {
 }
 
 const API = { listOffsets: 2, metadata: 3, offsetCommit: 8, findCoordinator: 10 } as const;
-// The group coordinator is still loading, moving, or its topic is being created: ask again.
-const RETRIABLE = new Set([14, 15, 16]);
+// Ask again: a partition of a topic just created has no leader yet (3, 5, 6), or the group
+// coordinator is still loading, moving, or its topic is being created (14, 15, 16).
+const RETRIABLE = new Set([3, 5, 6, 14, 15, 16]);
 
 /** A consumer group and the topics it may read (undefined: any). */
 export type GroupToStart = { group: string; topics?: readonly string[] | undefined };
@@ -40,7 +41,12 @@ export async function startGroupsAtEnd(brokers: string, groups: readonly GroupTo
   try {
     const topics = await broker.partitions();
     if (topics.size === 0) return;
-    const ends = await broker.endOffsets(topics);
+    let ends: Offsets = new Map();
+    await retrying(async () => {
+      const answer = await broker.endOffsets(topics);
+      ends = answer.ends;
+      return answer.error;
+    });
     for (const { group, topics: readable } of wanted) {
       const offsets = readable ? new Map([...ends].filter(([topic]) => readable.includes(topic))) : ends;
       if (offsets.size > 0) await retrying(() => broker.commit(group, offsets));
@@ -123,8 +129,8 @@ class Broker {
     return topics;
   }
 
-  /** ListOffsets v1 at the latest timestamp: where each partition ends now. */
-  async endOffsets(topics: Map<string, number[]>): Promise<Offsets> {
+  /** ListOffsets v1 at the latest timestamp: where each partition ends now, and the first error. */
+  async endOffsets(topics: Map<string, number[]>): Promise<{ ends: Offsets; error: number }> {
     const request = new Writer()
       .int32(-1)
       .array([...topics], (w, [name, partitions]) =>
@@ -132,6 +138,7 @@ class Broker {
       );
     const body = await this.request(API.listOffsets, 1, request);
     const ends: Offsets = new Map();
+    let first = 0;
     body.array(() => {
       const name = body.string();
       const partitions = new Map<number, bigint>();
@@ -140,13 +147,12 @@ class Broker {
         const error = body.int16();
         body.int64();
         const offset = body.int64();
-        if (error !== 0)
-          throw new Error(`Kafka answered error code ${error} for the end of ${name}/${index}`);
+        if (error !== 0 && first === 0) first = error;
         partitions.set(index, offset);
       });
       ends.set(name, partitions);
     });
-    return ends;
+    return { ends, error: first };
   }
 
   /** FindCoordinator v1 (which also creates the offsets topic on first use), then OffsetCommit v2. */

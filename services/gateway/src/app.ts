@@ -203,6 +203,9 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
     };
     if (route.heldAtEdge && deps.waitingRoom && principal) {
       const user = principal;
+      const showId = found.params.showId!;
+      const { positions } = deps.waitingRoom;
+      let opening = true;
       // The standing is a JSON call (a refusal through Dapr's stream handling would be lost); its
       // problems name the path the client called.
       const headers = new Headers(request.headers);
@@ -215,14 +218,21 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
         stream: false,
       };
       return openWaitingStream({
-        showId: found.params.showId!,
+        showId,
         feeds: deps.waitingRoom.feeds,
         // Asked as the user the token names, only while it holds: a token that expired or was signed
         // out while its user waited gets no pass (the stream ends; reconnecting is refused).
+        // The first standing comes from the user's number and the show's progress when this gateway
+        // knows them (as for a poll): opening or resuming a stream then costs no call.
         standing: async () => {
+          const known = opening ? positions.answer(showId, user.userId) : undefined;
+          opening = false;
+          if (known) return Response.json(known);
           if (Date.now() >= user.expiresAt * 1000) unauthorized('the token has expired');
           if (await revocationOf(user)) unauthorized('the token was signed out');
-          return deps.forward(standing);
+          return learntFrom(await deps.forward(standing), (status, body) =>
+            positions.learn(showId, user.userId, status, body),
+          );
         },
         lastEventId: c.req.header('last-event-id'),
         heartbeatMs: deps.waitingRoom.heartbeatMs,
