@@ -38,6 +38,8 @@ export interface GatewayDeps {
    */
   waitingRoom?: {
     feeds: ProgressFeeds;
+    /** The share of position polls whose trace is recorded. */
+    pollTraceShare?: number;
     /** Position polls answered here from the user's number and the show's progress. */
     positions: PolledPositions;
     heartbeatMs: number;
@@ -85,14 +87,20 @@ function rateLimited(verdict: { retryAfterSeconds: number }, scope: string): nev
 }
 
 export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
+  const match = createRouter(publicRoutes);
+  const pollTraceShare = deps.waitingRoom?.pollTraceShare ?? 1;
   const app = createApp<BlankEnv>({
     serviceName: 'gateway',
     publicEdge: true,
+    traceShare: (method, path) => {
+      if (pollTraceShare === 1 || method !== 'GET') return 1;
+      const found = match(method, path);
+      return found.kind === 'found' && found.route.standing === 'poll' ? pollTraceShare : 1;
+    },
     description: 'Operations endpoints of the gateway; the public API is described at /api/openapi.json.',
     ...(deps.bodyLimitBytes ? { bodyLimitBytes: deps.bodyLimitBytes } : {}),
     ...(deps.readiness ? { readiness: deps.readiness } : {}),
   });
-  const match = createRouter(publicRoutes);
 
   app.use(
     '*',

@@ -15,6 +15,8 @@ export const gatewayConfigShape = {
   WAITING_STREAM_HEARTBEAT_MS: durationFromString().default(15_000),
   /** A waiting stream whose client reads nothing for this long is dropped. */
   WAITING_STREAM_STALL_MS: durationFromString().default(30_000),
+  /** The share (0–1) of waiting users' position polls whose trace is recorded. */
+  WAITING_POLL_TRACE_SHARE: z.coerce.number().min(0).max(1).default(0.01),
   RATE_LIMIT_ADDRESS_PER_SECOND: positive.default(50),
   RATE_LIMIT_ADDRESS_BURST: positive.default(100),
   RATE_LIMIT_USER_PER_SECOND: positive.default(10),

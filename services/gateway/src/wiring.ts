@@ -63,6 +63,7 @@ export function gatewayApp(context: Context) {
   return createGatewayApp({
     waitingRoom: {
       feeds,
+      pollTraceShare: c.WAITING_POLL_TRACE_SHARE,
       positions: createPolledPositions({
         progressOf: (showId) => feeds.follow(showId),
         recheckMs: 30_000,

@@ -54,6 +54,12 @@ export type AppOptions = {
    * trace its sidecar passes on.
    */
   publicEdge?: boolean;
+  /**
+   * At the public edge: the share (0–1) of a request's traces that are recorded, by method and path;
+   * 1 when omitted. For requests that come by the thousand a second and carry no business of their
+   * own (a waiting user's poll), a trace each buys nothing but their cost.
+   */
+  traceShare?: (method: string, path: string) => number;
 };
 
 export type App<E extends Env = Env> = OpenAPIHono<E>;
@@ -128,7 +134,12 @@ export function createApp<E extends Env = Env>(options: AppOptions): OpenAPIHono
     defaultHook: validationHook as unknown as Hook<unknown, E, string, undefined>,
   });
 
-  app.use(traceRequests({ publicEdge: options.publicEdge === true }));
+  app.use(
+    traceRequests({
+      publicEdge: options.publicEdge === true,
+      ...(options.traceShare ? { traceShare: options.traceShare } : {}),
+    }),
+  );
   app.use(requestId({ headerName: 'x-request-id' }));
   app.use(async function accessLog(c, next) {
     const requestLog = log.child({ request_id: c.get('requestId') });

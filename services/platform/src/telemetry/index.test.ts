@@ -145,6 +145,40 @@ describe('server spans at the public edge', () => {
   });
 });
 
+describe('a share of the traces at the public edge', () => {
+  const app = createApp({
+    serviceName: 'telemetry-share-test',
+    publicEdge: true,
+    traceShare: (method, path) => (method === 'GET' && path.startsWith('/polls/') ? 0.1 : 1),
+  });
+  app.get('/polls/:id', async (c) => {
+    await withSpan('poll work', {}, () => undefined);
+    return c.json({ context: currentTraceContext() ?? null });
+  });
+  app.get('/bookings', (c) => c.json({ ok: true }));
+
+  it('records about that share of the requests it names, and every other request', async () => {
+    const carried: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      const response = await app.request(`/polls/${i}`);
+      const body = (await response.json()) as { context: { traceparent: string } | null };
+      carried.push(body.context?.traceparent ?? '');
+    }
+    for (let i = 0; i < 20; i++) await app.request('/bookings');
+    const all = await spans();
+    const polls = all.filter((s) => s.name === 'GET /polls/:id');
+    // 40 expected; the bounds are 6 standard deviations apart, so this fails by chance once in ~10^8.
+    expect(polls.length).toBeGreaterThan(4);
+    expect(polls.length).toBeLessThan(76);
+    expect(all.filter((s) => s.name === 'poll work')).toHaveLength(polls.length);
+    expect(all.filter((s) => s.name === 'GET /bookings')).toHaveLength(20);
+    // What an unrecorded poll calls carries its context as not sampled, so nothing downstream records it.
+    const flags = carried.map((traceparent) => traceparent.slice(-2));
+    expect(flags.filter((f) => f === '01')).toHaveLength(polls.length);
+    expect(flags.filter((f) => f === '00')).toHaveLength(400 - polls.length);
+  });
+});
+
 describe('consumer spans', () => {
   it('continue the trace of the CloudEvent’s traceparent', async () => {
     const app = createApp({ serviceName: 'telemetry-test' });

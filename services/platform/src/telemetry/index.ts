@@ -6,6 +6,8 @@
 // by the outbox relay, client spans for Postgres statements (db/tracing.ts), Redis commands
 // (redis.ts) and sidecar calls (dapr). Outgoing fetch is traced by the undici instrumentation, which
 // listens on diagnostics_channel and so works regardless of the module system.
+
+import { randomBytes } from 'node:crypto';
 import {
   type Attributes,
   type Context,
@@ -17,6 +19,7 @@ import {
   SpanKind,
   SpanStatusCode,
   type TextMapGetter,
+  TraceFlags,
   trace,
 } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
@@ -325,7 +328,12 @@ const headerGetter: TextMapGetter<Headers> = {
  * with a sampled flag of 00. Its baggage is not taken either.
  */
 export function traceRequests(
-  options: { serviceName?: string; publicEdge?: boolean } = {},
+  options: {
+    serviceName?: string;
+    publicEdge?: boolean;
+    /** At the public edge, the share of traces recorded for a request (see createApp). */
+    traceShare?: (method: string, path: string) => number;
+  } = {},
 ): MiddlewareHandler {
   const duration = meter().createHistogram('http.server.request.duration', {
     unit: 's',
@@ -341,6 +349,29 @@ export function traceRequests(
     };
     let parent: Context;
     let span: Span;
+    if (
+      options.publicEdge &&
+      options.traceShare &&
+      Math.random() >= options.traceShare(c.req.method, url.pathname)
+    ) {
+      // Not recorded: the request and what it calls run under an unsampled context, so nothing
+      // downstream records a span of it either.
+      const unsampled = trace.wrapSpanContext({
+        traceId: randomBytes(16).toString('hex'),
+        spanId: randomBytes(8).toString('hex'),
+        traceFlags: TraceFlags.NONE,
+      });
+      const started = performance.now();
+      try {
+        await context.with(trace.setSpan(ROOT_CONTEXT, unsampled), next);
+      } finally {
+        duration.record((performance.now() - started) / 1000, {
+          'http.request.method': c.req.method,
+          'http.response.status_code': c.res.status,
+        });
+      }
+      return;
+    }
     if (options.publicEdge) {
       parent = context.active();
       const client = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, c.req.raw.headers, headerGetter));
