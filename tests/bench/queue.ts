@@ -74,7 +74,9 @@ interface CannonRequest {
 interface CannonOptions {
   url: string;
   connections: number;
-  duration: number;
+  /** Seconds to run, unless `amount` (a number of requests) ends it first. */
+  duration?: number;
+  amount?: number;
   timeout?: number;
   requests?: CannonRequest[];
 }
@@ -87,6 +89,8 @@ interface Row {
   result: CannonResult;
   /** CPU milliseconds per answered request, per process on the path (sampled from /proc). */
   cpu: Record<string, number>;
+  /** Of the requests, how many reached the upstream through its sidecar (when counted). */
+  forwarded?: number;
 }
 
 /** A process's CPU time so far (user + system), in milliseconds; 0 once it is gone. */
@@ -101,6 +105,26 @@ function cpuMsOf(pid: number | undefined): number {
     return 0;
   }
 }
+/**
+ * GET requests an app's sidecar has passed to it so far (from the sidecar's metrics: its calls to
+ * the app), or NaN when the sidecar does not report them.
+ */
+async function getsPassedToApp(app: { ports: { metrics: number } }): Promise<number> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${app.ports.metrics}/metrics`)).text();
+    let total = 0;
+    let found = false;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('dapr_http_client_completed_count{') || !line.includes('method="GET"')) continue;
+      found = true;
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return found ? total : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /** The processes a request passes through: the edge app, its sidecar, the upstream's sidecar and app, Redis. */
@@ -245,12 +269,14 @@ async function main(): Promise<void> {
         ]),
       );
       // Everyone is in the room before positions are polled, so every answer is a 200.
-      for (const userId of userIds) {
+      const numbers = new Map<string, number>();
+      for (const [index, userId] of userIds.entries()) {
         const joined = await fetch(`${queueDirect}/v1/queue/${showId}/join`, {
           method: 'POST',
           headers: { ...directHeaders, 'x-user-id': userId },
         });
-        await joined.arrayBuffer();
+        const standing = (await joined.json()) as { number?: number };
+        if (typeof standing.number === 'number') numbers.set(tokens[index]!, standing.number);
       }
 
       next = 0;
@@ -278,12 +304,42 @@ async function main(): Promise<void> {
           },
         ]),
       );
-      next = 0;
-      rows.push(
-        await run('position polling through the gateway', edgePath, gateway, [
-          { method: 'GET', path: `/api/v1/queue/${showId}/position`, setupRequest: asNextUser },
-        ]),
+      // Polling is what waiting users do: the users polled are the back half of the room, which the
+      // admitter does not reach during the scenario (an admitted user has their pass and stops
+      // polling), and each has polled once before it is measured, as a client polling every few
+      // seconds has (a join answered by this gateway teaches it the same; these joins are older
+      // than the gateway's 30 s recheck by now).
+      const waitingTokens = tokens.filter((token) => (numbers.get(token) ?? 0) > userCount / 2);
+      let nextWaiting = 0;
+      const asNextWaitingUser = (request: CannonRequest): CannonRequest => ({
+        ...request,
+        headers: {
+          ...request.headers,
+          authorization: `Bearer ${waitingTokens[nextWaiting++ % waitingTokens.length]}`,
+        },
+      });
+      const positionPoll = {
+        method: 'GET',
+        path: `/api/v1/queue/${showId}/position`,
+        setupRequest: asNextWaitingUser,
+      } as const;
+      await autocannon({
+        url: gateway,
+        connections,
+        amount: waitingTokens.length,
+        timeout: 10,
+        requests: [positionPoll],
+      });
+      const queueCallsBefore = await getsPassedToApp(edge.apps.queue);
+      nextWaiting = 0;
+      const polling = await run(
+        `position polling through the gateway (${waitingTokens.length} waiting users)`,
+        edgePath,
+        gateway,
+        [positionPoll],
       );
+      polling.forwarded = (await getsPassedToApp(edge.apps.queue)) - queueCallsBefore;
+      rows.push(polling);
 
       const soak = soakUsers > 0 ? await soakRun(edge, infra.info.redis.url, gateway, key) : undefined;
       const report = render(rows, startedAt, soak);
@@ -489,9 +545,11 @@ function render(rows: Row[], startedAt: Date, soak: SoakOutcome | undefined): st
     '',
     'A join goes client → gateway (token verification, rate limits) → gateway sidecar → queue sidecar → queue',
     '(Redis Lua). A position poll through the gateway is answered by the gateway itself once it knows the',
-    "user's arrival number (from the queue's answer to their first poll) and follows the show's progress",
-    '(one upstream per show): only the first poll of each user, and a poll whose user the progress has',
-    'reached, go on to the queue. The baseline is a bare hono app answering JSON with no middleware; the',
+    "user's arrival number (from the queue's answer to their join or a poll) and follows the show's progress",
+    '(one upstream per show): a poll whose user the progress has reached, and one whose number was learnt',
+    'more than 30 s ago, go on to the queue. The users polled are the back half of the room, which the admitter',
+    'does not reach during the scenario (waiting users poll; an admitted one has their pass), each polled',
+    'once before the measure. The baseline is a bare hono app answering JSON with no middleware; the',
     'ceiling is a no-op hono gateway forwarding through two sidecars (same daprd flags, mTLS and API tokens',
     'as the services; no access-control list) to that bare app. The two middle rows take the position call',
     'one hop at a time, as the gateway forwards it when it must. Every user has joined before positions are',
@@ -525,6 +583,16 @@ function render(rows: Row[], startedAt: Date, soak: SoakOutcome | undefined): st
     const cells = columns.map((name) => (name in cpu && cpu[name]! > 0 ? cpu[name]!.toFixed(3) : '–'));
     lines.push(
       `| ${scenario} | ${cells.join(' | ')} | ${total(cpu).toFixed(3)} | ${(ceilingCpu / total(cpu)).toFixed(3)} |`,
+    );
+  }
+  for (const { scenario, result, forwarded } of rows) {
+    if (forwarded === undefined) continue;
+    const answered = result['2xx'] + result.non2xx;
+    lines.push(
+      '',
+      Number.isNaN(forwarded)
+        ? `${scenario}: the queue's sidecar did not report the calls it passed on.`
+        : `${scenario}: ${forwarded} of ${answered} polls reached the queue (${((100 * forwarded) / Math.max(1, answered)).toFixed(1)} %, counted by its sidecar), the rest were answered by the gateway.`,
     );
   }
   lines.push('', 'Status codes per scenario:', '');

@@ -6,7 +6,13 @@ import { createInvokedReadThrough, createReadThrough } from './index.ts';
 
 function counting<V>(answer: (key: string, call: number) => Promise<V>) {
   const calls: string[] = [];
-  return { calls, load: (key: string) => (calls.push(key), answer(key, calls.length)) };
+  return {
+    calls,
+    load: (key: string) => {
+      calls.push(key);
+      return answer(key, calls.length);
+    },
+  };
 }
 
 describe('createReadThrough', () => {
