@@ -369,6 +369,8 @@ interface SoakOutcome {
   admitted: number;
   dropped: number;
   refused: number;
+  failed: Record<string, number>;
+  openingMax: number;
   admissionsPerSecond: number;
   lagP50: number;
   lagP99: number;
@@ -480,9 +482,17 @@ async function soakRun(
   let heldMin = Number.POSITIVE_INFINITY;
   let heldMax = 0;
   let heldAtStartOfHold = 0;
+  let openingMax = 0;
+  let sampled = 0;
   const sampler = setInterval(() => {
     const held = statuses.reduce((sum, s) => sum + (s?.held ?? 0), 0);
+    const opening = statuses.reduce((sum, s) => sum + (s?.opening ?? 0), 0);
     heldMax = Math.max(heldMax, held);
+    openingMax = Math.max(openingMax, opening);
+    if (++sampled % 15 === 0) {
+      const admitted = statuses.reduce((sum, s) => sum + (s?.admitted ?? 0), 0);
+      process.stderr.write(`soak: ${held} streams held, ${opening} opening, ${admitted} admitted\n`);
+    }
     if (Date.now() >= holdStartsAt) {
       if (heldAtStartOfHold === 0) heldAtStartOfHold = held;
       heldMin = Math.min(heldMin, held);
@@ -519,6 +529,11 @@ async function soakRun(
     admitted: finals.reduce((sum, s) => sum + s.admitted, 0),
     dropped: finals.reduce((sum, s) => sum + s.dropped, 0),
     refused: finals.reduce((sum, s) => sum + s.refused, 0),
+    failed: finals.reduce<Record<string, number>>((all, s) => {
+      for (const [code, n] of Object.entries(s.failed)) all[code] = (all[code] ?? 0) + n;
+      return all;
+    }, {}),
+    openingMax,
     admissionsPerSecond: inHold.length / soakSeconds,
     lagP50: percentile(lags, 50),
     lagP99: percentile(lags, 99),
@@ -619,6 +634,12 @@ function render(rows: Row[], startedAt: Date, soak: SoakOutcome | undefined): st
       `| streams held when the hold began | ${soak.heldAtStartOfHold} |`,
       `| streams held, least during the hold / most | ${soak.heldMin} / ${soak.heldMax} |`,
       `| streams opened (with reconnects) / refused opens | ${soak.opened} / ${soak.refused} |`,
+      `| opens failed before an answer, by error | ${
+        Object.entries(soak.failed)
+          .map(([code, n]) => `${code}: ${n}`)
+          .join(', ') || '0'
+      } |`,
+      `| most opens waiting for their answer at once | ${soak.openingMax} |`,
       `| users admitted on their stream | ${soak.admitted} |`,
       `| dropped streams | ${soak.dropped} |`,
       `| admissions per second during the hold | ${soak.admissionsPerSecond.toFixed(2)} |`,

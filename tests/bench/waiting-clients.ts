@@ -32,6 +32,10 @@ export interface ClientsStatus {
   admitted: number;
   dropped: number;
   refused: number;
+  /** Opens that failed before an answer, by error code (a connection reset, a timeout). */
+  failed: Record<string, number>;
+  /** Opens waiting for their answer now. */
+  opening: number;
   rssBytes: number;
 }
 
@@ -49,6 +53,8 @@ const status: ClientsStatus = {
   admitted: 0,
   dropped: 0,
   refused: 0,
+  failed: {},
+  opening: 0,
   rssBytes: 0,
 };
 /** servedUpTo of each update a sampled user saw, and when. */
@@ -106,6 +112,7 @@ async function hold(
     let admitted = false;
     let held = false;
     try {
+      status.opening++;
       const response = await openStream(
         url,
         {
@@ -114,7 +121,7 @@ async function hold(
           ...(lastEventId ? { 'last-event-id': lastEventId } : {}),
         },
         stop,
-      );
+      ).finally(() => status.opening--);
       if (response.statusCode !== 200) {
         status.refused++;
         response.resume();
@@ -141,8 +148,12 @@ async function hold(
         first = false;
         return false;
       });
-    } catch {
-      // aborted at the end, or the connection failed: counted below
+    } catch (error) {
+      // aborted at the end, or the connection failed: a failed open is counted by its code
+      if (!held && !stop.aborted) {
+        const code = (error as { code?: string }).code ?? 'other';
+        status.failed[code] = (status.failed[code] ?? 0) + 1;
+      }
     }
     if (held) status.held--;
     if (admitted) {

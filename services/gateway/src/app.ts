@@ -233,7 +233,7 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
         // The first standing comes from the user's number and the show's progress when this gateway
         // knows them (as for a poll): opening or resuming a stream then costs no call.
         standing: async () => {
-          const known = opening ? positions.answer(showId, user.userId) : undefined;
+          const known = opening ? positions.answer(showId, user.userId, Number.POSITIVE_INFINITY) : undefined;
           opening = false;
           if (known) return Response.json(known);
           if (Date.now() >= user.expiresAt * 1000) unauthorized('the token has expired');

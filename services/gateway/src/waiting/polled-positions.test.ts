@@ -70,6 +70,19 @@ describe('position polls answered at the edge', () => {
     expect(positions.answer(SHOW, 'ann')).toBeUndefined();
   });
 
+  it('answer a waiting stream from a number of any age, a poll only within the recheck interval', () => {
+    const { positions, progress, advance } = setup();
+    progress(10);
+    positions.learn(SHOW, 'ann', 200, waiting(25, 15));
+    advance(10 * 60_000);
+    expect(positions.answer(SHOW, 'ann')).toBeUndefined();
+    expect(positions.answer(SHOW, 'ann', Number.POSITIVE_INFINITY)).toEqual({
+      status: 'waiting',
+      position: 15,
+      number: 25,
+    });
+  });
+
   it('remember nothing from an answer that is not a waiting standing', () => {
     const { positions, progress } = setup();
     progress(0);

@@ -5,7 +5,9 @@
 // it) and every later poll is answered here from the progress, without a call. The queue is asked
 // again when the progress reaches the number (the pass comes only from the queue, for that user),
 // when the feed is not open, and at least every `recheckMs`, so a standing the queue changed (its
-// data reset) is not answered from memory for longer than that.
+// data reset) is not answered from memory for longer than that. A waiting stream opens from a number
+// of any age: it asks the queue itself when the progress reaches the number (a user the queue no
+// longer knows then gets `left`), and a join again through the gateway teaches the new number.
 import { type AdmissionProgress, waitingViewOf } from '../domain/waiting-position.ts';
 
 /** What the queue answers for a waiting user (its `Waiting` schema), computed here. */
@@ -34,11 +36,15 @@ export function createPolledPositions(options: PolledPositionsOptions) {
   let forwarded = 0;
 
   return {
-    /** The user's position from the progress, or undefined when the queue must answer. */
-    answer(showId: string, userId: string): PolledPosition | undefined {
+    /**
+     * The user's position from the progress, or undefined when the queue must answer. A number
+     * learnt more than `maxAgeMs` ago (default `recheckMs`) is asked again; a stream that asks the
+     * queue itself once the progress reaches the number opens from a number of any age.
+     */
+    answer(showId: string, userId: string, maxAgeMs = options.recheckMs): PolledPosition | undefined {
       const progress = options.progressOf(showId);
       const known = numbers.get(keyOf(showId, userId));
-      if (!progress || !known || now() - known.learntAt >= options.recheckMs) {
+      if (!progress || !known || now() - known.learntAt >= maxAgeMs) {
         forwarded++;
         return undefined;
       }

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { serve as listen, type ServerType } from '@hono/node-server';
+import { createAdaptorServer, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { logger as processLogger } from '../telemetry/index.ts';
@@ -10,6 +10,13 @@ export type ShutdownHook = () => Promise<unknown> | unknown;
 export type ServeOptions = {
   port: number;
   host?: string;
+  /**
+   * Connections the kernel may queue before the process accepts them (capped by the system's
+   * somaxconn). Node's default is 511; a burst of new connections beyond it (a sale opening, or a
+   * replica's clients reconnecting elsewhere) has its handshakes dropped, and each client retries
+   * after 1, 3, 7, 15… s. Default 4096.
+   */
+  backlog?: number;
   /**
    * Run as soon as the listener stops accepting, before in-flight requests are awaited: end
    * long-lived responses (held event streams) whose clients reconnect elsewhere.
@@ -55,9 +62,11 @@ export function serve(app: Hono<any, any, any>, options: ServeOptions): RunningS
     resolveListening = resolve;
     rejectListening = reject;
   });
-  const server = listen(
-    { fetch: app.fetch, port: options.port, hostname: options.host ?? '0.0.0.0' },
-    (info) => {
+  const server = createAdaptorServer({ fetch: app.fetch });
+  server.listen(
+    { port: options.port, host: options.host ?? '0.0.0.0', backlog: options.backlog ?? 4096 },
+    () => {
+      const info = server.address() as AddressInfo;
       log.info({ address: info.address, port: info.port }, 'listening');
       resolveListening(info);
     },
