@@ -20,7 +20,7 @@ export const queueConfigShape = {
   SSE_HEARTBEAT_MS: durationFromString().default(15_000),
   SSE_MAX_DURATION_MS: durationFromString().default(600_000),
   /** How often each show's admission progress stream (one per gateway) reads the progress. */
-  PROGRESS_POLL_INTERVAL_MS: durationFromString().default(200),
+  PROGRESS_POLL_INTERVAL_MS: durationFromString().default(100),
   INVENTORY_APP_ID: z.string().min(1).default('inventory'),
   /** How long a show's sale windows, as inventory answered, are reused for joins. */
   SHOW_CACHE_MS: durationFromString().default(2000),
