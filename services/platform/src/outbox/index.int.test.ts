@@ -228,6 +228,39 @@ describe('outbox relay', () => {
     }
   });
 
+  it("one topic's backlog does not hold back another topic, nor rows committed while a pass is in flight", async ({
+    database,
+    databaseUrl,
+  }) => {
+    // The sidecar takes its time with ticket.voided until released.
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slowCalls: string[][] = [];
+    const publisher: Publisher = {
+      async publishBulk(pubsub, topic, entries) {
+        if (topic === 'ticket.voided') {
+          slowCalls.push(entries.map((e) => e.entryId));
+          await gate;
+        }
+        return dapr.publishBulk(pubsub, topic, entries);
+      },
+    };
+    expect(await relay(databaseUrl, { dapr: publisher }).idle(10_000)).toBe(true);
+    const [stuck] = await enqueueMany(database, [{ reservationId: randomUUID() }]);
+    await vi.waitFor(() => expect(slowCalls).toHaveLength(1), poll);
+    // While that pass is in flight: another topic's row, and a new row of the same topic.
+    const refund = outboxEntry('payment.refunded', refunded(randomUUID()), { partitionKey: randomUUID() });
+    await database.db.transaction((tx) => enqueueAll(tx, [refund]));
+    const [later] = await enqueueMany(database, [{ reservationId: randomUUID() }]);
+    await sent(database, [refund.id]);
+    await vi.waitFor(() => expect(slowCalls).toEqual([[stuck], [later]]), poll);
+    expect((await rows(database, [stuck!, later!])).map((r) => r.sentAt)).toEqual([null, null]);
+    release();
+    await sent(database, [stuck!, later!]);
+  });
+
   it('retries a failed entry alone with back-off; later events of the same key wait, other keys do not', async ({
     database,
     databaseUrl,
