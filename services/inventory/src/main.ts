@@ -11,7 +11,7 @@ export const service = defineService({
   name: 'inventory',
   config: inventoryConfigShape,
   database: { schema, migrations: new URL('../drizzle', import.meta.url) },
-  setup: ({ database }) => ({ handlers: { db: database.db, now: () => new Date() } }),
+  setup: ({ eventsDatabase }) => ({ handlers: { db: eventsDatabase.db, now: () => new Date() } }),
   app: ({ config, database, readiness }) =>
     createInventoryApp({ db: database.db, bodyLimitBytes: config.BODY_LIMIT_BYTES, readiness }),
   consumes: ({ config, handlers }) => ({

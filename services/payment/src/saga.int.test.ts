@@ -20,7 +20,7 @@ import {
 } from '@reservex/local';
 import { createDatabase } from '@reservex/platform/db';
 import { outbox } from '@reservex/platform/outbox';
-import { withMigratedDatabase } from '@reservex/platform/testing';
+import { batchEntry, withMigratedDatabase } from '@reservex/platform/testing';
 import { eq, sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { hc } from 'hono/client';
@@ -29,8 +29,8 @@ import type { createPaymentApp } from './app.ts';
 import { findPayment, insertIntent, type PaymentDb } from './db/payments.ts';
 import { cancellations, payments, refunds, schema } from './db/schema.ts';
 import { createHttpProvider } from './domain/http-provider.ts';
-import { refundCancelledReservation } from './events/reservation-cancelled.ts';
-import { chargeReservation } from './events/stock-reserved.ts';
+import { refundCancelledReservation, refundInBatches } from './events/reservation-cancelled.ts';
+import { chargeInBatches, chargeReservation } from './events/stock-reserved.ts';
 import { resolveUnfinished } from './resolver.ts';
 
 const infra = inject('infra');
@@ -103,16 +103,22 @@ async function leaveIntent(db: PaymentDb, reserved: EventOf<'stock.reserved'>) {
 type Delivery = { kind: 'reserved' | 'cancelled'; eventId: string };
 
 describe('payment participant (real Postgres)', () => {
-  it('keeps its invariants under any interleaving and duplication of its events', async ({ database }) => {
+  it('keeps its invariants under any interleaving and duplication of its events, alone or in bulk', async ({
+    database,
+  }) => {
     const { db } = database;
     const { provider, ledger } = await sandbox({ slowResponseMs: 5, flakyFailures: 1 });
     const retry = { retries: 2, minTimeoutMs: 1, attemptTimeoutMs: 500 };
     const charge = chargeReservation({ db, provider, retry });
     const refund = refundCancelledReservation({ db, provider, retry });
+    const chargeBulk = chargeInBatches({ db, provider, retry });
+    const refundBulk = refundInBatches({ db, provider, retry });
 
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('tok_success', 'tok_declined', 'tok_processor_flaky', 'tok_slow'),
+        fc.boolean(),
+        // One event per delivery, or bulk deliveries (one per topic of each concurrent batch).
         fc.boolean(),
         // Each delivery: which event, whether it reuses the first CloudEvent id (redelivery) or is
         // a republication with a new id; then the deliveries are grouped into concurrent batches.
@@ -121,7 +127,7 @@ describe('payment participant (real Postgres)', () => {
           maxLength: 6,
         }),
         fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 6, maxLength: 6 }),
-        async (token, withCancel, picks, batchSizes) => {
+        async (token, withCancel, bulk, picks, batchSizes) => {
           const reservationId = randomUUID();
           const reserved = stockReserved(reservationId, token);
           const cancelled = reservationCancelled(reserved);
@@ -151,7 +157,21 @@ describe('payment participant (real Postgres)', () => {
             const batch = rest.slice(0, size);
             rest = rest.slice(size);
             if (!cancelDone && batch.some((d) => d.kind === 'reserved')) chargeBeganBeforeCancel = true;
-            await Promise.all(batch.map(deliver));
+            if (bulk) {
+              const ofKind = (kind: Delivery['kind']) => batch.filter((d) => d.kind === kind);
+              await Promise.all([
+                ofKind('reserved').length > 0 &&
+                  chargeBulk(
+                    ofKind('reserved').map((d) => batchEntry('stock.reserved', reserved, d.eventId)),
+                  ),
+                ofKind('cancelled').length > 0 &&
+                  refundBulk(
+                    ofKind('cancelled').map((d) => batchEntry('reservation.cancelled', cancelled, d.eventId)),
+                  ),
+              ]);
+            } else {
+              await Promise.all(batch.map(deliver));
+            }
             if (batch.some((d) => d.kind === 'cancelled')) cancelDone = true;
           }
 

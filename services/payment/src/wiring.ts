@@ -13,10 +13,10 @@ type Context = ServiceContext<'payment', typeof paymentConfigShape, typeof schem
 type Parts = { settle: SettleDeps };
 
 /** The card provider behind its HTTP API, with the retry budget and bound of each call. */
-export function settlement({ config: c, database }: Context): Parts {
+export function settlement({ config: c, eventsDatabase }: Context): Parts {
   return {
     settle: {
-      db: database.db,
+      db: eventsDatabase.db,
       provider: createHttpProvider({
         name: c.PAYMENT_PROVIDER,
         baseUrl: c.PAYMENT_PROVIDER_URL,

@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DEAD_LETTER_TOPIC, ownerOf, type Topic } from '@reservex/contracts';
 import { probeApp, publishAs, type StartedApps, startApps } from '@reservex/local';
-import { withMigratedDatabase } from '@reservex/platform/testing';
+import type { BatchEntry } from '@reservex/platform/events';
+import { batchEntry, withMigratedDatabase } from '@reservex/platform/testing';
 import fc from 'fast-check';
 import { hc } from 'hono/client';
 import { afterAll, beforeAll, describe, expect, inject, vi } from 'vitest';
@@ -15,7 +16,7 @@ import { findDetails } from './db/read-model.ts';
 import { schema } from './db/schema.ts';
 import { type SagaPath, sagaEvents, sagaPaths } from './domain/projection.fixtures.ts';
 import { project, type RecordedEvent } from './domain/projection.ts';
-import { projectSagaEvent } from './events/saga-event.ts';
+import { projectSagaEvent, projectSagaEvents } from './events/saga-event.ts';
 
 const infra = inject('infra');
 type QueryApp = ReturnType<typeof createQueryApp>;
@@ -26,11 +27,14 @@ const it = withMigratedDatabase({
 });
 
 describe('projection (real Postgres)', () => {
-  it('stores the same details whatever the arrival order, duplicates and concurrency', async ({
+  it('stores the same details whatever the arrival order, duplicates and concurrency, alone or in bulk', async ({
     database,
   }) => {
     const { db } = database;
     const projectEvent = projectSagaEvent({ db, consumer: 'query.project' });
+    const projectBatch = projectSagaEvents({ db, consumer: 'query.project' });
+    const entryOf = (event: RecordedEvent) =>
+      batchEntry(event.topic, event.data as never, event.eventId, event.traceparent) as BatchEntry<Topic>;
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom<SagaPath>(...sagaPaths).chain((path) => {
@@ -42,9 +46,11 @@ describe('projection (real Postgres)', () => {
               maxLength: 4,
             }),
             fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 8, maxLength: 8 }),
+            // One event per delivery, or each batch as two bulk deliveries at once.
+            fc.boolean(),
           );
         }),
-        async ([events, order, extra, batchSizes]) => {
+        async ([events, order, extra, batchSizes, bulk]) => {
           const again: RecordedEvent[] = extra.map(({ index, republished }) => {
             const event = events[index]!;
             return republished ? { ...event, eventId: randomUUID() } : event;
@@ -54,10 +60,18 @@ describe('projection (real Postgres)', () => {
             if (rest.length === 0) break;
             const batch = rest.slice(0, size);
             rest = rest.slice(size);
+            const half = Math.ceil(batch.length / 2);
             await Promise.all(
-              batch.map((event) =>
-                projectEvent(event.topic, event.data, { id: event.eventId, traceparent: event.traceparent }),
-              ),
+              bulk
+                ? [batch.slice(0, half), batch.slice(half)].map((delivery) =>
+                    projectBatch(delivery.map(entryOf)),
+                  )
+                : batch.map((event) =>
+                    projectEvent(event.topic, event.data, {
+                      id: event.eventId,
+                      traceparent: event.traceparent,
+                    }),
+                  ),
             );
           }
           const reservationId = events[0]!.data.reservationId;

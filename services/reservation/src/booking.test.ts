@@ -40,11 +40,6 @@ function stateStore() {
         keys.delete(stateKey);
       },
     },
-    lock: {
-      async withLock<T>(_s: string, _r: string, _o: string, _e: number, work: () => Promise<T>) {
-        return { acquired: true as const, value: await work() };
-      },
-    },
   };
 }
 
@@ -63,10 +58,8 @@ function booking(db: Partial<Record<'select' | 'transaction', unknown>>, dapr = 
       }),
     },
     stateStore: 'statestore',
-    lockStore: 'lockstore',
     passKey: key,
     holdTtlSeconds: 600,
-    instanceId: 'test',
   };
   return { place: createBooking(options).place, dapr };
 }

@@ -1,5 +1,6 @@
 // Placing a reservation: every check a request must pass before the saga starts, in the order that
-// wastes nothing. The pass is verified early but spent last, so a request refused for its quantity
+// wastes nothing, with one sidecar call of its own (the pass is spent in Dapr state; the one open
+// reservation per user and show is the database's unique index, not a distributed lock). The pass is verified early but spent last, so a request refused for its quantity
 // or because another reservation is open keeps the user's pass; and a pass spent for a reservation
 // that was then not written (a database failure, a concurrent reservation) is given back, so no
 // failure of ours locks the user out of the show until the pass expires.
@@ -49,15 +50,12 @@ const refuse = (
 
 export type BookingOptions = {
   db: ReservationDatabase;
-  dapr: Pick<Dapr, 'state' | 'lock'>;
+  dapr: Pick<Dapr, 'state'>;
   catalogue: Catalogue;
   stateStore: string;
-  lockStore: string;
   /** When undefined, no pass is needed (a deployment without the waiting room, or saga-only tests). */
   passKey: PassKey | undefined;
   holdTtlSeconds: number;
-  /** Owner name for Dapr locks taken by this process. */
-  instanceId: string;
   now?: () => Date;
 };
 
@@ -97,57 +95,44 @@ export function createBooking(options: BookingOptions) {
     const held = await ticketsHeldByUser(db, request.userId, request.ticketTypeId);
     if (held + request.quantity > limit) return overLimit(held);
 
-    // One reservation in flight per user and show: the lock makes check-then-insert atomic across
-    // replicas (and the database's partial unique index is the last line).
-    const resource = `reservation-in-flight:${request.userId}:${request.showId}`;
+    // One reservation in flight per user and show: the database's partial unique index decides it
+    // when the row is inserted (a concurrent request of the same user and show waits on it, then
+    // conflicts), in the same round trip as the insert; this read only spares the pass of a request
+    // that is refused anyway.
     const open = refuse(
       409,
       'reservation-open',
       'you already have a reservation for this show that has not ended',
     );
-    const lease = await dapr.lock.withLock(
-      options.lockStore,
-      resource,
-      options.instanceId,
-      15,
-      async (): Promise<Placement> => {
-        if (await hasOpenReservation(db, request.userId, request.showId)) return open;
-        if (pass) {
-          const spent = await spendPass(pass.jti, pass.expiresAt, at);
-          if (spent) return spent;
-        }
-        let created: Awaited<ReturnType<typeof createReservation>>;
-        try {
-          created = await createReservation(db, {
-            id: crypto.randomUUID(),
-            userId: request.userId,
-            showId: request.showId,
-            ticketTypeId: request.ticketTypeId,
-            quantity: request.quantity,
-            paymentMethod: request.paymentMethod,
-            holdExpiresAt: holdExpiry(at, options.holdTtlSeconds),
-            traceparent: currentTraceContext()?.traceparent,
-            now: at,
-            perUserLimit: limit,
-          });
-        } catch (error) {
-          if (pass) await givePassBack(pass.jti);
-          throw error;
-        }
-        if (created.kind === 'created') return { ok: true, reservation: created.reservation };
-        if (pass) await givePassBack(pass.jti);
-        return created.kind === 'over-user-limit' ? overLimit(created.held) : open;
-      },
-    );
-    if (!lease.acquired) {
-      return refuse(
-        409,
-        'reservation-in-progress',
-        'another reservation for this show is being placed for you',
-      );
+    if (await hasOpenReservation(db, request.userId, request.showId)) return open;
+    if (pass) {
+      const spent = await spendPass(pass.jti, pass.expiresAt, at);
+      if (spent) return spent;
     }
-    if (lease.value.ok) logger.info({ reservation_id: lease.value.reservation.id }, 'reservation placed');
-    return lease.value;
+    let created: Awaited<ReturnType<typeof createReservation>>;
+    try {
+      created = await createReservation(db, {
+        id: crypto.randomUUID(),
+        userId: request.userId,
+        showId: request.showId,
+        ticketTypeId: request.ticketTypeId,
+        quantity: request.quantity,
+        paymentMethod: request.paymentMethod,
+        holdExpiresAt: holdExpiry(at, options.holdTtlSeconds),
+        traceparent: currentTraceContext()?.traceparent,
+        now: at,
+        perUserLimit: limit,
+      });
+    } catch (error) {
+      if (pass) await givePassBack(pass.jti);
+      throw error;
+    }
+    if (created.kind === 'created') {
+      logger.info({ reservation_id: created.reservation.id }, 'reservation placed');
+      return { ok: true, reservation: created.reservation };
+    }
+    if (pass) await givePassBack(pass.jti);
+    return created.kind === 'over-user-limit' ? overLimit(created.held) : open;
   }
 
   async function checkPass(request: ReservationRequest, key: PassKey, at: Date) {

@@ -6,6 +6,9 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '@reservex/contracts';
 import { type Dapr, StateConflictError } from '@reservex/platform/dapr';
 
+/** The etag of a key's first version in the Redis state store. */
+const FIRST_VERSION = '1';
+
 export type StoredReply = { status: number; body: unknown; location?: string };
 
 type Entry =
@@ -62,9 +65,17 @@ export function createIdempotency(options: IdempotencyOptions) {
 
   async function complete(userId: string, key: string, print: string, reply: StoredReply): Promise<void> {
     const stateKey = keyOf(userId, key);
-    // A key written first-write can only be overwritten with its etag (Redis store semantics).
-    const claimed = await state.get<Entry>(store, stateKey);
     const entry: Entry = { state: 'done', fingerprint: print, reply };
+    // A key written first-write can only be overwritten with its etag (Redis store semantics). The
+    // Redis store numbers a key's versions from 1, so our own claim is version 1: one call, no read.
+    // Should the store say otherwise, the etag is read and the write made with it.
+    try {
+      await state.save(store, stateKey, entry, { ttlSeconds, etag: FIRST_VERSION });
+      return;
+    } catch (error) {
+      if (!(error instanceof StateConflictError)) throw error;
+    }
+    const claimed = await state.get<Entry>(store, stateKey);
     await state.save(store, stateKey, entry, {
       ttlSeconds,
       ...(claimed?.etag === undefined ? {} : { etag: claimed.etag }),

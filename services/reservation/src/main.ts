@@ -1,14 +1,15 @@
 // The reservation service: the saga's owner. Run by the platform (`runService`).
-import { defineService, runService } from '@reservex/platform/service';
+import { defineService, inBatches, runService } from '@reservex/platform/service';
 import { passRequirement, reservationConfigShape } from './config.ts';
 import * as schema from './db/schema.ts';
+import { sagaInBatches } from './events/apply.ts';
 import { onDeadLetter } from './events/dead-letter.ts';
-import { onPaymentCompleted } from './events/payment-completed.ts';
-import { onPaymentFailed } from './events/payment-failed.ts';
-import { onStockFailed } from './events/stock-failed.ts';
-import { onStockReserved } from './events/stock-reserved.ts';
-import { onTicketIssueFailed } from './events/ticket-issue-failed.ts';
-import { onTicketIssued } from './events/ticket-issued.ts';
+import { paymentCompleted } from './events/payment-completed.ts';
+import { paymentFailed } from './events/payment-failed.ts';
+import { stockFailed } from './events/stock-failed.ts';
+import { stockReserved } from './events/stock-reserved.ts';
+import { ticketIssueFailed } from './events/ticket-issue-failed.ts';
+import { ticketIssued } from './events/ticket-issued.ts';
 import { expirySweeper, instanceIdOf, reservationApp } from './wiring.ts';
 
 export const service = defineService({
@@ -18,16 +19,18 @@ export const service = defineService({
   database: { schema, migrations: new URL('../drizzle', import.meta.url) },
   setup: (context) => ({
     ...instanceIdOf(context),
-    handlers: { db: context.database.db, now: () => new Date() },
+    handlers: { db: context.eventsDatabase.db, now: () => new Date() },
   }),
   app: reservationApp,
+  // Bulk deliveries, each in one transaction: Dapr would otherwise hand over one event per partition
+  // at a time, and the saga would wait on each commit.
   consumes: ({ handlers }) => ({
-    'stock.reserved': onStockReserved(handlers),
-    'stock.failed': onStockFailed(handlers),
-    'payment.completed': onPaymentCompleted(handlers),
-    'payment.failed': onPaymentFailed(handlers),
-    'ticket.issued': onTicketIssued(handlers),
-    'ticket.issue.failed': onTicketIssueFailed(handlers),
+    'stock.reserved': inBatches(sagaInBatches(handlers, stockReserved)),
+    'stock.failed': inBatches(sagaInBatches(handlers, stockFailed)),
+    'payment.completed': inBatches(sagaInBatches(handlers, paymentCompleted)),
+    'payment.failed': inBatches(sagaInBatches(handlers, paymentFailed)),
+    'ticket.issued': inBatches(sagaInBatches(handlers, ticketIssued)),
+    'ticket.issue.failed': inBatches(sagaInBatches(handlers, ticketIssueFailed)),
   }),
   deadLetters: ({ handlers }) => onDeadLetter(handlers),
   relay: true,

@@ -8,7 +8,7 @@ import type { EventOf, Topic } from '@reservex/contracts';
 import type { DatabaseHandle } from '@reservex/platform/db';
 import type { DeliveryContext } from '@reservex/platform/events';
 import { logger } from '@reservex/platform/telemetry';
-import { withMigratedDatabase } from '@reservex/platform/testing';
+import { batchEntry, withMigratedDatabase } from '@reservex/platform/testing';
 import { eq } from 'drizzle-orm';
 import fc from 'fast-check';
 import { beforeAll, describe, expect } from 'vitest';
@@ -16,14 +16,14 @@ import { advanceSaga, createReservation, expiredReservations, findReservation } 
 import * as schema from './db/schema.ts';
 import { outbox, reservations } from './db/schema.ts';
 import { isWellFormed } from './domain/reservation.ts';
-import type { HandlerContext } from './events/apply.ts';
+import { type HandlerContext, type ParticipantTopic, sagaInBatches } from './events/apply.ts';
 import { onDeadLetter } from './events/dead-letter.ts';
-import { onPaymentCompleted } from './events/payment-completed.ts';
+import { onPaymentCompleted, paymentCompleted } from './events/payment-completed.ts';
 import { onPaymentFailed } from './events/payment-failed.ts';
-import { onStockFailed } from './events/stock-failed.ts';
-import { onStockReserved } from './events/stock-reserved.ts';
+import { onStockFailed, stockFailed } from './events/stock-failed.ts';
+import { onStockReserved, stockReserved } from './events/stock-reserved.ts';
 import { onTicketIssueFailed } from './events/ticket-issue-failed.ts';
-import { onTicketIssued } from './events/ticket-issued.ts';
+import { onTicketIssued, ticketIssued } from './events/ticket-issued.ts';
 import { migrationsFolder } from './migrations.ts';
 
 type Database = DatabaseHandle<typeof schema>;
@@ -75,17 +75,20 @@ function ctx(topic: string, id: string): DeliveryContext {
 }
 
 /** What reaches the saga owner: a participant's event, or an action inside the service. */
-type Input =
-  | {
-      kind:
-        | 'stock.reserved'
-        | 'stock.failed'
-        | 'payment.completed'
-        | 'payment.failed'
-        | 'ticket.issued'
-        | 'ticket.issue.failed';
-    }
-  | { kind: 'user' | 'expiry' | 'dead-letter' };
+type Input = { kind: ParticipantTopic } | { kind: 'user' | 'expiry' | 'dead-letter' };
+
+/** The saga facts every participant event of `reservation` carries. */
+function refOf(reservation: { id: string; userId: string }) {
+  return {
+    schemaVersion: 1 as const,
+    reservationId: reservation.id,
+    occurredAt: new Date().toISOString(),
+    userId: reservation.userId,
+    showId,
+    ticketTypeId,
+    quantity: 2,
+  };
+}
 
 const cancelling = new Set([
   'stock.failed',
@@ -104,15 +107,7 @@ async function deliver(
 ) {
   const deps = depsOf(database);
   const reservationId = reservation.id;
-  const ref = {
-    schemaVersion: 1 as const,
-    reservationId,
-    occurredAt: new Date().toISOString(),
-    userId: reservation.userId,
-    showId,
-    ticketTypeId,
-    quantity: 2,
-  };
+  const ref = refOf(reservation);
   const money = { amountMinor: 5000, currency: 'EUR' };
   switch (input.kind) {
     case 'stock.reserved': {
@@ -372,5 +367,68 @@ describe('the per-user limit across orders', () => {
       advanceSaga(tx, thirdId, { type: 'user.cancelled' }, { cause: 'user' }, new Date()),
     );
     expect((await order(database, userId, 1, 3)).kind).toBe('created');
+  });
+});
+
+describe('a bulk delivery of participant events', () => {
+  const money = { amountMinor: 5000, currency: 'EUR' };
+
+  it('moves every saga it names in one transaction, each once, and emits their events', async ({
+    database,
+  }) => {
+    const deps = depsOf(database);
+    const sagas = await Promise.all([
+      newReservation(database),
+      newReservation(database),
+      newReservation(database),
+    ]);
+    const reserved = sagas.map((r) =>
+      batchEntry('stock.reserved', {
+        ...refOf(r),
+        ...money,
+        unitPriceMinor: 2500,
+        paymentMethod: { token: 't' },
+      }),
+    );
+    await sagaInBatches(deps, stockReserved)(reserved);
+    // Redelivered together with new events: only the new ones move their sagas.
+    const paid = sagas.map((r) =>
+      batchEntry('payment.completed', { ...refOf(r), ...money, paymentId: randomUUID() }),
+    );
+    await sagaInBatches(deps, paymentCompleted)([...paid, paid[0]!]);
+    await sagaInBatches(deps, stockReserved)(reserved);
+    const issued = sagas.map((r) =>
+      batchEntry('ticket.issued', { ...refOf(r), ticketIds: [randomUUID(), randomUUID()] }),
+    );
+    await sagaInBatches(deps, ticketIssued)(issued);
+
+    for (const saga of sagas) {
+      const found = await findReservation(database.db, saga.id);
+      expect(found?.transitions.map((t) => t.status)).toEqual([
+        'PENDING',
+        'AWAITING_PAYMENT',
+        'AWAITING_TICKETS',
+        'CONFIRMED',
+      ]);
+      expect((await emitted(database, saga.id)).map((e) => e.topic).sort()).toEqual([
+        'reservation.confirmed',
+        'reservation.created',
+      ]);
+    }
+  });
+
+  it('an implausible event fails its whole delivery, leaving every saga as it was', async ({ database }) => {
+    const deps = depsOf(database);
+    const [fine, other] = await Promise.all([newReservation(database), newReservation(database)]);
+    const delivery = [
+      batchEntry('stock.failed', { ...refOf(fine), reason: 'SOLD_OUT', available: 0 }),
+      batchEntry('stock.failed', { ...refOf(other), quantity: 3, reason: 'SOLD_OUT', available: 0 }),
+    ];
+    await expect(sagaInBatches(deps, stockFailed)(delivery)).rejects.toThrow(/implausible/);
+    expect((await findReservation(database.db, fine.id))?.status).toBe('PENDING');
+    // Alone (as the subscriber then hands it over), the plausible one applies.
+    await sagaInBatches(deps, stockFailed)([delivery[0]!]);
+    expect((await findReservation(database.db, fine.id))?.status).toBe('CANCELLED');
+    expect((await findReservation(database.db, other.id))?.status).toBe('PENDING');
   });
 });

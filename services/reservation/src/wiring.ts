@@ -21,13 +21,7 @@ export const instanceIdOf = ({ config }: Context): Parts => ({
 });
 
 /** The booking API: catalogue checks, the one open reservation per user and show, idempotent replies. */
-export function reservationApp({
-  config: c,
-  database: { db },
-  dapr,
-  readiness,
-  instanceId,
-}: Context & Parts) {
+export function reservationApp({ config: c, database: { db }, dapr, readiness }: Context) {
   return createReservationApp({
     db,
     booking: createBooking({
@@ -39,10 +33,8 @@ export function reservationApp({
         cacheMs: c.CATALOGUE_CACHE_MS,
       }),
       stateStore: c.STATESTORE_NAME,
-      lockStore: c.LOCKSTORE_NAME,
       passKey: c.REQUIRE_PASS && c.PASS_TOKEN_SECRET ? passKey(c.PASS_TOKEN_SECRET) : undefined,
       holdTtlSeconds: c.HOLD_TTL_SECONDS,
-      instanceId,
     }),
     idempotency: createIdempotency({
       state: dapr.state,

@@ -1,13 +1,13 @@
 // The ticket service: issues, voids and scans tickets. Run by the platform (`runService`).
 import { randomBytes } from 'node:crypto';
-import { defineService, runService } from '@reservex/platform/service';
+import { defineService, inBatches, runService } from '@reservex/platform/service';
 import { createTicketApp } from './app.ts';
 import { ticketConfigShape } from './config.ts';
 import { schema } from './db/schema.ts';
 import { parseLockedShows } from './domain/issuing.ts';
 import { createTicketSigner } from './domain/ticket-code.ts';
-import { issueTickets } from './events/payment-completed.ts';
-import { voidCancelledTickets } from './events/reservation-cancelled.ts';
+import { issueTicketsInBatches } from './events/payment-completed.ts';
+import { voidCancelledTicketsInBatches } from './events/reservation-cancelled.ts';
 
 export const service = defineService({
   name: 'ticket',
@@ -20,12 +20,12 @@ export const service = defineService({
     const signQr = createTicketSigner(secret).sign;
     return createTicketApp({ db: database.db, signQr, bodyLimitBytes: config.BODY_LIMIT_BYTES, readiness });
   },
-  consumes: ({ config, database: { db } }) => ({
-    'payment.completed': issueTickets({
-      db,
-      lockedShows: parseLockedShows(config.TICKET_ISSUING_LOCKED_SHOWS),
-    }),
-    'reservation.cancelled': voidCancelledTickets({ db }),
+  // Bulk deliveries, each in one transaction.
+  consumes: ({ config, eventsDatabase: { db } }) => ({
+    'payment.completed': inBatches(
+      issueTicketsInBatches({ db, lockedShows: parseLockedShows(config.TICKET_ISSUING_LOCKED_SHOWS) }),
+    ),
+    'reservation.cancelled': inBatches(voidCancelledTicketsInBatches({ db })),
   }),
   relay: true,
 });

@@ -9,7 +9,7 @@ import { ownerOf, type Topic } from '@reservex/contracts';
 import { databaseUrl, deliveredBy, probeApp, publishAs, type StartedApps, startApps } from '@reservex/local';
 import { createDatabase } from '@reservex/platform/db';
 import { outbox } from '@reservex/platform/outbox';
-import { withMigratedDatabase } from '@reservex/platform/testing';
+import { batchEntry, withMigratedDatabase } from '@reservex/platform/testing';
 import { and, eq, sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { hc } from 'hono/client';
@@ -17,8 +17,8 @@ import { afterAll, beforeAll, describe, expect, inject, vi } from 'vitest';
 import type { createTicketApp } from './app.ts';
 import { schema, tickets } from './db/schema.ts';
 import { lockShowForIssuing, type TicketDb } from './db/tickets.ts';
-import { issueTickets } from './events/payment-completed.ts';
-import { voidCancelledTickets } from './events/reservation-cancelled.ts';
+import { issueTickets, issueTicketsInBatches } from './events/payment-completed.ts';
+import { voidCancelledTickets, voidCancelledTicketsInBatches } from './events/reservation-cancelled.ts';
 
 const infra = inject('infra');
 type TicketApp = ReturnType<typeof createTicketApp>;
@@ -67,20 +67,26 @@ async function published(db: TicketDb, reservationId: string, topic: string): Pr
 type Delivery = { kind: 'paid' | 'cancelled'; eventId: string };
 
 describe('ticket participant (real Postgres)', () => {
-  it('keeps its invariants under any interleaving and duplication of its events', async ({ database }) => {
+  it('keeps its invariants under any interleaving and duplication of its events, alone or in bulk', async ({
+    database,
+  }) => {
     const { db } = database;
     const issue = issueTickets({ db, lockedShows: new Set() });
     const voidTickets = voidCancelledTickets({ db });
+    const issueBulk = issueTicketsInBatches({ db, lockedShows: new Set() });
+    const voidBulk = voidCancelledTicketsInBatches({ db });
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 4 }),
+        fc.boolean(),
+        // One event per delivery, or bulk deliveries (one per topic of each concurrent batch).
         fc.boolean(),
         fc.array(fc.record({ kind: fc.constantFrom('paid', 'cancelled'), redelivery: fc.boolean() }), {
           minLength: 1,
           maxLength: 6,
         }),
         fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 6, maxLength: 6 }),
-        async (quantity, withCancel, picks, batchSizes) => {
+        async (quantity, withCancel, bulk, picks, batchSizes) => {
           const paid = paymentCompleted(randomUUID(), randomUUID(), quantity);
           const cancelled = reservationCancelled(paid);
           const firstIds = { paid: randomUUID(), cancelled: randomUUID() };
@@ -106,7 +112,19 @@ describe('ticket participant (real Postgres)', () => {
             const batch = rest.slice(0, size);
             rest = rest.slice(size);
             if (!cancelDone && batch.some((d) => d.kind === 'paid')) issueBeganBeforeCancel = true;
-            await Promise.all(batch.map(deliver));
+            if (bulk) {
+              const ofKind = (kind: Delivery['kind']) => batch.filter((d) => d.kind === kind);
+              await Promise.all([
+                ofKind('paid').length > 0 &&
+                  issueBulk(ofKind('paid').map((d) => batchEntry('payment.completed', paid, d.eventId))),
+                ofKind('cancelled').length > 0 &&
+                  voidBulk(
+                    ofKind('cancelled').map((d) => batchEntry('reservation.cancelled', cancelled, d.eventId)),
+                  ),
+              ]);
+            } else {
+              await Promise.all(batch.map(deliver));
+            }
             if (batch.some((d) => d.kind === 'cancelled')) cancelDone = true;
           }
 

@@ -2,8 +2,8 @@
 // payment first takes the reservation's advisory lock, so the charge and the cancel of one reservation
 // never interleave: a cancel either finds the capture (and refunds it) or leaves the tombstone the
 // charge then finds. The lock is only held by short transactions: the provider is called between them.
-import type { TransactionOf } from '@reservex/platform/db';
-import { and, eq, lt, ne, sql } from 'drizzle-orm';
+import { lockKeys, type TransactionOf } from '@reservex/platform/db';
+import { and, eq, inArray, lt, ne, sql } from 'drizzle-orm';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import type { PaymentId, PaymentRecord } from '../domain/payment.ts';
 import { cancellations, type PaymentRow, payments, type RefundRow, refunds, type schema } from './schema.ts';
@@ -14,6 +14,24 @@ export type PaymentTx = TransactionOf<PaymentDb>;
 /** Serialises every handler of one reservation until the transaction ends. */
 export async function lockReservation(tx: PaymentTx, reservationId: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`payment:${reservationId}`}, 0))`);
+}
+
+/** The locks of several reservations, taken in a fixed order (see `lockKeys`). */
+export async function lockReservations(tx: PaymentTx, reservationIds: readonly string[]): Promise<void> {
+  await lockKeys(
+    tx,
+    reservationIds.map((id) => `payment:${id}`),
+  );
+}
+
+/** Which of these reservations were cancelled (their tombstones). */
+export async function cancelledAmong(tx: PaymentTx, reservationIds: readonly string[]): Promise<string[]> {
+  if (reservationIds.length === 0) return [];
+  const rows = await tx
+    .select({ reservationId: cancellations.reservationId })
+    .from(cancellations)
+    .where(inArray(cancellations.reservationId, [...reservationIds]));
+  return rows.map((row) => row.reservationId);
 }
 
 export async function paymentRecord(

@@ -1,8 +1,11 @@
 // reservation.cancelled → remember the cancel (tombstone: no charge afterwards) and refund a capture,
 // at most once, the provider called outside any transaction → payment.refunded (see settle.ts).
 import type { EventOf } from '@reservex/contracts';
-import type { InboxOutcome } from '@reservex/platform/inbox';
+import type { BatchEntry, BatchHandler } from '@reservex/platform/events';
+import { type InboxOutcome, inboxKeyOf, recordHandled } from '@reservex/platform/inbox';
 import { sagaAttributes, withSpan } from '@reservex/platform/telemetry';
+import { lockReservations, paymentRecord, recordCancellation } from '../db/payments.ts';
+import { onReservationCancelled } from '../domain/payment.ts';
 import { refundIfOwed, type SettleDeps } from './settle.ts';
 
 export type RefundDeps = SettleDeps;
@@ -21,4 +24,50 @@ export function refundCancelledReservation(deps: RefundDeps) {
           span,
         }),
     );
+}
+
+/**
+ * A bulk delivery: every tombstone in one transaction, with the inbox of the cancels that owe no
+ * refund (most of them: nothing was charged); a capture to refund goes on as `refundCancelledReservation`
+ * does, the provider called outside any transaction.
+ */
+export function refundInBatches(deps: RefundDeps): BatchHandler<'reservation.cancelled'> {
+  return async (entries) => {
+    const keyOf = (entry: BatchEntry<'reservation.cancelled'>) => inboxKeyOf(REFUND_CONSUMER, entry);
+    const owing = await deps.db.transaction(async (tx) => {
+      await lockReservations(
+        tx,
+        entries.map(({ event }) => event.reservationId),
+      );
+      const owed: BatchEntry<'reservation.cancelled'>[] = [];
+      const done: BatchEntry<'reservation.cancelled'>[] = [];
+      for (const entry of entries) {
+        const { event } = entry;
+        await recordCancellation(tx, {
+          reservationId: event.reservationId,
+          reason: event.reason,
+          cancelledAt: new Date(event.occurredAt),
+        });
+        const decision = onReservationCancelled(await paymentRecord(tx, event.reservationId));
+        entry.within((span) => {
+          span.setAttributes({
+            ...sagaAttributes({ step: 'payment.refund', reservationId: event.reservationId }),
+            'payment.decision': decision.action === 'refund' ? 'refund' : decision.why,
+          });
+        });
+        (decision.action === 'refund' ? owed : done).push(entry);
+      }
+      await recordHandled(tx, done.map(keyOf));
+      return owed;
+    });
+    for (const entry of owing) {
+      await entry.within((span) =>
+        refundIfOwed(deps, entry.event.reservationId, {
+          cancellation: { reason: entry.event.reason, cancelledAt: new Date(entry.event.occurredAt) },
+          inbox: keyOf(entry),
+          span,
+        }),
+      );
+    }
+  };
 }

@@ -57,17 +57,7 @@ export async function settleCharge(
   intent: Intent,
   options: { fresh: boolean; inbox?: InboxKey; span?: Span },
 ): Promise<InboxOutcome> {
-  const outcome = await chargeWithRetries(
-    deps.provider,
-    {
-      idempotencyKey: intent.reservationId,
-      amountMinor: intent.amountMinor,
-      currency: intent.currency,
-      paymentToken: intent.paymentToken,
-      reference: intent.reservationId,
-    },
-    deps.retry,
-  );
+  const outcome = await askProvider(deps, intent);
   options.span?.setAttribute('payment.outcome', outcome.status === 'captured' ? 'captured' : outcome.reason);
   if (options.fresh && deps.faultPauseAfterChargeMs) await sleep(deps.faultPauseAfterChargeMs);
   const handled = await transact(deps.db, options.inbox, (tx) => recordCharge(tx, intent, outcome));
@@ -81,7 +71,23 @@ export async function settleCharge(
   return handled;
 }
 
-async function recordCharge(tx: PaymentTx, intent: Intent, outcome: ChargeOutcome): Promise<void> {
+/** Step (2): the provider charges the intent, its reservation id as the idempotency key. */
+export function askProvider(deps: SettleDeps, intent: Intent): Promise<ChargeOutcome> {
+  return chargeWithRetries(
+    deps.provider,
+    {
+      idempotencyKey: intent.reservationId,
+      amountMinor: intent.amountMinor,
+      currency: intent.currency,
+      paymentToken: intent.paymentToken,
+      reference: intent.reservationId,
+    },
+    deps.retry,
+  );
+}
+
+/** Records the provider's answer to an intent with its payment event, under the reservation's lock. */
+export async function recordCharge(tx: PaymentTx, intent: Intent, outcome: ChargeOutcome): Promise<void> {
   await lockReservation(tx, intent.reservationId);
   const { row } = await paymentRecord(tx, intent.reservationId);
   // Another delivery or the resolver recorded the answer first: the provider gave it the same one.

@@ -96,3 +96,48 @@ describe('createDapr().shutdown', () => {
     }
   });
 });
+
+describe('createDapr().publishBulk', () => {
+  it('sends whole CloudEvents as they are, and answers the entries the sidecar failed', async () => {
+    const seen: { url: string; body: unknown }[] = [];
+    let answer: { status: number; body: string } = { status: 204, body: '' };
+    const server = createServer(async (request, response) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      seen.push({ url: request.url ?? '', body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+      response.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const dapr = createDapr({ httpPort: (server.address() as AddressInfo).port, timeoutMs: 1000 });
+      const entries = ['a', 'b'].map((entryId) => ({
+        entryId,
+        event: { specversion: '1.0', id: entryId, type: 'ticket.voided', data: {} },
+        partitionKey: `key-${entryId}`,
+      }));
+      expect((await dapr.publishBulk('pubsub', 'ticket.voided', entries)).failed).toEqual(new Map());
+      expect(seen[0]).toEqual({
+        url: '/v1.0-alpha1/publish/bulk/pubsub/ticket.voided?metadata.rawPayload=true',
+        body: entries.map((entry) => ({
+          entryId: entry.entryId,
+          event: entry.event,
+          contentType: 'application/cloudevents+json',
+          metadata: { partitionKey: entry.partitionKey },
+        })),
+      });
+
+      answer = {
+        status: 500,
+        body: JSON.stringify({ failedEntries: [{ entryId: 'b', error: 'broker down' }], errorCode: 'ERR' }),
+      };
+      expect((await dapr.publishBulk('pubsub', 'ticket.voided', entries)).failed).toEqual(
+        new Map([['b', 'broker down']]),
+      );
+      answer = { status: 403, body: JSON.stringify({ errorCode: 'ERR_PUBSUB_FORBIDDEN', message: 'no' }) };
+      await expect(dapr.publishBulk('pubsub', 'ticket.voided', entries)).rejects.toBeInstanceOf(DaprError);
+      expect(seen).toHaveLength(3);
+    } finally {
+      server.close();
+    }
+  });
+});

@@ -288,12 +288,14 @@ describe('createSubscriber().onBatch', () => {
         }
       },
     );
+    // Each of another reservation: none holds back another.
+    const of = (n: number) => ({ ...voided, reservationId: `7d7a3c1e-2f0a-4a51-9a86-4b8e0b6f1a1${n}` });
     const statuses = await statusesOf(
       await deliverBatch(app, [
-        entry('0', { id: 'evt-a' }),
-        entry('1', { id: 'evt-transient' }),
-        entry('2', { id: 'evt-poison' }),
-        entry('3', { id: 'evt-d' }),
+        entry('0', { id: 'evt-a', data: of(0) }),
+        entry('1', { id: 'evt-transient', data: of(1) }),
+        entry('2', { id: 'evt-poison', data: of(2) }),
+        entry('3', { id: 'evt-d', data: of(3) }),
       ]),
     );
     expect(statuses).toEqual({ '0': 'SUCCESS', '1': 'RETRY', '2': 'DROP', '3': 'SUCCESS' });
@@ -304,6 +306,29 @@ describe('createSubscriber().onBatch', () => {
       ['evt-poison'],
       ['evt-d'],
     ]);
+  });
+
+  it('after a failed batch, an event that fails again holds back the later events of its reservation', async () => {
+    const app = new Hono();
+    const calls: string[][] = [];
+    const other = { ...voided, reservationId: '2b1c3d4e-5f60-4718-8a9b-0c1d2e3f4a5b' };
+    createSubscriber(app, { pubsubName: 'pubsub', consumer: 'query' }).onBatch(
+      'ticket.voided',
+      async (entries) => {
+        calls.push(entries.map((e) => e.ctx.id));
+        if (entries.some((e) => e.ctx.id === 'evt-transient')) throw new Error('deadlock detected');
+      },
+    );
+    const statuses = await statusesOf(
+      await deliverBatch(app, [
+        entry('0', { id: 'evt-transient' }),
+        entry('1', { id: 'evt-other', data: other }),
+        entry('2', { id: 'evt-later' }),
+      ]),
+    );
+    // The later event of the same reservation is retried with the one before it, never applied first.
+    expect(statuses).toEqual({ '0': 'RETRY', '1': 'SUCCESS', '2': 'RETRY' });
+    expect(calls).toEqual([['evt-transient', 'evt-other', 'evt-later'], ['evt-transient'], ['evt-other']]);
   });
 
   it('answers RETRY for every entry while draining, and an error status to an envelope without entries', async () => {

@@ -110,7 +110,8 @@ export type BatchEntry<T extends Topic> = {
 
 /**
  * Handles a bulk delivery in one go (typically one transaction). Throwing fails the batch: each of
- * its events is then handed over again on its own, so one bad event cannot hold back the others.
+ * its events is then handed over again on its own, in order, so one bad event cannot hold back the
+ * others (only the later events of its own reservation, which are retried with it).
  */
 export type BatchHandler<T extends Topic> = (entries: BatchEntry<T>[]) => Promise<void>;
 
@@ -342,12 +343,22 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
       }
       log.warn({ err: error, events: accepted.length }, 'batch failed; handling its events one by one');
     }
+    // One reservation's events keep their order: after one of them failed, its later ones in this
+    // delivery are not applied but retried with it.
+    const held = new Set<string>();
     for (const item of accepted) {
+      const key = reservationOf(item.entry.ctx.cloudEvent.data);
+      if (key !== undefined && held.has(key)) {
+        settle(item, 'RETRY');
+        continue;
+      }
       try {
         await handler([item.entry]);
         settle(item, 'SUCCESS');
       } catch (error) {
-        settle(item, await failureStatus(item.entry.ctx, error), error);
+        const status = await failureStatus(item.entry.ctx, error);
+        settle(item, status, error);
+        if (status === 'RETRY' && key !== undefined) held.add(key);
       }
     }
   }
@@ -586,9 +597,15 @@ function contractViolation(issues: readonly { path: PropertyKey[]; message: stri
 }
 
 function reservationAttribute(data: unknown): Record<string, string> {
+  const id = reservationOf(data);
+  return id === undefined ? {} : { [SpanAttribute.reservationId]: id };
+}
+
+/** The reservation an event belongs to (its partition key), when it names one. */
+function reservationOf(data: unknown): string | undefined {
   if (typeof data === 'object' && data !== null && 'reservationId' in data) {
     const id = (data as { reservationId: unknown }).reservationId;
-    if (typeof id === 'string') return { [SpanAttribute.reservationId]: id };
+    if (typeof id === 'string') return id;
   }
-  return {};
+  return undefined;
 }

@@ -5,10 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect } from 'vitest';
-import { createDatabase, type DatabaseHandle } from '../db/index.ts';
-import { withMigratedDatabase } from '../testing/index.ts';
+import { createDatabase, type DatabaseHandle, lockKeys } from '../db/index.ts';
+import { batchEntry, withMigratedDatabase } from '../testing/index.ts';
 import * as schema from '../testing/schema.ts';
-import { handleEachOnce, handleOnce, inbox } from './index.ts';
+import { eachOnceInOneTransaction, handleEachOnce, handleOnce, inbox } from './index.ts';
 
 type Handle = DatabaseHandle<typeof schema>;
 
@@ -153,5 +153,85 @@ describe('handleEachOnce', () => {
       handleEachOnce(second.db, [...ids].reverse().map(keyOf), slowly),
     ]);
     expect(handled.sort()).toEqual([...ids].sort());
+  });
+});
+
+describe('eachOnceInOneTransaction', () => {
+  /** A bulk delivery's entry (reservationId names the event's key). */
+  const entryOf = (id: string, reservationId: string) =>
+    batchEntry(
+      'ticket.voided',
+      { schemaVersion: 1, reservationId, occurredAt: new Date().toISOString(), ticketIds: [randomUUID()] },
+      id,
+    );
+  const counter = async (db: Handle['db'], name: string) => {
+    const [row] = await db.select().from(schema.counters).where(eq(schema.counters.name, name));
+    return row?.value ?? 0;
+  };
+
+  it('applies each fresh event once, in delivery order, after one lock step; a redelivery is a no-op', async ({
+    first,
+  }) => {
+    const name = randomUUID();
+    await first.db.insert(schema.counters).values({ name, value: 0 });
+    const applied: string[] = [];
+    const locked: string[][] = [];
+    const handler = eachOnceInOneTransaction<'ticket.voided', Handle['db']>(first.db, 'ticket', {
+      lock: async (_tx, events) => locked.push(events.map((e) => e.reservationId)),
+      apply: async (tx, event, ctx) => {
+        applied.push(ctx.id);
+        await tx
+          .update(schema.counters)
+          .set({ value: sql`${schema.counters.value} + 1` })
+          .where(eq(schema.counters.name, name));
+        expect(event.reservationId).toBeTruthy();
+      },
+    });
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    await handler([entryOf(a, 'r1'), entryOf(b, 'r2'), entryOf(a, 'r1')]);
+    await handler([entryOf(b, 'r2'), entryOf(c, 'r3')]);
+    expect(applied).toEqual([a, b, c]);
+    expect(locked).toEqual([['r1', 'r2'], ['r3']]);
+    expect(await counter(first.db, name)).toBe(3);
+  });
+
+  it('an event that throws rolls back its whole delivery; handed over alone afterwards, each applies once', async ({
+    first,
+  }) => {
+    const name = randomUUID();
+    await first.db.insert(schema.counters).values({ name, value: 0 });
+    let poisonous = true;
+    const handler = eachOnceInOneTransaction<'ticket.voided', Handle['db']>(first.db, 'ticket', {
+      apply: async (tx, _event, ctx) => {
+        if (ctx.id === bad && poisonous) throw new Error('deadlock detected');
+        await tx
+          .update(schema.counters)
+          .set({ value: sql`${schema.counters.value} + 1` })
+          .where(eq(schema.counters.name, name));
+      },
+    });
+    const [good, bad, last] = [randomUUID(), randomUUID(), randomUUID()];
+    const delivery = [entryOf(good, 'r1'), entryOf(bad, 'r2'), entryOf(last, 'r3')];
+    await expect(handler(delivery)).rejects.toThrow('deadlock detected');
+    expect(await counter(first.db, name)).toBe(0);
+    // What the subscriber does next: each event alone; the failing one is retried later.
+    for (const entry of delivery) await handler([entry]).catch(() => undefined);
+    expect(await counter(first.db, name)).toBe(2);
+    poisonous = false;
+    await handler(delivery);
+    expect(await counter(first.db, name)).toBe(3);
+  });
+
+  it('lockKeys: two transactions locking the same keys in opposite orders do not deadlock', async ({
+    first,
+    second,
+  }) => {
+    const keys = Array.from({ length: 20 }, () => `test:${randomUUID()}`);
+    const hold = (db: Handle['db'], order: string[]) =>
+      db.transaction(async (tx) => {
+        await lockKeys(tx, order);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      });
+    await Promise.all([hold(first.db, keys), hold(second.db, [...keys].reverse())]);
   });
 });

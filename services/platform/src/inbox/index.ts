@@ -1,8 +1,12 @@
 // Idempotent consumption: the CloudEvent id a consumer handled is recorded in the same transaction
 // as the effect, so a redelivery (at-least-once transport) finds it and does nothing.
+
+import type { EventOf, Topic } from '@reservex/contracts';
 import { sql } from 'drizzle-orm';
 import { pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import type { Executor, TransactionOf } from '../db/index.ts';
+import type { BatchHandler, DeliveryContext } from '../events/index.ts';
+import type { Span } from '../telemetry/index.ts';
 
 /** Handled events per consumer. Each service re-exports this table from its drizzle schema. */
 export const inbox = pgTable(
@@ -83,21 +87,76 @@ export async function handleEachOnce<D extends Executor, K extends InboxKey>(
   keys: readonly K[],
   effect: (tx: TransactionOf<D>, fresh: K[]) => Promise<unknown>,
 ): Promise<K[]> {
-  const identity = (key: InboxKey) => `${key.consumer}\u0000${key.eventId}`;
-  const distinct = [...new Map(keys.map((key) => [identity(key), key])).values()];
-  if (distinct.length === 0) return [];
+  if (keys.length === 0) return [];
   return db.transaction(async (tx) => {
-    const ordered = [...distinct].sort((a, b) => (identity(a) < identity(b) ? -1 : 1));
-    const recorded = await tx
-      .insert(inbox)
-      .values(
-        ordered.map((key) => ({ consumer: key.consumer, eventId: key.eventId, topic: key.topic ?? null })),
-      )
-      .onConflictDoNothing()
-      .returning({ consumer: inbox.consumer, eventId: inbox.eventId });
-    const isNew = new Set(recorded.map(identity));
-    const fresh = distinct.filter((key) => isNew.has(identity(key)));
+    const fresh = await recordHandled(tx, keys);
     if (fresh.length > 0) await effect(tx as TransactionOf<D>, fresh);
     return fresh;
   });
+}
+
+/**
+ * Records, inside the caller's transaction, the keys this consumer has not handled yet, and returns
+ * those (in the order given, each once). For a handler whose effect spans several transactions: the
+ * keys are recorded in the one that completes the effect.
+ */
+export async function recordHandled<K extends InboxKey>(tx: Executor, keys: readonly K[]): Promise<K[]> {
+  const identity = (key: InboxKey) => `${key.consumer}\u0000${key.eventId}`;
+  const distinct = [...new Map(keys.map((key) => [identity(key), key])).values()];
+  if (distinct.length === 0) return [];
+  const ordered = [...distinct].sort((a, b) => (identity(a) < identity(b) ? -1 : 1));
+  const recorded = await tx
+    .insert(inbox)
+    .values(
+      ordered.map((key) => ({ consumer: key.consumer, eventId: key.eventId, topic: key.topic ?? null })),
+    )
+    .onConflictDoNothing()
+    .returning({ consumer: inbox.consumer, eventId: inbox.eventId });
+  const isNew = new Set(recorded.map(identity));
+  return distinct.filter((key) => isNew.has(identity(key)));
+}
+
+/** The inbox key of an event of a bulk delivery, for `consumer`. */
+export function inboxKeyOf(
+  consumer: string,
+  entry: { ctx: Pick<DeliveryContext, 'id' | 'topic'> },
+): InboxKey {
+  return { consumer, eventId: entry.ctx.id, topic: entry.ctx.topic };
+}
+
+/** What `eachOnceInOneTransaction` does with one fresh event of a delivery. */
+export type ApplyOne<T extends Topic, Tx> = (
+  tx: Tx,
+  event: EventOf<T>,
+  ctx: DeliveryContext,
+  span: Span,
+) => Promise<unknown>;
+
+/**
+ * A bulk delivery in one transaction: the inbox records each event once (a redelivered one is
+ * skipped, in the same transaction), `lock` runs once with the fresh events (take their locks in
+ * a fixed order there, so two deliveries cannot deadlock), then `apply` runs for each fresh event in
+ * delivery order, inside that event's consumer span. Any throw rolls the whole delivery back, and the
+ * subscriber then hands each event over alone.
+ */
+export function eachOnceInOneTransaction<T extends Topic, D extends Executor>(
+  db: D,
+  consumer: string,
+  steps: {
+    lock?: (tx: TransactionOf<D>, events: EventOf<T>[]) => Promise<unknown>;
+    apply: ApplyOne<T, TransactionOf<D>>;
+  },
+): BatchHandler<T> {
+  return async (entries) => {
+    const keys = entries.map((entry) => ({ ...inboxKeyOf(consumer, entry), entry }));
+    await handleEachOnce(db, keys, async (tx, fresh) => {
+      await steps.lock?.(
+        tx,
+        fresh.map(({ entry }) => entry.event),
+      );
+      for (const { entry } of fresh) {
+        await entry.within((span) => steps.apply(tx, entry.event, entry.ctx, span));
+      }
+    });
+  };
 }

@@ -1,13 +1,15 @@
 // The outbox relay against real Postgres and a real daprd publishing to Kafka: woken by NOTIFY
-// (no polling delay), safe with several replicas (each row published once), retrying a failed
-// publish with back-off while later events of the same saga wait their turn.
-import { randomUUID } from 'node:crypto';
+// (no polling delay), one bulk call per topic per pass, safe with several replicas (each row
+// published once), retrying a failed entry alone with back-off while later events of the same saga
+// wait their turn, and every event arriving with its row's id and trace.
+import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { type StartedApps, startApps } from '@reservex/local';
 import { inArray } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, vi } from 'vitest';
-import { createDapr, type Dapr } from '../dapr/index.ts';
+import { type BulkPublishEntry, createDapr, type Dapr } from '../dapr/index.ts';
 import { createDatabase, type DatabaseHandle } from '../db/index.ts';
+import { traceIdOf } from '../telemetry/index.ts';
 import { withMigratedDatabase } from '../testing/index.ts';
 import * as schema from '../testing/schema.ts';
 import { enqueue, enqueueAll, outbox, outboxEntry, type Publisher, type Relay, startRelay } from './index.ts';
@@ -23,6 +25,17 @@ const probe = fileURLToPath(new URL('../../../../local/src/test-apps/probe.ts', 
 const pubsubName = infra.dapr.components.pubsub;
 
 type Handle = DatabaseHandle<typeof schema>;
+
+function refunded(reservationId: string) {
+  return {
+    schemaVersion: 1 as const,
+    reservationId,
+    occurredAt: new Date().toISOString(),
+    paymentId: randomUUID(),
+    amountMinor: 1000,
+    currency: 'EUR',
+  };
+}
 
 function voided(reservationId: string) {
   return {
@@ -66,8 +79,10 @@ describe('outbox relay', () => {
     );
   const received = async () =>
     (await (await fetch(`${stack.apps['platform-relay-probe'].url}/received`)).json()) as {
+      topic: string;
       id: string;
       data: { reservationId: string };
+      traceparent?: string;
     }[];
   const enqueueMany = (database: Handle, entries: { reservationId: string; partitionKey?: string }[]) =>
     database.db.transaction(async (tx) => {
@@ -92,7 +107,13 @@ describe('outbox relay', () => {
   beforeAll(async () => {
     stack = await startApps({
       infra,
-      apps: [{ appId: 'platform-relay-probe', args: [probe], env: { PROBE_TOPICS: 'ticket.voided' } }],
+      apps: [
+        {
+          appId: 'platform-relay-probe',
+          args: [probe],
+          env: { PROBE_TOPICS: 'ticket.voided,payment.refunded' },
+        },
+      ],
     });
     const probeApp = stack.apps['platform-relay-probe'];
     // The sidecar answers only its app: the relay speaks as the app, with its token.
@@ -130,54 +151,133 @@ describe('outbox relay', () => {
     expect(events.filter((e) => e.id === id).map((e) => e.data.reservationId)).toEqual([reservationId]);
   });
 
+  /** A publisher that records each bulk call (its topic and entry ids) and passes it to the sidecar. */
+  const recorder = (fail: (entry: BulkPublishEntry) => boolean = () => false) => {
+    const calls: { topic: string; ids: string[] }[] = [];
+    const publisher: Publisher = {
+      async publishBulk(pubsub, topic, entries) {
+        calls.push({ topic, ids: entries.map((e) => e.entryId) });
+        const failing = entries.filter(fail);
+        const result = await dapr.publishBulk(
+          pubsub,
+          topic,
+          entries.filter((e) => !failing.includes(e)),
+        );
+        for (const entry of failing) result.failed.set(entry.entryId, 'sidecar unavailable');
+        return result;
+      },
+    };
+    return { calls, publisher };
+  };
+
   it('with two relays on the same table, every row is published exactly once', async ({
     database,
     databaseUrl,
   }) => {
-    const published: string[] = [];
-    const recording: Publisher = {
-      async publish(pubsub, topic, data, options) {
-        await dapr.publish(pubsub, topic, data, options);
-        published.push(options.id!);
-      },
-    };
-    relay(databaseUrl, { dapr: recording, batchSize: 7 });
-    relay(databaseUrl, { dapr: recording, batchSize: 7 });
+    const { calls, publisher } = recorder();
+    relay(databaseUrl, { dapr: publisher, batchSize: 7 });
+    relay(databaseUrl, { dapr: publisher, batchSize: 7 });
     const ids = await enqueueMany(
       database,
       Array.from({ length: 120 }, () => ({ reservationId: randomUUID() })),
     );
     await sent(database, ids, 30_000);
-    const mine = published.filter((id) => ids.includes(id));
+    const mine = calls.flatMap((call) => call.ids).filter((id) => ids.includes(id));
     expect(mine).toHaveLength(ids.length);
     expect(new Set(mine).size).toBe(ids.length);
 
     await receivedAll(ids, 30_000);
   });
 
-  it('retries a failed publish with back-off; later events of the same key wait, other keys do not', async ({
+  it('publishes one bulk call per topic per pass; each event keeps its row id and trace', async ({
+    database,
+    databaseUrl,
+  }) => {
+    const traceId = randomBytes(16).toString('hex');
+    const traced = (topic: 'ticket.voided' | 'payment.refunded', reservationId: string) => ({
+      ...(topic === 'ticket.voided'
+        ? outboxEntry(topic, voided(reservationId), { partitionKey: reservationId })
+        : outboxEntry(topic, refunded(reservationId), { partitionKey: reservationId })),
+      traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+    });
+    const entries = [
+      ...Array.from({ length: 12 }, () => traced('ticket.voided', randomUUID())),
+      ...Array.from({ length: 5 }, () => traced('payment.refunded', randomUUID())),
+    ];
+    const { calls, publisher } = recorder();
+    // Started and idle first: the commit's notification then starts one pass per topic.
+    expect(await relay(databaseUrl, { dapr: publisher }).idle(10_000)).toBe(true);
+    await database.db.transaction((tx) => enqueueAll(tx, entries));
+    const ids = entries.map((e) => e.id);
+    await sent(database, ids);
+
+    const callsOf = (topic: string) => calls.filter((call) => call.topic === topic && call.ids.length > 0);
+    expect(callsOf('ticket.voided').map((call) => new Set(call.ids))).toEqual([
+      new Set(entries.filter((e) => e.topic === 'ticket.voided').map((e) => e.id)),
+    ]);
+    expect(callsOf('payment.refunded').map((call) => new Set(call.ids))).toEqual([
+      new Set(entries.filter((e) => e.topic === 'payment.refunded').map((e) => e.id)),
+    ]);
+
+    const events = await receivedAll(ids);
+    for (const entry of entries) {
+      const delivered = events.filter((e) => e.id === entry.id);
+      expect(delivered).toHaveLength(1);
+      expect(delivered[0]).toMatchObject({ topic: entry.topic, data: { reservationId: entry.partitionKey } });
+      expect(traceIdOf(delivered[0]!.traceparent)).toBe(traceId);
+    }
+  });
+
+  it("one topic's backlog does not hold back another topic, nor rows committed while a pass is in flight", async ({
+    database,
+    databaseUrl,
+  }) => {
+    // The sidecar takes its time with ticket.voided until released.
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slowCalls: string[][] = [];
+    const publisher: Publisher = {
+      async publishBulk(pubsub, topic, entries) {
+        if (topic === 'ticket.voided') {
+          slowCalls.push(entries.map((e) => e.entryId));
+          await gate;
+        }
+        return dapr.publishBulk(pubsub, topic, entries);
+      },
+    };
+    expect(await relay(databaseUrl, { dapr: publisher }).idle(10_000)).toBe(true);
+    const [stuck] = await enqueueMany(database, [{ reservationId: randomUUID() }]);
+    await vi.waitFor(() => expect(slowCalls).toHaveLength(1), poll);
+    // While that pass is in flight: another topic's row, and a new row of the same topic.
+    const refund = outboxEntry('payment.refunded', refunded(randomUUID()), { partitionKey: randomUUID() });
+    await database.db.transaction((tx) => enqueueAll(tx, [refund]));
+    const [later] = await enqueueMany(database, [{ reservationId: randomUUID() }]);
+    await sent(database, [refund.id]);
+    await vi.waitFor(() => expect(slowCalls).toEqual([[stuck], [later]]), poll);
+    expect((await rows(database, [stuck!, later!])).map((r) => r.sentAt)).toEqual([null, null]);
+    release();
+    await sent(database, [stuck!, later!]);
+  });
+
+  it('retries a failed entry alone with back-off; later events of the same key wait, other keys do not', async ({
     database,
     databaseUrl,
   }) => {
     const saga = randomUUID();
     const other = randomUUID();
     let failuresLeft = 1;
-    const order: string[] = [];
-    const flaky: Publisher = {
-      async publish(pubsub, topic, data, options) {
-        if ((data as { reservationId: string }).reservationId === saga && failuresLeft-- > 0) {
-          throw new Error('sidecar unavailable');
-        }
-        await dapr.publish(pubsub, topic, data, options);
-        order.push(options.id!);
-      },
-    };
+    const { calls, publisher } = recorder(
+      (entry) => (entry.event.data as { reservationId: string }).reservationId === saga && failuresLeft-- > 0,
+    );
+    const running = relay(databaseUrl, { dapr: publisher, retryMinDelayMs: 300, retryMaxDelayMs: 300 });
+    expect(await running.idle(10_000)).toBe(true);
     const [first, second, unrelated] = await enqueueMany(database, [
       { reservationId: saga },
       { reservationId: saga },
       { reservationId: other },
     ]);
-    relay(databaseUrl, { dapr: flaky, retryMinDelayMs: 300, retryMaxDelayMs: 300 });
 
     const afterFailure = await vi.waitFor(async () => {
       const list = await rows(database, [first!, second!, unrelated!]);
@@ -193,7 +293,12 @@ describe('outbox relay', () => {
     expect(byId(afterFailure, second!)?.sentAt).toBeNull();
 
     await sent(database, [first!, second!, unrelated!]);
-    expect(order.filter((id) => id === first || id === second)).toEqual([first, second]);
+    const withSaga = calls
+      .map((call) => call.ids)
+      .filter((ids) => ids.includes(first!) || ids.includes(second!));
+    // The first call failed only its saga's entry; the retry carried that entry alone, then its successor.
+    expect(withSaga).toEqual([expect.arrayContaining([first, unrelated]), [first], [second]]);
+    await receivedAll([first!, second!, unrelated!]);
   });
 
   it('enqueueAll writes a batch in one go; events of one key are published in the order given', async ({
@@ -201,21 +306,15 @@ describe('outbox relay', () => {
     databaseUrl,
   }) => {
     const saga = randomUUID();
-    const order: string[] = [];
-    const recording: Publisher = {
-      async publish(pubsub, topic, data, options) {
-        await dapr.publish(pubsub, topic, data, options);
-        if ((data as { reservationId: string }).reservationId === saga) order.push(options.id!);
-      },
-    };
+    const { calls, publisher } = recorder();
     const entries = Array.from({ length: 25 }, () =>
       outboxEntry('ticket.voided', voided(saga), { partitionKey: saga }),
     );
     await database.db.transaction((tx) => enqueueAll(tx, entries));
     const ids = entries.map((e) => e.id);
-    relay(databaseUrl, { dapr: recording, batchSize: 10 });
+    relay(databaseUrl, { dapr: publisher, batchSize: 10 });
     await sent(database, ids);
-    expect(order).toEqual(ids);
+    expect(calls.flatMap((call) => call.ids).filter((id) => ids.includes(id))).toEqual(ids);
     await expect(
       database.db.transaction((tx) =>
         enqueueAll(tx, [

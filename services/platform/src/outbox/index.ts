@@ -103,6 +103,13 @@ export async function enqueueAll(tx: Executor, entries: readonly OutboxEntry[]):
       createdAt: statement`clock_timestamp() + ${index} * interval '1 microsecond'`,
     })),
   );
-  // Delivered on commit only (and collapsed with other notifies of the same transaction).
-  await tx.execute(statement`select pg_notify(${OUTBOX_CHANNEL}, '')`);
+  // Delivered on commit only (and collapsed with the same topic's other notifies of the transaction):
+  // the relay's lane of each topic wakes.
+  const topics = statement.join(
+    [...new Set(entries.map((entry) => entry.topic))].map((topic) => statement`${topic}`),
+    statement`, `,
+  );
+  await tx.execute(
+    statement`select pg_notify(${OUTBOX_CHANNEL}, topic) from unnest(array[${topics}]::text[]) as topic`,
+  );
 }

@@ -76,10 +76,13 @@ export type Consumers<N extends ServiceName, C = unknown> = { [T in ConsumedBy<N
   [K in Exclude<keyof C, ConsumedBy<N>>]: never;
 };
 
-/** Consumes each of `topics` with a handler of any of their events (a projection, say). */
+/**
+ * Consumes each of `topics` with a handler of any of their events (a projection, say), one event or
+ * one bulk delivery (`inBatches`) at a time.
+ */
 export function eachTopic<const Ts extends readonly Topic[]>(
   topics: Ts,
-  handlerOf: (topic: Ts[number]) => EventHandler<Ts[number]>,
+  handlerOf: (topic: Ts[number]) => Consumer<Ts[number]>,
 ): { [T in Ts[number]]: Consumer<T> } {
   return Object.fromEntries(topics.map((topic) => [topic, handlerOf(topic)])) as {
     [T in Ts[number]]: Consumer<T>;
@@ -112,6 +115,17 @@ export type ServiceContext<N extends ServiceName, Shape extends z.ZodRawShape, S
   onDraining(hook: ShutdownHook): void;
 } & (N extends AppId ? { dapr: Dapr } : unknown) &
   (Needs<N>['database'] extends true ? { database: DatabaseHandle<S> } : unknown) &
+  (N extends AppId
+    ? Needs<N>['database'] extends true
+      ? {
+          /**
+           * A pool of its own for the event handlers and the relay, so a burst of deliveries never
+           * takes the connections the HTTP requests need (and the other way round).
+           */
+          eventsDatabase: DatabaseHandle<S>;
+        }
+      : unknown
+    : unknown) &
   (Needs<N>['redis'] extends true ? { redis: Redis } : unknown);
 
 /**
@@ -131,6 +145,8 @@ export type DatabaseDeclaration<S extends Schema> = {
   migrations: URL;
   /** Pool size. Default 10. */
   poolSize?: number;
+  /** Size of the event handlers' and relay's pool (a service with a sidecar). Default 10. */
+  eventsPoolSize?: number;
 };
 
 export type ServiceDeclaration<
@@ -207,6 +223,7 @@ export async function runService(service: Service, entry: ImportMeta): Promise<v
 type AnyContext = ServiceContext<ServiceName, z.ZodRawShape, Schema> & {
   config: Record<string, unknown> & ConfigOf<typeof baseConfigShape>;
   database?: DatabaseHandle<Schema>;
+  eventsDatabase?: DatabaseHandle<Schema>;
   redis?: Redis;
 };
 type AnyDeclaration = {
@@ -263,6 +280,7 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
   const draining: ShutdownHook[] = [];
 
   let database: DatabaseHandle<Schema> | undefined;
+  let eventsDatabase: DatabaseHandle<Schema> | undefined;
   if (declaration.database) {
     const url = config.DATABASE_URL as string;
     await migrate(url, fileURLToPath(declaration.database.migrations), {
@@ -276,6 +294,14 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
     database = handle;
     readiness.db = () => databaseReady(handle.sql);
     closing.unshift(() => handle.close());
+    if (keys) {
+      const pool = createDatabase(url, declaration.database.schema, {
+        applicationName: `${config.SERVICE_NAME}-events`,
+        max: declaration.database.eventsPoolSize ?? 10,
+      });
+      eventsDatabase = pool;
+      closing.unshift(() => pool.close());
+    }
   }
 
   let redis: Redis | undefined;
@@ -305,6 +331,7 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
     onDraining: (hook: ShutdownHook) => draining.push(hook),
     ...(dapr ? { dapr } : {}),
     ...(database ? { database } : {}),
+    ...(eventsDatabase ? { eventsDatabase } : {}),
     ...(redis ? { redis } : {}),
   };
   const context = { ...platform, ...((await declaration.setup?.(platform as never)) ?? {}) } as never;
@@ -312,7 +339,7 @@ async function run(declaration: AnyDeclaration, argv: readonly string[] = []): P
   const app = declaration.app(context);
   const events =
     dapr && keys && isAppId(name)
-      ? eventParts(name, declaration, context, { app, config, dapr, keys, database })
+      ? eventParts(name, declaration, context, { app, config, dapr, keys, database: eventsDatabase })
       : undefined;
   const workers = declaration.workers?.(context) ?? [];
 

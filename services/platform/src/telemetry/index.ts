@@ -12,6 +12,7 @@ import {
   type Attributes,
   type Context,
   context,
+  createTraceState,
   metrics,
   propagation,
   ROOT_CONTEXT,
@@ -281,14 +282,21 @@ export function recordError(span: Span, error: unknown) {
 /** W3C trace context of a span or of the active context, for carrying over a message hop. */
 export type TraceContext = { traceparent: string; tracestate?: string };
 
+/**
+ * The W3C trace context of the span active in `from`, undefined without a valid one. Written here
+ * rather than through the registered propagator, so it is the same with or without the SDK started
+ * (an in-process test, a tool).
+ */
 export function currentTraceContext(from: Context = context.active()): TraceContext | undefined {
-  const carrier: Record<string, string> = {};
-  propagation.inject(from, carrier);
-  if (!carrier.traceparent) return undefined;
-  return carrier.tracestate
-    ? { traceparent: carrier.traceparent, tracestate: carrier.tracestate }
-    : { traceparent: carrier.traceparent };
+  const spanContext = trace.getSpanContext(from);
+  if (!spanContext || !trace.isSpanContextValid(spanContext)) return undefined;
+  const flags = (spanContext.traceFlags & TraceFlags.SAMPLED).toString(16).padStart(2, '0');
+  const traceparent = `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`;
+  const tracestate = spanContext.traceState?.serialize();
+  return tracestate ? { traceparent, tracestate } : { traceparent };
 }
+
+const TRACEPARENT = /^([\da-f]{2})-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})(-.*)?$/;
 
 /** The context a `traceparent` (and `tracestate`) describe, as the parent of the next span. */
 export function contextFromTraceparent(
@@ -296,13 +304,35 @@ export function contextFromTraceparent(
   tracestate?: string | null,
   base: Context = context.active(),
 ): Context {
-  if (!traceparent) return base;
-  const carrier: Record<string, string> = { traceparent };
-  if (tracestate) carrier.tracestate = tracestate;
-  return propagation.extract(base, carrier);
+  const match = TRACEPARENT.exec(traceparent?.trim() ?? '');
+  // Version ff is invalid; version 00 has exactly four fields.
+  if (!match || match[1] === 'ff' || (match[1] === '00' && match[5])) return base;
+  const spanContext = {
+    traceId: match[2]!,
+    spanId: match[3]!,
+    traceFlags: Number.parseInt(match[4]!, 16),
+    isRemote: true,
+    ...(tracestate ? { traceState: createTraceState(tracestate) } : {}),
+  };
+  return trace.isSpanContextValid(spanContext) ? trace.setSpanContext(base, spanContext) : base;
 }
 
 /** The trace id in a `traceparent` header, e.g. to show or to look it up in Jaeger. */
+/**
+ * A context in which nothing is recorded: its span carries sampled=0, so neither the spans started
+ * under it nor those of whatever it calls (a sidecar) are recorded.
+ */
+export function unsampledContext(): Context {
+  return trace.setSpan(
+    ROOT_CONTEXT,
+    trace.wrapSpanContext({
+      traceId: randomBytes(16).toString('hex'),
+      spanId: randomBytes(8).toString('hex'),
+      traceFlags: TraceFlags.NONE,
+    }),
+  );
+}
+
 export function traceIdOf(traceparent: string | null | undefined): string | undefined {
   const match = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(traceparent ?? '');
   return match?.[1];
@@ -356,14 +386,9 @@ export function traceRequests(
     ) {
       // Not recorded: the request and what it calls run under an unsampled context, so nothing
       // downstream records a span of it either.
-      const unsampled = trace.wrapSpanContext({
-        traceId: randomBytes(16).toString('hex'),
-        spanId: randomBytes(8).toString('hex'),
-        traceFlags: TraceFlags.NONE,
-      });
       const started = performance.now();
       try {
-        await context.with(trace.setSpan(ROOT_CONTEXT, unsampled), next);
+        await context.with(unsampledContext(), next);
       } finally {
         duration.record((performance.now() - started) / 1000, {
           'http.request.method': c.req.method,

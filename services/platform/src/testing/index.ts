@@ -5,9 +5,12 @@
 //   it('…', async ({ database }) => { … database.db … });
 //   it('…', async ({ databaseUrl }) => { … a pool of its own … });
 import { randomUUID } from 'node:crypto';
+import type { EventOf, Topic } from '@reservex/contracts';
 import { ensureDatabase } from '@reservex/local';
 import { inject, test } from 'vitest';
 import { createDatabase, type DatabaseHandle, migrate, type Schema } from '../db/index.ts';
+import type { BatchEntry, DeliveryContext } from '../events/index.ts';
+import { logger, trace } from '../telemetry/index.ts';
 
 export interface MigratedDatabaseOptions<S extends Schema> {
   /** Prefix of the database's name; a random suffix keeps reruns and files apart. */
@@ -45,4 +48,27 @@ export function withMigratedDatabase<S extends Schema>(options: MigratedDatabase
       { scope: 'file' },
     ],
   });
+}
+
+const deliverySpan = trace.getTracer('test').startSpan('delivery');
+
+/** An event of a bulk delivery as the subscriber hands it to a batch handler. */
+export function batchEntry<T extends Topic>(
+  topic: T,
+  event: EventOf<T>,
+  id: string = randomUUID(),
+  traceparent?: string,
+): BatchEntry<T> {
+  const ctx: DeliveryContext = {
+    id,
+    topic,
+    source: undefined,
+    time: undefined,
+    traceparent,
+    tracestate: undefined,
+    consumer: 'test',
+    cloudEvent: { id, type: topic, data: event },
+    log: logger,
+  };
+  return { event, ctx, within: (fn) => fn(deliverySpan) };
 }

@@ -2,8 +2,8 @@
 // the details are re-derived from all of them, under the reservation's advisory lock, so concurrent
 // deliveries of one saga never lose each other's facts.
 import type { SagaEvent } from '@reservex/contracts';
-import type { TransactionOf } from '@reservex/platform/db';
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
+import { lockKeys, type TransactionOf } from '@reservex/platform/db';
+import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { project, type RecordedEvent, type ReservationDetails } from '../domain/projection.ts';
 import { DETAILS_CHANNEL, reservationDetails, type schema, timelineEvents } from './schema.ts';
@@ -13,49 +13,81 @@ export type QueryTx = TransactionOf<QueryDb>;
 
 /** Adds one event to its reservation's timeline and re-derives the details. */
 export async function recordSagaEvent(tx: QueryTx, event: RecordedEvent): Promise<ReservationDetails> {
-  const reservationId = event.data.reservationId;
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`query:${reservationId}`}, 0))`);
+  const details = await recordSagaEvents(tx, [event]);
+  return details.get(event.data.reservationId)!;
+}
+
+/**
+ * Adds events to their reservations' timelines and re-derives the details of each reservation they
+ * name, in six statements whatever their number: the reservations' advisory locks (in a fixed order),
+ * the new timeline rows, every stored event of those reservations, the details, one notification
+ * per reservation. Returns the details by reservation id.
+ */
+export async function recordSagaEvents(
+  tx: QueryTx,
+  events: readonly RecordedEvent[],
+): Promise<Map<string, ReservationDetails>> {
+  const ids = [...new Set(events.map((event) => event.data.reservationId))];
+  if (ids.length === 0) return new Map();
+  await lockKeys(
+    tx,
+    ids.map((id) => `query:${id}`),
+  );
   await tx
     .insert(timelineEvents)
-    .values({
-      eventId: event.eventId,
-      reservationId,
-      topic: event.topic,
-      occurredAt: event.data.occurredAt,
-      data: event.data,
-      traceparent: event.traceparent ?? null,
-    })
+    .values(
+      events.map((event) => ({
+        eventId: event.eventId,
+        reservationId: event.data.reservationId,
+        topic: event.topic,
+        occurredAt: event.data.occurredAt,
+        data: event.data,
+        traceparent: event.traceparent ?? null,
+      })),
+    )
     .onConflictDoNothing();
-  const stored = await tx
-    .select()
-    .from(timelineEvents)
-    .where(eq(timelineEvents.reservationId, reservationId));
-  const details = project(
-    reservationId,
-    stored.map(
-      (row) =>
-        ({
-          eventId: row.eventId,
-          topic: row.topic,
-          data: row.data,
-          traceparent: row.traceparent ?? undefined,
-        }) as RecordedEvent,
-    ),
-  );
-  const row = {
-    reservationId,
-    userId: details.userId,
-    status: details.status,
-    sortAt: details.createdAt ?? details.timeline[0]!.occurredAt,
-    details,
-    updatedAt: new Date(),
-  };
+  const stored = await tx.select().from(timelineEvents).where(inArray(timelineEvents.reservationId, ids));
+  const byReservation = new Map<string, RecordedEvent[]>(ids.map((id) => [id, []]));
+  for (const row of stored) {
+    byReservation.get(row.reservationId)?.push({
+      eventId: row.eventId,
+      topic: row.topic,
+      data: row.data,
+      traceparent: row.traceparent ?? undefined,
+    } as RecordedEvent);
+  }
+  const updatedAt = new Date();
+  const projected = new Map(ids.map((id) => [id, project(id, byReservation.get(id)!)]));
   await tx
     .insert(reservationDetails)
-    .values(row)
-    .onConflictDoUpdate({ target: reservationDetails.reservationId, set: row });
-  await tx.execute(sql`select pg_notify(${DETAILS_CHANNEL}, ${reservationId})`);
-  return details;
+    .values(
+      [...projected].map(([reservationId, details]) => ({
+        reservationId,
+        userId: details.userId,
+        status: details.status,
+        sortAt: details.createdAt ?? details.timeline[0]!.occurredAt,
+        details,
+        updatedAt,
+      })),
+    )
+    .onConflictDoUpdate({
+      target: reservationDetails.reservationId,
+      set: {
+        userId: sql`excluded.user_id`,
+        status: sql`excluded.status`,
+        sortAt: sql`excluded.sort_at`,
+        details: sql`excluded.details`,
+        updatedAt: sql`excluded.updated_at`,
+      },
+    });
+  const channel = sql.join(
+    ids.map((id) => sql`${id}`),
+    sql`, `,
+  );
+  await tx.execute(
+    sql`select pg_notify(${DETAILS_CHANNEL}, id) from unnest(array[${channel}]::text[]) as id`,
+  );
+  return projected;
 }
 
 export function asRecorded(

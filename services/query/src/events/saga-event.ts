@@ -1,9 +1,10 @@
 // Every saga topic → the reservation's timeline and its ReservationDetails (one handler for all
 // topics: the projection reads each event the same way, and the order they arrive in does not matter).
 import type { EventOf, Topic } from '@reservex/contracts';
-import { handleOnce, type InboxOutcome } from '@reservex/platform/inbox';
+import type { BatchHandler } from '@reservex/platform/events';
+import { handleEachOnce, handleOnce, type InboxOutcome, inboxKeyOf } from '@reservex/platform/inbox';
 import { sagaAttributes, withSpan } from '@reservex/platform/telemetry';
-import { asRecorded, type QueryDb, recordSagaEvent } from '../db/read-model.ts';
+import { asRecorded, type QueryDb, recordSagaEvent, recordSagaEvents } from '../db/read-model.ts';
 
 export type Delivery = { id: string; traceparent?: string | undefined };
 
@@ -23,4 +24,32 @@ export function projectSagaEvent(deps: { db: QueryDb; consumer: string }) {
           );
         }),
     );
+}
+
+/**
+ * A bulk delivery of one topic in one transaction: the inbox keeps each event once, and the new
+ * events are projected together (see `recordSagaEvents`).
+ */
+export function projectSagaEvents<T extends Topic>(deps: { db: QueryDb; consumer: string }): BatchHandler<T> {
+  return async (entries) => {
+    const keys = entries.map((entry) => ({ ...inboxKeyOf(deps.consumer, entry), entry }));
+    await handleEachOnce(deps.db, keys, async (tx, fresh) => {
+      for (const { entry } of fresh) {
+        entry.within((span) =>
+          span.setAttributes(
+            sagaAttributes({ step: `query.${entry.ctx.topic}`, reservationId: entry.event.reservationId }),
+          ),
+        );
+      }
+      await recordSagaEvents(
+        tx,
+        fresh.map(({ entry }) =>
+          asRecorded({ topic: entry.ctx.topic, data: entry.event } as never, {
+            eventId: entry.ctx.id,
+            traceparent: entry.ctx.traceparent,
+          }),
+        ),
+      );
+    });
+  };
 }

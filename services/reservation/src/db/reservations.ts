@@ -4,7 +4,7 @@
 import type { CancelReason, EventOf, PaymentMethod, SagaStep } from '@reservex/contracts';
 import type { Database, Executor } from '@reservex/platform/db';
 import { enqueue } from '@reservex/platform/outbox';
-import { and, asc, eq, isNull, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
 import { implausibility, type ParticipantEvent } from '../domain/plausibility.ts';
 import { currentStatus, type Transition } from '../domain/reservation.ts';
 import {
@@ -218,6 +218,21 @@ export async function advanceSaga(
     await enqueue(tx, 'reservation.cancelled', event, { partitionKey: reservationId });
   }
   return { kind: 'applied', from, to, decision };
+}
+
+/**
+ * Locks the rows of `ids` in id order, in one statement: a transaction that then advances several
+ * sagas holds their locks in the same order as any other such transaction, so they cannot deadlock.
+ */
+export async function lockReservations(tx: Executor, ids: readonly string[]): Promise<void> {
+  const distinct = [...new Set(ids)];
+  if (distinct.length === 0) return;
+  await tx
+    .select({ id: reservations.id })
+    .from(reservations)
+    .where(inArray(reservations.id, distinct))
+    .orderBy(asc(reservations.id))
+    .for('update');
 }
 
 /** Open reservations whose hold has expired, oldest first. */

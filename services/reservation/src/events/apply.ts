@@ -1,9 +1,12 @@
 // Every participant event moves the saga the same way: once per CloudEvent id (inbox), through the
-// domain's decision, in one transaction with the transition and any event it emits (outbox).
-import { type DeliveryContext, PermanentError } from '@reservex/platform/events';
-import { handleOnce } from '@reservex/platform/inbox';
-import { sagaAttributes, withSpan } from '@reservex/platform/telemetry';
-import { advanceSaga, type ReservationDatabase } from '../db/reservations.ts';
+// domain's decision, in one transaction with the transition and any event it emits (outbox). A bulk
+// delivery does the same for each of its events, in delivery order, in one transaction.
+import type { EventOf } from '@reservex/contracts';
+import type { Executor } from '@reservex/platform/db';
+import { type BatchHandler, type DeliveryContext, PermanentError } from '@reservex/platform/events';
+import { eachOnceInOneTransaction, handleOnce } from '@reservex/platform/inbox';
+import { type Span, sagaAttributes, withSpan } from '@reservex/platform/telemetry';
+import { advanceSaga, lockReservations, type ReservationDatabase } from '../db/reservations.ts';
 import type { ParticipantEvent } from '../domain/plausibility.ts';
 import type { SagaInput } from '../domain/saga.ts';
 
@@ -12,12 +15,15 @@ export type HandlerContext = { db: ReservationDatabase; now: () => Date };
 /** The inbox consumer name of the saga's event handlers. */
 export const CONSUMER = 'reservation';
 
+type Delivery = Pick<DeliveryContext, 'id' | 'topic' | 'log'>;
+type StepOptions = { step: string; consumer?: string; facts?: ParticipantEvent };
+
 export async function applyToSaga(
   deps: HandlerContext,
   reservationId: string,
   input: SagaInput,
-  delivery: Pick<DeliveryContext, 'id' | 'topic' | 'log'>,
-  options: { step: string; consumer?: string; facts?: ParticipantEvent },
+  delivery: Delivery,
+  options: StepOptions,
 ): Promise<void> {
   await withSpan(
     `saga ${options.step}`,
@@ -26,37 +32,90 @@ export async function applyToSaga(
       const inbox = await handleOnce(
         deps.db,
         { consumer: options.consumer ?? CONSUMER, eventId: delivery.id, topic: delivery.topic },
-        async (tx) => {
-          const outcome = await advanceSaga(
-            tx,
-            reservationId,
-            input,
-            { cause: delivery.topic, eventId: delivery.id },
-            deps.now(),
-            options.facts,
-          );
-          // Thrown inside the transaction: nothing is recorded, and the event is dead-lettered with why.
-          if (outcome.kind === 'implausible')
-            throw new PermanentError(`implausible for reservation ${reservationId}: ${outcome.reason}`);
-          if (outcome.kind === 'unknown-reservation') {
-            delivery.log.warn({ reservation_id: reservationId }, 'event for an unknown reservation ignored');
-            span.setAttribute('saga.outcome', 'unknown-reservation');
-            return;
-          }
-          span.setAttributes({
-            'saga.from': outcome.from,
-            'saga.to': outcome.to,
-            'saga.decision': outcome.decision.kind,
-          });
-          if (outcome.decision.kind === 'ignore') {
-            delivery.log.info(
-              { reservation_id: reservationId, why: outcome.decision.why },
-              'saga input ignored',
-            );
-          }
-        },
+        (tx) => advance(tx, deps, reservationId, input, delivery, options, span),
       );
       span.setAttribute('inbox.outcome', inbox);
     },
   );
+}
+
+/** The topics whose events move the saga: the participants' answers. */
+export type ParticipantTopic =
+  | 'stock.reserved'
+  | 'stock.failed'
+  | 'payment.completed'
+  | 'payment.failed'
+  | 'ticket.issued'
+  | 'ticket.issue.failed';
+
+/** What a participant event means to the saga: the input, the step it names, the facts it states. */
+export type SagaStepOf<T extends ParticipantTopic> = (event: EventOf<T>) => {
+  input: SagaInput;
+  step: string;
+  facts: ParticipantEvent;
+};
+
+/** One event per delivery, as `applyToSaga` applies it. */
+export function sagaHandler<T extends ParticipantTopic>(deps: HandlerContext, stepOf: SagaStepOf<T>) {
+  return (event: EventOf<T>, ctx: DeliveryContext) => {
+    const { input, step, facts } = stepOf(event);
+    return applyToSaga(deps, event.reservationId, input, ctx, { step, facts });
+  };
+}
+
+/**
+ * A bulk delivery of one topic in one transaction: the reservations it names are locked first (in
+ * id order, so deliveries of other topics cannot deadlock with it), then each event is applied as
+ * `applyToSaga` would, in delivery order, so one reservation's events keep theirs.
+ */
+export function sagaInBatches<T extends ParticipantTopic>(
+  deps: HandlerContext,
+  stepOf: SagaStepOf<T>,
+): BatchHandler<T> {
+  return eachOnceInOneTransaction<T, ReservationDatabase>(deps.db, CONSUMER, {
+    lock: (tx, events) => lockReservations(tx, events.map(reservationOf)),
+    apply: (tx, event, ctx, span) => {
+      const { input, step, facts } = stepOf(event);
+      const reservationId = reservationOf(event);
+      span.setAttributes(sagaAttributes({ step, reservationId }));
+      return advance(tx, deps, reservationId, input, ctx, { step, facts }, span);
+    },
+  });
+}
+
+const reservationOf = (event: unknown) => (event as { reservationId: string }).reservationId;
+
+async function advance(
+  tx: Executor,
+  deps: HandlerContext,
+  reservationId: string,
+  input: SagaInput,
+  delivery: Delivery,
+  options: StepOptions,
+  span: Span,
+): Promise<void> {
+  const outcome = await advanceSaga(
+    tx,
+    reservationId,
+    input,
+    { cause: delivery.topic, eventId: delivery.id },
+    deps.now(),
+    options.facts,
+  );
+  // Thrown inside the transaction: nothing is recorded, and the event is dead-lettered with why.
+  if (outcome.kind === 'implausible')
+    throw new PermanentError(`implausible for reservation ${reservationId}: ${outcome.reason}`);
+  if (outcome.kind === 'unknown-reservation') {
+    delivery.log.warn({ reservation_id: reservationId }, 'event for an unknown reservation ignored');
+    span.setAttribute('saga.outcome', 'unknown-reservation');
+    return;
+  }
+  span.setAttributes({
+    'saga.from': outcome.from,
+    'saga.to': outcome.to,
+    'saga.decision': outcome.decision.kind,
+  });
+  if (outcome.decision.kind === 'ignore') {
+    delivery.log.info({ reservation_id: reservationId, why: outcome.decision.why }, 'saga input ignored');
+  }
 }

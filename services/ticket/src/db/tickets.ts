@@ -1,6 +1,6 @@
 // Queries of the ticket participant. Handlers of one reservation serialise on its advisory lock, so a
 // cancel either finds the issued tickets (and voids them) or leaves the tombstone the issuer finds.
-import type { TransactionOf } from '@reservex/platform/db';
+import { lockKeys, type TransactionOf } from '@reservex/platform/db';
 import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import type { IssuingRecord, TicketId } from '../domain/issuing.ts';
@@ -11,6 +11,14 @@ export type TicketTx = TransactionOf<TicketDb>;
 
 export async function lockReservation(tx: TicketTx, reservationId: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`ticket:${reservationId}`}, 0))`);
+}
+
+/** The locks of several reservations, taken in a fixed order (see `lockKeys`). */
+export async function lockReservations(tx: TicketTx, reservationIds: readonly string[]): Promise<void> {
+  await lockKeys(
+    tx,
+    reservationIds.map((id) => `ticket:${id}`),
+  );
 }
 
 export async function issuingRecord(tx: TicketTx, reservationId: string): Promise<IssuingRecord> {
