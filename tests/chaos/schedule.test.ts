@@ -50,6 +50,9 @@ describe('faultSchedule', () => {
         .sort(),
     ).toEqual(['kafka', 'postgres', 'redis']);
     expect(schedule.every((f) => f.atS >= 0 && f.atS < defaults.durationS)).toBe(true);
+    // The opening runs undisturbed: only the standing conditions (replicas, duplicates) start at once.
+    const calm = schedule.filter((f) => f.atS < defaults.durationS * 0.1);
+    expect(calm.every((f) => f.kind === 'replicas' || f.kind === 'duplicates')).toBe(true);
     const pause = schedule.find((f) => f.kind === 'pause');
     expect(pause && pause.atS + defaults.pauseS).toBeLessThan(defaults.durationS);
   });

@@ -58,6 +58,9 @@ export function faultSchedule(input: ScheduleInput): ScheduledFault[] {
   const d = flags.durationS;
   const wanted = (kind: FaultKind) => flags.faults.includes(kind);
   const faults: ScheduledFault[] = [];
+  // The first bookings run without faults: their traces must be complete, and they show the rate
+  // the platform reaches undisturbed.
+  const calmS = Math.max(8, Math.round(d * 0.1));
 
   if (wanted('replicas')) {
     for (const service of input.replicated) faults.push({ kind: 'replicas', atS: 0, target: `${service}.2` });
@@ -82,7 +85,7 @@ export function faultSchedule(input: ScheduleInput): ScheduledFault[] {
   let pause: { from: number; to: number; target: string } | undefined;
   if (wanted('pause')) {
     const target = pick(random, input.consumers);
-    const atS = round(Math.max(1, Math.min(d * 0.3, d - flags.pauseS - 2)) + random() * 2);
+    const atS = round(Math.max(calmS, Math.min(d * 0.3, d - flags.pauseS - 2)) + random() * 2);
     faults.push({ kind: 'pause', atS, target, forS: flags.pauseS });
     pause = { from: atS, to: atS + flags.pauseS, target };
   }
@@ -93,7 +96,7 @@ export function faultSchedule(input: ScheduleInput): ScheduledFault[] {
 
   if (wanted('kill')) {
     const lastKill = new Map<string, number>();
-    for (let at = 3 + random() * flags.killEveryS; at < Math.min(rollingAt, d - 3); ) {
+    for (let at = calmS + random() * flags.killEveryS; round(at) < Math.min(rollingAt, d - 3); ) {
       const candidates = input.instances
         .flatMap((instance) => [instance, `${instance}.daprd`])
         .filter((target) => (lastKill.get(target) ?? -Infinity) + SAME_TARGET_GAP_S <= at)

@@ -82,7 +82,9 @@ export async function startChaosStack(
       },
       queue: {
         ADMISSION_RATE: String(rate),
-        MAX_ACTIVE: String(rate * 20),
+        // A buyer whose booking failed keeps the slot to book again (until the pass and its grace
+        // run out); these buyers do not, so only the rate meters the room.
+        MAX_ACTIVE: String(flags.buyers + 10),
         SLOT_GRACE_MS: '90s',
       },
       reservation: { HOLD_TTL_SECONDS: String(holdTtlS) },
