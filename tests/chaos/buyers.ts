@@ -176,7 +176,10 @@ export async function runBuyer(sale: Sale, plan: BuyerPlan): Promise<BuyerOutcom
       placed = await place();
     }
     if (placed.status !== 201) {
-      outcome.refused = `${placed.status} ${placed.body?.type ?? JSON.stringify(placed.body).slice(0, 120)}`;
+      const type = String(placed.body?.type ?? '').replace(/^.*\/problems\//, '');
+      outcome.refused = type
+        ? `${placed.status} ${type}: ${String(placed.body?.detail ?? '').slice(0, 100)}`
+        : `${placed.status} ${JSON.stringify(placed.body).slice(0, 120)}`;
       return outcome;
     }
     outcome.placedAt = Date.now();
