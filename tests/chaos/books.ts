@@ -228,3 +228,19 @@ export async function readBooks(info: InfraInfo, showId: string): Promise<Books>
 
   return { reservations, stock, holds, payments, refunds, tickets, charges, details, deadLetters, refusals };
 }
+
+/** Transactions open longer than `olderThanS` in any database of the run: what a stalled saga waits on. */
+export async function longTransactions(info: InfraInfo, olderThanS = 10): Promise<string[]> {
+  return withDatabase(info, 'postgres', async (sql) =>
+    (
+      await sql<
+        { datname: string; pid: number; state: string; wait: string | null; age: string; query: string }[]
+      >`select datname, pid, state, wait_event_type || ':' || wait_event as wait,
+               extract(epoch from now() - xact_start)::int::text as age, left(query, 100) as query
+        from pg_stat_activity
+        where xact_start is not null and now() - xact_start > make_interval(secs => ${olderThanS})
+          and pid <> pg_backend_pid()
+        order by xact_start`
+    ).map((t) => `${t.datname} pid ${t.pid} ${t.state} ${t.age} s waiting ${t.wait ?? '-'}: ${t.query}`),
+  );
+}

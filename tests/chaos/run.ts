@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { repoRoot, signalGroup } from '@reservex/local';
 import { mintAccessToken, newSigningKey } from '../e2e/edge/stack.ts';
-import { type Books, readBooks } from './books.ts';
+import { type Books, longTransactions, readBooks } from './books.ts';
 import { type BuyerOutcome, planBuyers, runBuyer, type Sale } from './buyers.ts';
 import { parseFlags, usage } from './flags.ts';
 import { accountDeadLetters, checkInvariants } from './invariants.ts';
@@ -288,10 +288,11 @@ async function main(): Promise<number> {
   void buyersDone.then((done) => {
     outcomes = done;
   });
-  const progress = setInterval(
-    () => print(`sale running; supervisor restarts so far: ${supervisor.restarts().length}`),
-    15_000,
-  );
+  const progress = setInterval(async () => {
+    print(`sale running; supervisor restarts so far: ${supervisor.restarts().length}`);
+    for (const line of await longTransactions(live.info, 20).catch(() => []))
+      print(`  long transaction: ${line}`);
+  }, 15_000);
   const fired = await faultsDone;
   clearInterval(progress);
   await sleep(Math.max(0, saleEnd - Date.now()));
@@ -320,6 +321,9 @@ async function main(): Promise<number> {
     const held = books.stock.reduce((n, t) => n + t.held, 0);
     if (outcomes && open === 0 && held === 0) break;
     print(`quiet period: ${open} sagas open, ${held} tickets held`);
+    // What a stalled saga may be waiting on, for the log.
+    for (const line of await longTransactions(live.info).catch(() => []))
+      print(`  long transaction: ${line}`);
     await sleep(5000);
     books = await readBooks(live.info, show.showId);
   }
