@@ -67,7 +67,8 @@ describe('chaos report', () => {
       [1, 2, 3, 4, 5],
       2,
     );
-    expect(svg).toMatch(/^<svg /);
+    expect(svg).toMatch(/^<svg [^>]*role="img"/);
+    expect(svg).toContain('<title id="title">');
     expect(svg).toContain('payment.daprd');
     expect(svg).toContain('kill payment.daprd pid 42 at 3.0 s');
     expect(svg).toContain('pause ticket pid 43');

@@ -132,7 +132,8 @@ export function plotSvg(
   const y = (rate: number) => top.y + top.h - (rate / maxRate) * top.h;
   const points = series.map((rate, i) => `${x((i + 0.5) * binS).toFixed(1)},${y(rate).toFixed(1)}`).join(' ');
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11" role="img" aria-labelledby="title">`,
+    '<title id="title">Confirmed bookings per second with the faults marked, and the saga latency percentiles</title>',
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     `<text x="${top.x}" y="18" font-size="13">Confirmed bookings per second (bins of ${binS} s), faults marked</text>`,
     `<line x1="${top.x}" y1="${top.y + top.h}" x2="${top.x + top.w}" y2="${top.y + top.h}" stroke="#333"/>`,
@@ -194,7 +195,7 @@ export function plotSvg(
       parts.push(
         `<text x="${bars.x - 8}" y="${yy + 9}" text-anchor="end">${label} ${name}</text>`,
         `<rect x="${bars.x}" y="${yy}" width="${w.toFixed(1)}" height="${barH}" fill="${label === 'confirmed' ? '#2ca02c' : '#7f7f7f'}"/>`,
-        `<text x="${bars.x + w + 4}" y="${yy + 9}">${Number.isFinite(value) ? Math.round(value) : 'n/a'}</text>`,
+        `<text x="${(bars.x + w + 4).toFixed(1)}" y="${yy + 9}">${Number.isFinite(value) ? Math.round(value) : 'n/a'}</text>`,
       );
     });
   });
