@@ -92,6 +92,14 @@ export interface AppHandle extends ProcessControl {
 export interface StartedApps<Id extends string> {
   apps: Record<Id, AppHandle>;
   run: Run;
+  /**
+   * Starts one more instance of an app of this stack: the same command, settings and consumer group,
+   * its own ports, pid and sidecar (`<appId>.<n>` in logs). Kafka shares the partitions between the
+   * instances, and service invocation reaches either.
+   */
+  addReplica(appId: Id): Promise<AppHandle>;
+  /** The instances started by `addReplica`, in start order. */
+  replicas(): AppHandle[];
   /** Stops every app and sidecar of this call. */
   stop(): Promise<void>;
 }
@@ -300,9 +308,22 @@ export async function startApps<const Id extends string>(
       options.apps.map((spec) => startApp(run, infra, spec, sidecars, after)),
     );
     const apps = Object.fromEntries(handles.map((h) => [h.appId, h])) as Record<Id, AppHandle>;
+    const replicas: AppHandle[] = [];
     return {
       apps,
       run,
+      async addReplica(appId) {
+        const spec = options.apps.find((s) => s.appId === appId);
+        if (!spec) throw new Error(`${appId} is not an app of this stack`);
+        // Its own port: the first instance's was chosen for it.
+        const { port: _first, ...rest } = spec;
+        const instance = 2 + replicas.filter((r) => r.appId === appId).length;
+        const handle = await startApp(run, infra, rest, sidecars, after, instance);
+        replicas.push(handle);
+        handles.push(handle);
+        return handle;
+      },
+      replicas: () => [...replicas],
       // Apps first (they finish in-flight work, which may still need their sidecar), then sidecars.
       async stop() {
         await Promise.all(handles.map((h) => h.stop()));
@@ -322,7 +343,9 @@ async function startApp(
   spec: AppSpec,
   sidecars: { resources: ResourceDirs; more: readonly string[] },
   after: Pick<StartAppsOptions<string>, 'sidecarsAfter' | 'databasesAfter'>,
+  instance = 1,
 ): Promise<AppHandle> {
+  const name = instance === 1 ? spec.appId : `${spec.appId}.${instance}`;
   const started = performance.now();
   const ports: AppPorts = {
     app: spec.port ?? (await freePort()),
@@ -345,7 +368,7 @@ async function startApp(
 
   const appControl = restartable(run, {
     spec: {
-      name: spec.appId,
+      name,
       command: spec.command ?? process.execPath,
       args: spec.args,
       cwd: spec.cwd ?? repoRoot,
@@ -363,7 +386,7 @@ async function startApp(
       ? undefined
       : restartable(run, {
           spec: {
-            name: `${spec.appId}.daprd`,
+            name: `${name}.daprd`,
             command: infra.dapr.daprd,
             args: [
               ...sidecarArgs(infra, spec.appId, ports, healthPath, sidecars.resources),
@@ -388,7 +411,7 @@ async function startApp(
       await sidecarControl?.start();
     })(),
   ]);
-  say(`${spec.appId}: up in ${elapsed(started)} at ${url}${sidecarControl ? ` (dapr ${daprUrl})` : ''}`);
+  say(`${name}: up in ${elapsed(started)} at ${url}${sidecarControl ? ` (dapr ${daprUrl})` : ''}`);
 
   return {
     appId: spec.appId,
@@ -403,6 +426,8 @@ async function startApp(
     sidecar: sidecarControl,
     stop: appControl.stop,
     kill: appControl.kill,
+    pause: appControl.pause,
+    resume: appControl.resume,
     restart: appControl.restart,
     running: appControl.running,
     pid: appControl.pid,

@@ -3,13 +3,21 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Run } from './run.ts';
-import type { Exit, ProcessSpec, Supervised } from './supervisor.ts';
+import { type Exit, type ProcessSpec, type Supervised, signalGroup } from './supervisor.ts';
 
 export interface ProcessControl {
   /** Stop signal (SIGTERM unless the program wants another), bounded; then SIGKILL. */
   stop(): Promise<Exit | undefined>;
   /** SIGKILL at once: a crash. */
   kill(): Promise<Exit | undefined>;
+  /**
+   * SIGSTOP to its process group: it stays alive, holds its ports and connections, and answers
+   * nothing until `resume` (a process frozen by the machine, a stop-the-world pause). Returns the
+   * pid it paused, or undefined when it was not running.
+   */
+  pause(): number | undefined;
+  /** SIGCONT to its process group; returns the pid, or undefined when it was not running. */
+  resume(): number | undefined;
   /** Stops it if running, starts it again with the same command line and data, waits until ready. */
   restart(): Promise<void>;
   running(): boolean;
@@ -39,12 +47,24 @@ export function restartable(run: Run, { spec, ready }: RestartableSpec): Restart
     current = run.spawn({ ...spec, logFile });
     await ready(current);
   };
-  const stop = async () => (current?.running() ? current.stop() : undefined);
+  const stop = async () => {
+    if (!current?.running()) return undefined;
+    // A paused process cannot act on the stop signal: let it run again first.
+    signalGroup(current.pid, 'SIGCONT');
+    return current.stop();
+  };
+  const signal = (name: NodeJS.Signals) => {
+    if (!current?.running()) return undefined;
+    signalGroup(current.pid, name);
+    return current.pid;
+  };
   return {
     logFile,
     start,
     stop,
     kill: async () => (current?.running() ? current.kill() : undefined),
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
     async restart() {
       await stop();
       appendFileSync(logFile, `\n----- restart of ${spec.name} at ${new Date().toISOString()} -----\n`);

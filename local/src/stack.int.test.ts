@@ -146,6 +146,38 @@ describe('apps with their own sidecar', () => {
     expect(events.map((e) => e.data.n).sort()).toEqual([1, 2]);
   });
 
+  it('a second instance of an app shares its consumer group: each event reaches one of the two, once', async () => {
+    const second = await started.addReplica('receiver');
+    expect(started.replicas()).toEqual([second]);
+    expect(second.appId).toBe('receiver');
+    expect(second.pid()).not.toBe(started.apps.receiver.pid());
+    expect(second.url).not.toBe(started.apps.receiver.url);
+    expect(second.logFile).toMatch(/receiver\.2\.log$/);
+
+    const run = randomUUID();
+    const numbers = Array.from({ length: 12 }, (_, i) => i + 1);
+    for (const n of numbers) {
+      const sent = await publishAs(
+        started.apps.sender,
+        infra.dapr.components.pubsub,
+        topic,
+        { n, run },
+        { partitionKey: `${run}-${n}` },
+      );
+      expect(sent.status).toBe(204);
+    }
+    const both = await vi.waitFor(
+      async () => {
+        const list = [...(await received(started.apps.receiver, run)), ...(await received(second, run))];
+        expect(list.length).toBeGreaterThanOrEqual(numbers.length);
+        return list;
+      },
+      { timeout: 60_000, interval: 250 },
+    );
+    expect(both.map((e) => e.data.n).sort((a, b) => a - b)).toEqual(numbers);
+    await second.stopAll();
+  });
+
   it('a new stack reads what is published from its start on, not what an earlier stack left', async () => {
     // The receiver's stack goes away with an event unconsumed; a new stack's receiver (same app id)
     // must not be handed it. Both events on one partition, so the second arrives after the first.

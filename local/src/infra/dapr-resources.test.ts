@@ -87,14 +87,27 @@ describe('resiliency', () => {
     targets: { apps: Record<string, unknown>; components: Record<string, { inbound: { retry: string } }> };
   };
 
-  it('retries a delivery a few times with a short constant back-off before it is dead-lettered', () => {
+  it('retries a delivery with a constant back-off for longer than a killed app takes to return, then dead-letters it', () => {
     const retry = spec.policies.retries[spec.targets.components.pubsub?.inbound.retry ?? ''];
     expect(retry).toEqual({
       policy: 'constant',
       duration: RESILIENCY.pubsubRetryInterval,
       maxRetries: RESILIENCY.pubsubRetries,
     });
-    expect(RESILIENCY.pubsubRetries).toBeGreaterThan(0);
+    // A delivery to an app killed a moment ago fails at once, every time, until it is back: the
+    // retries must span its restart (seconds) before the message is given up on.
+    const seconds = (duration: string) => Number.parseFloat(duration) * (duration.endsWith('ms') ? 0.001 : 1);
+    const patience = RESILIENCY.pubsubRetries * seconds(RESILIENCY.pubsubRetryInterval);
+    expect(patience).toBeGreaterThanOrEqual(20);
+    expect(patience).toBeLessThanOrEqual(40);
+  });
+
+  it('bounds one delivery, above the slowest handler, so a frozen app is retried rather than waited on', () => {
+    const inbound = spec.targets.components.pubsub?.inbound as { timeout?: string };
+    expect(inbound.timeout).toBe('deliveryTimeout');
+    expect((spec.policies as unknown as { timeouts: Record<string, string> }).timeouts.deliveryTimeout).toBe(
+      RESILIENCY.deliveryTimeout,
+    );
   });
 
   it('puts a timeout on invocation of every service, and no breaker that 4xx answers could trip', () => {

@@ -170,9 +170,18 @@ export function configuration(targets: ResourceTargets, appId?: string): DaprRes
 }
 
 export const RESILIENCY = {
-  /** Delivery retries before a message is dead-lettered: seconds, not minutes, so tests see it. */
-  pubsubRetries: 4,
-  pubsubRetryInterval: '500ms',
+  /**
+   * Delivery retries before a message is dead-lettered: together about 25 s, longer than an app or
+   * its sidecar takes to come back after a crash (the sidecar delivers to an app that was just killed,
+   * or that is paused, before its health check notices), yet short enough for tests to see it.
+   */
+  pubsubRetries: 24,
+  pubsubRetryInterval: '1s',
+  /**
+   * How long one delivery may take before it counts as failed and is retried: above the slowest
+   * handler (payment waits up to its provider timeout), so only a frozen app reaches it.
+   */
+  deliveryTimeout: '30s',
   invokeTimeout: '5s',
   /** Invocation of a service that streams (SSE): longer than its longest stream (queue: 10 min). */
   streamTimeout: '15m',
@@ -200,6 +209,7 @@ export function resiliency(invokedApps: readonly string[] = appIds): DaprResourc
           invokeTimeout: RESILIENCY.invokeTimeout,
           streamTimeout: RESILIENCY.streamTimeout,
           publishTimeout: '5s',
+          deliveryTimeout: RESILIENCY.deliveryTimeout,
         },
         retries: {
           deliveryRetry: {
@@ -228,7 +238,7 @@ export function resiliency(invokedApps: readonly string[] = appIds): DaprResourc
         apps: Object.fromEntries(invokedApps.map((app) => [app, appPolicy(app)])),
         components: {
           [COMPONENTS.pubsub]: {
-            inbound: { retry: 'deliveryRetry' },
+            inbound: { retry: 'deliveryRetry', timeout: 'deliveryTimeout' },
             outbound: { retry: 'publishRetry', timeout: 'publishTimeout', circuitBreaker: 'publishBreaker' },
           },
         },

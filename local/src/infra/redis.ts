@@ -1,4 +1,5 @@
-// Redis for Dapr state and locks (and the waiting room's sorted sets): in memory, no persistence.
+// Redis for Dapr state and locks (and the waiting room's sorted sets), with an append-only file in
+// the run directory so a restart keeps what was acknowledged.
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -33,8 +34,12 @@ export async function startRedis(
     dir,
     '--save',
     '',
+    // Every acknowledged write is on disk before Redis answers: a Redis killed with SIGKILL comes back
+    // with the waiting room, the Idempotency-Key replies and the locks it had acknowledged.
     '--appendonly',
-    'no',
+    'yes',
+    '--appendfsync',
+    'always',
   ];
   const process = restartable(run, {
     spec: {

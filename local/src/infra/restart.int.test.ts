@@ -2,6 +2,7 @@
 // port with its data, and apps keep working through it. This file starts an infrastructure of its
 // own, since the shared one belongs to the global setup's process.
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,11 +38,20 @@ describe('infrastructure restarts', () => {
     }
   });
 
-  it('Redis restarts on the same port', async () => {
-    await infra.processes.redis.kill();
-    expect(await ping(infra.info.redis.port)).toBe(false);
+  it('Redis killed with SIGKILL restarts on the same port with every write it acknowledged', async () => {
+    const port = infra.info.redis.port;
+    const key = `survivor:${randomUUID()}`;
+    // Acknowledged, then the server is killed at once: no background save could have run.
+    expect(await redisCommand(port, 'SET', key, 'kept')).toBe('+OK\r\n');
+    expect(await redisCommand(port, 'ZADD', `${key}:room`, '1', 'first')).toBe(':1\r\n');
+
+    expect((await infra.processes.redis.kill())?.signal).toBe('SIGKILL');
+    expect(await ping(port)).toBe(false);
     await infra.processes.redis.restart();
-    expect(await ping(infra.info.redis.port)).toBe(true);
+    expect(await ping(port)).toBe(true);
+
+    expect(await redisCommand(port, 'GET', key)).toBe('$4\r\nkept\r\n');
+    expect(await redisCommand(port, 'ZSCORE', `${key}:room`, 'first')).toBe('$1\r\n1\r\n');
   });
 
   describe('Kafka', () => {
@@ -91,3 +101,29 @@ describe('infrastructure restarts', () => {
     });
   });
 });
+
+/** One Redis command over RESP; resolves with the raw reply (a single-line or one bulk-string reply). */
+function redisCommand(port: number, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    let reply = '';
+    socket.setTimeout(5000, () => {
+      socket.destroy();
+      reject(new Error(`redis ${args[0]}: no reply`));
+    });
+    socket.once('error', reject);
+    socket.once('connect', () =>
+      socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`),
+    );
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      const lines = reply.split('\r\n');
+      const complete =
+        reply.startsWith('$') && !reply.startsWith('$-1') ? lines.length >= 3 : lines.length >= 2;
+      if (complete) {
+        socket.destroy();
+        resolve(reply);
+      }
+    });
+  });
+}

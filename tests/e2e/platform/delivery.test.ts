@@ -111,7 +111,8 @@ describe('event delivery between two apps with real sidecars and Kafka', () => {
         expect(o.deadLetters).not.toEqual([]);
         return o;
       },
-      { ...poll, timeout: 45_000 },
+      // The policy retries for about 25 s before it gives up.
+      { ...poll, timeout: 90_000 },
     );
     expect(seen.deadLetters.map((l) => [l.id, l.originalTopic])).toEqual([[outboxId, 'ticket.voided']]);
     // The first delivery plus every retry of the policy, and not one more.
