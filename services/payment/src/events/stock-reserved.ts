@@ -129,7 +129,9 @@ export function chargeInBatches(deps: ChargeDeps): BatchHandler<'stock.reserved'
         tx,
         answered.map(({ entry }) => keyOf(entry)),
       );
-      for (const { intent, outcome } of answered) await recordCharge(tx, intent, outcome);
+      // Each answer under its event's span: what it enqueues continues that event's trace.
+      for (const { entry, intent, outcome } of answered)
+        await entry.within(() => recordCharge(tx, intent, outcome));
       return cancelledAmong(
         tx,
         answered.map(({ intent }) => intent.reservationId),
