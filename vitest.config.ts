@@ -25,6 +25,7 @@ export default defineConfig({
                 'services/*/src/**/*.test.ts',
                 'local/src/**/*.test.ts',
                 'local/operator/src/**/*.test.ts',
+                'tests/bench/**/*.test.ts',
               ],
               exclude: notUnit,
               // One module graph for all files: importing hono, zod, drizzle and OpenTelemetry once

@@ -10,7 +10,10 @@ import { type AppHandle, databaseUrl, services, startApps, type startInfra } fro
 import { createDatabase } from '@reservex/platform/db';
 
 type Infra = Awaited<ReturnType<typeof startInfra>>;
-export type Strategy = 'batched' | 'atomic' | 'pessimistic';
+
+import type { Strategy } from './flags.ts';
+
+export type { Strategy };
 
 export type AllocationResult = {
   strategy: Strategy;

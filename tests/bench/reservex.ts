@@ -1,0 +1,131 @@
+// ReserveX as the bench drives it: inventory, reservation, payment, ticket and query, each with its
+// daprd, against the run's infrastructure. Bookings go to reservation's port as the gateway's call
+// would reach it; completion is read in the query service. The waiting room is not in the loop: the
+// bench mints each buyer's pass with PASS_TOKEN_SECRET, acting as the queue service.
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { type AppSpec, databaseUrl, services, startApps, type startInfra } from '@reservex/local';
+import { createDatabase } from '@reservex/platform/db';
+import { asGatewayCall, benchAdmin, createBenchShow } from './allocation.ts';
+import type { Running, Show, Stock } from './drive.ts';
+import type { Strategy } from './flags.ts';
+
+type Infra = Awaited<ReturnType<typeof startInfra>>;
+export type SagaApp = 'inventory' | 'reservation' | 'payment' | 'ticket' | 'query';
+export const sagaApps: SagaApp[] = ['inventory', 'reservation', 'payment', 'ticket', 'query'];
+
+/** The queue service's pass: an HS256 JWT { sub, show, jti, iat, exp, typ: 'pass' }. */
+function mintPass(secret: string, userId: string, showId: string): string {
+  const now = Math.floor(Date.now() / 1000);
+  const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const unsigned = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode({ sub: userId, show: showId, jti: randomUUID(), iat: now, exp: now + 900, typ: 'pass' })}`;
+  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
+}
+
+/** The infrastructure's processes, whose CPU every system on it shares. */
+export function infraProcesses(infra: Infra): Record<string, number | undefined> {
+  return {
+    kafka: infra.processes.kafka.pid(),
+    postgres: infra.processes.postgres.pid(),
+    redis: infra.processes.redis.pid(),
+    jaeger: infra.processes.jaeger.pid(),
+  };
+}
+
+export type ReserveX = Running & {
+  /** Tickets valid and payments captured for a show: they must match the sold stock. */
+  issued(show: Show): Promise<{ validTickets: number; capturedPayments: number }>;
+};
+
+export async function startReserveX(
+  infra: Infra,
+  strategy: Strategy,
+  print: (line: string) => void,
+): Promise<ReserveX> {
+  const secret = randomBytes(32).toString('base64url');
+  const env: Record<SagaApp, Record<string, string>> = {
+    inventory: { INVENTORY_STRATEGY: strategy },
+    reservation: { REQUIRE_PASS: 'true', PASS_TOKEN_SECRET: secret, HOLD_TTL_SECONDS: '600' },
+    payment: {},
+    ticket: {},
+    query: {},
+  };
+  const specs: AppSpec<SagaApp>[] = sagaApps.map((appId) => ({
+    appId,
+    args: [services[appId].main],
+    database: appId,
+    env: { ...services[appId].env, ...env[appId] },
+    logLevel: 'warn',
+    readyTimeoutMs: 180_000,
+  }));
+  print(`\n[bench] ReserveX (${strategy}): starting ${sagaApps.join(', ')} with their sidecars`);
+  const started = await startApps({ infra: infra.info, apps: specs });
+  const { inventory, reservation, query } = started.apps;
+  const count = async (app: SagaApp, statement: string, showId: string) => {
+    const database = createDatabase(databaseUrl(infra.info.postgres, app), {}, { max: 1 });
+    try {
+      const [row] = await database.sql.unsafe(statement, [showId]);
+      return Number(row?.n ?? Number.NaN);
+    } finally {
+      await database.close();
+    }
+  };
+  return {
+    createShow: (title, capacity) => createBenchShow(inventory, title, capacity),
+    async book(userId, show) {
+      const response = await fetch(`${reservation.url}/v1/reservations`, {
+        method: 'POST',
+        headers: {
+          ...asGatewayCall(reservation, { id: userId }),
+          'idempotency-key': randomUUID(),
+          'x-pass-token': mintPass(secret, userId, show.showId),
+        },
+        body: JSON.stringify({ ...show, quantity: 1, paymentMethod: { token: 'tok_success' } }),
+      });
+      if (response.status !== 201)
+        return { error: `${response.status} ${(await response.text()).slice(0, 200)}` };
+      return { id: ((await response.json()) as { id: string }).id };
+    },
+    async settled(userId, reservationId) {
+      const response = await fetch(`${query.url}/v1/reservations/${reservationId}`, {
+        headers: asGatewayCall(query, { id: userId }),
+      });
+      if (response.status !== 200) {
+        await response.arrayBuffer();
+        return undefined;
+      }
+      const details = (await response.json()) as { status: string; failure: { reason: string } | null };
+      if (details.status !== 'CONFIRMED' && details.status !== 'CANCELLED') return undefined;
+      return { status: details.status, reason: details.failure?.reason ?? null };
+    },
+    async stock(show) {
+      const response = await fetch(`${inventory.url}/v1/shows/${show.showId}/stock`, {
+        headers: asGatewayCall(inventory, benchAdmin),
+      });
+      return ((await response.json()) as { stock: Stock[] }).stock[0];
+    },
+    processes: () => ({
+      ...Object.fromEntries(
+        sagaApps.flatMap((app) => [
+          [app, started.apps[app].pid()],
+          [`${app} daprd`, started.apps[app].sidecar?.pid()],
+        ]),
+      ),
+      ...infraProcesses(infra),
+    }),
+    async issued(show) {
+      return {
+        validTickets: await count(
+          'ticket',
+          `select count(*) as n from tickets where show_id = $1 and status = 'valid'`,
+          show.showId,
+        ),
+        capturedPayments: await count(
+          'payment',
+          `select count(*) as n from payments where show_id = $1 and status = 'captured'`,
+          show.showId,
+        ),
+      };
+    },
+    stop: () => started.stop(),
+  };
+}
