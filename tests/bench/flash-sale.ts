@@ -97,7 +97,7 @@ function report(
             'CONFIRMED visible in the query service (polled every 100 ms). Throughput: confirmed bookings / time from the first ' +
             'request to the last CONFIRMED seen. Unloaded: one booking alone after the warm-up (median of three, polled every ' +
             '20 ms). CPU per saga: CPU of the apps, sidecars, Kafka, Postgres, Redis and Jaeger over the sale / bookings ' +
-            `settled. "vs ${BASELINE}": throughput ratio / p50 ratio.`,
+            `settled (the card sandbox, standing in for the outside card provider, not counted). "vs ${BASELINE}": throughput ratio / p50 ratio.`,
           '',
           `| strategy | confirmed | cancelled | unsettled | refused | confirmed/s | p50 | p95 | p99 | unloaded | CPU per saga | vs ${BASELINE} | oversell | capacity/available/held/sold (balanced) | valid tickets | captured payments |`,
           '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',

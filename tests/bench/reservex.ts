@@ -3,10 +3,20 @@
 // would reach it; completion is read in the query service. The waiting room is not in the loop: the
 // bench mints each buyer's pass with PASS_TOKEN_SECRET, acting as the queue service.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { type AppSpec, databaseUrl, services, startApps, type startInfra } from '@reservex/local';
+import {
+  type AppSpec,
+  cardSandboxApp,
+  databaseUrl,
+  freePort,
+  paymentProviderEnv,
+  sandboxAddress,
+  services,
+  startApps,
+  type startInfra,
+} from '@reservex/local';
 import { createDatabase } from '@reservex/platform/db';
 import { asGatewayCall, benchAdmin, createBenchShow } from './allocation.ts';
-import type { Running, Show, Stock } from './drive.ts';
+import { OUTSIDE, type Running, type Show, type Stock } from './drive.ts';
 import type { Strategy } from './flags.ts';
 
 type Infra = Awaited<ReturnType<typeof startInfra>>;
@@ -42,10 +52,12 @@ export async function startReserveX(
   print: (line: string) => void,
 ): Promise<ReserveX> {
   const secret = randomBytes(32).toString('base64url');
+  // The card provider payment charges: a stand-in for an outside service, started beside the saga.
+  const sandbox = cardSandboxApp({ port: await freePort() });
   const env: Record<SagaApp, Record<string, string>> = {
     inventory: { INVENTORY_STRATEGY: strategy },
     reservation: { REQUIRE_PASS: 'true', PASS_TOKEN_SECRET: secret, HOLD_TTL_SECONDS: '600' },
-    payment: {},
+    payment: paymentProviderEnv(sandboxAddress(sandbox)),
     ticket: {},
     query: {},
   };
@@ -58,7 +70,7 @@ export async function startReserveX(
     readyTimeoutMs: 180_000,
   }));
   print(`\n[bench] ReserveX (${strategy}): starting ${sagaApps.join(', ')} with their sidecars`);
-  const started = await startApps({ infra: infra.info, apps: specs });
+  const started = await startApps({ infra: infra.info, apps: [...specs, sandbox] });
   const { inventory, reservation, query } = started.apps;
   const count = async (app: SagaApp, statement: string, showId: string) => {
     const database = createDatabase(databaseUrl(infra.info.postgres, app), {}, { max: 1 });
@@ -111,6 +123,7 @@ export async function startReserveX(
         ]),
       ),
       ...infraProcesses(infra),
+      [`${OUTSIDE}card sandbox`]: started.apps['card-sandbox'].pid(),
     }),
     async issued(show) {
       return {

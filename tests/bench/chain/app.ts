@@ -256,7 +256,7 @@ async function enqueue(tx: TransactionSql, outgoing: Outgoing[]) {
       id: o.id,
       topic: o.topic,
       partition_key: o.event.reservationId,
-      payload: tx.json(o.event),
+      payload: JSON.stringify(o.event),
       traceparent: o.traceparent ?? null,
     })),
   )}`;
