@@ -33,7 +33,8 @@ export function cumulative(confirmedAtS: readonly number[]): [number, number][] 
 export function renderCurves(title: string, curves: readonly Curve[]): string {
   const allT = curves.flatMap((c) => c.confirmedAtS.filter(Number.isFinite));
   const maxT = Math.max(1, ...allT);
-  const maxN = Math.max(1, ...curves.map((c) => c.confirmedAtS.length));
+  // Headroom above the highest curve, so that it does not run along the frame.
+  const maxN = Math.max(1, ...curves.map((c) => c.confirmedAtS.length)) * 1.08;
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const x = (t: number) => MARGIN.left + (t / maxT) * plotW;
@@ -52,7 +53,7 @@ export function renderCurves(title: string, curves: readonly Curve[]): string {
     );
   }
   const yStep = tickStep(maxN, 6);
-  for (let n = 0; n <= maxN + 1e-9; n += yStep) {
+  for (let n = 0; n <= maxN; n += yStep) {
     parts.push(
       `<line x1="${MARGIN.left}" y1="${f(y(n))}" x2="${MARGIN.left + plotW}" y2="${f(y(n))}" stroke="#e5e5e5"/>`,
       `<text x="${MARGIN.left - 6}" y="${f(y(n) + 4)}" text-anchor="end">${Number(n.toFixed(6))}</text>`,
@@ -63,17 +64,26 @@ export function renderCurves(title: string, curves: readonly Curve[]): string {
     `<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 8}" text-anchor="middle">seconds since the first request</text>`,
     `<text transform="translate(14 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">confirmed bookings</text>`,
   );
-  curves.forEach((curve, i) => {
+  for (const curve of curves) {
     const points = cumulative(curve.confirmedAtS);
     // A step line: the count holds until the next confirmation.
     const path = points
       .map(([t, n], j) => (j === 0 ? `M${f(x(t))},${f(y(n))}` : `H${f(x(t))}V${f(y(n))}`))
       .join('');
     parts.push(`<path d="${path}" fill="none" stroke="${escaped(curve.colour)}" stroke-width="2"/>`);
-    const ly = MARGIN.top + 14 + i * 16;
+  }
+  // The legend in the bottom-right corner, where the curves (rising from the bottom left) are not.
+  const legendW = 44 + 6.6 * Math.max(0, ...curves.map((c) => c.label.length));
+  const legendX = MARGIN.left + plotW - legendW - 8;
+  const legendY = MARGIN.top + plotH - 8 - curves.length * 16 - 8;
+  parts.push(
+    `<rect x="${f(legendX)}" y="${f(legendY)}" width="${f(legendW)}" height="${curves.length * 16 + 8}" fill="white" stroke="#ccc"/>`,
+  );
+  curves.forEach((curve, i) => {
+    const ly = legendY + 16 + i * 16;
     parts.push(
-      `<line x1="${MARGIN.left + 10}" y1="${ly - 4}" x2="${MARGIN.left + 30}" y2="${ly - 4}" stroke="${escaped(curve.colour)}" stroke-width="2"/>`,
-      `<text x="${MARGIN.left + 36}" y="${ly}">${escaped(curve.label)}</text>`,
+      `<line x1="${f(legendX + 8)}" y1="${f(ly - 4)}" x2="${f(legendX + 28)}" y2="${f(ly - 4)}" stroke="${escaped(curve.colour)}" stroke-width="2"/>`,
+      `<text x="${f(legendX + 34)}" y="${f(ly)}">${escaped(curve.label)}</text>`,
     );
   });
   parts.push('</svg>', '');
