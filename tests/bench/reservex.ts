@@ -4,6 +4,7 @@
 // bench mints each buyer's pass with PASS_TOKEN_SECRET, acting as the queue service.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import {
+  type AppHandle,
   type AppSpec,
   cardSandboxApp,
   databaseUrl,
@@ -31,13 +32,67 @@ function mintPass(secret: string, userId: string, showId: string): string {
   return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
 }
 
-/** The infrastructure's processes, whose CPU every system on it shares. */
-export function infraProcesses(infra: Infra): Record<string, number | undefined> {
+/**
+ * What the driver does through the saga apps' ports, as the gateway's calls reach them: book at
+ * reservation (`booking` adds what a booking carries), read the booking back in query, the stock in
+ * inventory; and the processes whose CPU the system spends.
+ */
+export function sagaCalls(
+  infra: Infra,
+  apps: Record<SagaApp, AppHandle>,
+  booking: (userId: string, show: Show) => { headers: Record<string, string>; body: object },
+): Pick<Running, 'book' | 'settled' | 'stock' | 'processes'> {
+  const { inventory, reservation, query } = apps;
   return {
-    kafka: infra.processes.kafka.pid(),
-    postgres: infra.processes.postgres.pid(),
-    redis: infra.processes.redis.pid(),
-    jaeger: infra.processes.jaeger.pid(),
+    async book(userId, show) {
+      const { headers, body } = booking(userId, show);
+      const response = await fetch(`${reservation.url}/v1/reservations`, {
+        method: 'POST',
+        headers: {
+          ...asGatewayCall(reservation, { id: userId }),
+          'idempotency-key': randomUUID(),
+          ...headers,
+        },
+        body: JSON.stringify({ ...show, quantity: 1, ...body }),
+      });
+      if (response.status !== 201)
+        return { error: `${response.status} ${(await response.text()).slice(0, 200)}` };
+      return { id: ((await response.json()) as { id: string }).id };
+    },
+    async settled(userId, reservationId) {
+      const response = await fetch(`${query.url}/v1/reservations/${reservationId}`, {
+        headers: asGatewayCall(query, { id: userId }),
+      });
+      if (response.status !== 200) {
+        await response.arrayBuffer();
+        return undefined;
+      }
+      const details = (await response.json()) as { status: string; failure?: { reason: string } | null };
+      if (details.status !== 'CONFIRMED' && details.status !== 'CANCELLED') return undefined;
+      return { status: details.status, reason: details.failure?.reason ?? null };
+    },
+    async stock(show) {
+      const response = await fetch(`${inventory.url}/v1/shows/${show.showId}/stock`, {
+        headers: asGatewayCall(inventory, benchAdmin),
+      });
+      if (response.status !== 200) {
+        await response.arrayBuffer();
+        return undefined;
+      }
+      return ((await response.json()) as { stock: Stock[] }).stock[0];
+    },
+    processes: () => ({
+      ...Object.fromEntries(
+        sagaApps.flatMap((app) => [
+          [app, apps[app].pid()],
+          [`${app} daprd`, apps[app].sidecar?.pid()],
+        ]),
+      ),
+      kafka: infra.processes.kafka.pid(),
+      postgres: infra.processes.postgres.pid(),
+      redis: infra.processes.redis.pid(),
+      jaeger: infra.processes.jaeger.pid(),
+    }),
   };
 }
 
@@ -71,7 +126,10 @@ export async function startReserveX(
   }));
   print(`\n[bench] ReserveX (${strategy}): starting ${sagaApps.join(', ')} with their sidecars`);
   const started = await startApps({ infra: infra.info, apps: [...specs, sandbox] });
-  const { inventory, reservation, query } = started.apps;
+  const calls = sagaCalls(infra, started.apps, (userId, show) => ({
+    headers: { 'x-pass-token': mintPass(secret, userId, show.showId) },
+    body: { paymentMethod: { token: 'tok_success' } },
+  }));
   const count = async (app: SagaApp, statement: string, showId: string) => {
     const database = createDatabase(databaseUrl(infra.info.postgres, app), {}, { max: 1 });
     try {
@@ -82,47 +140,10 @@ export async function startReserveX(
     }
   };
   return {
-    createShow: (title, capacity) => createBenchShow(inventory, title, capacity),
-    async book(userId, show) {
-      const response = await fetch(`${reservation.url}/v1/reservations`, {
-        method: 'POST',
-        headers: {
-          ...asGatewayCall(reservation, { id: userId }),
-          'idempotency-key': randomUUID(),
-          'x-pass-token': mintPass(secret, userId, show.showId),
-        },
-        body: JSON.stringify({ ...show, quantity: 1, paymentMethod: { token: 'tok_success' } }),
-      });
-      if (response.status !== 201)
-        return { error: `${response.status} ${(await response.text()).slice(0, 200)}` };
-      return { id: ((await response.json()) as { id: string }).id };
-    },
-    async settled(userId, reservationId) {
-      const response = await fetch(`${query.url}/v1/reservations/${reservationId}`, {
-        headers: asGatewayCall(query, { id: userId }),
-      });
-      if (response.status !== 200) {
-        await response.arrayBuffer();
-        return undefined;
-      }
-      const details = (await response.json()) as { status: string; failure: { reason: string } | null };
-      if (details.status !== 'CONFIRMED' && details.status !== 'CANCELLED') return undefined;
-      return { status: details.status, reason: details.failure?.reason ?? null };
-    },
-    async stock(show) {
-      const response = await fetch(`${inventory.url}/v1/shows/${show.showId}/stock`, {
-        headers: asGatewayCall(inventory, benchAdmin),
-      });
-      return ((await response.json()) as { stock: Stock[] }).stock[0];
-    },
+    createShow: (title, capacity) => createBenchShow(started.apps.inventory, title, capacity),
+    ...calls,
     processes: () => ({
-      ...Object.fromEntries(
-        sagaApps.flatMap((app) => [
-          [app, started.apps[app].pid()],
-          [`${app} daprd`, started.apps[app].sidecar?.pid()],
-        ]),
-      ),
-      ...infraProcesses(infra),
+      ...calls.processes(),
       [`${OUTSIDE}card sandbox`]: started.apps['card-sandbox'].pid(),
     }),
     async issued(show) {

@@ -460,7 +460,9 @@ if (role === 'query') {
       ? (await database.sql<{ status: Status }[]>`select status from reservations where id = ${id}`)[0]
           ?.status
       : statusInMemory.get(id);
-    return status ? c.json({ id, status, failure: null }) : c.json({ error: 'not yet' }, 404);
+    // The only way the chain cancels is the sold-out branch.
+    const failure = status === 'CANCELLED' ? { reason: 'SOLD_OUT' } : null;
+    return status ? c.json({ id, status, failure }) : c.json({ error: 'not yet' }, 404);
   });
 }
 

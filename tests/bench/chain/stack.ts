@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { type AppSpec, startApps, type startInfra } from '@reservex/local';
 import { asGatewayCall, benchAdmin } from '../allocation.ts';
-import type { Running, Stock } from '../drive.ts';
-import { infraProcesses, type SagaApp, sagaApps } from '../reservex.ts';
+import type { Running } from '../drive.ts';
+import { type SagaApp, sagaApps, sagaCalls } from '../reservex.ts';
 
 type Infra = Awaited<ReturnType<typeof startInfra>>;
 export type ChainVariant = 'pubsub' | 'outbox';
@@ -30,7 +30,7 @@ export async function startChain(
   }));
   print(`\n[bench] chain (${variant}): starting ${sagaApps.join(', ')} chain apps with their sidecars`);
   const started = await startApps({ infra: infra.info, apps: specs });
-  const { inventory, reservation, query } = started.apps;
+  const { inventory } = started.apps;
   return {
     async createShow(title, capacity) {
       const response = await fetch(`${inventory.url}/v1/shows`, {
@@ -42,45 +42,7 @@ export async function startChain(
       if (response.status !== 201) throw new Error(`chain show: ${response.status} ${await response.text()}`);
       return { showId: ((await response.json()) as { id: string }).id };
     },
-    async book(userId, show) {
-      const response = await fetch(`${reservation.url}/v1/reservations`, {
-        method: 'POST',
-        headers: { ...asGatewayCall(reservation, { id: userId }), 'idempotency-key': randomUUID() },
-        body: JSON.stringify({ ...show, quantity: 1 }),
-      });
-      if (response.status !== 201)
-        return { error: `${response.status} ${(await response.text()).slice(0, 200)}` };
-      return { id: ((await response.json()) as { id: string }).id };
-    },
-    async settled(userId, reservationId) {
-      const response = await fetch(`${query.url}/v1/reservations/${reservationId}`, {
-        headers: asGatewayCall(query, { id: userId }),
-      });
-      if (response.status !== 200) {
-        await response.arrayBuffer();
-        return undefined;
-      }
-      const details = (await response.json()) as { status: string };
-      if (details.status === 'CONFIRMED') return { status: 'CONFIRMED', reason: null };
-      if (details.status === 'CANCELLED') return { status: 'CANCELLED', reason: 'SOLD_OUT' };
-      return undefined;
-    },
-    async stock(show) {
-      const response = await fetch(`${inventory.url}/v1/shows/${show.showId}/stock`, {
-        headers: asGatewayCall(inventory, benchAdmin),
-      });
-      if (response.status !== 200) return undefined;
-      return ((await response.json()) as { stock: Stock[] }).stock[0];
-    },
-    processes: () => ({
-      ...Object.fromEntries(
-        sagaApps.flatMap((app) => [
-          [app, started.apps[app].pid()],
-          [`${app} daprd`, started.apps[app].sidecar?.pid()],
-        ]),
-      ),
-      ...infraProcesses(infra),
-    }),
+    ...sagaCalls(infra, started.apps, () => ({ headers: {}, body: {} })),
     stop: () => started.stop(),
   };
 }
