@@ -119,6 +119,8 @@ function report(
     ...(allocation.length > 0 ? allocationReport(allocation, BASELINE) : []),
     ...flashSale,
     ...(chainPart?.lines ?? []),
+    `Every figure of the run, each round's confirmation times included, is in \`flash-sale-${startedAt.toISOString().replace(/[:.]/g, '-')}.json\` beside this report.`,
+    '',
     `Command: \`npm run bench -- --strategies ${strategies.join(',')} --stages ${stages.join(',')} ` +
       `--allocation-requests ${allocationRequests} --allocation-tickets ${allocationTickets} ` +
       `--buyers ${buyers} --tickets ${tickets} --concurrency ${concurrency} --rounds ${flags.rounds}` +
@@ -175,6 +177,11 @@ const { markdown, svg } = report(allocation, results, chain, startedAt, chartNam
 const file = join(dir, `flash-sale-${stamp}.md`);
 writeFileSync(file, markdown);
 if (svg) writeFileSync(join(dir, chartName), svg);
+// Every figure of the run, the chart's points included, for another look without another run.
+writeFileSync(
+  join(dir, `flash-sale-${stamp}.json`),
+  `${JSON.stringify({ flags, allocation, flashSale: results, chain }, null, 1)}\n`,
+);
 print(`\n${markdown}\n[bench] report written to ${file}${svg ? ` (chart ${chartName})` : ''}`);
 const wrong =
   results.some((r) => r.oversell > 0 || !r.balanced) ||

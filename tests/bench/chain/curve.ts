@@ -10,7 +10,7 @@ export type Curve = {
 
 const WIDTH = 720;
 const HEIGHT = 360;
-const MARGIN = { left: 56, right: 16, top: 28, bottom: 44 };
+const MARGIN = { left: 56, right: 16, top: 50, bottom: 44 };
 
 const escaped = (text: string) =>
   text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
@@ -72,20 +72,15 @@ export function renderCurves(title: string, curves: readonly Curve[]): string {
       .join('');
     parts.push(`<path d="${path}" fill="none" stroke="${escaped(curve.colour)}" stroke-width="2"/>`);
   }
-  // The legend in the bottom-right corner, where the curves (rising from the bottom left) are not.
-  const legendW = 44 + 6.6 * Math.max(0, ...curves.map((c) => c.label.length));
-  const legendX = MARGIN.left + plotW - legendW - 8;
-  const legendY = MARGIN.top + plotH - 8 - curves.length * 16 - 8;
-  parts.push(
-    `<rect x="${f(legendX)}" y="${f(legendY)}" width="${f(legendW)}" height="${curves.length * 16 + 8}" fill="white" stroke="#ccc"/>`,
-  );
-  curves.forEach((curve, i) => {
-    const ly = legendY + 16 + i * 16;
+  // The legend in one row between the title and the plot, where it hides no curve.
+  let legendX = MARGIN.left;
+  for (const curve of curves) {
     parts.push(
-      `<line x1="${f(legendX + 8)}" y1="${f(ly - 4)}" x2="${f(legendX + 28)}" y2="${f(ly - 4)}" stroke="${escaped(curve.colour)}" stroke-width="2"/>`,
-      `<text x="${f(legendX + 34)}" y="${f(ly)}">${escaped(curve.label)}</text>`,
+      `<line x1="${f(legendX)}" y1="34" x2="${f(legendX + 20)}" y2="34" stroke="${escaped(curve.colour)}" stroke-width="2"/>`,
+      `<text x="${f(legendX + 26)}" y="38">${escaped(curve.label)}</text>`,
     );
-  });
+    legendX += 26 + 6.4 * curve.label.length + 18;
+  }
   parts.push('</svg>', '');
   return parts.join('\n');
 }
