@@ -10,7 +10,7 @@ export type Curve = {
 
 const WIDTH = 720;
 const HEIGHT = 360;
-const MARGIN = { left: 56, right: 16, top: 50, bottom: 44 };
+const MARGIN = { left: 56, right: 16, top: 66, bottom: 44 };
 
 const escaped = (text: string) =>
   text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
@@ -72,14 +72,21 @@ export function renderCurves(title: string, curves: readonly Curve[]): string {
       .join('');
     parts.push(`<path d="${path}" fill="none" stroke="${escaped(curve.colour)}" stroke-width="2"/>`);
   }
-  // The legend in one row between the title and the plot, where it hides no curve.
+  // The legend between the title and the plot, where it hides no curve: a second row when the
+  // labels do not fit in one.
   let legendX = MARGIN.left;
+  let legendY = 38;
   for (const curve of curves) {
+    const width = 26 + 6.8 * curve.label.length;
+    if (legendX > MARGIN.left && legendX + width > WIDTH - MARGIN.right) {
+      legendX = MARGIN.left;
+      legendY += 16;
+    }
     parts.push(
-      `<line x1="${f(legendX)}" y1="34" x2="${f(legendX + 20)}" y2="34" stroke="${escaped(curve.colour)}" stroke-width="2"/>`,
-      `<text x="${f(legendX + 26)}" y="38">${escaped(curve.label)}</text>`,
+      `<line x1="${f(legendX)}" y1="${legendY - 4}" x2="${f(legendX + 20)}" y2="${legendY - 4}" stroke="${escaped(curve.colour)}" stroke-width="2"/>`,
+      `<text x="${f(legendX + 26)}" y="${legendY}">${escaped(curve.label)}</text>`,
     );
-    legendX += 26 + 6.4 * curve.label.length + 18;
+    legendX += width + 18;
   }
   parts.push('</svg>', '');
   return parts.join('\n');
