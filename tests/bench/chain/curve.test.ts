@@ -25,7 +25,7 @@ describe('the confirmed-over-time chart', () => {
     ]);
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trim().endsWith('</svg>')).toBe(true);
-    expect(svg).toContain('Confirmed &lt;over&gt; time');
+    expect(svg).toContain('<title>Confirmed &lt;over&gt; time</title>');
     expect(svg).toContain('ReserveX &amp; co');
     const paths = [...svg.matchAll(/<path d="([^"]+)"/g)].map((m) => m[1]!);
     expect(paths).toHaveLength(2);

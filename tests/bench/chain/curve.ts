@@ -42,6 +42,7 @@ export function renderCurves(title: string, curves: readonly Curve[]): string {
   const f = (v: number) => v.toFixed(1);
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
+    `<title>${escaped(title)}</title>`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
     `<text x="${WIDTH / 2}" y="18" text-anchor="middle" font-size="14">${escaped(title)}</text>`,
   ];
