@@ -26,6 +26,7 @@ export default defineConfig({
                 'local/src/**/*.test.ts',
                 'local/operator/src/**/*.test.ts',
                 'tests/chaos/**/*.test.ts',
+                'tests/bench/**/*.test.ts',
               ],
               exclude: notUnit,
               // One module graph for all files: importing hono, zod, drizzle and OpenTelemetry once

@@ -6,11 +6,21 @@
 // the saga runs, so the figure is the allocation step's, not the pipeline's.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { type AppHandle, databaseUrl, services, startApps, type startInfra } from '@reservex/local';
+import {
+  type AppHandle,
+  databaseUrl,
+  services,
+  signedCloudEvent,
+  startApps,
+  type startInfra,
+} from '@reservex/local';
 import { createDatabase } from '@reservex/platform/db';
 
 type Infra = Awaited<ReturnType<typeof startInfra>>;
-export type Strategy = 'batched' | 'atomic' | 'pessimistic';
+
+import type { Strategy } from './flags.ts';
+
+export type { Strategy };
 
 export type AllocationResult = {
   strategy: Strategy;
@@ -94,114 +104,122 @@ export async function allocationRound(
     readyTimeoutMs: 180_000,
   };
 
-  // 1. The show, through inventory's API; then inventory stops so the requests pile up.
+  // 1. The show, through inventory's API; then inventory and its sidecar stop so the requests pile
+  // up. The stack's consumer group stays where it is (at the end of the topic), so the restarted
+  // sidecar takes up exactly the backlog.
   print(`\n[bench] allocation ${strategy}: creating a ticket type of ${tickets}`);
-  let started = await startApps({ infra: infra.info, apps: [inventorySpec] });
-  const { showId, ticketTypeId } = await createBenchShow(
-    started.apps.inventory,
-    `Allocation (${strategy})`,
-    tickets,
-  ).finally(() => started.stop());
-
-  // 2. The backlog, published through a sidecar of its own (bulk publish, keyed by reservation).
-  print(
-    `[bench] allocation ${strategy}: publishing ${requests} reservation.created while inventory is stopped`,
-  );
-  const publisher = await startApps({
-    infra: infra.info,
-    // Published as the topic's owner: only reservation may publish reservation.created.
-    apps: [{ appId: 'reservation', args: [probe] }],
-  });
+  const started = await startApps({ infra: infra.info, apps: [inventorySpec] });
+  const inventory = started.apps.inventory;
   try {
-    const chunk = 500;
-    for (let offset = 0; offset < requests; offset += chunk) {
-      const entries = Array.from({ length: Math.min(chunk, requests - offset) }, (_, i) => {
-        const reservationId = randomUUID();
-        return {
-          entryId: String(i),
-          contentType: 'application/json',
-          metadata: { partitionKey: reservationId },
-          event: {
-            schemaVersion: 1,
-            reservationId,
-            userId: `bench-${offset + i}`,
-            showId,
-            ticketTypeId,
-            quantity: 1,
-            paymentMethod: { token: 'tok_success' },
-            holdExpiresAt: new Date(Date.now() + 600_000).toISOString(),
-            occurredAt: new Date().toISOString(),
+    const { showId, ticketTypeId } = await createBenchShow(inventory, `Allocation (${strategy})`, tickets);
+    await inventory.stop();
+    await inventory.sidecar?.stop();
+
+    // 2. The backlog, published through a sidecar of its own (bulk publish, keyed by reservation).
+    print(
+      `[bench] allocation ${strategy}: publishing ${requests} reservation.created while inventory is stopped`,
+    );
+    const publisher = await startApps({
+      infra: infra.info,
+      // Published as the topic's owner: only reservation may publish reservation.created.
+      apps: [{ appId: 'reservation', args: [probe] }],
+    });
+    const signingKey = publisher.apps.reservation.env.EVENT_SIGNING_KEY;
+    if (!signingKey) throw new Error('the publisher has no signing key for reservation');
+    try {
+      const chunk = 500;
+      for (let offset = 0; offset < requests; offset += chunk) {
+        const entries = Array.from({ length: Math.min(chunk, requests - offset) }, (_, i) => {
+          const reservationId = randomUUID();
+          // Signed as reservation signs it: inventory refuses an unsigned reservation.created.
+          return {
+            entryId: String(i),
+            contentType: 'application/cloudevents+json',
+            metadata: { partitionKey: reservationId },
+            event: signedCloudEvent(signingKey, 'reservation', 'reservation.created', {
+              schemaVersion: 1,
+              reservationId,
+              userId: `bench-${offset + i}`,
+              showId,
+              ticketTypeId,
+              quantity: 1,
+              paymentMethod: { token: 'tok_success' },
+              holdExpiresAt: new Date(Date.now() + 600_000).toISOString(),
+              occurredAt: new Date().toISOString(),
+            }),
+          };
+        });
+        const url = `${publisher.apps.reservation.daprUrl}/v1.0-alpha1/publish/bulk/${infra.info.dapr.components.pubsub}/reservation.created`;
+        const answer = await fetch(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'dapr-api-token': publisher.apps.reservation.tokens.dapr,
           },
-        };
-      });
-      const url = `${publisher.apps.reservation.daprUrl}/v1.0-alpha1/publish/bulk/${infra.info.dapr.components.pubsub}/reservation.created`;
-      const answer = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'dapr-api-token': publisher.apps.reservation.tokens.dapr,
-        },
-        body: JSON.stringify(entries),
-        signal: AbortSignal.timeout(30_000),
-      });
-      const text = await answer.text();
-      const failed = text ? ((JSON.parse(text) as { failedEntries?: unknown[] }).failedEntries ?? []) : [];
-      if (!answer.ok || failed.length > 0)
-        throw new Error(`bulk publish failed: ${answer.status} ${text.slice(0, 300)}`);
-    }
-  } finally {
-    await publisher.stop();
-  }
-
-  // 3. Inventory drains the backlog; its database says when each answer was written.
-  print(`[bench] allocation ${strategy}: starting inventory to drain the backlog`);
-  started = await startApps({ infra: infra.info, apps: [inventorySpec] });
-  const db = createDatabase(databaseUrl(infra.info.postgres, database), {}, { max: 1 });
-  try {
-    const deadline = Date.now() + options.timeoutMs;
-    let answered = 0;
-    let shown = -1;
-    while (Date.now() < deadline) {
-      const [row] =
-        await db.sql`select count(*)::int as n from holds where ticket_type_id = ${ticketTypeId} and status in ('HELD', 'REJECTED')`;
-      answered = row!.n as number;
-      if (answered !== shown && (answered - shown >= requests / 5 || answered >= requests)) {
-        print(`[bench] allocation ${strategy}: ${answered}/${requests} decided`);
-        shown = answered;
+          body: JSON.stringify(entries),
+          signal: AbortSignal.timeout(30_000),
+        });
+        const text = await answer.text();
+        const failed = text ? ((JSON.parse(text) as { failedEntries?: unknown[] }).failedEntries ?? []) : [];
+        if (!answer.ok || failed.length > 0)
+          throw new Error(`bulk publish failed: ${answer.status} ${text.slice(0, 300)}`);
       }
-      if (answered >= requests) break;
-      await sleep(200);
+    } finally {
+      await publisher.stop();
     }
-    const [timing] = await db.sql`
+
+    // 3. Inventory drains the backlog; its database says when each answer was written.
+    print(`[bench] allocation ${strategy}: starting inventory to drain the backlog`);
+    await inventory.restart();
+    await inventory.sidecar?.restart();
+    const db = createDatabase(databaseUrl(infra.info.postgres, database), {}, { max: 1 });
+    try {
+      const deadline = Date.now() + options.timeoutMs;
+      let answered = 0;
+      let shown = -1;
+      while (Date.now() < deadline) {
+        const [row] =
+          await db.sql`select count(*)::int as n from holds where ticket_type_id = ${ticketTypeId} and status in ('HELD', 'REJECTED')`;
+        answered = row!.n as number;
+        if (answered !== shown && (answered - shown >= requests / 5 || answered >= requests)) {
+          print(`[bench] allocation ${strategy}: ${answered}/${requests} decided`);
+          shown = answered;
+        }
+        if (answered >= requests) break;
+        await sleep(200);
+      }
+      const [timing] = await db.sql`
       select count(*)::int as answered,
              count(*) filter (where topic = 'stock.reserved')::int as reserved,
              count(*) filter (where topic = 'stock.failed')::int as failed,
              extract(epoch from max(created_at) - min(created_at))::float8 as seconds
         from outbox where payload->>'ticketTypeId' = ${ticketTypeId}`;
-    const [decisions] = await db.sql`
+      const [decisions] = await db.sql`
       select count(distinct created_at)::int as n from holds where ticket_type_id = ${ticketTypeId}`;
-    const [stock] = await db.sql`
+      const [stock] = await db.sql`
       select capacity, available, held, sold from ticket_types where id = ${ticketTypeId}`;
-    const s = stock as { capacity: number; available: number; held: number; sold: number };
-    const durationS = Number(timing!.seconds);
-    const result: AllocationResult = {
-      strategy,
-      requests,
-      tickets,
-      answered: timing!.answered as number,
-      reserved: timing!.reserved as number,
-      failed: timing!.failed as number,
-      transactions: decisions!.n as number,
-      durationS,
-      perSecond: (timing!.answered as number) / durationS,
-      stock: s,
-      balanced: s.capacity === s.available + s.held + s.sold,
-      oversell: Math.max(0, (timing!.reserved as number) - tickets, s.held + s.sold - s.capacity),
-    };
-    print(`[bench] allocation ${strategy}: ${JSON.stringify(result)}`);
-    return result;
+      const s = stock as { capacity: number; available: number; held: number; sold: number };
+      const durationS = Number(timing!.seconds);
+      const result: AllocationResult = {
+        strategy,
+        requests,
+        tickets,
+        answered: timing!.answered as number,
+        reserved: timing!.reserved as number,
+        failed: timing!.failed as number,
+        transactions: decisions!.n as number,
+        durationS,
+        perSecond: (timing!.answered as number) / durationS,
+        stock: s,
+        balanced: s.capacity === s.available + s.held + s.sold,
+        oversell: Math.max(0, (timing!.reserved as number) - tickets, s.held + s.sold - s.capacity),
+      };
+      print(`[bench] allocation ${strategy}: ${JSON.stringify(result)}`);
+      return result;
+    } finally {
+      await db.close();
+    }
   } finally {
-    await db.close();
     await started.stop();
   }
 }
