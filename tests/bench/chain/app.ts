@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { serve } from '@hono/node-server';
 import { type AppId, DEAD_LETTER_TOPIC, type Topic, topology } from '@reservex/contracts';
 import { createDatabase, type Sql } from '@reservex/platform/db';
+import { startConsumerSpan } from '@reservex/platform/events';
 import { fromSidecarOnly } from '@reservex/platform/http';
 import {
   context,
@@ -132,22 +133,12 @@ function decode(entries: BulkEntry[]): Delivered[] {
 
 /** A consumer span per event, continuing its publisher's trace, as the platform's subscriber makes. */
 function consumerSpan(topic: Topic, delivered: Delivered, count: number): Span {
-  const data = delivered.cloudEvent.data as ChainEvent;
-  return tracer().startSpan(
-    `${topic} process`,
-    {
-      kind: SpanKind.CONSUMER,
-      attributes: {
-        'messaging.system': 'kafka',
-        'messaging.operation.type': 'process',
-        'messaging.destination.name': topic,
-        'messaging.message.id': delivered.cloudEvent.id,
-        'messaging.consumer.group.name': role,
-        'messaging.batch.message_count': count,
-        [SpanAttribute.reservationId]: data.reservationId,
-      },
-    },
-    contextFromTraceparent(delivered.cloudEvent.traceparent, undefined, noSpan()),
+  return startConsumerSpan(
+    topic,
+    delivered.cloudEvent,
+    role,
+    { 'messaging.batch.message_count': count },
+    noSpan(),
   );
 }
 

@@ -279,7 +279,7 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
             statuses.set(entryId, await refuse(ctx, admitted.reason));
             continue;
           }
-          const span = startConsumerSpan(topic, cloudEvent, {
+          const span = startConsumerSpanHere(topic, cloudEvent, {
             'messaging.batch.message_count': envelope.entries.length,
           });
           const active: Context = trace.setSpan(context.active(), span);
@@ -395,27 +395,12 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
     }
   }
 
-  function startConsumerSpan(
+  function startConsumerSpanHere(
     topic: string,
     cloudEvent: CloudEvent,
     extra: Record<string, number> = {},
   ): Span {
-    return tracer().startSpan(
-      `${topic} process`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          'messaging.system': 'kafka',
-          'messaging.operation.type': 'process',
-          'messaging.destination.name': topic,
-          'messaging.message.id': cloudEvent.id,
-          'messaging.consumer.group.name': options.consumer,
-          ...extra,
-          ...reservationAttribute(cloudEvent.data),
-        },
-      },
-      contextFromTraceparent(cloudEvent.traceparent, cloudEvent.tracestate),
-    );
+    return startConsumerSpan(topic, cloudEvent, options.consumer, extra);
   }
 
   /** Runs one delivery inside a consumer span continuing the publisher's trace. */
@@ -425,7 +410,7 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
     ctx: DeliveryContext,
     deliver: (cloudEvent: CloudEvent, ctx: DeliveryContext) => Promise<DeliveryStatus>,
   ): Promise<DeliveryStatus> {
-    const span = startConsumerSpan(topic, cloudEvent);
+    const span = startConsumerSpanHere(topic, cloudEvent);
     return context.with(trace.setSpan(context.active(), span), async () => {
       try {
         const status = await deliver(cloudEvent, ctx);
@@ -594,6 +579,35 @@ function parseBulkEnvelope(text: string): BulkEnvelope {
 function contractViolation(issues: readonly { path: PropertyKey[]; message: string }[]): string {
   const fields = issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
   return `does not match its contract (${fields.join('; ')})`.slice(0, 1000);
+}
+
+/**
+ * A consumer span for one delivered event, continuing its publisher's trace (from `base`, the active
+ * context by default, when the event carries none).
+ */
+export function startConsumerSpan(
+  topic: string,
+  cloudEvent: Pick<CloudEvent, 'id' | 'data' | 'traceparent' | 'tracestate'>,
+  consumer: string,
+  extra: Record<string, number> = {},
+  base: Context = context.active(),
+): Span {
+  return tracer().startSpan(
+    `${topic} process`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': topic,
+        'messaging.message.id': cloudEvent.id,
+        'messaging.consumer.group.name': consumer,
+        ...extra,
+        ...reservationAttribute(cloudEvent.data),
+      },
+    },
+    contextFromTraceparent(cloudEvent.traceparent, cloudEvent.tracestate, base),
+  );
 }
 
 function reservationAttribute(data: unknown): Record<string, string> {
