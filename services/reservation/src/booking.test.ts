@@ -1,13 +1,12 @@
-// The pass a failed booking spent comes back. The database failure is simulated (it cannot be
-// provoked on demand from a real Postgres); the pass, its verification and the state semantics
-// (first write wins, a conflict is StateConflictError) are the real ones.
+// Placing a reservation with a waiting-room pass: the pass goes into the reservation's own
+// transaction (the database side is in saga.int.test.ts), and what that transaction answers is what
+// the request is told. The pass and its verification are the real ones; the database is a stand-in.
 
 import { passKey } from '@reservex/contracts';
-import { DaprError, StateConflictError } from '@reservex/platform/dapr';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { type BookingOptions, createBooking, type ReservationRequest } from './booking.ts';
-import type { ReservationDatabase } from './db/reservations.ts';
+import type { CreateOutcome, ReservationDatabase } from './db/reservations.ts';
 
 const key = passKey('booking-test-pass-secret-0123456789abcdef');
 const userId = '6f9d8a3e-1c2b-4d5e-8f70-9a1b2c3d4e5f';
@@ -24,44 +23,25 @@ async function pass(jti: string) {
     .sign(key);
 }
 
-/** Dapr state with the store's semantics: a first write of a taken key conflicts. */
-function stateStore() {
-  const keys = new Map<string, unknown>();
-  return {
-    keys,
-    state: {
-      async save(store: string, stateKey: string, value: unknown, options: { firstWrite?: boolean } = {}) {
-        if (options.firstWrite && keys.has(stateKey)) {
-          throw new StateConflictError(store, stateKey, new DaprError('state.save', 'etag mismatch'));
-        }
-        keys.set(stateKey, value);
-      },
-      async delete(_store: string, stateKey: string) {
-        keys.delete(stateKey);
-      },
-    },
-  };
-}
-
-function booking(db: Partial<Record<'select' | 'transaction', unknown>>, dapr = stateStore()) {
+/** A database whose reservation transaction answers `outcome`. */
+function booking(outcome: () => Promise<CreateOutcome>) {
   // No open reservation (`.limit()`), and no tickets held yet (the per-user count, awaited directly).
   const noOpenReservation = () => ({
     from: () => ({ where: () => Object.assign(Promise.resolve([{ held: '0' }]), { limit: async () => [] }) }),
   });
+  const transaction = async () => outcome();
   const options: BookingOptions = {
-    db: { select: noOpenReservation, ...db } as unknown as ReservationDatabase,
-    dapr: dapr as unknown as BookingOptions['dapr'],
+    db: { select: noOpenReservation, transaction } as unknown as ReservationDatabase,
     catalogue: {
       lookup: async () => ({
         kind: 'found' as const,
         terms: { perOrderLimit: 4, perUserLimit: 4, saleStartsAt: new Date(0), saleEndsAt: null },
       }),
     },
-    stateStore: 'statestore',
     passKey: key,
     holdTtlSeconds: 600,
   };
-  return { place: createBooking(options).place, dapr };
+  return { place: createBooking(options).place };
 }
 
 const request = async (jti: string): Promise<ReservationRequest> => ({
@@ -73,35 +53,33 @@ const request = async (jti: string): Promise<ReservationRequest> => ({
   passToken: await pass(jti),
 });
 
-describe('placing a reservation', () => {
-  it('gives the pass back when the reservation cannot be written, so the next attempt can use it', async () => {
-    const failing = booking({
-      transaction: async () => {
-        throw new Error('connection terminated unexpectedly');
-      },
-    });
-    const attempt = await request('pass-1');
-    await expect(failing.place(attempt)).rejects.toThrow(/connection terminated/);
-    expect(failing.dapr.keys.has('pass:pass-1')).toBe(false);
-    // The same pass is accepted again (it was not left spent).
-    await expect(failing.place(attempt)).rejects.toThrow(/connection terminated/);
-  });
-
-  it('gives the pass back when a concurrent reservation won the insert', async () => {
-    const lost = booking({ transaction: async () => ({ kind: 'already-open' }) });
-    const outcome = await lost.place(await request('pass-2'));
-    expect(outcome).toMatchObject({ ok: false, refusal: { status: 409, type: 'reservation-open' } });
-    expect(lost.dapr.keys.has('pass:pass-2')).toBe(false);
-  });
-
-  it('keeps a pass spent once its reservation is written', async () => {
+describe('placing a reservation with a pass', () => {
+  it('answers the reservation its transaction wrote', async () => {
     const reservation = { id: 'r-1' };
-    const written = booking({ transaction: async () => ({ kind: 'created', reservation }) });
-    expect(await written.place(await request('pass-3'))).toEqual({ ok: true, reservation });
-    expect(written.dapr.keys.has('pass:pass-3')).toBe(true);
-    expect(await written.place(await request('pass-3'))).toMatchObject({
+    const written = booking(async () => ({ kind: 'created', reservation }) as unknown as CreateOutcome);
+    expect(await written.place(await request('pass-1'))).toEqual({ ok: true, reservation });
+  });
+
+  it('is refused as pass-spent when the transaction found the pass already spent', async () => {
+    const spent = booking(async () => ({ kind: 'pass-spent' }));
+    expect(await spent.place(await request('pass-2'))).toMatchObject({
       ok: false,
       refusal: { status: 403, type: 'pass-spent' },
     });
+  });
+
+  it('is refused as reservation-open when a concurrent reservation won the insert', async () => {
+    const lost = booking(async () => ({ kind: 'already-open' }));
+    expect(await lost.place(await request('pass-3'))).toMatchObject({
+      ok: false,
+      refusal: { status: 409, type: 'reservation-open' },
+    });
+  });
+
+  it('fails as the transaction failed, with nothing of its own to undo', async () => {
+    const failing = booking(async () => {
+      throw new Error('connection terminated unexpectedly');
+    });
+    await expect(failing.place(await request('pass-4'))).rejects.toThrow(/connection terminated/);
   });
 });

@@ -1,11 +1,9 @@
 // Placing a reservation: every check a request must pass before the saga starts, in the order that
-// wastes nothing, with one sidecar call of its own (the pass is spent in Dapr state; the one open
-// reservation per user and show is the database's unique index, not a distributed lock). The pass is verified early but spent last, so a request refused for its quantity
-// or because another reservation is open keeps the user's pass; and a pass spent for a reservation
-// that was then not written (a database failure, a concurrent reservation) is given back, so no
-// failure of ours locks the user out of the show until the pass expires.
+// wastes nothing, without a sidecar call of its own: the one open reservation per user and show is
+// the database's unique index, and the waiting-room pass is spent in the transaction that writes the
+// reservation it buys (its `jti` is a key), so a request refused for its quantity, because another
+// reservation is open, or because it failed or crashed before committing, keeps the user's pass.
 import { type PassKey, type PaymentMethod, verifyPass } from '@reservex/contracts';
-import { type Dapr, StateConflictError } from '@reservex/platform/dapr';
 import { currentTraceContext, logger } from '@reservex/platform/telemetry';
 import type { Catalogue } from './catalogue.ts';
 import {
@@ -50,9 +48,7 @@ const refuse = (
 
 export type BookingOptions = {
   db: ReservationDatabase;
-  dapr: Pick<Dapr, 'state'>;
   catalogue: Catalogue;
-  stateStore: string;
   /** When undefined, no pass is needed (a deployment without the waiting room, or saga-only tests). */
   passKey: PassKey | undefined;
   holdTtlSeconds: number;
@@ -60,7 +56,7 @@ export type BookingOptions = {
 };
 
 export function createBooking(options: BookingOptions) {
-  const { db, dapr, catalogue } = options;
+  const { db, catalogue } = options;
   const now = options.now ?? (() => new Date());
 
   async function place(request: ReservationRequest): Promise<Placement> {
@@ -105,34 +101,30 @@ export function createBooking(options: BookingOptions) {
       'you already have a reservation for this show that has not ended',
     );
     if (await hasOpenReservation(db, request.userId, request.showId)) return open;
-    if (pass) {
-      const spent = await spendPass(pass.jti, pass.expiresAt, at);
-      if (spent) return spent;
+    const created = await createReservation(db, {
+      id: crypto.randomUUID(),
+      userId: request.userId,
+      showId: request.showId,
+      ticketTypeId: request.ticketTypeId,
+      quantity: request.quantity,
+      paymentMethod: request.paymentMethod,
+      holdExpiresAt: holdExpiry(at, options.holdTtlSeconds),
+      traceparent: currentTraceContext()?.traceparent,
+      now: at,
+      perUserLimit: limit,
+      ...(pass ? { passJti: pass.jti } : {}),
+    });
+    switch (created.kind) {
+      case 'created':
+        logger.info({ reservation_id: created.reservation.id }, 'reservation placed');
+        return { ok: true, reservation: created.reservation };
+      case 'over-user-limit':
+        return overLimit(created.held);
+      case 'pass-spent':
+        return refuse(403, 'pass-spent', 'this pass has already been used');
+      case 'already-open':
+        return open;
     }
-    let created: Awaited<ReturnType<typeof createReservation>>;
-    try {
-      created = await createReservation(db, {
-        id: crypto.randomUUID(),
-        userId: request.userId,
-        showId: request.showId,
-        ticketTypeId: request.ticketTypeId,
-        quantity: request.quantity,
-        paymentMethod: request.paymentMethod,
-        holdExpiresAt: holdExpiry(at, options.holdTtlSeconds),
-        traceparent: currentTraceContext()?.traceparent,
-        now: at,
-        perUserLimit: limit,
-      });
-    } catch (error) {
-      if (pass) await givePassBack(pass.jti);
-      throw error;
-    }
-    if (created.kind === 'created') {
-      logger.info({ reservation_id: created.reservation.id }, 'reservation placed');
-      return { ok: true, reservation: created.reservation };
-    }
-    if (pass) await givePassBack(pass.jti);
-    return created.kind === 'over-user-limit' ? overLimit(created.held) : open;
   }
 
   async function checkPass(request: ReservationRequest, key: PassKey, at: Date) {
@@ -147,36 +139,6 @@ export function createBooking(options: BookingOptions) {
     if (!verdict.ok)
       return refuse(403, 'pass-invalid', `the pass is not valid for this request (${verdict.why})`);
     return { ok: true as const, pass: verdict.pass };
-  }
-
-  /**
-   * A pass is single-use: first write of `pass:<jti>` wins, kept as long as the pass could be used.
-   * Answers the refusal when it was already spent.
-   */
-  async function spendPass(jti: string, expiresAt: Date, at: Date) {
-    const ttlSeconds = Math.max(1, Math.ceil((expiresAt.getTime() - at.getTime()) / 1000));
-    try {
-      await dapr.state.save(
-        options.stateStore,
-        `pass:${jti}`,
-        { spentAt: at.toISOString() },
-        { firstWrite: true, ttlSeconds },
-      );
-    } catch (error) {
-      if (error instanceof StateConflictError)
-        return refuse(403, 'pass-spent', 'this pass has already been used');
-      throw error;
-    }
-    return undefined;
-  }
-
-  /** Undoes `spendPass` for a reservation that was not written; a failure here only costs the pass. */
-  async function givePassBack(jti: string) {
-    try {
-      await dapr.state.delete(options.stateStore, `pass:${jti}`);
-    } catch (error) {
-      logger.warn({ err: error, pass_jti: jti }, 'a spent pass could not be given back');
-    }
   }
 
   return { place };

@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect } from 'vitest';
 import { advanceSaga, createReservation, expiredReservations, findReservation } from './db/reservations.ts';
 import * as schema from './db/schema.ts';
-import { outbox, reservations } from './db/schema.ts';
+import { outbox, reservations, spentPasses } from './db/schema.ts';
 import { isWellFormed } from './domain/reservation.ts';
 import { type HandlerContext, type ParticipantTopic, sagaInBatches } from './events/apply.ts';
 import { onDeadLetter } from './events/dead-letter.ts';
@@ -330,21 +330,29 @@ describe('saga owner on a real database', () => {
   });
 });
 
-describe('the per-user limit across orders', () => {
-  const order = (database: Database, userId: string, quantity: number, perUserLimit: number) =>
-    createReservation(database.db, {
-      id: randomUUID(),
-      userId,
-      showId,
-      ticketTypeId,
-      quantity,
-      paymentMethod: { token: 'tok_success' },
-      holdExpiresAt: new Date(Date.now() + 600_000),
-      traceparent: undefined,
-      now: new Date(),
-      perUserLimit,
-    });
+/** An order of the show's ticket type, as booking places it. */
+const order = (
+  database: Database,
+  userId: string,
+  quantity: number,
+  perUserLimit: number,
+  passJti?: string,
+) =>
+  createReservation(database.db, {
+    id: randomUUID(),
+    userId,
+    showId,
+    ticketTypeId,
+    quantity,
+    paymentMethod: { token: 'tok_success' },
+    holdExpiresAt: new Date(Date.now() + 600_000),
+    traceparent: undefined,
+    now: new Date(),
+    perUserLimit,
+    ...(passJti === undefined ? {} : { passJti }),
+  });
 
+describe('the per-user limit across orders', () => {
   it('counts what the user holds or is buying, not what was cancelled, and refuses past the limit', async ({
     database,
   }) => {
@@ -367,6 +375,48 @@ describe('the per-user limit across orders', () => {
       advanceSaga(tx, thirdId, { type: 'user.cancelled' }, { cause: 'user' }, new Date()),
     );
     expect((await order(database, userId, 1, 3)).kind).toBe('created');
+  });
+});
+
+describe('a waiting-room pass', () => {
+  const buy = (database: Database, passJti: string) =>
+    order(database, `user-${randomUUID()}`, 2, 10, passJti);
+  const spentBy = async (database: Database, jti: string) =>
+    (await database.db.select().from(spentPasses).where(eq(spentPasses.jti, jti))).map(
+      (p) => p.reservationId,
+    );
+
+  it('is spent with the reservation it buys, once, and not by an order refused in the same transaction', async ({
+    database,
+  }) => {
+    // Refused inside the transaction (past the limit, counted after the insert): the pass stays unspent.
+    const userId = `user-${randomUUID()}`;
+    const held = await order(database, userId, 2, 3, randomUUID());
+    if (held.kind !== 'created') throw new Error('not created');
+    await database.db
+      .update(reservations)
+      .set({ endedAt: new Date() })
+      .where(eq(reservations.id, held.reservation.id));
+    const jti = randomUUID();
+    expect(await order(database, userId, 2, 3, jti)).toEqual({ kind: 'over-user-limit', held: 2 });
+    expect(await spentBy(database, jti)).toEqual([]);
+
+    const bought = await buy(database, jti);
+    if (bought.kind !== 'created') throw new Error('not created');
+    expect(await spentBy(database, jti)).toEqual([bought.reservation.id]);
+    // Spent: a second order with it writes nothing.
+    const before = await database.db.select().from(reservations);
+    expect(await buy(database, jti)).toEqual({ kind: 'pass-spent' });
+    expect(await database.db.select().from(reservations)).toHaveLength(before.length);
+  });
+
+  it('bought concurrently by several orders buys exactly one reservation', async ({ database }) => {
+    const jti = randomUUID();
+    const outcomes = await Promise.all(Array.from({ length: 5 }, () => buy(database, jti)));
+    const kinds = outcomes.map((o) => o.kind).sort();
+    expect(kinds).toEqual(['created', 'pass-spent', 'pass-spent', 'pass-spent', 'pass-spent']);
+    const created = outcomes.find((o) => o.kind === 'created');
+    expect(await spentBy(database, jti)).toEqual([created?.kind === 'created' ? created.reservation.id : '']);
   });
 });
 

@@ -26,13 +26,11 @@ export function reservationApp({ config: c, database: { db }, dapr, readiness }:
     db,
     booking: createBooking({
       db,
-      dapr,
       catalogue: createCatalogue({
         invoke: dapr.invoke,
         inventoryAppId: c.INVENTORY_APP_ID,
         cacheMs: c.CATALOGUE_CACHE_MS,
       }),
-      stateStore: c.STATESTORE_NAME,
       passKey: c.REQUIRE_PASS && c.PASS_TOKEN_SECRET ? passKey(c.PASS_TOKEN_SECRET) : undefined,
       holdTtlSeconds: c.HOLD_TTL_SECONDS,
     }),

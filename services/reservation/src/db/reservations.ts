@@ -16,7 +16,13 @@ import {
   statusAfter,
 } from '../domain/saga.ts';
 import type * as schema from './schema.ts';
-import { type ReservationRow, reservations, reservationTransitions, type TransitionRow } from './schema.ts';
+import {
+  type ReservationRow,
+  reservations,
+  reservationTransitions,
+  spentPasses,
+  type TransitionRow,
+} from './schema.ts';
 
 export type ReservationDatabase = Database<typeof schema>;
 
@@ -37,12 +43,21 @@ export type NewReservation = {
   now: Date;
   /** Tickets of this type the user may hold across their reservations that are not cancelled. */
   perUserLimit: number;
+  /** The waiting-room pass that buys it, spent in the same transaction; none without a waiting room. */
+  passJti?: string;
 };
 
 export type CreateOutcome =
   | { kind: 'created'; reservation: ReservationWithHistory }
   | { kind: 'already-open' }
-  | { kind: 'over-user-limit'; held: number };
+  | { kind: 'over-user-limit'; held: number }
+  | { kind: 'pass-spent' };
+
+class PassSpent extends Error {
+  constructor() {
+    super('the pass was already spent');
+  }
+}
 
 class OverUserLimit extends Error {
   readonly held: number;
@@ -57,7 +72,8 @@ class OverUserLimit extends Error {
  * it would take the user past the ticket type's per-user limit. The count is taken after the insert:
  * a concurrent reservation of the same user and show is either committed (and counted) or still
  * open (and the one-open-reservation index makes this insert wait for it, then conflict), so two
- * orders can never both pass the limit.
+ * orders can never both pass the limit. The pass that buys it is spent in the same transaction:
+ * refused (and nothing written) when it bought a reservation already.
  */
 export async function createReservation(
   db: ReservationDatabase,
@@ -67,6 +83,7 @@ export async function createReservation(
     return await insertReservation(db, input);
   } catch (error) {
     if (error instanceof OverUserLimit) return { kind: 'over-user-limit', held: error.held };
+    if (error instanceof PassSpent) return { kind: 'pass-spent' };
     throw error;
   }
 }
@@ -109,6 +126,15 @@ async function insertReservation(db: ReservationDatabase, input: NewReservation)
       })
       .returning();
     if (!row) return { kind: 'already-open' } as const;
+    if (input.passJti !== undefined) {
+      // A concurrent request with the same pass waits on its key, then conflicts.
+      const [spent] = await tx
+        .insert(spentPasses)
+        .values({ jti: input.passJti, reservationId: row.id, spentAt: input.now })
+        .onConflictDoNothing()
+        .returning({ jti: spentPasses.jti });
+      if (!spent) throw new PassSpent();
+    }
     const held = await ticketsHeldByUser(tx, input.userId, input.ticketTypeId);
     if (held > input.perUserLimit) throw new OverUserLimit(held - input.quantity);
     const [first] = await tx

@@ -48,7 +48,7 @@ export const reservations = pgTable(
     index('reservations_open_by_expiry_idx').on(t.holdExpiresAt).where(sql`${t.endedAt} is null`),
     // What a user holds of a ticket type: the per-user limit's count.
     index('reservations_by_user_ticket_type_idx').on(t.userId, t.ticketTypeId),
-    // The last line of "one reservation in flight per user and show" (the Dapr lock is the first).
+    // "One reservation in flight per user and show": a concurrent insert waits on it, then conflicts.
     uniqueIndex('reservations_one_open_per_user_show_idx')
       .on(t.userId, t.showId)
       .where(sql`${t.endedAt} is null`),
@@ -82,6 +82,20 @@ export const reservationTransitions = pgTable(
     ),
   ],
 );
+
+/**
+ * Waiting-room passes that bought a reservation: a pass is single-use, and it is spent in the
+ * transaction that writes the reservation it bought, so a crash spends it only together with the
+ * reservation and a retry of a request that was never written finds it unspent.
+ */
+export const spentPasses = pgTable('spent_passes', {
+  /** The pass's `jti`. */
+  jti: text('jti').primaryKey(),
+  reservationId: uuid('reservation_id')
+    .notNull()
+    .references(() => reservations.id),
+  spentAt: timestamp('spent_at', { withTimezone: true }).notNull(),
+});
 
 export type ReservationRow = typeof reservations.$inferSelect;
 export type TransitionRow = typeof reservationTransitions.$inferSelect;
