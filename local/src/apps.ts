@@ -8,6 +8,7 @@ import { isAppId, subscribableBy, USER_FACING_CALLER } from '@reservex/contracts
 import { type ProcessControl, restartable } from './control.ts';
 import { eventKeyEnv, signedCloudEvent } from './event-keys.ts';
 import { consumerGroupOf, stackConsumerGroup, startGroupsAtEnd } from './infra/consumer-groups.ts';
+import type { DeliveryRetry } from './infra/dapr-resources.ts';
 import {
   ensureDatabase,
   type InfraInfo,
@@ -109,6 +110,11 @@ export interface StartAppsOptions<Id extends string> {
   apps: readonly AppSpec<Id>[];
   /** More resource directories for every sidecar of these apps (a component of their own). */
   resources?: readonly string[];
+  /**
+   * The sidecars' delivery retries before a dead letter, instead of the policy's (`RESILIENCY`): a
+   * test of the dead-letter path need not wait out the whole policy.
+   */
+  deliveryRetry?: DeliveryRetry;
   /** Called when an app or sidecar exits without being asked to (e.g. `npm start` shouts). */
   onUnexpectedExit?: (process: Supervised) => void;
   /**
@@ -286,6 +292,7 @@ export async function startApps<const Id extends string>(
     const stack = basename(run.dir);
     const resources = writeResources(join(run.dir, 'dapr'), infra.dapr.targets, {
       consumerGroup: stackConsumerGroup(stack),
+      ...(options.deliveryRetry ? { deliveryRetry: options.deliveryRetry } : {}),
     });
     const consumers = options.apps.filter((spec) => spec.sidecar !== false && !spec.fromOldest);
     // The groups are committed once Kafka serves (it may still be starting: `sidecarsAfter`), and

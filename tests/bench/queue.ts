@@ -377,6 +377,8 @@ interface SoakOutcome {
   lagMax: number;
   lagSamples: number;
   rss: Record<string, { beforeMb: number; peakMb: number }>;
+  /** CPU each process used during the hold, in percent of one core. */
+  cpu: Record<string, number>;
   perUserKb: number;
   load: string;
 }
@@ -457,8 +459,10 @@ async function soakRun(
   const untilMs = holdStartsAt + soakSeconds * 1000;
   const statuses: ClientsStatus[] = [];
   const results: ClientsResult[] = [];
+  const clientPidOf: (number | undefined)[] = [];
   const children = Array.from({ length: soakProcesses }, (_, i) => {
     const child = fork(join(import.meta.dirname, 'waiting-clients.ts'), [], { stdio: 'inherit' });
+    clientPidOf[i] = child.pid;
     const input: ClientsInput = {
       gateway,
       showId,
@@ -479,6 +483,17 @@ async function soakRun(
     return new Promise<void>((resolve) => child.once('exit', () => resolve()));
   });
   const clientRss: number[] = [];
+  const clientPids = children.map((_, i) => clientPidOf[i]);
+  const cpuProcesses: Record<string, number | undefined> = {
+    ...processes,
+    ...Object.fromEntries(clientPids.map((pid, i) => [`client process ${i + 1}`, pid])),
+  };
+  let cpuAtHold: { at: number; ms: Record<string, number> } | undefined;
+  let cpuAtEnd: { at: number; ms: Record<string, number> } | undefined;
+  const cpuNow = () => ({
+    at: Date.now(),
+    ms: Object.fromEntries(Object.entries(cpuProcesses).map(([name, pid]) => [name, cpuMsOf(pid)])),
+  });
   let heldMin = Number.POSITIVE_INFINITY;
   let heldMax = 0;
   let heldAtStartOfHold = 0;
@@ -493,9 +508,11 @@ async function soakRun(
       const admitted = statuses.reduce((sum, s) => sum + (s?.admitted ?? 0), 0);
       process.stderr.write(`soak: ${held} streams held, ${opening} opening, ${admitted} admitted\n`);
     }
-    if (Date.now() >= holdStartsAt) {
+    if (Date.now() >= holdStartsAt && Date.now() < untilMs) {
       if (heldAtStartOfHold === 0) heldAtStartOfHold = held;
       heldMin = Math.min(heldMin, held);
+      cpuAtHold ??= cpuNow();
+      cpuAtEnd = cpuNow();
     }
     for (const [name, pid] of Object.entries(processes))
       rss[name]!.peakMb = Math.max(rss[name]!.peakMb, rssOf(pid) / 2 ** 20);
@@ -540,6 +557,14 @@ async function soakRun(
     lagMax: lags.at(-1) ?? Number.NaN,
     lagSamples: lags.length,
     rss,
+    cpu: Object.fromEntries(
+      Object.keys(cpuProcesses).map((name) => [
+        name,
+        cpuAtHold && cpuAtEnd && cpuAtEnd.at > cpuAtHold.at
+          ? ((cpuAtEnd.ms[name]! - cpuAtHold.ms[name]!) / (cpuAtEnd.at - cpuAtHold.at)) * 100
+          : Number.NaN,
+      ]),
+    ),
     perUserKb: heldMax > 0 ? ((gatewayRss.peakMb - gatewayRss.beforeMb) * 1024) / heldMax : Number.NaN,
     load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
   } satisfies SoakOutcome;
@@ -647,10 +672,13 @@ function render(rows: Row[], startedAt: Date, soak: SoakOutcome | undefined): st
       `| gateway memory per waiting stream (peak growth / most held) | ${soak.perUserKb.toFixed(1)} KiB |`,
       `| load average at the end | ${soak.load} |`,
       '',
-      '| process | RSS before MiB | peak MiB |',
-      '|---|---:|---:|',
+      'CPU: what each process used during the hold, in percent of one core (the machine has two).',
+      '',
+      '| process | RSS before MiB | peak MiB | CPU during the hold % |',
+      '|---|---:|---:|---:|',
       ...Object.entries(soak.rss).map(
-        ([name, m]) => `| ${name} | ${m.beforeMb ? m.beforeMb.toFixed(0) : '–'} | ${m.peakMb.toFixed(0)} |`,
+        ([name, m]) =>
+          `| ${name} | ${m.beforeMb ? m.beforeMb.toFixed(0) : '–'} | ${m.peakMb.toFixed(0)} | ${round(soak.cpu[name] ?? Number.NaN)} |`,
       ),
     );
   }

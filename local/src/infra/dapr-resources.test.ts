@@ -102,6 +102,19 @@ describe('resiliency', () => {
     expect(patience).toBeLessThanOrEqual(40);
   });
 
+  it("takes a stack's own delivery retries (a test of the dead-letter path), the rest of the policy unchanged", () => {
+    const shortened = resiliency(appIds, { maxRetries: 4, interval: '500ms' }).spec as typeof spec;
+    expect(shortened.policies.retries.deliveryRetry).toEqual({
+      policy: 'constant',
+      duration: '500ms',
+      maxRetries: 4,
+    });
+    const { deliveryRetry: _, ...others } = shortened.policies.retries;
+    const { deliveryRetry: __, ...defaults } = spec.policies.retries;
+    expect(others).toEqual(defaults);
+    expect(shortened.targets).toEqual(spec.targets);
+  });
+
   it('bounds one delivery, above the slowest handler, so a frozen app is retried rather than waited on', () => {
     const inbound = spec.targets.components.pubsub?.inbound as { timeout?: string };
     expect(inbound.timeout).toBe('deliveryTimeout');

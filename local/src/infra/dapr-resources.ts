@@ -192,7 +192,19 @@ export const RESILIENCY = {
  * retry on "not reachable" answers only (a POST that reached the app is never repeated); a circuit
  * breaker on publishing only.
  */
-export function resiliency(invokedApps: readonly string[] = appIds): DaprResource {
+/** Delivery retries of a stack: the policy's by default; a test of the dead-letter path may shorten it. */
+export interface DeliveryRetry {
+  maxRetries: number;
+  interval: string;
+}
+
+export function resiliency(
+  invokedApps: readonly string[] = appIds,
+  deliveryRetry: DeliveryRetry = {
+    maxRetries: RESILIENCY.pubsubRetries,
+    interval: RESILIENCY.pubsubRetryInterval,
+  },
+): DaprResource {
   // No circuit breaker on apps: Dapr counts every non-2xx answer as a failure, so a burst of
   // 401/422/429 business answers would cut a healthy service off for every caller.
   const appPolicy = (app: string) => ({
@@ -214,8 +226,8 @@ export function resiliency(invokedApps: readonly string[] = appIds): DaprResourc
         retries: {
           deliveryRetry: {
             policy: 'constant',
-            duration: RESILIENCY.pubsubRetryInterval,
-            maxRetries: RESILIENCY.pubsubRetries,
+            duration: deliveryRetry.interval,
+            maxRetries: deliveryRetry.maxRetries,
           },
           publishRetry: { policy: 'exponential', maxInterval: '2s', maxRetries: 3 },
           invokeUnreachable: {
@@ -258,7 +270,7 @@ export function renderResource(resource: DaprResource): string {
  */
 export function renderAll(
   targets: ResourceTargets,
-  options: Pick<ComponentOptions, 'consumerGroup'> = {},
+  options: Pick<ComponentOptions, 'consumerGroup'> & { deliveryRetry?: DeliveryRetry } = {},
 ): {
   resources: Record<string, string>;
   unscopedResources: Record<string, string>;
@@ -272,8 +284,9 @@ export function renderAll(
         renderResource(resource),
       ]),
     );
-  const resources = render([...components(targets, options), resiliency()]);
-  const unscopedResources = render([...components(targets, { ...options, scoped: false }), resiliency()]);
+  const policy = resiliency(appIds, options.deliveryRetry);
+  const resources = render([...components(targets, options), policy]);
+  const unscopedResources = render([...components(targets, { ...options, scoped: false }), policy]);
   const configurations = Object.fromEntries(
     appIds.map((app) => [app, renderResource(configuration(targets, app))]),
   ) as Record<AppId, string>;

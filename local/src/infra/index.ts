@@ -9,7 +9,13 @@ import { freePorts } from '../ports.ts';
 import { elapsed, say } from '../progress.ts';
 import { provision, type Toolchain } from '../provision/index.ts';
 import { createRun, type Run, reapStaleRuns } from '../run.ts';
-import { COMPONENTS, type ComponentOptions, type ResourceTargets, renderAll } from './dapr-resources.ts';
+import {
+  COMPONENTS,
+  type ComponentOptions,
+  type DeliveryRetry,
+  type ResourceTargets,
+  renderAll,
+} from './dapr-resources.ts';
 import { type JaegerInfo, jaegerInfo, startJaeger } from './jaeger.ts';
 import { type BrokerJit, type KafkaInfo, startKafka } from './kafka.ts';
 import { type PostgresInfo, postgresInfo, startPostgres } from './postgres.ts';
@@ -216,7 +222,7 @@ export async function startInfra(options: StartInfraOptions = {}): Promise<Start
 export function writeResources(
   dir: string,
   targets: ResourceTargets,
-  options: Pick<ComponentOptions, 'consumerGroup'> = {},
+  options: Pick<ComponentOptions, 'consumerGroup'> & { deliveryRetry?: DeliveryRetry } = {},
 ): ResourceDirs {
   const resourcesDir = join(dir, 'resources');
   mkdirSync(resourcesDir, { recursive: true });

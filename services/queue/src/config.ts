@@ -13,7 +13,7 @@ export const queueConfigShape = {
   MAX_ACTIVE: intFromString({ min: 1 }).default(100),
   /** How long an admitted user keeps the slot when no reservation event frees it (covers the hold). */
   SLOT_GRACE_MS: durationFromString().default(600_000),
-  ADMISSION_TICK_MS: durationFromString().default(500),
+  ADMISSION_TICK_MS: durationFromString().default(1000),
   ADMISSION_LEASE_MS: durationFromString().default(10_000),
   ADMISSION_LOG_MAX: intFromString({ min: 0 }).default(100_000),
   SSE_POLL_INTERVAL_MS: durationFromString().default(1000),
