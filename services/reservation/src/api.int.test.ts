@@ -230,8 +230,28 @@ describe('placing a reservation', () => {
     expect(placed.body).toMatchObject({ status: 'PENDING', quantity: 1, userId: user, ...show });
     const cancelled = await cancelReservation(user, placed.body.id);
     expect(cancelled.body.status).toBe('CANCELLED');
-    const again = await reserve(user, show, { passToken: token });
+    // Spent: another request with it is refused.
+    const again = await reserve(user, show, { passToken: token, quantity: 2 });
     expect([again.status, again.body.type]).toEqual([403, 'https://reservex.dev/problems/pass-spent']);
+  });
+
+  it('answers the request that spent a pass, sent again under another Idempotency-Key, with the reservation it bought', async () => {
+    // A buyer whose first reply was lost (the reservation committed, the reply never stored) and who
+    // tries again: their booking exists, and they are told so instead of being refused.
+    const show = await createShow(10);
+    const user = `user-${randomUUID()}`;
+    const token = await pass(user, show.showId);
+    const placed = await reserve(user, show, { passToken: token, quantity: 2 });
+    expect(placed.status).toBe(201);
+    const retried = await reserve(user, show, { passToken: token, quantity: 2 });
+    expect(retried.status).toBe(201);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(retried.headers.get('location')).toBe(`/v1/reservations/${placed.body.id}`);
+    expect(retried.body).toMatchObject({ id: placed.body.id, userId: user, quantity: 2, ...show });
+    // Once it has ended, the same: the answer says how it ended.
+    await cancelReservation(user, placed.body.id);
+    const late = await reserve(user, show, { passToken: token, quantity: 2 });
+    expect([late.status, late.body.id, late.body.status]).toEqual([201, placed.body.id, 'CANCELLED']);
   });
 
   it('replays the same reply for the same Idempotency-Key and body, and refuses the key for another body', async () => {

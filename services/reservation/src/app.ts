@@ -224,6 +224,7 @@ export function createReservationApp(options: ReservationAppOptions) {
               c.get('log').warn({ err: error }, 'could not store the idempotent reply');
             });
           c.header('location', location);
+          if (placement.replayed) c.header('idempotent-replayed', 'true');
           return c.json(body, 201);
         });
       },

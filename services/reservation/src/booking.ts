@@ -2,7 +2,9 @@
 // wastes nothing, without a sidecar call of its own: the one open reservation per user and show is
 // the database's unique index, and the waiting-room pass is spent in the transaction that writes the
 // reservation it buys (its `jti` is a key), so a request refused for its quantity, because another
-// reservation is open, or because it failed or crashed before committing, keeps the user's pass.
+// reservation is open, or because it failed or crashed before committing, keeps the user's pass. A
+// pass presented again with the request that spent it is answered with the reservation it bought:
+// a buyer whose first reply was lost (a crash after the commit) learns that their booking exists.
 import { type PassKey, type PaymentMethod, verifyPass } from '@reservex/contracts';
 import { currentTraceContext, logger } from '@reservex/platform/telemetry';
 import type { Catalogue } from './catalogue.ts';
@@ -11,6 +13,7 @@ import {
   hasOpenReservation,
   type ReservationDatabase,
   type ReservationWithHistory,
+  reservationBoughtWith,
   ticketsHeldByUser,
 } from './db/reservations.ts';
 import { holdExpiry, isSaleOpen, quantityProblem } from './domain/reservation.ts';
@@ -34,7 +37,9 @@ export type Refusal = {
   extra?: Record<string, unknown>;
 };
 
-export type Placement = { ok: true; reservation: ReservationWithHistory } | { ok: false; refusal: Refusal };
+export type Placement =
+  /** `replayed`: the reservation this request's pass bought earlier, not a new one. */
+  { ok: true; reservation: ReservationWithHistory; replayed?: true } | { ok: false; refusal: Refusal };
 
 const refuse = (
   status: Refusal['status'],
@@ -64,6 +69,14 @@ export function createBooking(options: BookingOptions) {
     const checked = options.passKey ? await checkPass(request, options.passKey, at) : undefined;
     if (checked && !checked.ok) return checked;
     const pass = checked?.pass;
+    if (pass) {
+      const bought = await reservationBoughtWith(db, pass.jti);
+      if (bought) {
+        return sameRequest(bought, request)
+          ? { ok: true, reservation: bought, replayed: true }
+          : refuse(403, 'pass-spent', 'this pass has already been used');
+      }
+    }
 
     const found = await catalogue.lookup(request.showId, request.ticketTypeId);
     if (found.kind === 'no-show') return refuse(404, 'not-found', `no show ${request.showId}`);
@@ -142,6 +155,16 @@ export function createBooking(options: BookingOptions) {
   }
 
   return { place };
+}
+
+/** Whether a reservation is what this request asks for (the pass names the user and the show). */
+function sameRequest(reservation: ReservationWithHistory, request: ReservationRequest): boolean {
+  return (
+    reservation.userId === request.userId &&
+    reservation.showId === request.showId &&
+    reservation.ticketTypeId === request.ticketTypeId &&
+    reservation.quantity === request.quantity
+  );
 }
 
 export type Booking = ReturnType<typeof createBooking>;

@@ -617,11 +617,12 @@ describe('edge: bad input on every public route', () => {
       body: { showId, ticketTypeId, quantity: 1, paymentMethod: { token: cardToken } },
     });
     expect(placed.status, placed.text).toBe(201);
-    // The same pass again (spent), and a request the gateway refuses, each carrying the secrets.
+    // The same pass for another request (spent), and a request the gateway refuses, each carrying
+    // the secrets.
     const again = await call(gateway, 'POST', '/api/v1/reservations', {
       token: refreshed.body.accessToken,
       headers: { 'idempotency-key': randomUUID(), 'x-pass-token': pass },
-      body: { showId, ticketTypeId, quantity: 1, paymentMethod: { token: cardToken } },
+      body: { showId, ticketTypeId, quantity: 2, paymentMethod: { token: cardToken } },
     });
     expect(again.status).toBeGreaterThanOrEqual(400);
     expect(again.status).toBeLessThan(500);

@@ -170,6 +170,19 @@ export async function findReservation(db: Executor, id: string): Promise<Reserva
   return { ...row, status: currentStatus(transitions), transitions };
 }
 
+/** The reservation a waiting-room pass bought, if it bought one. */
+export async function reservationBoughtWith(
+  db: Executor,
+  passJti: string,
+): Promise<ReservationWithHistory | undefined> {
+  const [spent] = await db
+    .select({ reservationId: spentPasses.reservationId })
+    .from(spentPasses)
+    .where(eq(spentPasses.jti, passJti))
+    .limit(1);
+  return spent ? findReservation(db, spent.reservationId) : undefined;
+}
+
 /** Whether the user already has a reservation for the show that has not ended. */
 export async function hasOpenReservation(db: Executor, userId: string, showId: string): Promise<boolean> {
   const [open] = await db
