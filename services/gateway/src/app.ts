@@ -19,7 +19,7 @@ import type { UpstreamRequest } from './proxy/forward.ts';
 import type { BucketLimit, LimitVerdict } from './proxy/rate-limiter.ts';
 import type { PolledPositions } from './waiting/polled-positions.ts';
 import type { ProgressFeeds } from './waiting/progress-feeds.ts';
-import { openWaitingStream } from './waiting/waiting-stream.ts';
+import { type NodeOutgoing, openWaitingStream } from './waiting/waiting-stream.ts';
 
 export interface GatewayDeps {
   verifyToken: (token: string) => Promise<Principal>;
@@ -60,6 +60,11 @@ type NodeIncoming = { url?: string; socket?: { remoteAddress?: string } };
 
 function incomingOf(c: Context): NodeIncoming | undefined {
   return (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
+}
+
+/** The client's response when Node serves the request (`@hono/node-server`'s bindings). */
+function outgoingOf(c: Context): NodeOutgoing | undefined {
+  return (c.env as { outgoing?: NodeOutgoing } | undefined)?.outgoing;
 }
 
 function socketAddressOf(c: Context): string | undefined {
@@ -225,6 +230,7 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
         path: request.path.replace(/\/events$/, '/position'),
         stream: false,
       };
+      const outgoing = outgoingOf(c);
       return openWaitingStream({
         showId,
         feeds: deps.waitingRoom.feeds,
@@ -247,6 +253,9 @@ export function createGatewayApp(deps: GatewayDeps): App<BlankEnv> {
         stallMs: deps.waitingRoom.stallMs,
         signal: c.req.raw.signal,
         ...(deps.waitingRoom.onDropped ? { onDropped: deps.waitingRoom.onDropped } : {}),
+        // Written straight to the client's response when Node serves it, with the headers the
+        // middleware prepared (CORS, request id).
+        ...(outgoing ? { outgoing: { response: outgoing, headers: c.newResponse(null, 200).headers } } : {}),
       });
     }
     if (route.standing && deps.waitingRoom && principal) {

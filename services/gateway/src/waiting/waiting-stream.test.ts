@@ -1,8 +1,9 @@
+import { EventEmitter } from 'node:events';
 import { ProblemError } from '@reservex/platform/http';
 import { describe, expect, it, vi } from 'vitest';
 import type { AdmissionProgress } from '../domain/waiting-position.ts';
 import type { ProgressFeeds, ProgressSubscriber } from './progress-feeds.ts';
-import { openWaitingStream } from './waiting-stream.ts';
+import { type NodeOutgoing, openWaitingStream } from './waiting-stream.ts';
 
 /** Feeds that publish what the test says, for one show. */
 function fakeFeeds() {
@@ -130,5 +131,115 @@ describe('a waiting stream at the edge', () => {
     for (let served = 1; served < 500; served++) publish(served);
     await vi.waitFor(() => expect(onDropped).toHaveBeenCalledTimes(1), { timeout: 2000, interval: 20 });
     expect(subscribers.size).toBe(0);
+  });
+});
+
+/** Node's response as the stream uses it: what was written, and a client that stops reading on demand. */
+class FakeOutgoing extends EventEmitter implements NodeOutgoing {
+  head: { status: number; headers: Record<string, string> } | undefined;
+  written: string[] = [];
+  ended = false;
+  writableNeedDrain = false;
+  destroyed = false;
+  writeHead(status: number, headers: Record<string, string>) {
+    this.head = { status, headers };
+    return this;
+  }
+  write(chunk: string) {
+    this.written.push(chunk);
+    return !this.writableNeedDrain;
+  }
+  end(chunk?: string) {
+    if (chunk) this.written.push(chunk);
+    this.ended = true;
+    return this;
+  }
+  destroy() {
+    this.destroyed = true;
+    return this;
+  }
+  events() {
+    return this.written.filter((text) => !text.startsWith(':')).map((text) => text.trimEnd());
+  }
+}
+
+describe('a waiting stream written to Node directly', () => {
+  const open = (outgoing: FakeOutgoing, standing: () => Promise<Response>, feeds: ProgressFeeds) =>
+    openWaitingStream({
+      ...options,
+      feeds,
+      standing,
+      signal: new AbortController().signal,
+      outgoing: { response: outgoing, headers: new Headers({ 'x-request-id': 'r-1' }) },
+    });
+
+  it('writes the head with the prepared headers, then positions and the pass, and says the response was sent', async () => {
+    const { feeds, publish } = fakeFeeds();
+    const outgoing = new FakeOutgoing();
+    const standing = vi
+      .fn<() => Promise<Response>>()
+      .mockResolvedValueOnce(json({ status: 'waiting', position: 3, number: 3 }))
+      .mockResolvedValueOnce(json({ status: 'admitted', passToken: 'pass', admissionNumber: 3 }));
+    const response = await open(outgoing, standing, feeds);
+    expect(response.headers.get('x-hono-already-sent')).toBe('true');
+    expect(outgoing.head).toEqual({
+      status: 200,
+      headers: expect.objectContaining({
+        'x-request-id': 'r-1',
+        'content-type': 'text/event-stream; charset=utf-8',
+      }),
+    });
+    publish(1);
+    publish(3);
+    await vi.waitFor(() => expect(outgoing.ended).toBe(true), { timeout: 2000, interval: 10 });
+    expect(outgoing.events()).toEqual([
+      'event: position\ndata: {"status":"waiting","position":3,"number":3}\nid: 3.0\nretry: 1000',
+      'event: position\ndata: {"status":"waiting","position":2,"number":3,"estimatedWaitSeconds":1}\nid: 3.1',
+      'event: admitted\ndata: {"status":"admitted","passToken":"pass","admissionNumber":3}',
+    ]);
+  });
+
+  it('holds back positions while the client does not read, sends the latest once it drains, and ends when it goes', async () => {
+    const { feeds, publish, subscribers } = fakeFeeds();
+    const outgoing = new FakeOutgoing();
+    await open(outgoing, async () => json({ status: 'waiting', position: 100, number: 100 }), feeds);
+    outgoing.writableNeedDrain = true;
+    publish(1);
+    publish(2);
+    publish(3);
+    expect(outgoing.events()).toHaveLength(1);
+    outgoing.writableNeedDrain = false;
+    outgoing.emit('drain');
+    expect(outgoing.events().at(-1)).toContain('id: 100.3');
+    expect(outgoing.events()).toHaveLength(2);
+    outgoing.destroyed = true;
+    outgoing.emit('close');
+    expect(subscribers.size).toBe(0);
+    expect(outgoing.listenerCount('drain') + outgoing.listenerCount('close')).toBe(0);
+  });
+
+  it('drops a client that reads nothing for the stall time, the others unaffected', async () => {
+    const { feeds, publish, subscribers } = fakeFeeds();
+    const stalled = new FakeOutgoing();
+    const reading = new FakeOutgoing();
+    const onDropped = vi.fn();
+    const standing = async () => json({ status: 'waiting', position: 100, number: 100 });
+    await openWaitingStream({
+      ...options,
+      feeds,
+      standing,
+      signal: new AbortController().signal,
+      onDropped,
+      outgoing: { response: stalled, headers: new Headers() },
+    });
+    await open(reading, standing, feeds);
+    stalled.writableNeedDrain = true;
+    publish(1);
+    await vi.waitFor(() => expect(onDropped).toHaveBeenCalledTimes(1), { timeout: 2000, interval: 20 });
+    // Let go of at once (its connection closed), not ended behind what it never read.
+    expect([stalled.destroyed, stalled.ended]).toEqual([true, false]);
+    expect(subscribers.size).toBe(1);
+    publish(2);
+    expect(reading.events().at(-1)).toContain('id: 100.2');
   });
 });

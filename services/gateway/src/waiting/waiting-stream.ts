@@ -8,6 +8,10 @@
 // Each stream buffers at most one unsent position: while the client does not read, only the latest
 // position is kept, and a client that reads nothing for `stallMs` is dropped. The others never wait
 // for it.
+//
+// Served by Node, a stream writes its events straight to the client's response (`outgoing`): each
+// admission step is one event to every waiting stream, and a web stream in between costs a chunk
+// object, a read and a promise per event. Elsewhere (and in tests) it is a web stream.
 import { ProblemError } from '@reservex/platform/http';
 import {
   type AdmissionProgress,
@@ -29,6 +33,32 @@ export interface WaitingStreamOptions {
   /** The client went away. */
   signal: AbortSignal;
   onDropped?: () => void;
+  /**
+   * The client's response when served by Node: the stream is written to it directly, with these
+   * headers added to the stream's own, and the Response returned only says it was sent.
+   */
+  outgoing?: { response: NodeOutgoing; headers: Headers };
+}
+
+/** What the stream needs of Node's `ServerResponse`. */
+export interface NodeOutgoing {
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  write(chunk: string): boolean;
+  end(chunk?: string): unknown;
+  readonly writableNeedDrain: boolean;
+  readonly destroyed: boolean;
+  destroy(): unknown;
+  on(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
+/** Where a stream's events go: a web stream's controller, or Node's response. */
+interface EventSink {
+  /** Whether the client has taken what was sent (else a new position waits). */
+  ready(): boolean;
+  send(text: string): void;
+  /** Ends the stream after `finalText`; `drop`: the client stopped reading, let go of it at once. */
+  close(finalText?: string, drop?: boolean): void;
 }
 
 type Standing =
@@ -37,13 +67,14 @@ type Standing =
 
 const encoder = new TextEncoder();
 
-function eventText(event: string, data: unknown, id?: string, retryMs?: number): Uint8Array {
-  return encoder.encode(
-    `event: ${event}\ndata: ${JSON.stringify(data)}\n${id === undefined ? '' : `id: ${id}\n`}${
-      retryMs === undefined ? '' : `retry: ${retryMs}\n`
-    }\n`,
-  );
+function eventText(event: string, data: unknown, id?: string, retryMs?: number): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n${id === undefined ? '' : `id: ${id}\n`}${
+    retryMs === undefined ? '' : `retry: ${retryMs}\n`
+  }\n`;
 }
+
+/** The header of the response Node writes itself. */
+const alreadySent = { 'x-hono-already-sent': 'true' };
 
 const streamHeaders = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -85,22 +116,17 @@ export async function openWaitingStream(options: WaitingStreamOptions): Promise<
     waiting: 0,
     ratePerSecond: 0,
   };
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let sink!: EventSink;
   let unsubscribe: (() => void) | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
 
-  function end(finalEvent?: Uint8Array): void {
+  function end(finalEvent?: string, drop = false): void {
     if (ended) return;
     ended = true;
     unsubscribe?.();
     clearInterval(heartbeat);
     options.signal.removeEventListener('abort', onAbort);
-    try {
-      if (finalEvent) controller.enqueue(finalEvent);
-      controller.close();
-    } catch {
-      // already cancelled by the client
-    }
+    sink.close(finalEvent, drop);
   }
 
   function onAbort(): void {
@@ -110,7 +136,7 @@ export async function openWaitingStream(options: WaitingStreamOptions): Promise<
   function writePosition(view: WaitingView): void {
     const id = positionEventId(view.number, latest.servedUpTo);
     if (id === lastSentId) return;
-    controller.enqueue(eventText('position', view, id, retrySent ? undefined : 1000));
+    sink.send(eventText('position', view, id, retrySent ? undefined : 1000));
     retrySent = true;
     lastSentId = id;
   }
@@ -122,7 +148,7 @@ export async function openWaitingStream(options: WaitingStreamOptions): Promise<
       void checkAdmission();
       return;
     }
-    if ((controller.desiredSize ?? 0) > 0) {
+    if (sink.ready()) {
       dirty = false;
       writePosition(view);
     } else {
@@ -160,42 +186,89 @@ export async function openWaitingStream(options: WaitingStreamOptions): Promise<
     }
   }
 
+  /** Starts the stream on its sink: the first comment, the first position, the feed and heartbeats. */
+  function start(to: EventSink): void {
+    sink = to;
+    sink.send(': waiting\n\n');
+    if (options.signal.aborted) {
+      end();
+      return;
+    }
+    options.signal.addEventListener('abort', onAbort);
+    update();
+    unsubscribe = options.feeds.subscribe(options.showId, {
+      progress: (progress) => {
+        latest = progress;
+        update();
+      },
+      ended: () => end(),
+    });
+    heartbeat = setInterval(() => {
+      if (ended) return;
+      if (!sink.ready()) {
+        blockedSince ??= Date.now();
+        if (Date.now() - blockedSince >= options.stallMs) {
+          options.onDropped?.();
+          end(undefined, true);
+        }
+        return;
+      }
+      sink.send(': keep-alive\n\n');
+      // A check that failed earlier is tried again even when the progress stands still.
+      if (waitingViewOf(number, latest) === 'served') void checkAdmission();
+    }, options.heartbeatMs);
+  }
+
+  /** The client took what was sent: a position held back goes out. */
+  function drained(): void {
+    blockedSince = undefined;
+    if (dirty) update();
+  }
+
+  if (options.outgoing) {
+    const { response: outgoing, headers } = options.outgoing;
+    const head: Record<string, string> = {};
+    headers.forEach((value, name) => {
+      head[name] = value;
+    });
+    outgoing.writeHead(200, { ...head, ...streamHeaders });
+    const gone = () => end();
+    outgoing.on('drain', drained);
+    outgoing.on('close', gone);
+    start({
+      ready: () => !outgoing.writableNeedDrain,
+      send: (text) => {
+        if (!outgoing.destroyed) outgoing.write(text);
+      },
+      close: (finalText, drop) => {
+        outgoing.off('drain', drained);
+        outgoing.off('close', gone);
+        if (outgoing.destroyed) return;
+        if (drop) outgoing.destroy();
+        else outgoing.end(finalText);
+      },
+    });
+    return new Response(null, { headers: alreadySent });
+  }
+
   const stream = new ReadableStream<Uint8Array>(
     {
-      start(c) {
-        controller = c;
-        controller.enqueue(encoder.encode(': waiting\n\n'));
-        if (options.signal.aborted) {
-          end();
-          return;
-        }
-        options.signal.addEventListener('abort', onAbort);
-        update();
-        unsubscribe = options.feeds.subscribe(options.showId, {
-          progress: (progress) => {
-            latest = progress;
-            update();
-          },
-          ended: () => end(),
-        });
-        heartbeat = setInterval(() => {
-          if (ended) return;
-          if ((controller.desiredSize ?? 0) <= 0) {
-            blockedSince ??= Date.now();
-            if (Date.now() - blockedSince >= options.stallMs) {
-              options.onDropped?.();
-              end();
+      start(controller) {
+        start({
+          ready: () => (controller.desiredSize ?? 0) > 0,
+          send: (text) => controller.enqueue(encoder.encode(text)),
+          close: (finalText) => {
+            try {
+              if (finalText) controller.enqueue(encoder.encode(finalText));
+              controller.close();
+            } catch {
+              // already cancelled by the client
             }
-            return;
-          }
-          controller.enqueue(encoder.encode(': keep-alive\n\n'));
-          // A check that failed earlier is tried again even when the progress stands still.
-          if (waitingViewOf(number, latest) === 'served') void checkAdmission();
-        }, options.heartbeatMs);
+          },
+        });
       },
       pull() {
-        blockedSince = undefined;
-        if (dirty) update();
+        drained();
       },
       cancel() {
         end();
