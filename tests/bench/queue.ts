@@ -483,10 +483,9 @@ async function soakRun(
     return new Promise<void>((resolve) => child.once('exit', () => resolve()));
   });
   const clientRss: number[] = [];
-  const clientPids = children.map((_, i) => clientPidOf[i]);
   const cpuProcesses: Record<string, number | undefined> = {
     ...processes,
-    ...Object.fromEntries(clientPids.map((pid, i) => [`client process ${i + 1}`, pid])),
+    ...Object.fromEntries(clientPidOf.map((pid, i) => [`client process ${i + 1}`, pid])),
   };
   let cpuAtHold: { at: number; ms: Record<string, number> } | undefined;
   let cpuAtEnd: { at: number; ms: Record<string, number> } | undefined;

@@ -187,17 +187,17 @@ export const RESILIENCY = {
   streamTimeout: '15m',
 } as const;
 
-/**
- * Retries for event delivery (then the dead-letter topic), and for service invocation a timeout, a
- * retry on "not reachable" answers only (a POST that reached the app is never repeated); a circuit
- * breaker on publishing only.
- */
 /** Delivery retries of a stack: the policy's by default; a test of the dead-letter path may shorten it. */
 export interface DeliveryRetry {
   maxRetries: number;
   interval: string;
 }
 
+/**
+ * Retries for event delivery (then the dead-letter topic), and for service invocation a timeout, a
+ * retry on "not reachable" answers only (a POST that reached the app is never repeated); a circuit
+ * breaker on publishing only.
+ */
 export function resiliency(
   invokedApps: readonly string[] = appIds,
   deliveryRetry: DeliveryRetry = {

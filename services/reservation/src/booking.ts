@@ -69,13 +69,11 @@ export function createBooking(options: BookingOptions) {
     const checked = options.passKey ? await checkPass(request, options.passKey, at) : undefined;
     if (checked && !checked.ok) return checked;
     const pass = checked?.pass;
+    const spent = refuse(403, 'pass-spent', 'this pass has already been used');
     if (pass) {
       const bought = await reservationBoughtWith(db, pass.jti);
-      if (bought) {
-        return sameRequest(bought, request)
-          ? { ok: true, reservation: bought, replayed: true }
-          : refuse(403, 'pass-spent', 'this pass has already been used');
-      }
+      if (bought)
+        return sameRequest(bought, request) ? { ok: true, reservation: bought, replayed: true } : spent;
     }
 
     const found = await catalogue.lookup(request.showId, request.ticketTypeId);
@@ -134,7 +132,7 @@ export function createBooking(options: BookingOptions) {
       case 'over-user-limit':
         return overLimit(created.held);
       case 'pass-spent':
-        return refuse(403, 'pass-spent', 'this pass has already been used');
+        return spent;
       case 'already-open':
         return open;
     }

@@ -73,7 +73,11 @@ function eventText(event: string, data: unknown, id?: string, retryMs?: number):
   }\n`;
 }
 
-/** The header of the response Node writes itself. */
+/**
+ * The header by which `@hono/node-server` leaves a response to the handler that wrote it. A fresh
+ * Response per stream rather than the server's shared `RESPONSE_ALREADY_SENT`: middleware that runs
+ * after the handler (CORS' `Vary`) adds headers to the response it is given.
+ */
 const alreadySent = { 'x-hono-already-sent': 'true' };
 
 const streamHeaders = {
