@@ -14,6 +14,7 @@ describe('parseBenchFlags', () => {
         stages: ['allocation', 'flash-sale', 'chain'],
         rounds: 3,
         tracesOut: undefined,
+        cpuProf: undefined,
         maxMinutes: 120,
       }),
     });
@@ -32,6 +33,8 @@ describe('parseBenchFlags', () => {
       '/tmp/t.jsonl',
       '--strategies',
       'batched,batched',
+      '--cpu-prof',
+      '/tmp/prof',
     ]);
     expect(parsed.ok && parsed.flags).toMatchObject({
       buyers: 40,
@@ -39,6 +42,7 @@ describe('parseBenchFlags', () => {
       stages: ['chain'],
       rounds: 1,
       tracesOut: '/tmp/t.jsonl',
+      cpuProf: '/tmp/prof',
       strategies: ['batched'],
     });
   });
@@ -53,6 +57,7 @@ describe('parseBenchFlags', () => {
     [['--strategies', ''], '--strategies needs at least one of batched, atomic, pessimistic'],
     [['--stages', 'flash-sale', '--traces-out', 'x'], 'add chain to --stages'],
     [['--traces-out', ' '], '--traces-out needs a file name'],
+    [['--cpu-prof', ''], '--cpu-prof needs a directory'],
     [['--buyers', '10', '--tickets', '20'], 'must not exceed --buyers'],
     [['stray'], 'Unexpected argument'],
   ])('refuses %j with a message naming the flag', (argv, message) => {

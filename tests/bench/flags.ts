@@ -20,6 +20,8 @@ export type BenchFlags = {
   rounds: number;
   /** Where every trace of the chain stage is written (JSON lines), if anywhere. */
   tracesOut: string | undefined;
+  /** Where ReserveX's services write a V8 CPU profile each (`<dir>/<app>/`, on their exit), if anywhere. */
+  cpuProf: string | undefined;
   /** The whole run stops by itself after this long. */
   maxMinutes: number;
 };
@@ -42,6 +44,7 @@ export const USAGE = [
   `  --strategies <${STRATEGIES.join(',')}> (default all)`,
   `  --stages <${STAGES.join(',')}> (default all)`,
   '  --traces-out <file>  keep every trace of the chain stage (JSON lines)',
+  "  --cpu-prof <dir>  a V8 CPU profile of each of ReserveX's services, <dir>/<app>/*.cpuprofile",
 ].join('\n');
 
 export type Parsed = { ok: true; flags: BenchFlags } | { ok: false; message: string };
@@ -70,6 +73,7 @@ export function parseBenchFlags(argv: readonly string[]): Parsed {
         strategies: { type: 'string' },
         stages: { type: 'string' },
         'traces-out': { type: 'string' },
+        'cpu-prof': { type: 'string' },
       },
     }) as { values: Record<string, string | undefined> });
   } catch (error) {
@@ -98,6 +102,9 @@ export function parseBenchFlags(argv: readonly string[]): Parsed {
     return { ok: false, message: '--traces-out needs a file name' };
   if (tracesOut !== undefined && !stages.includes('chain'))
     return { ok: false, message: '--traces-out keeps the chain stage’s traces: add chain to --stages' };
+  const cpuProf = values['cpu-prof'];
+  if (cpuProf !== undefined && cpuProf.trim() === '')
+    return { ok: false, message: '--cpu-prof needs a directory' };
   const n = numbers as Record<keyof typeof integers, number>;
   if (n.tickets > n.buyers)
     return {
@@ -117,6 +124,7 @@ export function parseBenchFlags(argv: readonly string[]): Parsed {
       allocationTickets: n.allocationTickets,
       rounds: n.rounds,
       tracesOut,
+      cpuProf,
       maxMinutes: n.maxMinutes,
     },
   };

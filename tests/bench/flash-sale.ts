@@ -50,7 +50,7 @@ async function round(
   infra: Awaited<ReturnType<typeof startInfra>>,
   strategy: Strategy,
 ): Promise<RoundResult> {
-  const system = await startReserveX(infra, strategy, print);
+  const system = await startReserveX(infra, strategy, print, flags.cpuProf);
   try {
     const result = await driveRound(system, { system: strategy, round: 1, tag: strategy }, load, print);
     const issued = await system.issued(result.show);
@@ -124,7 +124,8 @@ function report(
     `Command: \`npm run bench -- --strategies ${strategies.join(',')} --stages ${stages.join(',')} ` +
       `--allocation-requests ${allocationRequests} --allocation-tickets ${allocationTickets} ` +
       `--buyers ${buyers} --tickets ${tickets} --concurrency ${concurrency} --rounds ${flags.rounds}` +
-      `${flags.tracesOut ? ` --traces-out ${flags.tracesOut}` : ''}\``,
+      `${flags.tracesOut ? ` --traces-out ${flags.tracesOut}` : ''}` +
+      `${flags.cpuProf ? ` --cpu-prof ${flags.cpuProf}` : ''}\``,
     '',
   ].join('\n');
   return { markdown, svg: chainPart?.svg };
@@ -164,7 +165,13 @@ try {
     for (const strategy of strategies) results.push(await round(infra, strategy));
   }
   if (stages.includes('chain')) {
-    chain = await chainStage(infra, { load, rounds: flags.rounds, tracesOut: flags.tracesOut, print });
+    chain = await chainStage(infra, {
+      load,
+      rounds: flags.rounds,
+      tracesOut: flags.tracesOut,
+      cpuProf: flags.cpuProf,
+      print,
+    });
   }
 } finally {
   await infra.stop();

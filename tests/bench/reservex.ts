@@ -3,6 +3,7 @@
 // would reach it; completion is read in the query service. The waiting room is not in the loop: the
 // bench mints each buyer's pass with PASS_TOKEN_SECRET, acting as the queue service.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
 import {
   type AppHandle,
   type AppSpec,
@@ -105,6 +106,8 @@ export async function startReserveX(
   infra: Infra,
   strategy: Strategy,
   print: (line: string) => void,
+  /** Each service writes a V8 CPU profile under `<cpuProf>/<app>/` when it exits. */
+  cpuProf?: string,
 ): Promise<ReserveX> {
   const secret = randomBytes(32).toString('base64url');
   // The card provider payment charges: a stand-in for an outside service, started beside the saga.
@@ -118,7 +121,10 @@ export async function startReserveX(
   };
   const specs: AppSpec<SagaApp>[] = sagaApps.map((appId) => ({
     appId,
-    args: [services[appId].main],
+    args: [
+      ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${resolve(cpuProf, appId)}`] : []),
+      services[appId].main,
+    ],
     database: appId,
     env: { ...services[appId].env, ...env[appId] },
     logLevel: 'warn',

@@ -56,7 +56,13 @@ async function tracesOf(infra: Infra, window: { from: number; to: number }, limi
 
 export async function chainStage(
   infra: Infra,
-  options: { load: Load; rounds: number; tracesOut: string | undefined; print: (line: string) => void },
+  options: {
+    load: Load;
+    rounds: number;
+    tracesOut: string | undefined;
+    cpuProf?: string | undefined;
+    print: (line: string) => void;
+  },
 ): Promise<StageResult> {
   const { load, print } = options;
   if (options.tracesOut) writeFileSync(options.tracesOut, '');
@@ -68,7 +74,7 @@ export async function chainStage(
       const running: Running =
         'variant' in system
           ? await startChain(infra, system.variant, print)
-          : await startReserveX(infra, 'batched', print);
+          : await startReserveX(infra, 'batched', print, options.cpuProf);
       let result: RoundResult;
       try {
         result = await driveRound(
