@@ -23,15 +23,28 @@ async function pass(jti: string) {
     .sign(key);
 }
 
-/** A database whose reservation transaction answers `outcome`. */
-function booking(outcome: () => Promise<CreateOutcome>) {
-  // No open reservation (`.limit()`), and no tickets held yet (the per-user count, awaited directly).
-  const noOpenReservation = () => ({
-    from: () => ({ where: () => Object.assign(Promise.resolve([{ held: '0' }]), { limit: async () => [] }) }),
-  });
+/**
+ * A database whose reservation transaction answers `outcome`, and in which the pass bought
+ * `bought` (nothing when omitted). `reads` counts the statements run outside the transaction.
+ */
+function booking(outcome: () => Promise<CreateOutcome>, bought?: Record<string, unknown>) {
+  let reads = 0;
+  const select = () => {
+    reads++;
+    return {
+      from: () => ({
+        where: () => ({
+          limit: async () => (bought ? [{ reservationId: bought.id }] : []),
+          orderBy: async () => [],
+          // biome-ignore lint/suspicious/noThenProperty: drizzle's query builders are thenables
+          then: (resolve: (rows: unknown[]) => unknown) => resolve(bought ? [bought] : []),
+        }),
+      }),
+    };
+  };
   const transaction = async () => outcome();
   const options: BookingOptions = {
-    db: { select: noOpenReservation, transaction } as unknown as ReservationDatabase,
+    db: { select, transaction } as unknown as ReservationDatabase,
     catalogue: {
       lookup: async () => ({
         kind: 'found' as const,
@@ -41,7 +54,7 @@ function booking(outcome: () => Promise<CreateOutcome>) {
     passKey: key,
     holdTtlSeconds: 600,
   };
-  return { place: createBooking(options).place };
+  return { place: createBooking(options).place, reads: () => reads };
 }
 
 const request = async (jti: string): Promise<ReservationRequest> => ({
@@ -58,6 +71,8 @@ describe('placing a reservation with a pass', () => {
     const reservation = { id: 'r-1' };
     const written = booking(async () => ({ kind: 'created', reservation }) as unknown as CreateOutcome);
     expect(await written.place(await request('pass-1'))).toEqual({ ok: true, reservation });
+    // Every check is the transaction's: nothing is read before it.
+    expect(written.reads()).toBe(0);
   });
 
   it('is refused as pass-spent when the transaction found the pass already spent', async () => {
@@ -73,6 +88,21 @@ describe('placing a reservation with a pass', () => {
     expect(await lost.place(await request('pass-3'))).toMatchObject({
       ok: false,
       refusal: { status: 409, type: 'reservation-open' },
+    });
+  });
+
+  it('answers a refused request with the reservation its pass bought when it asks for the same', async () => {
+    const bought = { id: 'r-9', userId, showId, ticketTypeId, quantity: 1 };
+    const replay = booking(async () => ({ kind: 'already-open' }), bought);
+    expect(await replay.place(await request('pass-5'))).toMatchObject({
+      ok: true,
+      replayed: true,
+      reservation: { id: 'r-9' },
+    });
+    const other = booking(async () => ({ kind: 'pass-spent' }), { ...bought, quantity: 2 });
+    expect(await other.place(await request('pass-6'))).toMatchObject({
+      ok: false,
+      refusal: { status: 403, type: 'pass-spent' },
     });
   });
 

@@ -10,11 +10,9 @@ import { currentTraceContext, logger } from '@reservex/platform/telemetry';
 import type { Catalogue } from './catalogue.ts';
 import {
   createReservation,
-  hasOpenReservation,
   type ReservationDatabase,
   type ReservationWithHistory,
   reservationBoughtWith,
-  ticketsHeldByUser,
 } from './db/reservations.ts';
 import { holdExpiry, isSaleOpen, quantityProblem } from './domain/reservation.ts';
 
@@ -69,13 +67,19 @@ export function createBooking(options: BookingOptions) {
     const checked = options.passKey ? await checkPass(request, options.passKey, at) : undefined;
     if (checked && !checked.ok) return checked;
     const pass = checked?.pass;
-    const spent = refuse(403, 'pass-spent', 'this pass has already been used');
-    if (pass) {
-      const bought = await reservationBoughtWith(db, pass.jti);
-      if (bought)
-        return sameRequest(bought, request) ? { ok: true, reservation: bought, replayed: true } : spent;
-    }
+    const placed = await placeOnce(request, at, pass?.jti);
+    if (placed.ok || !pass) return placed;
+    // Refused: if this pass bought a reservation already, the same request is answered with it (its
+    // first reply was lost) and another is told the pass is spent. Looked up only on this path: a
+    // request that places its reservation has proved its pass unspent in the same transaction.
+    const bought = await reservationBoughtWith(db, pass.jti);
+    if (!bought) return placed;
+    return sameRequest(bought, request)
+      ? { ok: true, reservation: bought, replayed: true }
+      : refuse(403, 'pass-spent', 'this pass has already been used');
+  }
 
+  async function placeOnce(request: ReservationRequest, at: Date, passJti: string | undefined) {
     const found = await catalogue.lookup(request.showId, request.ticketTypeId);
     if (found.kind === 'no-show') return refuse(404, 'not-found', `no show ${request.showId}`);
     if (found.kind === 'no-ticket-type') {
@@ -90,28 +94,11 @@ export function createBooking(options: BookingOptions) {
     }
     if (!isSaleOpen(found.terms, at))
       return refuse(409, 'sale-closed', 'this ticket type is not on sale now');
-    // Checked here so a refusal keeps the pass; the insert checks it again atomically.
+    // The rest is decided by the transaction that writes the reservation, in its own round trips: the
+    // one open reservation per user and show (a partial unique index: a concurrent request of the
+    // same user and show waits on it, then conflicts), the per-user limit (counted after the insert)
+    // and the pass (its key). A refusal writes nothing, so the pass stays unspent.
     const limit = found.terms.perUserLimit;
-    const overLimit = (held: number) =>
-      refuse(
-        409,
-        'per-user-limit',
-        `you may hold at most ${limit} tickets of this type; you hold ${held}, so at most ${Math.max(0, limit - held)} more`,
-        { perUserLimit: limit, held },
-      );
-    const held = await ticketsHeldByUser(db, request.userId, request.ticketTypeId);
-    if (held + request.quantity > limit) return overLimit(held);
-
-    // One reservation in flight per user and show: the database's partial unique index decides it
-    // when the row is inserted (a concurrent request of the same user and show waits on it, then
-    // conflicts), in the same round trip as the insert; this read only spares the pass of a request
-    // that is refused anyway.
-    const open = refuse(
-      409,
-      'reservation-open',
-      'you already have a reservation for this show that has not ended',
-    );
-    if (await hasOpenReservation(db, request.userId, request.showId)) return open;
     const created = await createReservation(db, {
       id: crypto.randomUUID(),
       userId: request.userId,
@@ -123,18 +110,27 @@ export function createBooking(options: BookingOptions) {
       traceparent: currentTraceContext()?.traceparent,
       now: at,
       perUserLimit: limit,
-      ...(pass ? { passJti: pass.jti } : {}),
+      ...(passJti === undefined ? {} : { passJti }),
     });
     switch (created.kind) {
       case 'created':
         logger.info({ reservation_id: created.reservation.id }, 'reservation placed');
-        return { ok: true, reservation: created.reservation };
+        return { ok: true as const, reservation: created.reservation };
       case 'over-user-limit':
-        return overLimit(created.held);
+        return refuse(
+          409,
+          'per-user-limit',
+          `you may hold at most ${limit} tickets of this type; you hold ${created.held}, so at most ${Math.max(0, limit - created.held)} more`,
+          { perUserLimit: limit, held: created.held },
+        );
       case 'pass-spent':
-        return spent;
+        return refuse(403, 'pass-spent', 'this pass has already been used');
       case 'already-open':
-        return open;
+        return refuse(
+          409,
+          'reservation-open',
+          'you already have a reservation for this show that has not ended',
+        );
     }
   }
 

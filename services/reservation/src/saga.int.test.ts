@@ -3,15 +3,23 @@
 // history — it starts PENDING, only moves forward, ends at most once, emits exactly one ending event,
 // and ends the way one of its inputs said. Events are handed to the same handlers Dapr deliveries
 // reach; transport is exercised by the end-to-end suite.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { EventOf, Topic } from '@reservex/contracts';
 import type { DatabaseHandle } from '@reservex/platform/db';
 import type { DeliveryContext } from '@reservex/platform/events';
-import { logger } from '@reservex/platform/telemetry';
+import {
+  context,
+  logger,
+  type Span,
+  startTelemetry,
+  type Telemetry,
+  trace,
+  traceIdOf,
+} from '@reservex/platform/telemetry';
 import { batchEntry, withMigratedDatabase } from '@reservex/platform/testing';
 import { eq } from 'drizzle-orm';
 import fc from 'fast-check';
-import { beforeAll, describe, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { advanceSaga, createReservation, expiredReservations, findReservation } from './db/reservations.ts';
 import * as schema from './db/schema.ts';
 import { outbox, reservations, spentPasses } from './db/schema.ts';
@@ -465,6 +473,62 @@ describe('a bulk delivery of participant events', () => {
         'reservation.created',
       ]);
     }
+  });
+
+  describe('with tracing on', () => {
+    let telemetry: Telemetry;
+    beforeAll(() => {
+      telemetry = startTelemetry({ serviceName: 'reservation' });
+    });
+    afterAll(() => telemetry.shutdown());
+
+    it("applies two events of one saga one after the other, and each event's answer continues its trace", async ({
+      database,
+    }) => {
+      const deps = depsOf(database);
+      const [first, second] = await Promise.all([newReservation(database), newReservation(database)]);
+      /** An entry whose consumer span is `traceId`'s, as the subscriber hands it over. */
+      const traced = <T extends ParticipantTopic>(
+        entry: ReturnType<typeof batchEntry<T>>,
+        traceId: string,
+      ) => {
+        const span = trace.wrapSpanContext({
+          traceId,
+          spanId: randomBytes(8).toString('hex'),
+          traceFlags: 1,
+        });
+        return {
+          ...entry,
+          within: <R>(fn: (active: Span) => R): R =>
+            context.with(trace.setSpan(context.active(), span), () => fn(span)),
+        };
+      };
+      const traces = [randomUUID(), randomUUID(), randomUUID()].map((id) => id.replaceAll('-', ''));
+      const failed = (r: { id: string; userId: string }) =>
+        batchEntry('stock.failed', { ...refOf(r), reason: 'SOLD_OUT' as const, available: 0 });
+      // The first saga twice (another event id: a participant that answered again), the second once.
+      await sagaInBatches(
+        deps,
+        stockFailed,
+      )([
+        traced(failed(first), traces[0]!),
+        traced(failed(second), traces[1]!),
+        traced(failed(first), traces[2]!),
+      ]);
+
+      for (const [saga, traceId] of [
+        [first, traces[0]],
+        [second, traces[1]],
+      ] as const) {
+        const found = await findReservation(database.db, saga.id);
+        expect(found?.transitions.map((t) => t.status)).toEqual(['PENDING', 'CANCELLED']);
+        expect(isWellFormed(found!.transitions)).toBe(true);
+        const rows = await database.db.select().from(outbox).where(eq(outbox.partitionKey, saga.id));
+        const cancelled = rows.filter((row) => row.topic === 'reservation.cancelled');
+        expect(cancelled).toHaveLength(1);
+        expect(traceIdOf(cancelled[0]?.traceparent)).toBe(traceId);
+      }
+    });
   });
 
   it('an implausible event fails its whole delivery, leaving every saga as it was', async ({ database }) => {

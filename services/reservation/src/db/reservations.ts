@@ -3,7 +3,7 @@
 // appends the transition and its event (outbox) in the caller's transaction.
 import type { CancelReason, EventOf, PaymentMethod, SagaStep } from '@reservex/contracts';
 import type { Database, Executor } from '@reservex/platform/db';
-import { enqueue } from '@reservex/platform/outbox';
+import { enqueue, enqueueAll, type OutboxEntry, outboxEntry } from '@reservex/platform/outbox';
 import { and, asc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
 import { implausibility, type ParticipantEvent } from '../domain/plausibility.ts';
 import { currentStatus, type Transition } from '../domain/reservation.ts';
@@ -92,7 +92,7 @@ export async function createReservation(
  * Tickets of a type the user holds or is being sold: the quantities of their reservations of it that
  * were not cancelled.
  */
-export async function ticketsHeldByUser(db: Executor, userId: string, ticketTypeId: string): Promise<number> {
+async function ticketsHeldByUser(db: Executor, userId: string, ticketTypeId: string): Promise<number> {
   const [row] = await db
     .select({ held: sql<string>`coalesce(sum(${reservations.quantity}), 0)` })
     .from(reservations)
@@ -183,18 +183,6 @@ export async function reservationBoughtWith(
   return spent ? findReservation(db, spent.reservationId) : undefined;
 }
 
-/** Whether the user already has a reservation for the show that has not ended. */
-export async function hasOpenReservation(db: Executor, userId: string, showId: string): Promise<boolean> {
-  const [open] = await db
-    .select({ id: reservations.id })
-    .from(reservations)
-    .where(
-      and(eq(reservations.userId, userId), eq(reservations.showId, showId), isNull(reservations.endedAt)),
-    )
-    .limit(1);
-  return open !== undefined;
-}
-
 export type AdvanceOutcome =
   | { kind: 'unknown-reservation' }
   /** The event's facts are not this reservation's (see domain/plausibility.ts): nothing changed. */
@@ -216,62 +204,132 @@ export async function advanceSaga(
   /** The facts of the participant's event, checked against the reservation's before anything else. */
   facts?: ParticipantEvent,
 ): Promise<AdvanceOutcome> {
-  const [row] = await tx.select().from(reservations).where(eq(reservations.id, reservationId)).for('update');
-  if (!row) return { kind: 'unknown-reservation' };
-  const reason = facts && implausibility(row, facts);
-  if (reason) return { kind: 'implausible', reason };
-  const history = await tx
-    .select({ seq: reservationTransitions.seq, status: reservationTransitions.status })
-    .from(reservationTransitions)
-    .where(eq(reservationTransitions.reservationId, reservationId));
-  const from = currentStatus(history);
-  const decision = decide(from, input);
-  const to = statusAfter(from, decision);
-  if (decision.kind === 'ignore') return { kind: 'applied', from, to, decision };
-
-  const cancellation = decision.kind === 'cancel' ? decision : undefined;
-  await tx.insert(reservationTransitions).values({
-    reservationId,
-    seq: history.length + 1,
-    status: to,
-    reason: cancellation?.reason ?? null,
-    failedStep: cancellation?.failedStep ?? null,
-    detail: cancellation?.detail ?? null,
-    cause: cause.cause,
-    eventId: cause.eventId ?? null,
-    at: now,
-  });
-  if (isFinal(to)) {
-    await tx.update(reservations).set({ endedAt: now }).where(eq(reservations.id, reservationId));
-  }
-  if (decision.kind === 'confirm') {
-    await enqueue(tx, 'reservation.confirmed', sagaRefOf(row, now), { partitionKey: reservationId });
-  }
-  if (cancellation) {
-    const event: EventOf<'reservation.cancelled'> = {
-      ...sagaRefOf(row, now),
-      reason: cancellation.reason,
-      failedStep: cancellation.failedStep,
-      ...(cancellation.detail === undefined ? {} : { detail: cancellation.detail.slice(0, 500) }),
-    };
-    await enqueue(tx, 'reservation.cancelled', event, { partitionKey: reservationId });
-  }
-  return { kind: 'applied', from, to, decision };
+  const [outcome] = await advanceSagas(
+    tx,
+    [{ reservationId, input, cause, ...(facts ? { facts } : {}) }],
+    now,
+  );
+  return outcome!;
 }
 
+/** One input of `advanceSagas`. */
+export type SagaStepInput = {
+  reservationId: string;
+  input: SagaInput;
+  cause: Cause;
+  /** The facts of the participant's event, checked against the reservation's before anything else. */
+  facts?: ParticipantEvent;
+};
+
 /**
- * Locks the rows of `ids` in id order, in one statement: a transaction that then advances several
- * sagas holds their locks in the same order as any other such transaction, so they cannot deadlock.
+ * Applies saga inputs inside `tx`, in the given order, in a fixed handful of statements however many
+ * there are: the reservations' rows are locked in id order (so two such transactions cannot deadlock)
+ * and read with their histories, each input is decided against the status the inputs before it left
+ * (two inputs of one saga apply one after the other), then every transition, end and event is written
+ * together. `within(i, fn)` runs `fn` in input i's trace context: its event's outbox row continues
+ * that trace. When an input is implausible nothing is written (the caller refuses the event).
  */
-export async function lockReservations(tx: Executor, ids: readonly string[]): Promise<void> {
-  const distinct = [...new Set(ids)];
-  if (distinct.length === 0) return;
-  await tx
-    .select({ id: reservations.id })
-    .from(reservations)
-    .where(inArray(reservations.id, distinct))
-    .orderBy(asc(reservations.id))
-    .for('update');
+export async function advanceSagas(
+  tx: Executor,
+  steps: readonly SagaStepInput[],
+  now: Date,
+  within: <R>(index: number, fn: () => R) => R = (_, fn) => fn(),
+): Promise<AdvanceOutcome[]> {
+  const ids = [...new Set(steps.map((step) => step.reservationId))].sort();
+  if (ids.length === 0) return [];
+  const rows = new Map(
+    (
+      await tx
+        .select()
+        .from(reservations)
+        .where(inArray(reservations.id, ids))
+        .orderBy(asc(reservations.id))
+        .for('update')
+    ).map((row) => [row.id, row]),
+  );
+  const histories = new Map<string, { seq: number; status: ReservationStatus }[]>();
+  if (rows.size > 0) {
+    const found = await tx
+      .select({
+        reservationId: reservationTransitions.reservationId,
+        seq: reservationTransitions.seq,
+        status: reservationTransitions.status,
+      })
+      .from(reservationTransitions)
+      .where(inArray(reservationTransitions.reservationId, [...rows.keys()]));
+    for (const t of found) {
+      const history = histories.get(t.reservationId) ?? [];
+      history.push({ seq: t.seq, status: t.status });
+      histories.set(t.reservationId, history);
+    }
+  }
+
+  const outcomes: AdvanceOutcome[] = [];
+  const transitions: (typeof reservationTransitions.$inferInsert)[] = [];
+  const ended = new Set<string>();
+  const events: OutboxEntry[] = [];
+  for (const [index, step] of steps.entries()) {
+    const row = rows.get(step.reservationId);
+    if (!row) {
+      outcomes.push({ kind: 'unknown-reservation' });
+      continue;
+    }
+    const reason = step.facts && implausibility(row, step.facts);
+    if (reason) {
+      outcomes.push({ kind: 'implausible', reason });
+      continue;
+    }
+    const history = histories.get(row.id) ?? [];
+    histories.set(row.id, history);
+    const from = currentStatus(history);
+    const decision = decide(from, step.input);
+    const to = statusAfter(from, decision);
+    outcomes.push({ kind: 'applied', from, to, decision });
+    if (decision.kind === 'ignore') continue;
+
+    const cancellation = decision.kind === 'cancel' ? decision : undefined;
+    const seq = history.length + 1;
+    history.push({ seq, status: to });
+    transitions.push({
+      reservationId: row.id,
+      seq,
+      status: to,
+      reason: cancellation?.reason ?? null,
+      failedStep: cancellation?.failedStep ?? null,
+      detail: cancellation?.detail ?? null,
+      cause: step.cause.cause,
+      eventId: step.cause.eventId ?? null,
+      at: now,
+    });
+    if (isFinal(to)) ended.add(row.id);
+    if (decision.kind === 'confirm') {
+      events.push(
+        within(index, () =>
+          outboxEntry('reservation.confirmed', sagaRefOf(row, now), { partitionKey: row.id }),
+        ),
+      );
+    }
+    if (cancellation) {
+      const event: EventOf<'reservation.cancelled'> = {
+        ...sagaRefOf(row, now),
+        reason: cancellation.reason,
+        failedStep: cancellation.failedStep,
+        ...(cancellation.detail === undefined ? {} : { detail: cancellation.detail.slice(0, 500) }),
+      };
+      events.push(within(index, () => outboxEntry('reservation.cancelled', event, { partitionKey: row.id })));
+    }
+  }
+  if (outcomes.some((outcome) => outcome.kind === 'implausible')) return outcomes;
+
+  if (transitions.length > 0) await tx.insert(reservationTransitions).values(transitions);
+  if (ended.size > 0) {
+    await tx
+      .update(reservations)
+      .set({ endedAt: now })
+      .where(inArray(reservations.id, [...ended]));
+  }
+  await enqueueAll(tx, events);
+  return outcomes;
 }
 
 /** Open reservations whose hold has expired, oldest first. */

@@ -1,12 +1,18 @@
 // Every participant event moves the saga the same way: once per CloudEvent id (inbox), through the
 // domain's decision, in one transaction with the transition and any event it emits (outbox). A bulk
-// delivery does the same for each of its events, in delivery order, in one transaction.
+// delivery does the same for each of its events, in delivery order, in one transaction of a few
+// statements.
 import type { EventOf } from '@reservex/contracts';
 import type { Executor } from '@reservex/platform/db';
 import { type BatchHandler, type DeliveryContext, PermanentError } from '@reservex/platform/events';
-import { eachOnceInOneTransaction, handleOnce } from '@reservex/platform/inbox';
+import { handleEachOnce, handleOnce, inboxKeyOf } from '@reservex/platform/inbox';
 import { type Span, sagaAttributes, withSpan } from '@reservex/platform/telemetry';
-import { advanceSaga, lockReservations, type ReservationDatabase } from '../db/reservations.ts';
+import {
+  type AdvanceOutcome,
+  advanceSaga,
+  advanceSagas,
+  type ReservationDatabase,
+} from '../db/reservations.ts';
 import type { ParticipantEvent } from '../domain/plausibility.ts';
 import type { SagaInput } from '../domain/saga.ts';
 
@@ -64,23 +70,40 @@ export function sagaHandler<T extends ParticipantTopic>(deps: HandlerContext, st
 }
 
 /**
- * A bulk delivery of one topic in one transaction: the reservations it names are locked first (in
- * id order, so deliveries of other topics cannot deadlock with it), then each event is applied as
- * `applyToSaga` would, in delivery order, so one reservation's events keep theirs.
+ * A bulk delivery of one topic in one transaction, in a handful of statements however many events it
+ * carries: the inbox records each event once, `advanceSagas` locks the reservations it names (in id
+ * order, so deliveries of other topics cannot deadlock with it) and applies each event as
+ * `applyToSaga` would, in delivery order, so one reservation's events keep theirs. An implausible
+ * event fails the delivery; its events are then handed over one by one.
  */
 export function sagaInBatches<T extends ParticipantTopic>(
   deps: HandlerContext,
   stepOf: SagaStepOf<T>,
 ): BatchHandler<T> {
-  return eachOnceInOneTransaction<T, ReservationDatabase>(deps.db, CONSUMER, {
-    lock: (tx, events) => lockReservations(tx, events.map(reservationOf)),
-    apply: (tx, event, ctx, span) => {
-      const { input, step, facts } = stepOf(event);
-      const reservationId = reservationOf(event);
-      span.setAttributes(sagaAttributes({ step, reservationId }));
-      return advance(tx, deps, reservationId, input, ctx, { step, facts }, span);
-    },
-  });
+  return async (entries) => {
+    const keys = entries.map((entry) => ({ ...inboxKeyOf(CONSUMER, entry), entry }));
+    await handleEachOnce(deps.db, keys, async (tx, fresh) => {
+      const steps = fresh.map(({ entry }) => ({ entry, ...stepOf(entry.event) }));
+      const outcomes = await advanceSagas(
+        tx,
+        steps.map(({ entry, input, facts }) => ({
+          reservationId: reservationOf(entry.event),
+          input,
+          cause: { cause: entry.ctx.topic, eventId: entry.ctx.id },
+          facts,
+        })),
+        deps.now(),
+        (index, fn) => steps[index]!.entry.within(fn),
+      );
+      steps.forEach(({ entry, step }, index) => {
+        const reservationId = reservationOf(entry.event);
+        entry.within((span) => {
+          span.setAttributes(sagaAttributes({ step, reservationId }));
+          report(outcomes[index]!, reservationId, entry.ctx, span);
+        });
+      });
+    });
+  };
 }
 
 const reservationOf = (event: unknown) => (event as { reservationId: string }).reservationId;
@@ -102,6 +125,11 @@ async function advance(
     deps.now(),
     options.facts,
   );
+  report(outcome, reservationId, delivery, span);
+}
+
+/** What an applied input did, on its span and in the log; an implausible one is refused. */
+function report(outcome: AdvanceOutcome, reservationId: string, delivery: Delivery, span: Span): void {
   // Thrown inside the transaction: nothing is recorded, and the event is dead-lettered with why.
   if (outcome.kind === 'implausible')
     throw new PermanentError(`implausible for reservation ${reservationId}: ${outcome.reason}`);
