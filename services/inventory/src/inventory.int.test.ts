@@ -18,8 +18,8 @@ import { type AllocationStrategy, allocationStrategies } from './db/holds.ts';
 import * as schema from './db/schema.ts';
 import { holds, outbox, ticketTypes } from './db/schema.ts';
 import type { HandlerContext } from './events/context.ts';
-import { releaseHeldStock } from './events/reservation-cancelled.ts';
-import { sellStock } from './events/reservation-confirmed.ts';
+import { releaseHeldStockInBatches } from './events/reservation-cancelled.ts';
+import { sellStockInBatches } from './events/reservation-confirmed.ts';
 import { holdStock, holdStockInBatches } from './events/reservation-created.ts';
 import { migrationsFolder } from './migrations.ts';
 
@@ -296,10 +296,9 @@ function deliveryContext(topic: Topic, id: string): DeliveryContext {
   };
 }
 
-/** Bulk deliveries of reservation.created: what arrives in the same tick, in batches of up to 4. */
-function batchedHolds(deps: HandlerContext) {
-  const handle = holdStockInBatches(deps);
-  let waiting: { entry: BatchEntry<'reservation.created'>; done: (error?: unknown) => void }[] = [];
+/** Bulk deliveries of one topic: what arrives in the same tick, in batches of up to 4. */
+function batching<T extends Topic>(handle: (entries: BatchEntry<T>[]) => Promise<void>) {
+  let waiting: { entry: BatchEntry<T>; done: (error?: unknown) => void }[] = [];
   const flush = () => {
     const all = waiting;
     waiting = [];
@@ -315,7 +314,7 @@ function batchedHolds(deps: HandlerContext) {
       );
     }
   };
-  return (event: EventOf<'reservation.created'>, ctx: DeliveryContext) =>
+  return (event: EventOf<T>, ctx: DeliveryContext) =>
     new Promise<void>((resolve, reject) => {
       if (waiting.length === 0) setImmediate(flush);
       const span = tracer().startSpan('test delivery');
@@ -328,9 +327,10 @@ function batchedHolds(deps: HandlerContext) {
 
 function handlersFor(database: Database, strategy: AllocationStrategy) {
   const deps: HandlerContext = { db: database.db, now: () => new Date() };
-  const hold = strategy === 'batched' ? batchedHolds(deps) : holdStock(deps, strategy);
-  const sell = sellStock(deps);
-  const release = releaseHeldStock(deps);
+  // Confirmations and cancellations come in bulk deliveries whatever the strategy, as in the service.
+  const hold = strategy === 'batched' ? batching(holdStockInBatches(deps)) : holdStock(deps, strategy);
+  const sell = batching(sellStockInBatches(deps));
+  const release = batching(releaseHeldStockInBatches(deps));
   return async function deliver({ topic, id, booking }: Delivery) {
     const ref = {
       schemaVersion: 1 as const,
@@ -552,7 +552,7 @@ describe('batched allocation', () => {
     const first = await createShow(app, 3, 2);
     const second = await createShow(app, 1, 2);
     const deps: HandlerContext = { db: database.db, now: () => new Date() };
-    const release = releaseHeldStock(deps);
+    const release = batching(releaseHeldStockInBatches(deps));
     const booking = (on: { showId: string; ticketTypeId: string }, quantity: number) => ({
       reservationId: randomUUID(),
       ...on,

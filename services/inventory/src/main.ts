@@ -3,8 +3,8 @@ import { defineService, inBatches, runService } from '@reservex/platform/service
 import { createInventoryApp } from './app.ts';
 import { inventoryConfigShape } from './config.ts';
 import * as schema from './db/schema.ts';
-import { releaseHeldStock } from './events/reservation-cancelled.ts';
-import { sellStock } from './events/reservation-confirmed.ts';
+import { releaseHeldStockInBatches } from './events/reservation-cancelled.ts';
+import { sellStockInBatches } from './events/reservation-confirmed.ts';
 import { holdStock, holdStockInBatches } from './events/reservation-created.ts';
 
 export const service = defineService({
@@ -22,8 +22,8 @@ export const service = defineService({
             maxAwaitMs: config.INVENTORY_BATCH_WAIT_MS,
           })
         : holdStock(handlers, config.INVENTORY_STRATEGY),
-    'reservation.confirmed': sellStock(handlers),
-    'reservation.cancelled': releaseHeldStock(handlers),
+    'reservation.confirmed': inBatches(sellStockInBatches(handlers)),
+    'reservation.cancelled': inBatches(releaseHeldStockInBatches(handlers)),
   }),
   relay: true,
   started: (config) => ({ strategy: config.INVENTORY_STRATEGY }),

@@ -209,7 +209,7 @@ export async function reserveBatch(
 }
 
 /** reservation.confirmed: the held tickets are sold. */
-export async function sellHeldStock(tx: Executor, reservationId: string): Promise<SellOutcome> {
+async function sellHeldStock(tx: Executor, reservationId: string): Promise<SellOutcome> {
   const existing = await findHold(tx, reservationId, { lock: true });
   const step = nextHoldStep(existing && holdOf(existing), 'confirm');
   if (step.kind !== 'sell' || !existing) return { kind: 'ignored', why: describe(step) };
@@ -225,18 +225,92 @@ export async function sellHeldStock(tx: Executor, reservationId: string): Promis
   return { kind: 'sold', quantity: step.quantity };
 }
 
+const TOMBSTONED: ReleaseOutcome = {
+  kind: 'ignored',
+  why: 'cancelled before it was held: tombstone recorded',
+};
+
 /**
- * reservation.cancelled: a held quantity goes back on sale; a reservation never seen gets a tombstone
- * so its late reservation.created can never take stock.
+ * reservation.cancelled, a delivery of them in one transaction: a held quantity goes back on sale; a
+ * reservation never seen gets a tombstone so its late reservation.created can never take stock. The
+ * tombstones are written first (one statement, in id order), then the other holds and their ticket types are
+ * locked (see `lockHoldsAndStock`), then each is released in order.
  */
-export async function releaseStock(tx: Executor, request: HoldRequest): Promise<ReleaseOutcome> {
-  const [tombstoned] = await tx
+export async function releaseStockBatch(
+  tx: Executor,
+  requests: readonly HoldRequest[],
+): Promise<ReleaseOutcome[]> {
+  const tombstoned = await recordTombstones(tx, requests);
+  const rest = requests.filter((request) => !tombstoned.has(request.reservationId));
+  await lockHoldsAndStock(tx, rest);
+  const outcomes: ReleaseOutcome[] = [];
+  const seen = new Set<string>();
+  for (const request of requests) {
+    const first = !seen.has(request.reservationId);
+    seen.add(request.reservationId);
+    // A tombstone written now answers its reservation's first cancellation; a repeat finds it.
+    outcomes.push(
+      first && tombstoned.has(request.reservationId) ? TOMBSTONED : await releaseHeld(tx, request),
+    );
+  }
+  return outcomes;
+}
+
+/** A delivery of confirmations in one transaction: the locks as `releaseStockBatch` takes them. */
+export async function sellHeldStockBatch(
+  tx: Executor,
+  requests: readonly Pick<HoldRequest, 'reservationId' | 'ticketTypeId'>[],
+): Promise<SellOutcome[]> {
+  await lockHoldsAndStock(tx, requests);
+  const outcomes: SellOutcome[] = [];
+  for (const request of requests) outcomes.push(await sellHeldStock(tx, request.reservationId));
+  return outcomes;
+}
+
+/** Tombstones for the reservations that have no hold row yet; answers those it wrote. */
+async function recordTombstones(tx: Executor, requests: readonly HoldRequest[]): Promise<Set<string>> {
+  const first = new Map<string, HoldRequest>();
+  for (const request of requests)
+    if (!first.has(request.reservationId)) first.set(request.reservationId, request);
+  if (first.size === 0) return new Set();
+  const rows = [...first.keys()]
+    .sort()
+    .map((id) => ({ ...bookingOf(first.get(id)!), status: 'TOMBSTONE' as const }));
+  const written = await tx
     .insert(holds)
-    .values({ ...bookingOf(request), status: 'TOMBSTONE' })
+    .values(rows)
     .onConflictDoNothing({ target: holds.reservationId })
     .returning({ reservationId: holds.reservationId });
-  if (tombstoned) return { kind: 'ignored', why: 'cancelled before it was held: tombstone recorded' };
+  return new Set(written.map((row) => row.reservationId));
+}
 
+/**
+ * Locks the requests' holds, then their ticket types, each in id order: the order a batch of holds
+ * takes them (`reserveBatch`: hold rows first, then ticket types), so two batches never deadlock.
+ */
+async function lockHoldsAndStock(
+  tx: Executor,
+  requests: readonly Pick<HoldRequest, 'reservationId' | 'ticketTypeId'>[],
+): Promise<void> {
+  if (requests.length === 0) return;
+  const reservationIds = [...new Set(requests.map((request) => request.reservationId))].sort();
+  const typeIds = [...new Set(requests.map((request) => request.ticketTypeId))].sort();
+  await tx
+    .select({ reservationId: holds.reservationId })
+    .from(holds)
+    .where(inArray(holds.reservationId, reservationIds))
+    .orderBy(holds.reservationId)
+    .for('update');
+  await tx
+    .select({ id: ticketTypes.id })
+    .from(ticketTypes)
+    .where(inArray(ticketTypes.id, typeIds))
+    .orderBy(ticketTypes.id)
+    .for('update');
+}
+
+/** The release itself, once the reservation is known to have a hold row. */
+async function releaseHeld(tx: Executor, request: HoldRequest): Promise<ReleaseOutcome> {
   const existing = await findHold(tx, request.reservationId, { lock: true });
   const step = nextHoldStep(existing && holdOf(existing), 'cancel');
   if (step.kind !== 'release' || !existing) return { kind: 'ignored', why: describe(step) };

@@ -1,48 +1,68 @@
 // reservation.cancelled → give a held quantity back (stock.released), or leave a tombstone so the
-// reservation.created still on its way can never take stock.
+// reservation.created still on its way can never take stock. A bulk delivery in one transaction (an
+// event handed over alone is a delivery of one), each answer written to the outbox with the inbox row.
 import type { EventOf } from '@reservex/contracts';
-import type { DeliveryContext } from '@reservex/platform/events';
-import { handleOnce } from '@reservex/platform/inbox';
-import { enqueue } from '@reservex/platform/outbox';
-import { sagaAttributes, withSpan } from '@reservex/platform/telemetry';
-import { releaseStock } from '../db/holds.ts';
+import type { BatchEntry, DeliveryContext } from '@reservex/platform/events';
+import { handleEachOnce, inboxKeyOf } from '@reservex/platform/inbox';
+import { enqueueAll, type OutboxEntry, outboxEntry } from '@reservex/platform/outbox';
+import { type Span, sagaAttributes } from '@reservex/platform/telemetry';
+import { type HoldRequest, type ReleaseOutcome, releaseStockBatch } from '../db/holds.ts';
 import { CONSUMER, type HandlerContext } from './context.ts';
 
-export function releaseHeldStock(deps: HandlerContext) {
-  return async (event: EventOf<'reservation.cancelled'>, ctx: DeliveryContext) => {
-    const attributes = sagaAttributes({ step: 'stock.release', reservationId: event.reservationId });
-    await withSpan('stock release', attributes, async (span) => {
-      const outcome = await handleOnce(
-        deps.db,
-        { consumer: CONSUMER, eventId: ctx.id, topic: ctx.topic },
-        async (tx) => {
-          const booking = {
-            reservationId: event.reservationId,
-            showId: event.showId,
-            ticketTypeId: event.ticketTypeId,
-            quantity: event.quantity,
-          };
-          const result = await releaseStock(tx, booking);
-          span.setAttribute('stock.outcome', result.kind);
-          if (result.kind === 'ignored') {
-            ctx.log.info({ reservation_id: event.reservationId, why: result.why }, 'nothing to release');
-            return;
-          }
-          await enqueue(
-            tx,
-            'stock.released',
-            {
-              schemaVersion: 1,
-              ...booking,
-              quantity: result.quantity,
-              userId: event.userId,
-              occurredAt: deps.now().toISOString(),
-            },
-            { partitionKey: event.reservationId },
-          );
-        },
+export function releaseHeldStockInBatches(deps: HandlerContext) {
+  return async (entries: BatchEntry<'reservation.cancelled'>[]) => {
+    const keys = entries.map((entry) => ({ ...inboxKeyOf(CONSUMER, entry), entry }));
+    await handleEachOnce(deps.db, keys, async (tx, fresh) => {
+      const results = await releaseStockBatch(
+        tx,
+        fresh.map(({ entry }) => requestOf(entry.event)),
       );
-      span.setAttribute('inbox.outcome', outcome);
+      const now = deps.now();
+      const answers = fresh.flatMap(({ entry }, index) =>
+        entry.within((span) => {
+          span.setAttributes(attributesOf(entry.event));
+          return answerTo(entry.event, results[index]!, now, span, entry.ctx) ?? [];
+        }),
+      );
+      await enqueueAll(tx, answers);
     });
   };
+}
+
+const attributesOf = (event: EventOf<'reservation.cancelled'>) =>
+  sagaAttributes({ step: 'stock.release', reservationId: event.reservationId });
+
+function requestOf(event: EventOf<'reservation.cancelled'>): HoldRequest {
+  return {
+    reservationId: event.reservationId,
+    showId: event.showId,
+    ticketTypeId: event.ticketTypeId,
+    quantity: event.quantity,
+  };
+}
+
+/** stock.released for a quantity given back, made in the event's trace; none when nothing was held. */
+function answerTo(
+  event: EventOf<'reservation.cancelled'>,
+  result: ReleaseOutcome,
+  now: Date,
+  span: Span,
+  ctx: Pick<DeliveryContext, 'log'>,
+): OutboxEntry | undefined {
+  span.setAttribute('stock.outcome', result.kind);
+  if (result.kind === 'ignored') {
+    ctx.log.info({ reservation_id: event.reservationId, why: result.why }, 'nothing to release');
+    return undefined;
+  }
+  return outboxEntry(
+    'stock.released',
+    {
+      schemaVersion: 1,
+      ...requestOf(event),
+      quantity: result.quantity,
+      userId: event.userId,
+      occurredAt: now.toISOString(),
+    },
+    { partitionKey: event.reservationId },
+  );
 }
