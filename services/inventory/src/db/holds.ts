@@ -28,6 +28,16 @@ export type HoldRequest = {
   quantity: number;
 };
 
+/** The hold a saga event is about (every saga event names its reservation, show, type and quantity). */
+export function holdRequestOf(event: HoldRequest): HoldRequest {
+  return {
+    reservationId: event.reservationId,
+    showId: event.showId,
+    ticketTypeId: event.ticketTypeId,
+    quantity: event.quantity,
+  };
+}
+
 export type ReserveOutcome =
   | { kind: 'held'; ticketType: TicketTypeRow }
   | { kind: 'refused'; reason: StockFailureReason; available?: number }

@@ -6,7 +6,7 @@ import type { BatchEntry, DeliveryContext } from '@reservex/platform/events';
 import { handleEachOnce, inboxKeyOf } from '@reservex/platform/inbox';
 import { enqueueAll, type OutboxEntry, outboxEntry } from '@reservex/platform/outbox';
 import { type Span, sagaAttributes } from '@reservex/platform/telemetry';
-import { type HoldRequest, type ReleaseOutcome, releaseStockBatch } from '../db/holds.ts';
+import { holdRequestOf, type ReleaseOutcome, releaseStockBatch } from '../db/holds.ts';
 import { CONSUMER, type HandlerContext } from './context.ts';
 
 export function releaseHeldStockInBatches(deps: HandlerContext) {
@@ -15,7 +15,7 @@ export function releaseHeldStockInBatches(deps: HandlerContext) {
     await handleEachOnce(deps.db, keys, async (tx, fresh) => {
       const results = await releaseStockBatch(
         tx,
-        fresh.map(({ entry }) => requestOf(entry.event)),
+        fresh.map(({ entry }) => holdRequestOf(entry.event)),
       );
       const now = deps.now();
       const answers = fresh.flatMap(({ entry }, index) =>
@@ -31,15 +31,6 @@ export function releaseHeldStockInBatches(deps: HandlerContext) {
 
 const attributesOf = (event: EventOf<'reservation.cancelled'>) =>
   sagaAttributes({ step: 'stock.release', reservationId: event.reservationId });
-
-function requestOf(event: EventOf<'reservation.cancelled'>): HoldRequest {
-  return {
-    reservationId: event.reservationId,
-    showId: event.showId,
-    ticketTypeId: event.ticketTypeId,
-    quantity: event.quantity,
-  };
-}
 
 /** stock.released for a quantity given back, made in the event's trace; none when nothing was held. */
 function answerTo(
@@ -58,7 +49,7 @@ function answerTo(
     'stock.released',
     {
       schemaVersion: 1,
-      ...requestOf(event),
+      ...holdRequestOf(event),
       quantity: result.quantity,
       userId: event.userId,
       occurredAt: now.toISOString(),

@@ -6,7 +6,7 @@ import type { BatchEntry, DeliveryContext } from '@reservex/platform/events';
 import { handleEachOnce, handleOnce } from '@reservex/platform/inbox';
 import { enqueueAll, type OutboxEntry, outboxEntry } from '@reservex/platform/outbox';
 import { type Span, sagaAttributes, withSpan } from '@reservex/platform/telemetry';
-import { type HoldRequest, type ReserveOutcome, reserveBatch, reserveStock } from '../db/holds.ts';
+import { holdRequestOf, type ReserveOutcome, reserveBatch, reserveStock } from '../db/holds.ts';
 import { CONSUMER, type HandlerContext } from './context.ts';
 
 export function holdStock(deps: HandlerContext, strategy: 'atomic' | 'pessimistic') {
@@ -17,7 +17,7 @@ export function holdStock(deps: HandlerContext, strategy: 'atomic' | 'pessimisti
         deps.db,
         { consumer: CONSUMER, eventId: ctx.id, topic: ctx.topic },
         async (tx) => {
-          const result = await reserveStock(tx, strategy, requestOf(event), deps.now());
+          const result = await reserveStock(tx, strategy, holdRequestOf(event), deps.now());
           const answer = answerTo(event, result, deps.now(), span, ctx);
           if (answer) await enqueueAll(tx, [answer]);
         },
@@ -39,7 +39,7 @@ export function holdStockInBatches(deps: HandlerContext) {
       const now = deps.now();
       const results = await reserveBatch(
         tx,
-        fresh.map(({ entry }) => requestOf(entry.event)),
+        fresh.map(({ entry }) => holdRequestOf(entry.event)),
         now,
       );
       const answers = fresh.flatMap(({ entry }, index) =>
@@ -56,15 +56,6 @@ export function holdStockInBatches(deps: HandlerContext) {
   };
 }
 
-function requestOf(event: EventOf<'reservation.created'>): HoldRequest {
-  return {
-    reservationId: event.reservationId,
-    showId: event.showId,
-    ticketTypeId: event.ticketTypeId,
-    quantity: event.quantity,
-  };
-}
-
 /** The event that answers a hold request, made in the request's trace; none when it was ignored. */
 function answerTo(
   event: EventOf<'reservation.created'>,
@@ -75,7 +66,7 @@ function answerTo(
 ): OutboxEntry | undefined {
   const ref = {
     schemaVersion: 1 as const,
-    ...requestOf(event),
+    ...holdRequestOf(event),
     userId: event.userId,
     occurredAt: now.toISOString(),
   };
