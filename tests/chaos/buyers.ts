@@ -194,9 +194,11 @@ export async function runBuyer(sale: Sale, plan: BuyerPlan): Promise<BuyerOutcom
     }
     for (;;) {
       const details = await call(sale, outcome, token, 'GET', `/api/v1/reservations/${id}`);
+      // A 200 without the reservation in its body is asked again (a seed-1 run had two with an empty
+      // body while processes were being killed; the buyers then gave up on a TypeError).
       if (
         details.status === 200 &&
-        (details.body.status === 'CONFIRMED' || details.body.status === 'CANCELLED')
+        (details.body?.status === 'CONFIRMED' || details.body?.status === 'CANCELLED')
       ) {
         outcome.status = details.body.status;
         outcome.reason = details.body.failure?.reason ?? details.body.reason ?? null;

@@ -8,6 +8,7 @@ import { migrate as applyMigrations } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { logger } from '../telemetry/index.ts';
 import { traceStatements } from './tracing.ts';
+import { isDatabaseUnreachable } from './unavailable.ts';
 
 export type Sql = postgres.Sql;
 export type Schema = Record<string, unknown>;
@@ -86,29 +87,15 @@ export type MigrateOptions = {
 
 /**
  * Postgres answers that mean "not there yet" when a service starts beside its database: the server
- * is down or starting (57P03), or the operator has not yet created the service's database (3D000) or
- * its login role and password (28P01, 28000). Anything else is an error of the service.
+ * is unreachable, down or starting (see `isDatabaseUnreachable`), or the operator has not yet created
+ * the service's database (3D000) or its login role and password (28P01, 28000). Anything else is an
+ * error of the service.
  */
-const NOT_YET = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'CONNECT_TIMEOUT',
-  'CONNECTION_CLOSED',
-  'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
-  '57P03',
-  '3D000',
-  '28P01',
-  '28000',
-]);
+const NOT_CREATED = new Set(['3D000', '28P01', '28000']);
 
 function notYet(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && NOT_YET.has(code);
+  return isDatabaseUnreachable(error) || (typeof code === 'string' && NOT_CREATED.has(code));
 }
 
 export type WaitForDatabaseOptions = {

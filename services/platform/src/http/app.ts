@@ -5,6 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
+import { isDatabaseUnreachable } from '../db/unavailable.ts';
 import { logger as processLogger, traceRequests } from '../telemetry/index.ts';
 import {
   type FieldError,
@@ -291,6 +292,20 @@ export function toProblem(error: unknown, c: Context): ProblemError {
     return new ProblemError(status, statusTypes[status] ?? 'internal', undefined, {
       requestId: c.get('requestId'),
     });
+  }
+  if (isDatabaseUnreachable(error)) {
+    // Not a fault of the request nor of the code: the caller may try again shortly.
+    (c.get('log') ?? processLogger).warn(
+      { err: error, method: c.req.method, path: c.req.path },
+      'database unreachable; answered 503',
+    );
+    return new ProblemError(
+      503,
+      'service-unavailable',
+      'the service cannot reach its database right now; try again shortly',
+      { requestId: c.get('requestId') },
+      { headers: { 'retry-after': '5' } },
+    );
   }
   logUnexpected(c, error);
   return new ProblemError(

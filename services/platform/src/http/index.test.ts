@@ -39,6 +39,14 @@ function testApp(options: Partial<Parameters<typeof createApp>[0]> = {}) {
       if (quantity === 13) problem(409, 'seats-taken', 'someone was quicker', { retryable: false });
       if (quantity === 14) throw new Error('connection string postgres://admin:secret@db leaked?');
       if (quantity === 15) throw new HTTPException(401, { message: 'token expired' });
+      if (quantity === 16) {
+        // As drizzle reports a statement whose connection was refused (Postgres down or restarting).
+        const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+          code: 'ECONNREFUSED',
+        });
+        throw new Error('Failed query: select "details" from "reservation_details"', { cause: refused });
+      }
+      if (quantity === 17) throw Object.assign(new Error('duplicate key'), { code: '23505' });
       return c.json({ held: quantity }, 201);
     },
   );
@@ -187,6 +195,24 @@ describe('createApp', () => {
       status: 500,
       requestId: 'req-500',
     });
+  });
+
+  it('answers 503 with Retry-After when the database cannot be reached, and 500 for other database errors', async () => {
+    const down = await post(testApp(), JSON.stringify({ quantity: 16, seat: { row: 'A' } }), {
+      'x-request-id': 'req-503',
+    });
+    expect(down.status).toBe(503);
+    expect(down.headers.get('retry-after')).toBe('5');
+    const text = await down.clone().text();
+    expect(text).not.toContain('5432');
+    expect(await problemOf(down)).toMatchObject({
+      type: 'https://reservex.dev/problems/service-unavailable',
+      status: 503,
+      detail: 'the service cannot reach its database right now; try again shortly',
+      requestId: 'req-503',
+    });
+    const broken = await post(testApp(), JSON.stringify({ quantity: 17, seat: { row: 'A' } }));
+    expect(broken.status).toBe(500);
   });
 
   it('maps hono HTTPExceptions (e.g. from auth middleware) to problems', async () => {
