@@ -5,6 +5,7 @@
 // database: answers written to its outbox / time from the first answer to the last. Nothing else of
 // the saga runs, so the figure is the allocation step's, not the pipeline's.
 import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type AppHandle,
@@ -91,13 +92,25 @@ export async function createBenchShow(
 export async function allocationRound(
   infra: Infra,
   strategy: Strategy,
-  options: { requests: number; tickets: number; timeoutMs: number; print: (line: string) => void },
+  options: {
+    requests: number;
+    tickets: number;
+    timeoutMs: number;
+    print: (line: string) => void;
+    /** Inventory writes a V8 CPU profile under `<cpuProf>/allocation-<strategy>/` when it exits. */
+    cpuProf?: string | undefined;
+  },
 ): Promise<AllocationResult> {
   const { requests, tickets, print } = options;
   const database = `bench_alloc_${strategy}_${randomUUID().slice(0, 8)}`;
   const inventorySpec = {
     appId: 'inventory' as const,
-    args: [services.inventory.main],
+    args: [
+      ...(options.cpuProf
+        ? ['--cpu-prof', `--cpu-prof-dir=${resolve(options.cpuProf, `allocation-${strategy}`)}`]
+        : []),
+      services.inventory.main,
+    ],
     database,
     env: { ...services.inventory.env, INVENTORY_STRATEGY: strategy },
     logLevel: 'warn',

@@ -20,7 +20,10 @@ export type BenchFlags = {
   rounds: number;
   /** Where every trace of the chain stage is written (JSON lines), if anywhere. */
   tracesOut: string | undefined;
-  /** Where ReserveX's services write a V8 CPU profile each (`<dir>/<app>/`, on their exit), if anywhere. */
+  /**
+   * Where ReserveX's services write a V8 CPU profile each (`<dir>/<app>/`, on their exit; the
+   * allocation stage's inventory `<dir>/allocation-<strategy>/`), if anywhere.
+   */
   cpuProf: string | undefined;
   /** The whole run stops by itself after this long. */
   maxMinutes: number;

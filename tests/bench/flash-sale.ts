@@ -157,6 +157,7 @@ try {
           tickets: allocationTickets,
           timeoutMs: settleTimeoutMs,
           print,
+          cpuProf: flags.cpuProf,
         }),
       );
     }
