@@ -115,8 +115,11 @@ export async function startChaosStack(
     const instances = new Map<string, AppHandle>();
     for (const id of appIds) instances.set(id, services.apps[id]);
     if (flags.faults.includes('replicas')) {
-      for (const id of REPLICATED) {
-        const replica = await services.addReplica(id);
+      // Side by side: each has ports and a process of its own.
+      const replicas = await Promise.all(
+        REPLICATED.map(async (id) => [id, await services.addReplica(id)] as const),
+      );
+      for (const [id, replica] of replicas) {
         instances.set(`${id}.2`, replica);
         log(`replica ${id}.2 up (pid ${replica.pid()}, sidecar pid ${replica.sidecar?.pid()})`);
       }
