@@ -219,7 +219,7 @@ export async function reserveBatch(
 }
 
 /** reservation.confirmed: the held tickets are sold. */
-async function sellHeldStock(tx: Executor, reservationId: string): Promise<SellOutcome> {
+export async function sellHeldStock(tx: Executor, reservationId: string): Promise<SellOutcome> {
   const existing = await findHold(tx, reservationId, { lock: true });
   const step = nextHoldStep(existing && holdOf(existing), 'confirm');
   if (step.kind !== 'sell' || !existing) return { kind: 'ignored', why: describe(step) };
@@ -266,17 +266,6 @@ export async function releaseStockBatch(
   return outcomes;
 }
 
-/** A delivery of confirmations in one transaction: the locks as `releaseStockBatch` takes them. */
-export async function sellHeldStockBatch(
-  tx: Executor,
-  requests: readonly Pick<HoldRequest, 'reservationId' | 'ticketTypeId'>[],
-): Promise<SellOutcome[]> {
-  await lockHoldsAndStock(tx, requests);
-  const outcomes: SellOutcome[] = [];
-  for (const request of requests) outcomes.push(await sellHeldStock(tx, request.reservationId));
-  return outcomes;
-}
-
 /** Tombstones for the reservations that have no hold row yet; answers those it wrote. */
 async function recordTombstones(tx: Executor, requests: readonly HoldRequest[]): Promise<Set<string>> {
   const first = new Map<string, HoldRequest>();
@@ -298,7 +287,7 @@ async function recordTombstones(tx: Executor, requests: readonly HoldRequest[]):
  * Locks the requests' holds, then their ticket types, each in id order: the order a batch of holds
  * takes them (`reserveBatch`: hold rows first, then ticket types), so two batches never deadlock.
  */
-async function lockHoldsAndStock(
+export async function lockHoldsAndStock(
   tx: Executor,
   requests: readonly Pick<HoldRequest, 'reservationId' | 'ticketTypeId'>[],
 ): Promise<void> {

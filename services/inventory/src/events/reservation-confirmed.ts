@@ -1,28 +1,22 @@
 // reservation.confirmed → the held tickets are sold, a bulk delivery in one transaction (an event
 // handed over alone is a delivery of one).
 import type { EventOf } from '@reservex/contracts';
-import type { BatchEntry, DeliveryContext } from '@reservex/platform/events';
-import { handleEachOnce, inboxKeyOf } from '@reservex/platform/inbox';
+import type { DeliveryContext } from '@reservex/platform/events';
+import { eachOnceInOneTransaction } from '@reservex/platform/inbox';
 import { type Span, sagaAttributes } from '@reservex/platform/telemetry';
-import { type SellOutcome, sellHeldStockBatch } from '../db/holds.ts';
+import type { InventoryDatabase } from '../db/catalogue.ts';
+import { lockHoldsAndStock, type SellOutcome, sellHeldStock } from '../db/holds.ts';
 import { CONSUMER, type HandlerContext } from './context.ts';
 
+/** One transaction per bulk delivery: the holds and ticket types locked first, then each sale. */
 export function sellStockInBatches(deps: HandlerContext) {
-  return async (entries: BatchEntry<'reservation.confirmed'>[]) => {
-    const keys = entries.map((entry) => ({ ...inboxKeyOf(CONSUMER, entry), entry }));
-    await handleEachOnce(deps.db, keys, async (tx, fresh) => {
-      const results = await sellHeldStockBatch(
-        tx,
-        fresh.map(({ entry }) => entry.event),
-      );
-      fresh.forEach(({ entry }, index) => {
-        entry.within((span) => {
-          span.setAttributes(attributesOf(entry.event));
-          report(entry.event, results[index]!, span, entry.ctx);
-        });
-      });
-    });
-  };
+  return eachOnceInOneTransaction<'reservation.confirmed', InventoryDatabase>(deps.db, CONSUMER, {
+    lock: (tx, events) => lockHoldsAndStock(tx, events),
+    apply: async (tx, event, ctx, span) => {
+      span.setAttributes(attributesOf(event));
+      report(event, await sellHeldStock(tx, event.reservationId), span, ctx);
+    },
+  });
 }
 
 const attributesOf = (event: EventOf<'reservation.confirmed'>) =>
