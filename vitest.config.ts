@@ -1,9 +1,12 @@
 // Two projects when run from the repository root:
 // - `unit`: every package's unit tests (no infrastructure), so `vitest run services/inventory` works
 //   from the root as it does from the package (`npm test` runs them all here, in one process);
+// - `chart`: the chart's checks that need none of the local infrastructure (render, policy, the
+//   Tiltfile, the chart on a real API server); `npm test` runs them beside the typecheck, lint and
+//   unit tests (`local/bin/test-all`), each of which keeps one core busy;
 // - `stack`: tests against the real local infrastructure (Postgres, Redis, Kafka, Jaeger, daprd),
 //   which the global setup provisions and starts once for the whole run (`npm test` runs this one
-//   after the unit tests).
+//   after the others, alone).
 // Vitest also finds this file from inside a package (`npm run test:unit` there); then it is just
 // that package's unit tests, each file isolated.
 import { resolve } from 'node:path';
@@ -13,6 +16,11 @@ import { configDefaults, defineConfig } from 'vitest/config';
 const root = fileURLToPath(new URL('.', import.meta.url));
 const fromRoot = resolve(process.cwd()) === resolve(root);
 const notUnit = [...configDefaults.exclude, '**/*.int.test.ts'];
+/** The chart's checks, all but the image check (which runs the services) needing no local stack. */
+const chartChecks = 'tests/e2e/chart/*.test.ts';
+const chartWithStack = 'tests/e2e/chart/images.test.ts';
+const chartAlone = 'tests/e2e/chart/!(images).test.ts';
+const long = { testTimeout: 120_000, hookTimeout: 300_000, teardownTimeout: 60_000 };
 
 export default defineConfig({
   test: fromRoot
@@ -37,6 +45,15 @@ export default defineConfig({
           },
           {
             test: {
+              name: 'chart',
+              include: [chartChecks],
+              exclude: [...configDefaults.exclude, chartWithStack],
+              fileParallelism: false,
+              ...long,
+            },
+          },
+          {
+            test: {
               name: 'stack',
               include: [
                 'services/*/src/**/*.int.test.ts',
@@ -44,12 +61,11 @@ export default defineConfig({
                 'local/operator/src/**/*.int.test.ts',
                 'tests/e2e/**/*.test.ts',
               ],
+              exclude: [...configDefaults.exclude, chartAlone],
               globalSetup: ['tests/support/global-setup.ts'],
               // One file at a time: the files share the infrastructure and a 2-core machine.
               fileParallelism: false,
-              testTimeout: 120_000,
-              hookTimeout: 300_000,
-              teardownTimeout: 60_000,
+              ...long,
             },
           },
         ],

@@ -20,7 +20,7 @@ const infra = inject('infra');
 const ADMIN = 'fuzz-office@reservex.test';
 const PASSWORD = 'correct horse battery staple';
 /** Seconds of fuzzing per identity (both at once): the whole file stays within about two minutes. */
-const FUZZ_SECONDS = 45;
+const FUZZ_SECONDS = 30;
 
 interface RunOutcome {
   exitCode: number;
