@@ -6,7 +6,10 @@
 //   unit tests (`local/bin/test-all`), each of which keeps one core busy;
 // - `stack`: tests against the real local infrastructure (Postgres, Redis, Kafka, Jaeger, daprd),
 //   which the global setup provisions and starts once for the whole run (`npm test` runs this one
-//   after the others, alone).
+//   after the others);
+// - `stack-waits`: stack files whose time goes mostly to waiting on clocks (holds expiring, a replay
+//   noticing it is idle, a waiting room admitting at its pace, `npm start` with its own
+//   infrastructure); `npm test` runs them beside `stack`, on an infrastructure of their own.
 // Vitest also finds this file from inside a package (`npm run test:unit` there); then it is just
 // that package's unit tests, each file isolated.
 import { resolve } from 'node:path';
@@ -21,6 +24,26 @@ const chartChecks = 'tests/e2e/chart/*.test.ts';
 const chartWithStack = 'tests/e2e/chart/images.test.ts';
 const chartAlone = 'tests/e2e/chart/!(images).test.ts';
 const long = { testTimeout: 120_000, hookTimeout: 300_000, teardownTimeout: 60_000 };
+const stackFiles = [
+  'services/*/src/**/*.int.test.ts',
+  'local/src/**/*.int.test.ts',
+  'local/operator/src/**/*.int.test.ts',
+  'tests/e2e/**/*.test.ts',
+];
+/** Stack files that mostly wait on clocks, not the CPU: they can share the machine with the others. */
+const waitingFiles = [
+  'services/query/src/read-model.int.test.ts',
+  'services/reservation/src/api.int.test.ts',
+  'tests/e2e/saga/paths.test.ts',
+  'tests/e2e/edge/streams.test.ts',
+  'local/operator/src/cli.int.test.ts',
+];
+/** One file at a time in each lane: a lane's files share its infrastructure. */
+const stackLane = {
+  globalSetup: ['tests/support/global-setup.ts'],
+  fileParallelism: false,
+  ...long,
+};
 
 export default defineConfig({
   test: fromRoot
@@ -55,18 +78,13 @@ export default defineConfig({
           {
             test: {
               name: 'stack',
-              include: [
-                'services/*/src/**/*.int.test.ts',
-                'local/src/**/*.int.test.ts',
-                'local/operator/src/**/*.int.test.ts',
-                'tests/e2e/**/*.test.ts',
-              ],
-              exclude: [...configDefaults.exclude, chartAlone],
-              globalSetup: ['tests/support/global-setup.ts'],
-              // One file at a time: the files share the infrastructure and a 2-core machine.
-              fileParallelism: false,
-              ...long,
+              include: stackFiles,
+              exclude: [...configDefaults.exclude, chartAlone, ...waitingFiles],
+              ...stackLane,
             },
+          },
+          {
+            test: { name: 'stack-waits', include: waitingFiles, ...stackLane },
           },
         ],
       }
