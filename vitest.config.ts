@@ -1,4 +1,4 @@
-// Two projects when run from the repository root:
+// Four projects when run from the repository root:
 // - `unit`: every package's unit tests (no infrastructure), so `vitest run services/inventory` works
 //   from the root as it does from the package (`npm test` runs them all here, in one process);
 // - `chart`: the chart's checks that need none of the local infrastructure (render, policy, the
@@ -19,9 +19,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 const root = fileURLToPath(new URL('.', import.meta.url));
 const fromRoot = resolve(process.cwd()) === resolve(root);
 const notUnit = [...configDefaults.exclude, '**/*.int.test.ts'];
-/** The chart's checks, all but the image check (which runs the services) needing no local stack. */
-const chartChecks = 'tests/e2e/chart/*.test.ts';
-const chartWithStack = 'tests/e2e/chart/images.test.ts';
+/** The chart's checks that need no local stack: all but the image check, which runs the services. */
 const chartAlone = 'tests/e2e/chart/!(images).test.ts';
 const long = { testTimeout: 120_000, hookTimeout: 300_000, teardownTimeout: 60_000 };
 const stackFiles = [
@@ -69,8 +67,7 @@ export default defineConfig({
           {
             test: {
               name: 'chart',
-              include: [chartChecks],
-              exclude: [...configDefaults.exclude, chartWithStack],
+              include: [chartAlone],
               fileParallelism: false,
               ...long,
             },
