@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { events, isTopic, ReservationCancelled, topics } from './events.ts';
+import { events, isTopic, nothingToUndo, ReservationCancelled, SagaStep, topics } from './events.ts';
 import { appIds, topology } from './services.ts';
 
 const base = {
@@ -50,5 +50,27 @@ describe('topology', () => {
       expect(publishers, topic).toHaveLength(1);
       expect(consumers.length, topic).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('nothingToUndo', () => {
+  const table: Record<SagaStep, { stock: boolean; payment: boolean; ticket: boolean }> = {
+    // inventory refused: it took nothing, and neither payment nor ticket was ever asked
+    stock: { stock: true, payment: true, ticket: true },
+    // the card was refused: stock is held, the ticket service was never asked
+    payment: { stock: false, payment: false, ticket: true },
+    ticket: { stock: false, payment: false, ticket: false },
+    // ended from outside the participants' answers: anything may have been taken or be on its way
+    expiry: { stock: false, payment: false, ticket: false },
+    user: { stock: false, payment: false, ticket: false },
+    delivery: { stock: false, payment: false, ticket: false },
+  };
+
+  it.each(SagaStep.options)('a cancellation that failed at %s', (failedStep) => {
+    expect({
+      stock: nothingToUndo({ failedStep }, 'stock'),
+      payment: nothingToUndo({ failedStep }, 'payment'),
+      ticket: nothingToUndo({ failedStep }, 'ticket'),
+    }).toEqual(table[failedStep]);
   });
 });

@@ -66,6 +66,27 @@ export const ReservationCancelled = z.object({
   detail: z.string().max(500).optional(),
 });
 
+/** The participants' steps, in the order the saga reaches them. */
+export const participantSteps = ['stock', 'payment', 'ticket'] as const;
+export type ParticipantStep = (typeof participantSteps)[number];
+
+/**
+ * Whether a cancellation leaves the participant of `step` nothing to undo and nothing to guard
+ * against: the saga was refused at an earlier step, so `step` was never asked, or the stock itself
+ * refused, so inventory took nothing. Each refusal is its step's one answer to the saga (stock.failed
+ * instead of stock.reserved, payment.failed instead of payment.completed), so no later event of the
+ * saga can reach the participant either. Any other cancellation (expiry, the user, a dead letter, a
+ * refusal at or after `step`) may find something taken, or something still on its way.
+ */
+export function nothingToUndo(
+  event: Pick<EventOf<'reservation.cancelled'>, 'failedStep'>,
+  step: ParticipantStep,
+) {
+  const failed = participantSteps.indexOf(event.failedStep as ParticipantStep);
+  if (failed < 0) return false;
+  return failed < participantSteps.indexOf(step) || (step === 'stock' && event.failedStep === 'stock');
+}
+
 export const StockReserved = z.object({
   ...sagaRef,
   ...booking,

@@ -8,7 +8,7 @@ import type { EventOf, PaymentMethod, Topic } from '@reservex/contracts';
 import type { DatabaseHandle } from '@reservex/platform/db';
 import type { BatchEntry, DeliveryContext } from '@reservex/platform/events';
 import { logger, tracer } from '@reservex/platform/telemetry';
-import { withMigratedDatabase } from '@reservex/platform/testing';
+import { inboxed, withMigratedDatabase } from '@reservex/platform/testing';
 import { and, eq, inArray } from 'drizzle-orm';
 import fc from 'fast-check';
 import { testClient } from 'hono/testing';
@@ -620,6 +620,23 @@ describe('batched allocation', () => {
     await holdStockInBatches(deps)([redelivered]);
     expect(await stockOf(database, first.ticketTypeId)).toMatchObject({ available: 0, held: 3 });
     expect(await eventsFor(database, [a.reservationId])).toHaveLength(1);
+
+    // b's saga ends in this service's refusal: its cancel finds nothing held and writes nothing.
+    const refusedCancel = randomUUID();
+    await release(
+      {
+        schemaVersion: 1,
+        occurredAt: new Date().toISOString(),
+        userId: 'buyer',
+        ...b,
+        reason: 'SOLD_OUT',
+        failedStep: 'stock',
+      },
+      deliveryContext('reservation.cancelled', refusedCancel),
+    );
+    expect(await stockOf(database, first.ticketTypeId)).toMatchObject({ available: 0, held: 3 });
+    expect(await eventsFor(database, [b.reservationId])).toHaveLength(1);
+    expect(await inboxed(database.db, [refusedCancel])).toEqual([]);
   });
 });
 

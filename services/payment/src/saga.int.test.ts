@@ -20,8 +20,8 @@ import {
 } from '@reservex/local';
 import { createDatabase } from '@reservex/platform/db';
 import { outbox } from '@reservex/platform/outbox';
-import { batchEntry, withMigratedDatabase } from '@reservex/platform/testing';
-import { eq, sql } from 'drizzle-orm';
+import { batchEntry, inboxed, withMigratedDatabase } from '@reservex/platform/testing';
+import { eq, inArray, sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { hc } from 'hono/client';
 import { afterAll, beforeAll, describe, expect, inject, vi } from 'vitest';
@@ -216,6 +216,46 @@ describe('payment participant (real Postgres)', () => {
     expect(await charge(reserved, { id: randomUUID() })).toBe('handled');
     expect(await findPayment(db, reserved.reservationId)).toBeUndefined();
     expect(await ledger(reserved.reservationId)).toEqual([]);
+  });
+
+  it('writes nothing for the cancel of a saga the stock refused; any other cancel leaves its tombstone', async ({
+    database,
+  }) => {
+    const { db } = database;
+    const { provider } = await sandbox({ slowResponseMs: 5, flakyFailures: 0 });
+    const refundBulk = refundInBatches({
+      db,
+      provider,
+      retry: { retries: 0, minTimeoutMs: 1, attemptTimeoutMs: 500 },
+    });
+    const soldOut = {
+      ...reservationCancelled(stockReserved(randomUUID(), 'tok_success')),
+      reason: 'SOLD_OUT' as const,
+      failedStep: 'stock' as const,
+    };
+    const expired = {
+      ...reservationCancelled(stockReserved(randomUUID(), 'tok_success')),
+      reason: 'EXPIRED' as const,
+      failedStep: 'expiry' as const,
+    };
+    const refundOne = refundCancelledReservation({
+      db,
+      provider,
+      retry: { retries: 0, minTimeoutMs: 1, attemptTimeoutMs: 500 },
+    });
+    expect(await refundOne(soldOut, { id: randomUUID() })).toBe('handled');
+    await refundBulk([batchEntry('reservation.cancelled', soldOut)]);
+    const mine = inArray(cancellations.reservationId, [soldOut.reservationId, expired.reservationId]);
+    expect(await db.select().from(cancellations).where(mine)).toEqual([]);
+    const entries = [
+      batchEntry('reservation.cancelled', soldOut),
+      batchEntry('reservation.cancelled', expired),
+    ];
+    await refundBulk(entries);
+    const tombstones = await db.select({ id: cancellations.reservationId }).from(cancellations).where(mine);
+    expect(tombstones.map((row) => row.id)).toEqual([expired.reservationId]);
+    const ids = entries.map((entry) => entry.ctx.id);
+    expect(await inboxed(db, ids)).toEqual([ids[1]]);
   });
 
   it('refunds a capture whose cancel raced it, exactly once', async ({ database }) => {

@@ -9,13 +9,13 @@ import { ownerOf, type Topic } from '@reservex/contracts';
 import { databaseUrl, deliveredBy, probeApp, publishAs, type StartedApps, startApps } from '@reservex/local';
 import { createDatabase } from '@reservex/platform/db';
 import { outbox } from '@reservex/platform/outbox';
-import { batchEntry, withMigratedDatabase } from '@reservex/platform/testing';
-import { and, eq, sql } from 'drizzle-orm';
+import { batchEntry, inboxed, withMigratedDatabase } from '@reservex/platform/testing';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { hc } from 'hono/client';
 import { afterAll, beforeAll, describe, expect, inject, vi } from 'vitest';
 import type { createTicketApp } from './app.ts';
-import { schema, tickets } from './db/schema.ts';
+import { cancellations, schema, tickets } from './db/schema.ts';
 import { lockShowForIssuing, type TicketDb } from './db/tickets.ts';
 import { issueTickets, issueTicketsInBatches } from './events/payment-completed.ts';
 import { voidCancelledTickets, voidCancelledTicketsInBatches } from './events/reservation-cancelled.ts';
@@ -147,6 +147,38 @@ describe('ticket participant (real Postgres)', () => {
       ),
       { numRuns: 40 },
     );
+  });
+
+  it('writes nothing for the cancel of a saga refused before any ticket was asked for', async ({
+    database,
+  }) => {
+    const { db } = database;
+    const voidOne = voidCancelledTickets({ db });
+    const voidBulk = voidCancelledTicketsInBatches({ db });
+    const cancelled = (failedStep: 'stock' | 'payment' | 'expiry') => ({
+      ...reservationCancelled(paymentCompleted(randomUUID())),
+      reason: failedStep === 'expiry' ? ('EXPIRED' as const) : ('SOLD_OUT' as const),
+      failedStep,
+    });
+    const [soldOut, declined, expired] = [cancelled('stock'), cancelled('payment'), cancelled('expiry')];
+    expect(await voidOne(soldOut, { id: randomUUID() })).toBe('handled');
+    await voidBulk([batchEntry('reservation.cancelled', declined)]);
+    const mine = inArray(cancellations.reservationId, [
+      soldOut.reservationId,
+      declined.reservationId,
+      expired.reservationId,
+    ]);
+    expect(await db.select().from(cancellations).where(mine)).toEqual([]);
+    const entries = [
+      batchEntry('reservation.cancelled', soldOut),
+      batchEntry('reservation.cancelled', expired),
+      batchEntry('reservation.cancelled', declined),
+    ];
+    await voidBulk(entries);
+    const tombstones = await db.select({ id: cancellations.reservationId }).from(cancellations).where(mine);
+    expect(tombstones.map((row) => row.id)).toEqual([expired.reservationId]);
+    const ids = entries.map((entry) => entry.ctx.id);
+    expect(await inboxed(db, ids)).toEqual([ids[1]]);
   });
 
   it('refuses to issue for a show locked for issuing, once', async ({ database }) => {

@@ -1,8 +1,8 @@
 // reservation.cancelled → give a held quantity back (stock.released), or leave a tombstone so the
 // reservation.created still on its way can never take stock. A bulk delivery in one transaction (an
 // event handed over alone is a delivery of one), each answer written to the outbox with the inbox row.
-import type { EventOf } from '@reservex/contracts';
-import type { BatchEntry, DeliveryContext } from '@reservex/platform/events';
+import { type EventOf, nothingToUndo } from '@reservex/contracts';
+import { type BatchEntry, type DeliveryContext, skipping } from '@reservex/platform/events';
 import { handleEachOnce, inboxKeyOf } from '@reservex/platform/inbox';
 import { enqueueAll, type OutboxEntry, outboxEntry } from '@reservex/platform/outbox';
 import { type Span, sagaAttributes } from '@reservex/platform/telemetry';
@@ -10,7 +10,7 @@ import { holdRequestOf, type ReleaseOutcome, releaseStockBatch } from '../db/hol
 import { CONSUMER, type HandlerContext } from './context.ts';
 
 export function releaseHeldStockInBatches(deps: HandlerContext) {
-  return async (entries: BatchEntry<'reservation.cancelled'>[]) => {
+  return skipping(refusedHere, async (entries: BatchEntry<'reservation.cancelled'>[]) => {
     const keys = entries.map((entry) => ({ ...inboxKeyOf(CONSUMER, entry), entry }));
     await handleEachOnce(deps.db, keys, async (tx, fresh) => {
       const results = await releaseStockBatch(
@@ -26,8 +26,17 @@ export function releaseHeldStockInBatches(deps: HandlerContext) {
       );
       await enqueueAll(tx, answers);
     });
-  };
+  });
 }
+
+/**
+ * A cancel of a saga this service refused (stock.failed: most of a sold-out sale's) finds nothing
+ * held, and the reservation.created it answered has been handled, so no tombstone is needed either.
+ */
+const refusedHere = (event: EventOf<'reservation.cancelled'>) =>
+  nothingToUndo(event, 'stock')
+    ? { ...attributesOf(event), 'stock.outcome': 'refused here: nothing held' }
+    : undefined;
 
 const attributesOf = (event: EventOf<'reservation.cancelled'>) =>
   sagaAttributes({ step: 'stock.release', reservationId: event.reservationId });

@@ -1,7 +1,7 @@
 // reservation.cancelled → remember the cancel (tombstone: no charge afterwards) and refund a capture,
 // at most once, the provider called outside any transaction → payment.refunded (see settle.ts).
-import type { EventOf } from '@reservex/contracts';
-import type { BatchEntry, BatchHandler } from '@reservex/platform/events';
+import { type EventOf, nothingToUndo } from '@reservex/contracts';
+import { type BatchEntry, type BatchHandler, skipping } from '@reservex/platform/events';
 import { type InboxOutcome, inboxKeyOf, recordHandled } from '@reservex/platform/inbox';
 import { sagaAttributes, withSpan } from '@reservex/platform/telemetry';
 import { lockReservations, paymentRecord, recordCancellation } from '../db/payments.ts';
@@ -12,17 +12,32 @@ export type RefundDeps = SettleDeps;
 
 export const REFUND_CONSUMER = 'payment.refund';
 
+/** Why a cancel of a saga the stock refused (most of a sold-out sale's) owes nothing: see `nothingToUndo`. */
+const neverAsked = (event: EventOf<'reservation.cancelled'>) =>
+  nothingToUndo(event, 'payment')
+    ? {
+        ...sagaAttributes({ step: 'payment.refund', reservationId: event.reservationId }),
+        'payment.decision': 'nothing to undo: the stock was refused, no charge was ever asked',
+      }
+    : undefined;
+
 export function refundCancelledReservation(deps: RefundDeps) {
   return (event: EventOf<'reservation.cancelled'>, delivery: { id: string }): Promise<InboxOutcome> =>
     withSpan(
       'payment refund',
       sagaAttributes({ step: 'payment.refund', reservationId: event.reservationId }),
-      (span) =>
-        refundIfOwed(deps, event.reservationId, {
+      (span) => {
+        const why = neverAsked(event);
+        if (why) {
+          span.setAttributes(why);
+          return Promise.resolve('handled' as const);
+        }
+        return refundIfOwed(deps, event.reservationId, {
           cancellation: { reason: event.reason, cancelledAt: new Date(event.occurredAt) },
           inbox: { consumer: REFUND_CONSUMER, eventId: delivery.id, topic: 'reservation.cancelled' },
           span,
-        }),
+        });
+      },
     );
 }
 
@@ -32,7 +47,7 @@ export function refundCancelledReservation(deps: RefundDeps) {
  * does, the provider called outside any transaction.
  */
 export function refundInBatches(deps: RefundDeps): BatchHandler<'reservation.cancelled'> {
-  return async (entries) => {
+  return skipping(neverAsked, async (entries) => {
     const keyOf = (entry: BatchEntry<'reservation.cancelled'>) => inboxKeyOf(REFUND_CONSUMER, entry);
     const owing = await deps.db.transaction(async (tx) => {
       await lockReservations(
@@ -69,5 +84,5 @@ export function refundInBatches(deps: RefundDeps): BatchHandler<'reservation.can
         }),
       );
     }
-  };
+  });
 }

@@ -13,12 +13,14 @@ import {
 import { Hono } from 'hono';
 import { describe, expect, it, vi } from 'vitest';
 import {
+  type BatchEntry,
   type CloudEvent,
   createSubscriber,
   type DeadLetter,
   PermanentError,
   parseCloudEvent,
   type Refusal,
+  skipping,
 } from './index.ts';
 
 const voided = {
@@ -441,5 +443,40 @@ describe('createSubscriber with the publishers’ keys', () => {
     await deliver(app, DEAD_LETTER_TOPIC, signedLetter);
     await deliver(app, DEAD_LETTER_TOPIC, { type: 'ticket.voided', data: voided });
     expect(verdicts).toEqual([true, false]);
+  });
+});
+
+describe('skipping', () => {
+  const entryOf = (ticketIds: string[]) => {
+    const attributes: Record<string, unknown> = {};
+    const entry: BatchEntry<'ticket.voided'> = {
+      event: { ...voided, schemaVersion: 1 as const, ticketIds },
+      ctx: {} as BatchEntry<'ticket.voided'>['ctx'],
+      within: (fn) => fn({ setAttributes: (values: object) => Object.assign(attributes, values) } as never),
+    };
+    return { entry, attributes };
+  };
+  const empty = (event: { ticketIds: string[] }) =>
+    event.ticketIds.length === 0 ? { 'test.why': 'nothing voided' } : undefined;
+
+  it('hands over only the events left to handle, and marks the others with why', async () => {
+    const handled: BatchEntry<'ticket.voided'>[][] = [];
+    const handle = skipping<'ticket.voided'>(empty, async (entries) => {
+      handled.push(entries);
+    });
+    const [first, second, third] = [entryOf([]), entryOf(voided.ticketIds), entryOf([])];
+    await handle([first.entry, second.entry, third.entry]);
+    expect(handled).toEqual([[second.entry]]);
+    expect([first.attributes, second.attributes, third.attributes]).toEqual([
+      { 'test.why': 'nothing voided' },
+      {},
+      { 'test.why': 'nothing voided' },
+    ]);
+  });
+
+  it('never calls the handler for a delivery with nothing left to handle', async () => {
+    const handler = vi.fn(async () => {});
+    await skipping<'ticket.voided'>(empty, handler)([entryOf([]).entry]);
+    expect(handler).not.toHaveBeenCalled();
   });
 });

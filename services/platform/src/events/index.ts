@@ -22,6 +22,7 @@ import {
 import type { Hono, Context as HonoContext } from 'hono';
 import type { Logger } from 'pino';
 import {
+  type Attributes,
   type Context,
   context,
   contextFromTraceparent,
@@ -114,6 +115,26 @@ export type BatchEntry<T extends Topic> = {
  * others (only the later events of its own reservation, which are retried with it).
  */
 export type BatchHandler<T extends Topic> = (entries: BatchEntry<T>[]) => Promise<void>;
+
+/**
+ * Wraps a batch handler so the events `settledAlready` answers for never reach it: each of those is
+ * acknowledged as it is, its consumer span marked with the attributes returned (why there was nothing
+ * to do), and a delivery of only such events opens no transaction at all. For events a participant can
+ * tell from their own facts leave it nothing to do (no effect, so nothing for the inbox to guard).
+ */
+export function skipping<T extends Topic>(
+  settledAlready: (event: EventOf<T>) => Attributes | undefined,
+  handle: BatchHandler<T>,
+): BatchHandler<T> {
+  return async (entries) => {
+    const rest = entries.filter((entry) => {
+      const why = settledAlready(entry.event);
+      if (why) entry.within((span) => span.setAttributes(why));
+      return !why;
+    });
+    if (rest.length > 0) await handle(rest);
+  };
+}
 
 export type BatchOptions = {
   /** Most events per delivery. Default 100. */

@@ -7,8 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import type { EventOf, Topic } from '@reservex/contracts';
 import { ensureDatabase } from '@reservex/local';
+import { sql } from 'drizzle-orm';
 import { inject, test } from 'vitest';
-import { createDatabase, type DatabaseHandle, migrate, type Schema } from '../db/index.ts';
+import { createDatabase, type DatabaseHandle, type Executor, migrate, type Schema } from '../db/index.ts';
 import type { BatchEntry, DeliveryContext } from '../events/index.ts';
 import { logger, trace } from '../telemetry/index.ts';
 
@@ -71,4 +72,20 @@ export function batchEntry<T extends Topic>(
     log: logger,
   };
   return { event, ctx, within: (fn) => fn(deliverySpan) };
+}
+
+/** Which of `eventIds` the database's inbox holds (any consumer), in the order given. */
+export async function inboxed(db: Executor, eventIds: readonly string[]): Promise<string[]> {
+  if (eventIds.length === 0) return [];
+  const ids = sql.join(
+    eventIds.map((id) => sql`${id}`),
+    sql`, `,
+  );
+  const rows = (await db.execute(
+    sql`select distinct event_id from inbox where event_id in (${ids})`,
+  )) as unknown as {
+    event_id: string;
+  }[];
+  const held = new Set(rows.map((row) => row.event_id));
+  return eventIds.filter((id) => held.has(id));
 }

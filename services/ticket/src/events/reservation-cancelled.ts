@@ -1,7 +1,7 @@
 // reservation.cancelled → remember the cancel (tombstone: no ticket afterwards) and void the
 // reservation's tickets → ticket.voided (only when there was something to void).
-import type { EventOf } from '@reservex/contracts';
-import type { BatchHandler } from '@reservex/platform/events';
+import { type EventOf, nothingToUndo } from '@reservex/contracts';
+import { type BatchHandler, skipping } from '@reservex/platform/events';
 import { eachOnceInOneTransaction, handleOnce, type InboxOutcome } from '@reservex/platform/inbox';
 import { enqueue } from '@reservex/platform/outbox';
 import { type Span, sagaAttributes, withSpan } from '@reservex/platform/telemetry';
@@ -18,36 +18,54 @@ import { type TicketId, ticketsToVoid } from '../domain/issuing.ts';
 
 export const VOID_CONSUMER = 'ticket.void';
 
+/** Why a cancel of a saga refused by the stock or the payment leaves no ticket: see `nothingToUndo`. */
+const neverAsked = (event: EventOf<'reservation.cancelled'>) =>
+  nothingToUndo(event, 'ticket')
+    ? {
+        ...sagaAttributes({ step: 'ticket.void', reservationId: event.reservationId }),
+        'ticket.decision': 'nothing to undo: the saga ended before any ticket was asked for',
+      }
+    : undefined;
+
 export function voidCancelledTickets(deps: { db: TicketDb }) {
   return (event: EventOf<'reservation.cancelled'>, delivery: { id: string }): Promise<InboxOutcome> =>
     withSpan(
       'ticket void',
       sagaAttributes({ step: 'ticket.void', reservationId: event.reservationId }),
-      async (span) =>
-        handleOnce(
+      async (span) => {
+        const why = neverAsked(event);
+        if (why) {
+          span.setAttributes(why);
+          return 'handled';
+        }
+        return handleOnce(
           deps.db,
           { consumer: VOID_CONSUMER, eventId: delivery.id, topic: 'reservation.cancelled' },
           async (tx) => {
             await lockReservation(tx, event.reservationId);
             await voidTicketsOf(tx, event, span);
           },
-        ),
+        );
+      },
     );
 }
 
 /** A bulk delivery in one transaction, the reservations' locks taken first in a fixed order. */
 export function voidCancelledTicketsInBatches(deps: { db: TicketDb }): BatchHandler<'reservation.cancelled'> {
-  return eachOnceInOneTransaction<'reservation.cancelled', TicketDb>(deps.db, VOID_CONSUMER, {
-    lock: (tx, events) =>
-      lockReservations(
-        tx,
-        events.map((event) => event.reservationId),
-      ),
-    apply: (tx, event, _ctx, span) => {
-      span.setAttributes(sagaAttributes({ step: 'ticket.void', reservationId: event.reservationId }));
-      return voidTicketsOf(tx, event, span);
-    },
-  });
+  return skipping(
+    neverAsked,
+    eachOnceInOneTransaction<'reservation.cancelled', TicketDb>(deps.db, VOID_CONSUMER, {
+      lock: (tx, events) =>
+        lockReservations(
+          tx,
+          events.map((event) => event.reservationId),
+        ),
+      apply: (tx, event, _ctx, span) => {
+        span.setAttributes(sagaAttributes({ step: 'ticket.void', reservationId: event.reservationId }));
+        return voidTicketsOf(tx, event, span);
+      },
+    }),
+  );
 }
 
 /** Leaves the tombstone and voids what was issued; the caller holds the reservation's lock. */
