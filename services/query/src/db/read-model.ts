@@ -19,9 +19,10 @@ export async function recordSagaEvent(tx: QueryTx, event: RecordedEvent): Promis
 
 /**
  * Adds events to their reservations' timelines and re-derives the details of each reservation they
- * name, in six statements whatever their number: the reservations' advisory locks (in a fixed order),
- * the new timeline rows, every stored event of those reservations, the details, one notification
- * per reservation. Returns the details by reservation id.
+ * name, in three statements whatever their number: the reservations' advisory locks (in a fixed
+ * order); the new timeline rows with every stored event of those reservations (the rows this
+ * statement adds come from its RETURNING, the others from the table); the details with one
+ * notification per reservation. Returns the details by reservation id.
  */
 export async function recordSagaEvents(
   tx: QueryTx,
@@ -33,7 +34,7 @@ export async function recordSagaEvents(
     tx,
     ids.map((id) => `query:${id}`),
   );
-  await tx
+  const added = tx
     .insert(timelineEvents)
     .values(
       events.map((event) => ({
@@ -45,12 +46,18 @@ export async function recordSagaEvents(
         traceparent: event.traceparent ?? null,
       })),
     )
-    .onConflictDoNothing();
-  const stored = await tx.select().from(timelineEvents).where(inArray(timelineEvents.reservationId, ids));
+    .onConflictDoNothing()
+    .returning(storedColumns);
+  const stored = (await tx.execute(sql`
+    with added as (${added.getSQL()})
+    select * from added
+    union all
+    select event_id, reservation_id, topic, data, traceparent from ${timelineEvents}
+    where ${inArray(timelineEvents.reservationId, ids)}`)) as unknown as StoredRow[];
   const byReservation = new Map<string, RecordedEvent[]>(ids.map((id) => [id, []]));
   for (const row of stored) {
-    byReservation.get(row.reservationId)?.push({
-      eventId: row.eventId,
+    byReservation.get(row.reservation_id)?.push({
+      eventId: row.event_id,
       topic: row.topic,
       data: row.data,
       traceparent: row.traceparent ?? undefined,
@@ -58,7 +65,7 @@ export async function recordSagaEvents(
   }
   const updatedAt = new Date();
   const projected = new Map(ids.map((id) => [id, project(id, byReservation.get(id)!)]));
-  await tx
+  const upserted = tx
     .insert(reservationDetails)
     .values(
       [...projected].map(([reservationId, details]) => ({
@@ -79,16 +86,30 @@ export async function recordSagaEvents(
         details: sql`excluded.details`,
         updatedAt: sql`excluded.updated_at`,
       },
-    });
-  const channel = sql.join(
-    ids.map((id) => sql`${id}`),
-    sql`, `,
-  );
-  await tx.execute(
-    sql`select pg_notify(${DETAILS_CHANNEL}, id) from unnest(array[${channel}]::text[]) as id`,
-  );
+    })
+    .returning({ reservationId: reservationDetails.reservationId });
+  await tx.execute(sql`
+    with upserted as (${upserted.getSQL()})
+    select pg_notify(${DETAILS_CHANNEL}, reservation_id::text) from upserted`);
   return projected;
 }
+
+/** A timeline row as the statement above returns it (column names, jsonb parsed). */
+type StoredRow = {
+  event_id: string;
+  reservation_id: string;
+  topic: string;
+  data: unknown;
+  traceparent: string | null;
+};
+
+const storedColumns = {
+  eventId: timelineEvents.eventId,
+  reservationId: timelineEvents.reservationId,
+  topic: timelineEvents.topic,
+  data: timelineEvents.data,
+  traceparent: timelineEvents.traceparent,
+};
 
 export function asRecorded(
   event: SagaEvent,
