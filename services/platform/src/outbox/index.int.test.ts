@@ -6,6 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { type StartedApps, startApps } from '@reservex/local';
 import { inArray } from 'drizzle-orm';
+import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, vi } from 'vitest';
 import { type BulkPublishEntry, createDapr, type Dapr } from '../dapr/index.ts';
 import { createDatabase, type DatabaseHandle } from '../db/index.ts';
@@ -299,6 +300,47 @@ describe('outbox relay', () => {
     // The first call failed only its saga's entry; the retry carried that entry alone, then its successor.
     expect(withSaga).toEqual([expect.arrayContaining([first, unrelated]), [first], [second]]);
     await receivedAll([first!, second!, unrelated!]);
+  });
+
+  it('a pass that leaves nothing behind is not followed by an empty one; a held-back row is', async ({
+    database,
+    databaseUrl,
+  }) => {
+    const claims: string[] = [];
+    const client = postgres(databaseUrl, {
+      max: 3,
+      onnotice: () => undefined,
+      debug: (_connection, query) => {
+        if (query.includes('from outbox candidate')) claims.push(query);
+      },
+    });
+    try {
+      const alone = await enqueueMany(database, [
+        { reservationId: randomUUID() },
+        { reservationId: randomUUID() },
+      ]);
+      const started = startRelay({ sql: client, dapr, pubsubName, pollIntervalMs: 60_000 });
+      relays.push(started);
+      await sent(database, alone);
+      // (idle() would wake the relay for one more look: wait for a pass that goes again instead.)
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Woken by the commit's notification, one pass claimed both rows and published them; nothing
+      // was notified meanwhile, no key had a second row: the lane is drained without claiming again.
+      expect(claims).toHaveLength(1);
+
+      // Two rows of one key: the pass that publishes the first releases the second, and goes again.
+      const saga = randomUUID();
+      const pair = await enqueueMany(database, [{ reservationId: saga }, { reservationId: saga }]);
+      await sent(database, pair);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // The first row's pass goes again for the row it released; that one leaves nothing behind.
+      expect(claims).toHaveLength(3);
+      const published = await rows(database, pair);
+      const at = (id: string) => published.find((row) => row.id === id)!.sentAt!.getTime();
+      expect(at(pair[0]!)).toBeLessThanOrEqual(at(pair[1]!));
+    } finally {
+      await client.end({ timeout: 1 });
+    }
   });
 
   it('enqueueAll writes a batch in one go; events of one key are published in the order given', async ({

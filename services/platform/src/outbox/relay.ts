@@ -89,6 +89,8 @@ type Claimed = {
   attempts: number;
   /** Seconds since the row was written (computed in SQL: drizzle makes timestamps strings). */
   age_seconds: number;
+  /** Another unsent row of its key waits behind it. */
+  held_back: boolean;
 };
 
 type Lane = {
@@ -96,8 +98,10 @@ type Lane = {
   inFlight: number;
   /** Rows may be waiting: run a pass as soon as one may start. */
   pending: boolean;
-  /** The last pass found nothing to claim. */
+  /** The last pass left nothing behind. */
   drained: boolean;
+  /** Notifications (and polls) so far: a pass that saw one arrive goes again. */
+  wakes: number;
   errors: number;
   retry: { timer: NodeJS.Timeout; at: number } | undefined;
 };
@@ -131,7 +135,7 @@ export function startRelay(options: RelayOptions): Relay {
   function laneOf(topic: string): Lane {
     let lane = lanes.get(topic);
     if (!lane) {
-      lane = { topic, inFlight: 0, pending: false, drained: false, errors: 0, retry: undefined };
+      lane = { topic, inFlight: 0, pending: false, drained: false, wakes: 0, errors: 0, retry: undefined };
       lanes.set(topic, lane);
     }
     return lane;
@@ -141,6 +145,7 @@ export function startRelay(options: RelayOptions): Relay {
     const lane = laneOf(topic);
     lane.pending = true;
     lane.drained = false;
+    lane.wakes++;
     kick(lane);
   }
 
@@ -150,6 +155,7 @@ export function startRelay(options: RelayOptions): Relay {
     for (const lane of lanes.values()) {
       lane.pending = true;
       lane.drained = false;
+      lane.wakes++;
     }
     if (discovering) {
       rediscover = true;
@@ -204,13 +210,17 @@ export function startRelay(options: RelayOptions): Relay {
 
   async function runPass(lane: Lane) {
     try {
-      const { claimed, sent, nextRetryInMs } = await publishPass(lane.topic);
+      const wakesBefore = lane.wakes;
+      const { claimed, sent, heldBack, nextRetryInMs } = await publishPass(lane.topic);
       lane.errors = 0;
-      // Go again while passes make progress: a full pass left rows behind, and a published row
-      // may have released the next row of its key. When nothing could be published (the sidecar
-      // is down), wait for the retry time instead of spinning.
-      if (sent > 0 || claimed >= batchSize) lane.pending = true;
-      lane.drained = claimed === 0 && !lane.pending;
+      // Go again only when the pass may have left rows behind: it was full; or it published the
+      // oldest row of a key whose next row was waiting; or rows were notified while it ran (one may
+      // wait behind a row of this pass). Otherwise the next notification starts the next pass, and
+      // an empty pass (three round trips) is saved. When nothing could be published (the sidecar is
+      // down), wait for the retry time instead of spinning.
+      const more = claimed >= batchSize || (sent > 0 && (heldBack || lane.wakes !== wakesBefore));
+      if (more) lane.pending = true;
+      lane.drained = !lane.pending && (claimed === 0 || sent > 0);
       if (nextRetryInMs !== undefined) retryIn(lane, nextRetryInMs);
       if (claimed === 0) await cleanUp();
     } catch (error) {
@@ -225,6 +235,8 @@ export function startRelay(options: RelayOptions): Relay {
   async function publishPass(topic: string): Promise<{
     claimed: number;
     sent: number;
+    /** A claimed row's key had a later unsent row, which its publication releases. */
+    heldBack: boolean;
     nextRetryInMs: number | undefined;
   }> {
     return sql.begin(async (tx) => {
@@ -233,7 +245,13 @@ export function startRelay(options: RelayOptions): Relay {
       // in the order they were written.
       const rows = await tx<Claimed[]>`
         select id, topic, partition_key, payload, traceparent, tracestate, attempts,
-               extract(epoch from clock_timestamp() - created_at)::float8 as age_seconds
+               extract(epoch from clock_timestamp() - created_at)::float8 as age_seconds,
+               exists (
+                 select 1 from outbox later
+                 where later.sent_at is null
+                   and later.topic = candidate.topic
+                   and later.partition_key = candidate.partition_key
+                   and later.id <> candidate.id) as held_back
         from outbox candidate
         where sent_at is null and topic = ${topic} and next_attempt_at <= now()
           and not exists (
@@ -245,7 +263,7 @@ export function startRelay(options: RelayOptions): Relay {
         order by created_at, id
         limit ${batchSize}
         for update skip locked`;
-      if (rows.length === 0) return { claimed: 0, sent: 0, nextRetryInMs: undefined };
+      if (rows.length === 0) return { claimed: 0, sent: 0, heldBack: false, nextRetryInMs: undefined };
       if (stopped) throw new Error('relay stopped');
 
       const failed = await publishRows(topic, rows);
@@ -270,6 +288,7 @@ export function startRelay(options: RelayOptions): Relay {
       return {
         claimed: rows.length,
         sent: sent.length,
+        heldBack: rows.some((row) => row.held_back),
         nextRetryInMs: failed.size > 0 ? await dueIn(tx, topic) : undefined,
       };
     });
