@@ -154,8 +154,10 @@ export function createApp<E extends Env = Env>(options: AppOptions): OpenAPIHono
       status,
       duration_ms: Math.round((performance.now() - started) * 10) / 10,
     };
-    // Probes by the sidecar and the orchestrator would drown the log at info.
-    if (c.req.path === '/healthz' || c.req.path === '/readyz' || c.req.path.startsWith('/dapr/config')) {
+    // Probes by the sidecar and the orchestrator would drown the log at info, and so would the
+    // sidecar's event deliveries (one or more a saga step; each event is traced, and a refusal or a
+    // failure is logged by the subscriber).
+    if (c.req.path === '/healthz' || c.req.path === '/readyz' || c.req.path.startsWith('/dapr/')) {
       requestLog.debug(entry, 'request');
     } else if (status >= 500) requestLog.error(entry, 'request');
     else requestLog.info(entry, 'request');

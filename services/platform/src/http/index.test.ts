@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
+import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { createApp, PROBLEM_CONTENT_TYPE, problem, problemResponses, serve } from './index.ts';
 
@@ -73,6 +74,26 @@ describe('createApp', () => {
     expect(response.status).toBe(201);
     expect(await response.json()).toEqual({ held: 2 });
     expect(response.headers.get('x-request-id')).toBe('req-42');
+  });
+
+  it('logs a request at info, and the sidecar’s deliveries and probes at debug', async () => {
+    const lines: { level: number; path: string; status: number }[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const app = testApp({ logger });
+    app.post('/dapr/events/ticket.voided', (c) => c.json({ status: 'SUCCESS' }));
+    await app.request(`/reservations/${reservationId}/seats`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ quantity: 1, seat: { row: 'A' } }),
+    });
+    await app.request('/dapr/events/ticket.voided', { method: 'POST', body: '{}' });
+    await app.request('/healthz');
+    const levels = Object.fromEntries(lines.map((line) => [line.path, pino.levels.labels[line.level]]));
+    expect(levels).toEqual({
+      [`/reservations/${reservationId}/seats`]: 'info',
+      '/dapr/events/ticket.voided': 'debug',
+      '/healthz': 'debug',
+    });
   });
 
   it('generates a request id when none (or a hostile one) is sent', async () => {
