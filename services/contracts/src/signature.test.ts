@@ -5,12 +5,9 @@ import {
   publicKeyOf,
   SIGNATURE_ATTRIBUTE,
   signEvent,
-  signEventAsync,
   signingKeyFrom,
-  type TrustedKeys,
   trustedKeysFrom,
   verifyEvent,
-  verifyEventAsync,
 } from './signature.ts';
 
 const newKey = () =>
@@ -72,35 +69,6 @@ describe('event signatures', () => {
     expect(
       verifyEvent(trusted, 'payment.completed', { ...event, [SIGNATURE_ATTRIBUTE]: 'bm9wZQ==' }).authentic,
     ).toBe(false);
-  });
-
-  it('sign and give the same verdicts on the thread pool as on the event loop', async () => {
-    const event = signed();
-    const { [SIGNATURE_ATTRIBUTE]: _, ...unsigned } = event;
-    const cases: [TrustedKeys, Parameters<typeof verifyEvent>[1], Parameters<typeof verifyEvent>[2]][] = [
-      [trusted, 'payment.completed', event],
-      [trusted, 'payment.completed', unsigned],
-      [trusted, 'payment.completed', signed(ticket)],
-      [trusted, 'payment.completed', { ...event, id: randomUUID() }],
-      [trusted, 'payment.failed', event],
-      [trusted, 'payment.completed', { ...event, [SIGNATURE_ATTRIBUTE]: 'bm9wZQ==' }],
-      [trusted, 'payment.completed', { ...event, [SIGNATURE_ATTRIBUTE]: '!' }],
-      [new Map(), 'payment.completed', event],
-    ];
-    const onPool = await Promise.all(cases.map((args) => verifyEventAsync(...args)));
-    expect(onPool).toEqual(cases.map((args) => verifyEvent(...args)));
-    const facts = { topic: 'payment.completed', id: event.id, type: 'payment.completed', data };
-    expect(await signEventAsync(payment, facts)).toBe(signEvent(payment, facts));
-    expect(onPool.map((verdict) => verdict.authentic)).toEqual([
-      true,
-      false,
-      false,
-      false,
-      false,
-      false,
-      false,
-      false,
-    ]);
   });
 
   it('refuse every event of an owner whose key is not trusted', () => {

@@ -67,15 +67,6 @@ export function signEvent(key: SigningKey, facts: SignedFacts): string {
   return sign(null, signedBytes(facts), key).toString('base64');
 }
 
-/** `signEvent` on libuv's thread pool: the events of one bulk publish are signed side by side. */
-export function signEventAsync(key: SigningKey, facts: SignedFacts): Promise<string> {
-  return new Promise((resolve, reject) => {
-    sign(null, signedBytes(facts), key, (error, signature) =>
-      error ? reject(error) : resolve(signature.toString('base64')),
-    );
-  });
-}
-
 export type Verdict = { authentic: true } | { authentic: false; reason: string };
 
 /**
@@ -87,47 +78,6 @@ export function verifyEvent(
   topic: Topic,
   cloudEvent: { id: string; type?: string | undefined; data?: unknown; [attribute: string]: unknown },
 ): Verdict {
-  const check = checkOf(trusted, topic, cloudEvent);
-  if ('authentic' in check) return check;
-  let valid = false;
-  try {
-    valid = verify(null, check.bytes, check.key, check.signature);
-  } catch {
-    valid = false;
-  }
-  return verdictOf(valid, topic);
-}
-
-/**
- * `verifyEvent` with the signature checked on libuv's thread pool: the checks of a bulk delivery run
- * side by side on every core, and the event loop goes on meanwhile.
- */
-export function verifyEventAsync(
-  trusted: TrustedKeys,
-  topic: Topic,
-  cloudEvent: { id: string; type?: string | undefined; data?: unknown; [attribute: string]: unknown },
-): Promise<Verdict> {
-  const check = checkOf(trusted, topic, cloudEvent);
-  if ('authentic' in check) return Promise.resolve(check);
-  return new Promise((resolve) => {
-    try {
-      verify(null, check.bytes, check.key, check.signature, (error, valid) =>
-        resolve(verdictOf(!error && valid, topic)),
-      );
-    } catch {
-      resolve(verdictOf(false, topic));
-    }
-  });
-}
-
-type Check = { key: KeyObject; bytes: Buffer; signature: Buffer };
-
-/** What a signature check needs, or why there is nothing to check. */
-function checkOf(
-  trusted: TrustedKeys,
-  topic: Topic,
-  cloudEvent: { id: string; type?: string | undefined; data?: unknown; [attribute: string]: unknown },
-): Check | Extract<Verdict, { authentic: false }> {
   const owner = ownerOf(topic);
   const key = trusted.get(owner);
   if (!key) return { authentic: false, reason: `no trusted key of ${owner}, the owner of ${topic}` };
@@ -135,15 +85,17 @@ function checkOf(
   if (typeof signature !== 'string' || signature === '')
     return { authentic: false, reason: `unsigned: ${topic} must carry the signature of ${owner}` };
   const facts = { topic, id: cloudEvent.id, type: cloudEvent.type ?? '', data: cloudEvent.data };
-  return { key, bytes: signedBytes(facts), signature: Buffer.from(signature, 'base64') };
-}
-
-function verdictOf(valid: boolean, topic: Topic): Verdict {
+  let valid = false;
+  try {
+    valid = verify(null, signedBytes(facts), key, Buffer.from(signature, 'base64'));
+  } catch {
+    valid = false;
+  }
   return valid
     ? { authentic: true }
     : {
         authentic: false,
-        reason: `bad signature: not signed by ${ownerOf(topic)} (the owner of ${topic}) for this id, topic, type and data`,
+        reason: `bad signature: not signed by ${owner} (the owner of ${topic}) for this id, topic, type and data`,
       };
 }
 

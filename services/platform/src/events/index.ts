@@ -18,7 +18,6 @@ import {
   type TrustedKeys,
   type Verdict,
   verifyEvent,
-  verifyEventAsync,
 } from '@reservex/contracts';
 import type { Hono, Context as HonoContext } from 'hono';
 import type { Logger } from 'pino';
@@ -291,22 +290,17 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
         }
         const statuses = new Map<string, DeliveryStatus>();
         const accepted: { entryId: string; entry: BatchEntry<T>; span: Span }[] = [];
-        const decoded: { entryId: string; cloudEvent: CloudEvent }[] = [];
         for (const { entryId, event } of envelope.entries) {
+          let cloudEvent: CloudEvent;
           try {
-            const cloudEvent =
-              typeof event === 'string' ? parseCloudEvent(event) : normaliseCloudEvent(event);
-            decoded.push({ entryId, cloudEvent });
+            cloudEvent = typeof event === 'string' ? parseCloudEvent(event) : normaliseCloudEvent(event);
           } catch (error) {
             log.warn({ err: error, topic, entry_id: entryId }, 'undecodable delivery dropped');
             statuses.set(entryId, 'DROP');
+            continue;
           }
-        }
-        // The signatures of the whole delivery are checked together, on the thread pool.
-        const verdicts = await Promise.all(decoded.map(({ cloudEvent }) => admit(topic, cloudEvent)));
-        for (const [index, { entryId, cloudEvent }] of decoded.entries()) {
           const ctx = contextOf(topic, cloudEvent);
-          const admitted = verdicts[index]!;
+          const admitted = admit(topic, cloudEvent);
           if ('reason' in admitted) {
             statuses.set(entryId, await refuse(ctx, admitted.reason));
             continue;
@@ -405,12 +399,9 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
    * The event a handler may see, or why it may not: not signed by the topic's owner (checked first),
    * or not matching the topic's contract.
    */
-  async function admit(
-    topic: Topic,
-    cloudEvent: CloudEvent,
-  ): Promise<{ event: unknown } | { reason: string }> {
+  function admit(topic: Topic, cloudEvent: CloudEvent): { event: unknown } | { reason: string } {
     if (options.trustedKeys) {
-      const verdict = await verifyEventAsync(options.trustedKeys, topic, cloudEvent);
+      const verdict = verifyEvent(options.trustedKeys, topic, cloudEvent);
       if (!verdict.authentic) return { reason: verdict.reason };
     }
     const parsed = events[topic].safeParse(cloudEvent.data);
@@ -482,7 +473,7 @@ export function createSubscriber(app: Hono<any, any, any>, options: SubscriberOp
         topic,
         { pubsubname: options.pubsubName, topic, route: route(topic), deadLetterTopic },
         async (cloudEvent, ctx) => {
-          const admitted = await admit(topic, cloudEvent);
+          const admitted = admit(topic, cloudEvent);
           if ('reason' in admitted) return refuse(ctx, admitted.reason);
           await handler(admitted.event as EventOf<T>, ctx);
           return 'SUCCESS';

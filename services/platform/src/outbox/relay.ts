@@ -14,7 +14,7 @@
 // marked sent. An entry the sidecar could not publish is retried alone, with back-off, and the
 // later events of its key wait for it.
 import { ROOT_CONTEXT } from '@opentelemetry/api';
-import { SIGNATURE_ATTRIBUTE, type SigningKey, signEventAsync } from '@reservex/contracts';
+import { SIGNATURE_ATTRIBUTE, type SigningKey, signEvent } from '@reservex/contracts';
 import type { TransactionSql } from 'postgres';
 import { type BulkPublishEntry, type BulkPublishResult, backoffDelay } from '../dapr/index.ts';
 import type { Sql } from '../db/index.ts';
@@ -310,7 +310,6 @@ export function startRelay(options: RelayOptions): Relay {
     const spans = rows.map((row) => publishSpan(row));
     let failed: Map<string, string>;
     try {
-      const events = await Promise.all(rows.map((row, index) => cloudEventOf(row, spans[index]!)));
       // The call itself is not part of any saga's trace: each event carries its own.
       const result = await context.with(unsampledContext(), () =>
         dapr.publishBulk(
@@ -318,7 +317,7 @@ export function startRelay(options: RelayOptions): Relay {
           topic,
           rows.map((row, index) => ({
             entryId: row.id,
-            event: events[index]!,
+            event: cloudEventOf(row, spans[index]!),
             partitionKey: row.partition_key,
           })),
         ),
@@ -361,17 +360,14 @@ export function startRelay(options: RelayOptions): Relay {
     );
   }
 
-  /**
-   * The CloudEvent as consumers receive it: the consumer's span becomes a child of `span`. Signed on
-   * the thread pool, so a pass's events are signed side by side.
-   */
-  async function cloudEventOf(row: Claimed, span: Span): Promise<Record<string, unknown>> {
+  /** The CloudEvent as consumers receive it: the consumer's span becomes a child of `span`. */
+  function cloudEventOf(row: Claimed, span: Span): Record<string, unknown> {
     const traceContext = currentTraceContext(trace.setSpan(ROOT_CONTEXT, span));
     const signer = options.signer;
     return {
       ...(signer
         ? {
-            [SIGNATURE_ATTRIBUTE]: await signEventAsync(signer.key, {
+            [SIGNATURE_ATTRIBUTE]: signEvent(signer.key, {
               topic: row.topic,
               id: row.id,
               type: row.topic,
