@@ -20,7 +20,7 @@ export const inventoryConfigShape = {
     .default('batched')
     .describe(`one of ${allocationStrategies.join(', ')}`),
   /** batched: most reservation.created per bulk delivery (and per transaction). */
-  INVENTORY_BATCH_MAX: intFromString({ min: 1, max: 1000 }).default(100),
+  INVENTORY_BATCH_MAX: intFromString({ min: 1, max: 1000 }).default(500),
   /** batched: how long the sidecar waits to fill a bulk delivery before sending what it has. */
   INVENTORY_BATCH_WAIT_MS: durationFromString({ min: 1, max: 1000 }).default(10),
 };
